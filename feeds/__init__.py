@@ -1,0 +1,1 @@
+"""Publish Markdown news articles as RSS, Atom and JSON Feed."""

@@ -1,0 +1,130 @@
+"""A content directory to a validated :class:`Content`, or every problem in it."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from feeds.errors import ContentError, Problem
+from feeds.load import TomlDocument, read_document, read_toml
+from feeds.model import Article, Author, Content, Site, Tag
+from feeds.validate import validate_article, validate_author, validate_site
+
+
+def load_content(root: Path) -> Content:
+    """Read and validate everything under ``root``.
+
+    Raises :class:`ContentError` listing every problem of every file, sorted
+    by file and line; a broken ``site.toml`` does not stop the articles from
+    being checked too.
+    """
+    problems: list[Problem] = []
+    if not root.is_dir():
+        raise ContentError([Problem(str(root), None, None, "no such content directory")])
+    site = _site(root, problems)
+    images = _image_sizes(root / "images")
+    authors: dict[str, Author] = {}
+    for path in _markdown_files(root, "authors", problems):
+        try:
+            doc = read_document(root, path)
+        except ContentError as e:
+            problems.extend(e.problems)
+            continue
+        author = validate_author(doc, site, problems)
+        if author is not None and author.id is not None:
+            authors[author.id] = author
+    articles: list[Article] = []
+    for path in _markdown_files(root, "articles", problems):
+        try:
+            doc = read_document(root, path, site.max_article_bytes)
+        except ContentError as e:
+            problems.extend(e.problems)
+            continue
+        article = validate_article(doc, site, authors, images, problems)
+        if article is not None:
+            articles.append(article)
+    problems.extend(_duplicates(articles))
+    if problems:
+        raise ContentError(sorted(set(problems), key=_problem_order))
+    return Content(
+        site=site,
+        authors=tuple(authors.values()),
+        articles=_unify_tags(articles),
+        images=tuple(sorted(images)),
+    )
+
+
+def _problem_order(problem: Problem) -> tuple[str, int, str, str]:
+    return (problem.path, problem.line or 0, problem.field or "", problem.message)
+
+
+def _site(root: Path, problems: list[Problem]) -> Site:
+    try:
+        doc = read_toml(root, "site.toml")
+    except ContentError as e:
+        problems.extend(e.problems)
+        # A stand-in, so that the articles still get checked.
+        doc = TomlDocument(
+            "site.toml",
+            {"title": "?", "description": "?", "base_url": "https://example.invalid/"},
+            {},
+        )
+    return validate_site(doc, problems)
+
+
+def _markdown_files(root: Path, folder: str, problems: list[Problem]) -> list[str]:
+    """``folder/*.md`` relative to root, sorted; anything else there is reported."""
+    directory = root / folder
+    if not directory.is_dir():
+        return []
+    found = []
+    for entry in sorted(directory.iterdir()):
+        if entry.name.startswith(".") or entry.name.endswith("~"):
+            continue  # editors' and systems' hidden and backup files
+        relative = f"{folder}/{entry.name}"
+        if entry.is_file() and entry.suffix == ".md":
+            found.append(relative)
+        else:
+            problems.append(
+                Problem(
+                    relative, None, None, f"not a Markdown file; {folder}/ holds only .md files"
+                )
+            )
+    return found
+
+
+def _image_sizes(directory: Path) -> dict[str, int]:
+    if not directory.is_dir():
+        return {}
+    return {
+        path.relative_to(directory).as_posix(): path.stat().st_size
+        for path in directory.rglob("*")
+        if path.is_file() and not any(p.startswith(".") for p in path.relative_to(directory).parts)
+    }
+
+
+def _duplicates(articles: list[Article]) -> list[Problem]:
+    """Slugs and ids must be unique across the site; both files are named."""
+    problems = []
+    for field in ("slug", "id"):
+        first: dict[str, Article] = {}
+        for article in articles:
+            value = getattr(article, field)
+            other = first.setdefault(value, article)
+            if other is not article:
+                problems.append(
+                    Problem(article.path, None, field, f"{value!r} is already used by {other.path}")
+                )
+    return problems
+
+
+def _unify_tags(articles: list[Article]) -> tuple[Article, ...]:
+    """Tags with one slug are one tag, named as first written (in file order)."""
+    names: dict[str, str] = {}
+    for article in articles:
+        for tag in article.tags:
+            names.setdefault(tag.slug, tag.name)
+    return tuple(
+        dataclasses.replace(article, tags=tuple(Tag(names[t.slug], t.slug) for t in article.tags))
+        for article in articles
+    )

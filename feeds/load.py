@@ -1,0 +1,350 @@
+"""Files to raw values that remember their line numbers.
+
+Nothing here knows what a field means; :mod:`feeds.validate` does. What this
+module guarantees is that every value it hands on carries the line it came from,
+and that every way a file can be unreadable becomes a :class:`Problem` instead
+of a foreign exception:
+
+* bytes that are not UTF-8, characters XML 1.0 cannot carry, files that are too big;
+* no front matter, unclosed front matter, YAML syntax errors;
+* YAML features front matter never needs and that hurt: aliases (alias bombs),
+  explicit tags, duplicate keys (which YAML resolves by silently dropping one),
+  implicit timestamps (PyYAML raises a bare ``ValueError`` for ``2024-13-45``)
+  and YAML 1.1 booleans (``no`` meaning false).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import frontmatter.default_handlers
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
+
+from feeds.errors import ContentError, Problem
+
+#: C0 controls other than tab, LF and CR, DEL, C1 controls, and the two
+#: non-characters U+FFFE and U+FFFF: XML 1.0 forbids or discourages them all.
+FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+_TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:")
+
+_YAML = frontmatter.default_handlers.YAMLHandler()
+
+
+@dataclass(frozen=True)
+class Value:
+    """A YAML value and the 1-based file line where it starts.
+
+    ``data`` is ``str``, ``int``, ``float``, ``bool``, ``None``,
+    ``list[Value]`` or :class:`Mapping`.
+    """
+
+    data: Any
+    line: int
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A YAML mapping with text keys, in file order."""
+
+    values: dict[str, Value]
+    #: Line of each key.
+    key_lines: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A Markdown file split into located front matter and body."""
+
+    #: Relative to the content directory, forward slashes.
+    path: str
+    meta: Mapping
+    #: Line of the opening ``---``; problems with no better line point here.
+    meta_line: int
+    body: str
+    #: File line on which the body starts.
+    body_line: int
+
+
+class _Resolver(Resolver):
+    """YAML 1.2-style scalars: no implicit timestamps, only true/false as booleans."""
+
+
+_Resolver.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if not tag.endswith((":timestamp", ":bool"))]
+    for first, resolvers in Resolver.yaml_implicit_resolvers.items()
+}
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+try:  # libyaml is 7-8x faster when it is there
+    from yaml import CParser as _Parser  # type: ignore[attr-defined]
+
+    class _Loader(_Parser, SafeConstructor, _Resolver):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            _Parser.__init__(self, stream)
+            SafeConstructor.__init__(self)
+            _Resolver.__init__(self)
+
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml.composer import Composer
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Loader(Reader, Scanner, Parser, Composer, SafeConstructor, _Resolver):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            _Resolver.__init__(self)
+
+
+_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null")
+)
+
+
+def forbidden_character_problems(path: str, text: str, field_of_line: Any = None) -> list[Problem]:
+    """One problem per line that holds a character XML 1.0 cannot carry."""
+    problems = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        match = FORBIDDEN_CHARACTERS.search(line)
+        if match:
+            field = field_of_line(number) if field_of_line else None
+            code = f"U+{ord(match.group()):04X}"
+            problems.append(
+                Problem(path, number, field, f"control character {code} is not allowed")
+            )
+    return problems
+
+
+def decode(path: str, data: bytes) -> str:
+    """UTF-8 bytes to text without a leading BOM, or a ContentError with the line."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        byte = data[e.start]
+        raise ContentError(
+            [
+                Problem(
+                    path, line, None, f"not valid UTF-8 (byte 0x{byte:02X}); save the file as UTF-8"
+                )
+            ]
+        ) from e
+    return text.removeprefix("\ufeff")
+
+
+def read_bytes(root: Path, path: str, max_bytes: int | None = None) -> bytes:
+    """A file's bytes, refusing one over ``max_bytes`` before reading it."""
+    file = root / path
+    try:
+        if max_bytes is not None:
+            size = file.stat().st_size
+            if size > max_bytes:
+                raise ContentError(
+                    [
+                        Problem(
+                            path,
+                            None,
+                            None,
+                            f"file is {size:,} bytes, more than the limit of "
+                            f"{max_bytes:,} (max_article_bytes in site.toml)",
+                        )
+                    ]
+                )
+        return file.read_bytes()
+    except OSError as e:
+        raise ContentError([Problem(path, None, None, f"cannot read: {e.strerror}")]) from e
+
+
+def read_document(root: Path, path: str, max_bytes: int | None = None) -> Document:
+    """Read ``root/path`` as YAML front matter plus Markdown body."""
+    return parse_document(path, decode(path, read_bytes(root, path, max_bytes)))
+
+
+def parse_document(path: str, text: str) -> Document:
+    """Split and parse one Markdown file's text (see :func:`read_document`)."""
+    opening = _YAML.FM_BOUNDARY.match(text) if _YAML.FM_BOUNDARY else None
+    if opening is None:
+        raise ContentError(
+            [
+                Problem(
+                    path,
+                    1,
+                    None,
+                    "no front matter; the file must start with a '---' line, "
+                    "then YAML fields, then another '---' line",
+                )
+            ]
+        )
+    try:
+        front, body = _YAML.split(text)
+    except ValueError as e:
+        raise ContentError(
+            [Problem(path, 1, None, "front matter is not closed by a '---' line")]
+        ) from e
+    first_line = text.count("\n", 0, opening.end()) + 1
+    body_line = first_line + front.count("\n")
+    if body.startswith("\n"):  # the newline that ends the closing '---' line
+        body, body_line = body[1:], body_line + 1
+
+    def field_of_line(number: int) -> str | None:
+        if number >= body_line:
+            return "body"
+        lines = text.split("\n")
+        for candidate in range(number, first_line - 1, -1):
+            key = _TOP_LEVEL_KEY.match(lines[candidate - 1])
+            if key:
+                return key.group(1)
+        return None
+
+    problems = forbidden_character_problems(path, text, field_of_line)
+    if problems:
+        raise ContentError(problems)
+    meta = _parse_yaml_mapping(path, front, first_line, field_of_line)
+    return Document(path, meta, max(first_line - 1, 1), body, body_line)
+
+
+def _parse_yaml_mapping(path: str, source: str, first_line: int, field_of_line: Any) -> Mapping:
+    loader = _Loader(source)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = first_line + mark.line if mark else None
+        reason = e.problem or e.context or "not valid YAML"
+        field = field_of_line(line) if line else None
+        raise ContentError([Problem(path, line, field, f"YAML syntax error: {reason}")]) from e
+    except yaml.YAMLError as e:
+        raise ContentError([Problem(path, None, None, f"YAML error: {e}")]) from e
+    finally:
+        loader.dispose()
+    if node is None:
+        return Mapping({}, {})
+    problems: list[Problem] = []
+    value = _located(path, node, first_line, problems, set(), None)
+    if problems:
+        raise ContentError(problems)
+    if not isinstance(value.data, Mapping):
+        raise ContentError(
+            [
+                Problem(
+                    path,
+                    value.line,
+                    None,
+                    f"front matter must be a mapping of fields, got {describe(value.data)}",
+                )
+            ]
+        )
+    return value.data
+
+
+def _located(
+    path: str,
+    node: Node,
+    first_line: int,
+    problems: list[Problem],
+    seen: set[int],
+    field: str | None,
+) -> Value:
+    """Convert a composed YAML node to :class:`Value`, collecting problems."""
+    line = first_line + node.start_mark.line
+    if id(node) in seen:
+        problems.append(Problem(path, line, field, "YAML aliases (*name) are not allowed"))
+        return Value(None, line)
+    seen.add(id(node))
+    if isinstance(node, ScalarNode):
+        if node.tag not in _SCALAR_TAGS:
+            problems.append(Problem(path, line, field, f"YAML tag {node.tag!r} is not allowed"))
+            return Value(None, line)
+        return Value(_Loader.construct_object(_CONSTRUCTOR, node), line)
+    if isinstance(node, SequenceNode):
+        return Value(
+            [
+                _located(path, item, first_line, problems, seen, f"{field}[{i}]")
+                for i, item in enumerate(node.value, start=1)
+            ],
+            line,
+        )
+    assert isinstance(node, MappingNode)
+    values: dict[str, Value] = {}
+    key_lines: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key_line = first_line + key_node.start_mark.line
+        key = key_node.value if isinstance(key_node, ScalarNode) else None
+        if not isinstance(key, str) or key_node.tag != "tag:yaml.org,2002:str":
+            problems.append(Problem(path, key_line, field, "field names must be plain text"))
+            continue
+        name = f"{field}.{key}" if field else key
+        if key in values:
+            problems.append(
+                Problem(path, key_line, name, f"given twice (first on line {key_lines[key]})")
+            )
+            continue
+        key_lines[key] = key_line
+        values[key] = _located(path, value_node, first_line, problems, seen, name)
+    return Value(Mapping(values, key_lines), line)
+
+
+_CONSTRUCTOR = SafeConstructor()
+
+
+def describe(data: object) -> str:
+    """How a YAML value reads in an error message: ``'text'``, a number, a list..."""
+    if isinstance(data, str):
+        return repr(data)
+    if isinstance(data, bool):
+        return "true" if data else "false"
+    if data is None:
+        return "nothing"
+    if isinstance(data, int | float):
+        return f"the number {data}"
+    if isinstance(data, list):
+        return "a list"
+    if isinstance(data, Mapping):
+        return "a mapping"
+    return type(data).__name__
+
+
+@dataclass(frozen=True)
+class TomlDocument:
+    path: str
+    values: dict[str, Any]
+    #: Line of each top-level key, where it can be found.
+    key_lines: dict[str, int]
+
+
+def read_toml(root: Path, path: str) -> TomlDocument:
+    """Parse a TOML file; syntax errors become problems with their line."""
+    text = decode(path, read_bytes(root, path))
+    problems = forbidden_character_problems(path, text)
+    if problems:
+        raise ContentError(problems)
+    try:
+        values = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        message = str(e)
+        match = re.search(r"\(at line (\d+), column \d+\)$", message)
+        line = int(match.group(1)) if match else None
+        reason = message[: match.start()].strip() if match else message
+        raise ContentError([Problem(path, line, None, f"TOML syntax error: {reason}")]) from e
+    key_lines: dict[str, int] = {}
+    for number, text_line in enumerate(text.splitlines(), start=1):
+        key = re.match(r"\s*([A-Za-z0-9_-]+)\s*=", text_line)
+        if key and key.group(1) in values:
+            key_lines.setdefault(key.group(1), number)
+    return TomlDocument(path, values, key_lines)

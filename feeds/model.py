@@ -1,0 +1,155 @@
+"""The domain: frozen dataclasses built only by :mod:`feeds.validate`.
+
+Every datetime is timezone-aware and in UTC; every URL is absolute; every HTML
+string has been through :func:`feeds.render.sanitize`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class License:
+    #: SPDX identifier, or ``all-rights-reserved``.
+    id: str
+    #: Human name, e.g. "Creative Commons Attribution 4.0 International".
+    name: str
+    #: Short label, e.g. "CC BY 4.0".
+    label: str
+    #: The licence's deed, or None for all rights reserved.
+    url: str | None
+
+    @property
+    def is_creative_commons(self) -> bool:
+        return self.url is not None and "creativecommons.org" in self.url
+
+
+@dataclass(frozen=True)
+class Site:
+    title: str
+    description: str
+    #: Absolute, ends in ``/``.
+    base_url: str
+    #: BCP 47 tag.
+    language: str
+    #: IANA zone name; naive dates in content are taken in it.
+    timezone: str
+    #: Default licence of articles.
+    license: License
+    #: Default attribution ("This article was produced by ...").
+    producer: str
+    #: Default "Source:" line.
+    source: str
+    #: Items per feed.
+    feed_items: int = 50
+    #: Absolute URL of the logo, if any.
+    logo: str | None = None
+    #: WebSub hub URL, if any.
+    hub: str | None = None
+    #: Seconds for ``Cache-Control: max-age``.
+    cache_max_age: int = 300
+    #: Tracking-image URL template with ``{url}``, if any.
+    republish_pixel: str | None = None
+    #: Articles larger than this are refused.
+    max_article_bytes: int = 2_000_000
+
+
+@dataclass(frozen=True)
+class Author:
+    #: File stem in ``authors/``; None for an author given inline in an article.
+    id: str | None
+    name: str
+    url: str | None = None
+    affiliation: str | None = None
+    #: Only set when the author file says ``public_email: true``.
+    email: str | None = None
+    #: Sanitised HTML with absolute URLs; empty when there is no bio.
+    bio_html: str = ""
+
+
+@dataclass(frozen=True)
+class Image:
+    #: Absolute URL.
+    url: str
+    alt: str
+    caption: str | None = None
+    credit: str | None = None
+    credit_url: str | None = None
+    #: False keeps the image out of HTML meant for republishing.
+    distributable: bool = True
+    #: Media type, e.g. ``image/png``; None when unknown (remote file).
+    media_type: str | None = None
+    #: Size in bytes of the local file; None for a remote file.
+    length: int | None = None
+
+
+@dataclass(frozen=True)
+class Tag:
+    #: The name as first written in the content (by file order).
+    name: str
+    #: ASCII URL segment; two names with one slug are one tag.
+    slug: str
+
+
+@dataclass(frozen=True)
+class Correction:
+    date: datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class Article:
+    #: Source file relative to the content directory (``articles/x.md``).
+    path: str
+    #: Permanent entry id (a ``tag:`` URI unless given).
+    id: str
+    slug: str
+    #: Absolute URL of the article page.
+    url: str
+    title: str
+    #: First publication; a future date means scheduled.
+    date: datetime
+    authors: tuple[Author, ...]
+    #: Plain text.
+    summary: str
+    #: Sanitised HTML of the Markdown body, absolute URLs.
+    body_html: str
+    license: License
+    language: str
+    producer: str
+    source: str
+    subtitle: str | None = None
+    #: Last substantive change; never before ``date``.
+    updated: datetime | None = None
+    image: Image | None = None
+    tags: tuple[Tag, ...] = ()
+    section: str | None = None
+    #: Where the article first appeared, if elsewhere.
+    canonical_url: str | None = None
+    republish: bool = True
+    draft: bool = False
+    corrections: tuple[Correction, ...] = ()
+
+    @property
+    def modified(self) -> datetime:
+        """``updated`` when given, else ``date``."""
+        return self.updated or self.date
+
+    def is_public(self, now: datetime) -> bool:
+        """Not a draft, and its time has come."""
+        return not self.draft and self.date <= now
+
+
+@dataclass(frozen=True)
+class Content:
+    """A whole validated content directory."""
+
+    site: Site
+    #: Every author with a file, by id order.
+    authors: tuple[Author, ...]
+    #: Every article, drafts and scheduled ones included, newest first.
+    articles: tuple[Article, ...]
+    #: Paths of the files under ``images/``, relative to it, sorted.
+    images: tuple[str, ...] = ()

@@ -1,0 +1,165 @@
+"""Markdown to safe HTML, and the HTML pieces every output shares.
+
+:func:`sanitize` is the one place HTML is cleaned and the one place relative
+URLs are made absolute; everything that comes from content goes through it.
+The other helpers build HTML from already-validated plain text with
+:func:`html.escape`, and from URLs that validation has made absolute.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+from datetime import datetime, tzinfo
+from typing import Any
+
+import nh3
+from markdown_it import MarkdownIt
+
+from feeds.model import Article, Image
+
+SUMMARY_LENGTH = 300
+
+_MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+ALLOWED_TAGS = frozenset(
+    """a abbr b blockquote br cite code dd del dl dt em figcaption figure h1 h2 h3 h4 h5 h6
+    hr i img ins kbd li mark ol p pre q s small strong sub sup table tbody td tfoot th thead
+    tr u ul""".split()
+)
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "ol": {"start"},
+    "td": {"colspan", "rowspan", "style"},
+    "th": {"colspan", "rowspan", "style"},
+}
+#: Tags whose content goes too, not only the tag.
+DROPPED_WITH_CONTENT = frozenset(
+    "script style template noscript iframe object embed svg math textarea select title".split()
+)
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+def sanitize(fragment: str, base_url: str) -> str:
+    """Clean an HTML fragment and resolve every relative URL against ``base_url``.
+
+    Allowlist of tags and attributes; no script, style, frame, form or event
+    handler; only http, https and mailto URLs; table alignment is the only
+    inline style kept.
+    """
+    return nh3.clean(
+        fragment,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROPPED_WITH_CONTENT),
+        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel=None,
+        filter_style_properties={"text-align"},
+        url_relative=("rewrite_with_base", base_url),
+    )
+
+
+def render_markdown(text: str, base_url: str) -> tuple[str, str]:
+    """Markdown to ``(safe HTML, plain text of the first paragraph)``."""
+    tokens = _MD.parse(text)
+    body = _MD.renderer.render(tokens, _MD.options, {})
+    return sanitize(body, base_url), _first_paragraph_text(tokens)
+
+
+def _first_paragraph_text(tokens: list[Any]) -> str:
+    for opening, inline in itertools.pairwise(tokens):
+        if opening.type != "paragraph_open" or inline.type != "inline":
+            continue
+        parts = []
+        for child in inline.children or ():
+            if child.type in ("text", "code_inline"):
+                parts.append(child.content)
+            elif child.type in ("softbreak", "hardbreak"):
+                parts.append(" ")
+        text = " ".join("".join(parts).split())
+        if text:
+            return text
+    return ""
+
+
+def shorten(text: str, limit: int = SUMMARY_LENGTH) -> str:
+    """At most ``limit`` characters, cut at a word boundary, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-\u2013\u2014") + "\u2026"
+
+
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+
+
+def human_date(moment: datetime, zone: tzinfo) -> str:
+    """``27 November 2026``, in the site's timezone, whatever the machine's locale."""
+    local = moment.astimezone(zone)
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _link(url: str | None, text: str, rel: str | None = None) -> str:
+    if not url:
+        return _e(text)
+    rel_attr = f' rel="{rel}"' if rel else ""
+    return f'<a href="{_e(url)}"{rel_attr}>{_e(text)}</a>'
+
+
+def figure_html(image: Image) -> str:
+    """The lead image with its caption and credit."""
+    caption = []
+    if image.caption:
+        caption.append(_e(image.caption))
+    if image.credit:
+        credit = _link(image.credit_url, image.credit)
+        caption.append(f'<small class="credit">Credit: {credit}</small>')
+    figcaption = f"<figcaption>{' '.join(caption)}</figcaption>" if caption else ""
+    return f'<figure><img src="{_e(image.url)}" alt="{_e(image.alt)}">{figcaption}</figure>'
+
+
+def footer_html(article: Article, zone: tzinfo) -> str:
+    """What partners must carry with the article: corrections, attribution,
+    bios in byline order, licence, canonical link and source."""
+    parts = []
+    if article.corrections:
+        items = "".join(
+            f"<li><strong>Correction, {_e(human_date(c.date, zone))}:</strong> {_e(c.text)}</li>"
+            for c in article.corrections
+        )
+        parts.append(f"<h2>Corrections</h2><ul>{items}</ul>")
+    parts.append(f"<p><em>This article was produced by {_e(article.producer)}.</em></p>")
+    for author in article.authors:
+        if author.bio_html:
+            parts.append(f"<p><strong>{_link(author.url, author.name)}</strong></p>")
+            parts.append(author.bio_html)
+    lic = article.license
+    if lic.url:
+        parts.append(
+            f"<p>This article is licensed under {_link(lic.url, lic.name, rel='license')}"
+            f" ({_e(lic.label)}).</p>"
+        )
+    else:
+        parts.append(f"<p>© {article.date.year} {_e(article.producer)}. All rights reserved.</p>")
+    canonical = article.canonical_url or article.url
+    parts.append(f"<p>Original article: {_link(canonical, canonical)}</p>")
+    parts.append(f"<p>Source: {_e(article.source)}</p>")
+    return "<hr>" + "".join(parts)
+
+
+def content_html(article: Article, zone: tzinfo) -> str:
+    """Full text for feeds: lead image, body, then the footer."""
+    figure = figure_html(article.image) if article.image else ""
+    return figure + article.body_html + footer_html(article, zone)

@@ -1,0 +1,65 @@
+"""``feeds new``: a draft article that already passes ``feeds check``."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from slugify import slugify
+
+from feeds.errors import ContentError, Problem, UsageError
+from feeds.load import read_toml
+from feeds.validate import did_you_mean, validate_site, zone_of
+
+SLUG_LENGTH = 60
+
+
+def new_article(root: Path, title: str, author_ids: list[str], now: datetime) -> Path:
+    """Write ``articles/<slug>.md`` under ``root`` and return its path.
+
+    The id is written out so that renaming the file later never changes it;
+    the date is ``now`` in the site's timezone. An existing file is never
+    overwritten.
+    """
+    title = " ".join(title.split())
+    slug = slugify(title, max_length=SLUG_LENGTH, word_boundary=True)
+    if not slug:
+        raise UsageError(f"the title {title!r} has no letters or digits to make a file name of")
+    problems: list[Problem] = []
+    site = validate_site(read_toml(root, "site.toml"), problems)
+    if problems:
+        raise ContentError(problems)
+    known = sorted(p.stem for p in (root / "authors").glob("*.md"))
+    if not author_ids:
+        raise UsageError(f"give at least one --author (known: {', '.join(known) or 'none'})")
+    for author in author_ids:
+        if author not in known:
+            hint = did_you_mean(author, known) or f" (known: {', '.join(known) or 'none'})"
+            raise UsageError(f"unknown author {author!r}{hint}")
+    local = now.astimezone(zone_of(site)).replace(second=0, microsecond=0)
+    entry_id = f"tag:{urlsplit(site.base_url).hostname},{local.date().isoformat()}:{slug}"
+    lines = [
+        "---",
+        f"title: {json.dumps(title, ensure_ascii=False)}",
+        f"date: {local.isoformat()}",
+        "authors:",
+        *(f"  - {author}" for author in author_ids),
+        f"id: {json.dumps(entry_id)}",
+        f"slug: {slug}",
+        "draft: true",
+        "---",
+        "",
+        "Write the article here, in Markdown. The first paragraph becomes the summary",
+        "unless the front matter gives one.",
+        "",
+    ]
+    path = root / "articles" / f"{slug}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8") as file:
+            file.write("\n".join(lines))
+    except FileExistsError as e:
+        raise UsageError(f"{path} already exists; it was left as it is") from e
+    return path
