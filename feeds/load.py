@@ -260,11 +260,18 @@ def _located(
     problems: list[Problem],
     seen: set[int],
     field: str | None,
+    key_line: int | None = None,
 ) -> Value:
-    """Convert a composed YAML node to :class:`Value`, collecting problems."""
+    """Convert a composed YAML node to :class:`Value`, collecting problems.
+
+    An alias is composed into the very node its anchor names, so a node met
+    twice is an alias; it is reported at the key that uses it.
+    """
     line = first_line + node.start_mark.line
     if id(node) in seen:
-        problems.append(Problem(path, line, field, "YAML aliases (*name) are not allowed"))
+        problems.append(
+            Problem(path, key_line or line, field, "YAML aliases (*name) are not allowed")
+        )
         return Value(None, line)
     seen.add(id(node))
     if isinstance(node, ScalarNode):
@@ -296,7 +303,7 @@ def _located(
             )
             continue
         key_lines[key] = key_line
-        values[key] = _located(path, value_node, first_line, problems, seen, name)
+        values[key] = _located(path, value_node, first_line, problems, seen, name, key_line)
     return Value(Mapping(values, key_lines), line)
 
 

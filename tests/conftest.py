@@ -1,0 +1,93 @@
+"""Fixtures: a small valid content directory that each test can break."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+#: A moment after every published date of the fixtures and before the scheduled one.
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+SITE_TOML = """\
+title = "Test Wire"
+description = "A wire service used by the tests."
+base_url = "https://wire.example.org/"
+language = "en"
+timezone = "America/Lima"
+license = "CC-BY-4.0"
+producer = "Test Wire"
+source = "Test Wire newsroom"
+"""
+
+ANA = """\
+---
+name: Ana Quispe
+url: https://wire.example.org/authors/ana-quispe/
+affiliation: Test Wire
+email: ana@wire.example.org
+---
+Ana Quispe covers water and cities from Lima.
+"""
+
+TOMAS = """\
+---
+name: Tomás Ferreira
+email: tomas@wire.example.org
+public_email: true
+---
+Tomás Ferreira edits the [labour desk](/tags/labour/).
+"""
+
+GOOD = """\
+---
+title: Lima's reservoirs run low
+date: 2026-10-14T09:30:00-05:00
+authors: [ana-quispe, tomas-ferreira]
+tags: [Perú, Agua potable]
+image:
+  src: /images/lead.png
+  alt: A half-empty reservoir
+  caption: The reservoir in October.
+  credit: Ana Quispe
+---
+The city's reservoirs hold a third of their usual water.
+
+More in [our earlier report](../older/).
+"""
+
+# A 1x1 PNG: the smallest real image file.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+
+
+def write(root: Path, path: str, text: str | bytes) -> Path:
+    """Write a file under root, making folders; text is dedented."""
+    file = root / path
+    file.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        file.write_bytes(text)
+    else:
+        file.write_text(textwrap.dedent(text), encoding="utf-8")
+    return file
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    """A valid content directory: site.toml, two authors, one image, one article."""
+    root = tmp_path / "content"
+    write(root, "site.toml", SITE_TOML)
+    write(root, "authors/ana-quispe.md", ANA)
+    write(root, "authors/tomas-ferreira.md", TOMAS)
+    write(root, "images/lead.png", PNG)
+    write(root, "articles/good.md", GOOD)
+    return root
+
+
+@pytest.fixture
+def now() -> datetime:
+    return NOW

@@ -1,0 +1,129 @@
+"""The `feeds` command as an editor uses it: help, check on the sample site, new."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from feeds.cli import main
+from feeds.content import load_content
+from feeds.scaffold import new_article
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real console entry point in a child process."""
+    return subprocess.run(
+        [sys.executable, "-m", "feeds.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["new"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = run(*command, "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: feeds")
+    assert "--content DIR" in result.stdout or not command
+
+
+def test_sample_site_passes_check() -> None:
+    result = run("check", "--content", "content")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("checked 11 articles and 5 authors: no problems")
+
+
+def test_content_defaults_to_the_environment() -> None:
+    env = {**os.environ, "FEEDS_CONTENT": str(REPO / "content")}
+    result = run("check", env=env)
+    assert result.returncode == 0, result.stdout
+
+
+def test_missing_content_directory_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    result = run("check", "--content", str(tmp_path / "nowhere"))
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"{tmp_path / 'nowhere'}: no such content directory\n")
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_new_writes_a_draft_that_passes_check(
+    content: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = datetime(2026, 11, 27, 4, 30, 15, tzinfo=UTC)  # 23:30 the day before in Lima
+    path = new_article(content, "  Lima's water: a  plan?  ", ["ana-quispe", "tomas-ferreira"], now)
+    assert path == content / "articles" / "lima-s-water-a-plan.md"
+    assert path.read_text(encoding="utf-8") == (
+        "---\n"
+        'title: "Lima\'s water: a plan?"\n'
+        "date: 2026-11-26T23:30:00-05:00\n"
+        "authors:\n"
+        "  - ana-quispe\n"
+        "  - tomas-ferreira\n"
+        'id: "tag:wire.example.org,2026-11-26:lima-s-water-a-plan"\n'
+        "slug: lima-s-water-a-plan\n"
+        "draft: true\n"
+        "---\n"
+        "\n"
+        "Write the article here, in Markdown. The first paragraph becomes the summary\n"
+        "unless the front matter gives one.\n"
+    )
+    article = next(a for a in load_content(content).articles if a.slug == "lima-s-water-a-plan")
+    assert article.draft
+    assert article.id == "tag:wire.example.org,2026-11-26:lima-s-water-a-plan"
+    assert article.date == datetime(2026, 11, 27, 4, 30, tzinfo=UTC)
+
+
+def test_new_from_the_command_line(content: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["new", "Glaciers in 2027", "--author", "ana-quispe", "--content", str(content)])
+    assert code == 0
+    path = content / "articles" / "glaciers-in-2027.md"
+    assert capsys.readouterr().out == (
+        f"wrote {path} (a draft: set draft: false, or remove it, to publish)\n"
+    )
+    assert main(["check", "--content", str(content)]) == 0
+
+
+def test_new_never_overwrites(content: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    existing = content / "articles" / "good.md"
+    before = existing.read_bytes()
+    code = main(["new", "Good", "--author", "ana-quispe", "--content", str(content)])
+    assert code == 1
+    assert (
+        capsys.readouterr().err == f"feeds new: {existing} already exists; it was left as it is\n"
+    )
+    assert existing.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--author", "ana-quipse"], "unknown author 'ana-quipse'; did you mean 'ana-quispe'?"),
+        ([], "give at least one --author (known: ana-quispe, tomas-ferreira)"),
+    ],
+)
+def test_new_refuses_bad_authors(
+    content: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code = main(["new", "A story", *args, "--content", str(content)])
+    assert code == 1
+    assert capsys.readouterr().err == f"feeds new: {message}\n"
+    assert not (content / "articles" / "a-story.md").exists()
+
+
+def test_new_with_a_title_that_cannot_be_a_file_name(
+    content: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["new", "?!", "--author", "ana-quispe", "--content", str(content)]) == 1
+    assert capsys.readouterr().err == (
+        "feeds new: the title '?!' has no letters or digits to make a file name of\n"
+    )
