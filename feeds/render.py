@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import html
 import itertools
+import re
 from datetime import datetime, tzinfo
 from typing import Any
+from urllib.parse import unquote
 
 import nh3
 from markdown_it import MarkdownIt
@@ -20,7 +22,26 @@ from feeds.model import Article, Image
 
 SUMMARY_LENGTH = 300
 
-_MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+#: Schemes that must never reach a link, however they are disguised.
+_BAD_SCHEME = re.compile(r"^(?:javascript|vbscript|data|file):")
+#: What browsers ignore inside a URL's scheme: ASCII whitespace and controls.
+_IGNORED_IN_URLS = re.compile(r"[\x00-\x20\x7f]+")
+
+
+class _Markdown(MarkdownIt):
+    """CommonMark with tables and strikethrough, and a stricter link check.
+
+    markdown-it refuses ``javascript:`` links, but ``java&#x09;script:`` reaches
+    it as ``java%09script:``; browsers drop tabs and newlines from URLs, so the
+    check is made on the decoded URL without them.
+    """
+
+    def validateLink(self, url: str) -> bool:  # markdown-it's name for the hook
+        bare = _IGNORED_IN_URLS.sub("", unquote(url)).lower()
+        return not _BAD_SCHEME.match(bare)
+
+
+_MD = _Markdown("commonmark").enable(["table", "strikethrough"])
 
 ALLOWED_TAGS = frozenset(
     """a abbr b blockquote br cite code dd del dl dt em figcaption figure h1 h2 h3 h4 h5 h6
@@ -89,10 +110,11 @@ def shorten(text: str, limit: int = SUMMARY_LENGTH) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
+    cut = text[: limit - 1]  # room for the ellipsis
+    if text[limit - 1] != " ":  # the cut is inside a word: go back to its start
+        space = cut.rfind(" ")
+        if space > limit // 2:
+            cut = cut[:space]
     return cut.rstrip(" ,;:.-\u2013\u2014") + "\u2026"
 
 
@@ -152,7 +174,8 @@ def footer_html(article: Article, zone: tzinfo) -> str:
             f" ({_e(lic.label)}).</p>"
         )
     else:
-        parts.append(f"<p>© {article.date.year} {_e(article.producer)}. All rights reserved.</p>")
+        year = article.date.astimezone(zone).year
+        parts.append(f"<p>© {year} {_e(article.producer)}. All rights reserved.</p>")
     canonical = article.canonical_url or article.url
     parts.append(f"<p>Original article: {_link(canonical, canonical)}</p>")
     parts.append(f"<p>Source: {_e(article.source)}</p>")
