@@ -6,10 +6,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
+from feeds.build import export_site
 from feeds.content import load_content
 from feeds.errors import ContentError, FeedsError
 from feeds.scaffold import new_article
@@ -31,15 +34,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ContentError as e:
         for problem in e.problems:
             print(problem)
-        count = len(e.problems)
-        print(f"{_counts(root)}: {count} problem{'s' if count != 1 else ''}")
+        print(f"{_counts(root)}: {plural(len(e.problems), 'problem')}")
         return 1
     drafts = sum(a.draft for a in content.articles)
     scheduled = sum(not a.draft and a.date > now for a in content.articles)
     print(
         f"{_counts(root)}: no problems "
         f"({len(content.articles) - drafts - scheduled} public, {scheduled} scheduled, "
-        f"{drafts} draft{'s' if drafts != 1 else ''})"
+        f"{plural(drafts, 'draft')})"
     )
     return 0
 
@@ -49,11 +51,46 @@ def _counts(root: Path) -> str:
         directory = root / folder
         return len(list(directory.glob("*.md"))) if directory.is_dir() else 0
 
-    articles, authors = count("articles"), count("authors")
     return (
-        f"checked {articles} article{'s' if articles != 1 else ''} and "
-        f"{authors} author{'s' if authors != 1 else ''}"
+        f"checked {plural(count('articles'), 'article')} and {plural(count('authors'), 'author')}"
     )
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    try:
+        count = export_site(args.content, args.out, datetime.now(UTC), progress_bar(sys.stderr))
+    except ContentError as e:
+        for problem in e.problems:
+            print(problem)
+        print(
+            f"build stopped by {plural(len(e.problems), 'problem')}; {args.out} was left as it was"
+        )
+        return 1
+    print(f"wrote {count} files to {args.out} in {time.monotonic() - started:.2f} s")
+    return 0
+
+
+def progress_bar(stream: TextIO, width: int = 30) -> Callable[[int, int], None] | None:
+    """A progress bar on a terminal, for builds long enough to want one; else None."""
+    if not stream.isatty():
+        return None
+    started = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        if time.monotonic() - started < 0.5 and done < total:
+            return  # short builds finish before a bar would help
+        filled = width * done // max(total, 1)
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
+        if done == total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -83,6 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     command("check", "Check every article, author and site.toml; exit 1 on any problem.", cmd_check)
+    build = command(
+        "build", "Check the content, then write the static export atomically.", cmd_build
+    )
+    build.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out"),
+        metavar="DIR",
+        help="export folder (default: ./out); replaced whole, only when the build succeeds",
+    )
     new = command(
         "new", "Write a new draft article with a permanent id, today's date and a slug.", cmd_new
     )

@@ -1,0 +1,247 @@
+"""RSS 2.0 and Atom 1.0 through feedgen: the only module that imports it.
+
+feedgen's quirks, and how they are contained here:
+
+* ``add_entry`` prepends: entries are added with ``order="append"`` in the
+  order :mod:`feeds.listings` sorted them.
+* the RSS channel ``<link>`` is the last ``link()`` call: the alternate (HTML
+  page) link is always set last, after the self link;
+* feed and entry dates default to the clock: every date is set from the
+  articles, so two builds of unchanged content are byte-identical;
+* RSS ``<author>`` appears only for authors with an email: RSS gets one
+  ``dc:creator`` with the whole byline instead, and no ``<author>`` at all;
+* Atom entry links lose ``rel``, ``type`` and ``length`` (feedgen #135) and it
+  refuses ``rel="license"``; media has no credit. The extensions below write
+  the enclosure and licence links, Media RSS with credit, Creative Commons
+  licences and the stylesheet instruction themselves. Their Atom elements are
+  unqualified, like feedgen's, so that lxml does not invent an ``ns0:`` prefix.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from feeds import __version__
+from feeds.listings import Listing
+from feeds.model import Article, License, Site
+
+MEDIA_NS = "http://search.yahoo.com/mrss/"
+CC_NS = "http://backend.userland.com/creativeCommonsRssModule"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+DCTERMS_NS = "http://purl.org/dc/terms/"
+
+#: The date of an empty feed: fixed, never the clock.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def byline(article: Article) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    names = [a.name for a in article.authors]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def rights(lic: License, article: Article | None, site: Site) -> str:
+    """A plain-text rights statement."""
+    if lic.url is None:
+        holder = article.producer if article else site.producer
+        year = f"{article.date.year} " if article else ""
+        return f"© {year}{holder}. All rights reserved."
+    return f"{lic.name} ({lic.label}), {lic.url}"
+
+
+def newest(articles: tuple[Article, ...]) -> datetime:
+    """The feed's date: the newest ``updated`` or ``date`` among its items."""
+    return max((a.modified for a in articles), default=EPOCH)
+
+
+class _FeedExtras(BaseExtension):  # type: ignore[misc]
+    """Stylesheet instruction, and in RSS the WebSub hub link."""
+
+    stylesheet: str | None = None
+    hub: str | None = None
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+    def _stylesheet(self, root: Any) -> None:
+        if self.stylesheet:
+            pi = etree.ProcessingInstruction(
+                "xml-stylesheet", f'href="{html.escape(self.stylesheet)}" type="text/xsl"'
+            )
+            root.addprevious(pi)
+
+    def extend_rss(self, feed: Any) -> Any:
+        self._stylesheet(feed)
+        if self.hub:
+            channel = feed.find("channel")
+            link = etree.Element(f"{{{ATOM_NS}}}link", href=self.hub, rel="hub")
+            channel.insert(3, link)  # beside the self link, after title, link, description
+        return feed
+
+    def extend_atom(self, feed: Any) -> Any:
+        self._stylesheet(feed)
+        return feed
+
+
+class _RssNamespaces(BaseExtension):  # type: ignore[misc]
+    """Declares the entry extensions' namespaces on the root, with their usual
+    prefixes (feedgen takes the namespace map from feed-level extensions only)."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"media": MEDIA_NS, "creativeCommons": CC_NS, "dcterms": DCTERMS_NS}
+
+
+class _RssEntryExtras(BaseEntryExtension):  # type: ignore[misc]
+    """The last change (RSS has no element for it), Media RSS with caption and
+    credit, and the Creative Commons licence."""
+
+    article: Article | None = None
+
+    def extend_rss(self, item: Any) -> Any:
+        article = self.article
+        assert article is not None
+        modified = etree.SubElement(item, f"{{{DCTERMS_NS}}}modified")
+        modified.text = article.modified.isoformat().replace("+00:00", "Z")
+        image = article.image
+        if image:
+            media = etree.SubElement(item, f"{{{MEDIA_NS}}}content", url=image.url, medium="image")
+            if image.media_type:
+                media.set("type", image.media_type)
+            if image.length is not None:
+                media.set("fileSize", str(image.length))
+            if image.caption:
+                description = etree.SubElement(media, f"{{{MEDIA_NS}}}description", type="plain")
+                description.text = image.caption
+            if image.credit:
+                credit = etree.SubElement(media, f"{{{MEDIA_NS}}}credit")
+                credit.text = image.credit
+        if article.license.is_creative_commons:
+            etree.SubElement(item, f"{{{CC_NS}}}license").text = article.license.url
+        return item
+
+
+class _AtomEntryExtras(BaseEntryExtension):  # type: ignore[misc]
+    """The enclosure and licence links feedgen cannot write, and ``xml:lang``."""
+
+    article: Article | None = None
+    language: str | None = None
+
+    def extend_atom(self, entry: Any) -> Any:
+        article = self.article
+        assert article is not None
+        if self.language:
+            entry.set("{http://www.w3.org/XML/1998/namespace}lang", self.language)
+        image = article.image
+        at = _index_after_links(entry)
+        if image:
+            link = etree.Element("link", rel="enclosure", href=image.url)
+            if image.media_type:
+                link.set("type", image.media_type)
+            if image.length is not None:
+                link.set("length", str(image.length))
+            entry.insert(at, link)
+            at += 1
+        if article.license.url:
+            entry.insert(at, etree.Element("link", rel="license", href=article.license.url))
+        return entry
+
+
+def _index_after_links(entry: Any) -> int:
+    """Where new links go: after the ones feedgen wrote, to keep them together."""
+    index = 0
+    for position, child in enumerate(entry):
+        if child.tag == "link":
+            index = position + 1
+    return index
+
+
+def _generator(
+    listing: Listing, site: Site, fmt: str, html_of: Callable[[Article], str]
+) -> FeedGenerator:
+    feed = FeedGenerator()
+    feed.register_extension("extras", _FeedExtras, None, atom=True, rss=True)
+    feed.extras.stylesheet = site.base_url + "feed.xsl"
+    if fmt == "rss":
+        feed.load_extension("dc", atom=False, rss=True)
+        feed.register_extension("entry_extras", _RssNamespaces, _RssEntryExtras, atom=False)
+        feed.extras.hub = site.hub
+    else:
+        feed.register_extension("entry_extras", BaseExtension, _AtomEntryExtras, rss=False)
+    articles = listing.feed_articles(site)
+    self_type = "application/rss+xml" if fmt == "rss" else "application/atom+xml"
+    feed.id(listing.feed_url(site, fmt))
+    feed.title(listing.title)
+    feed.description(listing.description)  # RSS description and Atom subtitle
+    feed.language(site.language)
+    feed.generator("feeds", __version__)
+    feed.rights(rights(site.license, None, site))
+    feed.updated(newest(articles))
+    feed.lastBuildDate(newest(articles))
+    if site.logo:
+        feed.logo(site.logo)
+        feed.icon(site.logo)
+        if fmt == "rss":
+            feed.image(url=site.logo, title=listing.title, link=listing.page_url(site))
+    feed.link(href=listing.feed_url(site, fmt), rel="self", type=self_type)
+    if site.hub and fmt == "atom":
+        feed.link(href=site.hub, rel="hub")
+    feed.link(href=listing.page_url(site), rel="alternate", type="text/html")  # last: RSS <link>
+    for article in articles:
+        _entry(feed, article, site, fmt, html_of(article))
+    return feed
+
+
+def _entry(feed: FeedGenerator, article: Article, site: Site, fmt: str, content: str) -> None:
+    entry = feed.add_entry(order="append")
+    entry.id(article.id)
+    entry.guid(article.id, permalink=article.id == article.url)
+    entry.title(article.title)
+    entry.link(href=article.url, rel="alternate", type="text/html")
+    entry.published(article.date)
+    entry.updated(article.modified)
+    entry.content(content, type="html")
+    entry.entry_extras.article = article
+    tag_scheme = site.base_url + "tags/"
+    if fmt == "rss":
+        # RSS <description> is HTML: escape the plain-text summary once more.
+        entry.description(html.escape(article.summary, quote=False))
+        entry.dc.dc_creator(byline(article))
+        if article.language != site.language:
+            entry.dc.dc_language(article.language)
+        for tag in article.tags:
+            entry.category(term=tag.name, scheme=tag_scheme)
+        if article.section:
+            entry.category(term=article.section)
+        return
+    entry.summary(article.summary, type="text")
+    for author in article.authors:
+        person = {"name": author.name}
+        if author.url:
+            person["uri"] = author.url
+        if author.email:
+            person["email"] = author.email
+        entry.author(person)
+    for tag in article.tags:
+        entry.category(term=tag.slug, scheme=tag_scheme, label=tag.name)
+    if article.section:
+        entry.category(term=article.section, label=article.section)
+    entry.rights(rights(article.license, article, site))
+    if article.language != site.language:
+        entry.entry_extras.language = article.language
+
+
+def build_rss(listing: Listing, site: Site, html_of: Callable[[Article], str]) -> bytes:
+    """The listing's RSS 2.0 feed; ``html_of`` gives each article's full HTML."""
+    return bytes(_generator(listing, site, "rss", html_of).rss_str(pretty=True))
+
+
+def build_atom(listing: Listing, site: Site, html_of: Callable[[Article], str]) -> bytes:
+    """The listing's Atom 1.0 feed; ``html_of`` gives each article's full HTML."""
+    return bytes(_generator(listing, site, "atom", html_of).atom_str(pretty=True))

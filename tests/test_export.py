@@ -1,0 +1,146 @@
+"""`feeds build`: the static export, written whole or not at all."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import NOW, write
+from feeds.build import export_site
+from feeds.cli import main
+from feeds.export import MARKER, ExportError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under root, by relative path."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    """A copy of the sample site that a test may break."""
+    return Path(shutil.copytree(REPO / "content", tmp_path / "content"))
+
+
+def test_build_writes_every_url_of_the_design(sample: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    count = export_site(sample, out, NOW)
+    files = tree(out)
+    assert count == len(files) - 1  # all but the marker
+    for path in ("rss.xml", "atom.xml", "feed.json", "feeds.opml", "feed.xsl", MARKER):
+        assert path in files
+    for listing in ("tags/peru/", "tags/climate-change/", "authors/ana-quispe/"):
+        for name in ("rss.xml", "atom.xml", "feed.json"):
+            assert listing + name in files
+    assert files["images/lima-reservoir.png"] == (sample / "images/lima-reservoir.png").read_bytes()
+    assert "images/logo.png" in files
+
+
+def test_images_of_hidden_articles_are_not_exported(sample: Path, tmp_path: Path) -> None:
+    write(sample, "images/secret.png", (sample / "images/logo.png").read_bytes())
+    draft = sample / "articles/highland-clinics-solar-fridges.md"
+    draft.write_text(draft.read_text().replace("\n---\n", "\n---\n![x](/images/secret.png)\n", 1))
+    out = tmp_path / "out"
+    export_site(sample, out, NOW)
+    assert not (out / "images/secret.png").exists()
+    assert (out / "images/lima-reservoir.png").exists()
+
+
+def test_two_builds_are_byte_identical(sample: Path, tmp_path: Path) -> None:
+    export_site(sample, tmp_path / "one", NOW)
+    export_site(sample, tmp_path / "two", NOW)
+    assert tree(tmp_path / "one") == tree(tmp_path / "two")
+
+
+def test_rebuild_replaces_the_export_whole(sample: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    export_site(sample, out, NOW)
+    (sample / "articles/opinion-bus-corridors.md").unlink()
+    export_site(sample, out, NOW)
+    assert b"bus-corridors" not in b"".join(tree(out).values())
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_failed_build_leaves_the_last_export_untouched(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
+    before = tree(out)
+    article = sample / "articles/glacier-retreat-cordillera-blanca.md"
+    article.write_text(article.read_text().replace("date: ", "date: not-a-date #", 1))
+    capsys.readouterr()
+    assert main(["build", "--content", str(sample), "--out", str(out)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("articles/glacier-retreat-cordillera-blanca.md:")
+    assert "date: expected an ISO 8601 date" in lines[0]
+    assert lines[-1] == f"build stopped by 1 problem; {out} was left as it was"
+    assert tree(out) == before
+
+
+def test_a_write_that_fails_midway_leaves_the_export(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    export_site(sample, out, NOW)
+    before = tree(out)
+    calls = 0
+    real = Path.write_bytes
+
+    def failing(self: Path, data: bytes) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 20:
+            raise OSError(28, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", failing)
+    with pytest.raises(OSError, match="No space left"):
+        export_site(sample, out, NOW)
+    monkeypatch.undo()
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["content", "out"]
+
+
+def test_build_refuses_to_replace_a_folder_it_did_not_write(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    precious = tmp_path / "docs"
+    write(precious, "thesis.txt", "years of work")
+    with pytest.raises(ExportError, match="was not written by feeds build"):
+        export_site(sample, precious, NOW)
+    assert main(["build", "--content", str(sample), "--out", str(precious)]) == 1
+    assert "refusing to replace it" in capsys.readouterr().err
+    assert tree(precious) == {"thesis.txt": b"years of work"}
+
+
+def test_build_reports_what_it_wrote(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
+    output = capsys.readouterr().out
+    assert output.startswith(f"wrote {len(tree(out)) - 1} files to {out} in ")
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    import io
+
+    from feeds.cli import progress_bar
+
+    assert progress_bar(io.StringIO()) is None
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    show = progress_bar(screen, width=10)
+    assert show is not None
+    show(1, 4)  # too early to be worth drawing
+    show(4, 4)
+    assert screen.getvalue() == "\r[##########] 4/4 files\n"

@@ -1,0 +1,311 @@
+"""Every feed of the sample site, read back the way readers read it.
+
+feedparser is the reader; each feed is compared field by field with the
+articles it was built from. lxml checks what feedparser does not expose.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from lxml import etree
+
+from conftest import NOW
+from feeds.build import feed_files
+from feeds.content import load_content
+from feeds.feedgen_formats import byline
+from feeds.listings import Listing, listings
+from feeds.model import Article, Content
+
+REPO = Path(__file__).resolve().parent.parent
+ATOM = "{http://www.w3.org/2005/Atom}"
+MEDIA = "{http://search.yahoo.com/mrss/}"
+CC = "{http://backend.userland.com/creativeCommonsRssModule}"
+
+
+@pytest.fixture(scope="module")
+def sample() -> Content:
+    return load_content(REPO / "content")
+
+
+@pytest.fixture(scope="module")
+def files(sample: Content) -> dict[str, bytes]:
+    return feed_files(sample, NOW)
+
+
+def all_listings() -> list[Listing]:
+    return list(listings(load_content(REPO / "content"), NOW))
+
+
+LISTINGS = all_listings()
+IDS = [listing.path or "site" for listing in LISTINGS]
+
+
+def parse(data: bytes) -> Any:
+    parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    return parsed
+
+
+def utc(text: str) -> datetime:
+    """An RFC 822 or RFC 3339 date from a feed, as aware UTC."""
+    if re.match(r"^\d{4}-", text):
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    return parsedate_to_datetime(text).astimezone(UTC)
+
+
+def test_listings_cover_the_site_every_public_tag_and_author(sample: Content) -> None:
+    paths = [listing.path for listing in listings(sample, NOW)]
+    assert paths[0] == ""
+    assert "tags/peru/" in paths and "tags/climate-change/" in paths
+    assert "authors/ana-quispe/" in paths
+    # Tags used only by the draft or the scheduled article have no listing yet.
+    assert not {"tags/tariffs/", "tags/health/", "tags/solar-energy/"} & set(paths)
+
+
+@pytest.mark.parametrize("listing", LISTINGS, ids=IDS)
+def test_rss_matches_the_articles(
+    listing: Listing, sample: Content, files: dict[str, bytes]
+) -> None:
+    site = sample.site
+    feed = parse(files[listing.path + "rss.xml"])
+    articles = listing.feed_articles(site)
+    assert feed.version == "rss20"
+    assert feed.feed.title == listing.title
+    assert feed.feed.link == listing.page_url(site)  # the page, never the feed
+    self_links = [link.href for link in feed.feed.links if link.rel == "self"]
+    assert self_links == [listing.feed_url(site, "rss")]
+    assert utc(feed.feed.updated) == max(a.modified for a in articles)
+    assert [e.id for e in feed.entries] == [a.id for a in articles]
+    for entry, article in zip(feed.entries, articles, strict=True):
+        assert entry.title == article.title
+        assert entry.link == article.url
+        assert entry.guidislink is (article.id == article.url)
+        assert utc(entry.published) == article.date
+        assert utc(entry.updated) == article.modified
+        assert entry.author == byline(article)
+        assert entry.summary == article.summary
+        html = entry.content[0].value
+        assert article.body_html in html
+        assert f"This article was produced by {article.producer}." in html
+        assert [t.term for t in entry.tags] == [t.name for t in article.tags] + (
+            [article.section] if article.section else []
+        )
+        if article.image:
+            assert entry.media_content[0]["url"] == article.image.url
+            assert entry.get("credit") == article.image.credit
+
+
+@pytest.mark.parametrize("listing", LISTINGS, ids=IDS)
+def test_atom_matches_the_articles(
+    listing: Listing, sample: Content, files: dict[str, bytes]
+) -> None:
+    site = sample.site
+    feed = parse(files[listing.path + "atom.xml"])
+    articles = listing.feed_articles(site)
+    assert feed.version == "atom10"
+    assert feed.feed.title == listing.title
+    links = {link.rel: link.href for link in feed.feed.links}
+    assert links == {"self": listing.feed_url(site, "atom"), "alternate": listing.page_url(site)}
+    assert utc(feed.feed.updated) == max(a.modified for a in articles)
+    assert [e.id for e in feed.entries] == [a.id for a in articles]
+    for entry, article in zip(feed.entries, articles, strict=True):
+        assert entry.title == article.title
+        assert entry.link == article.url
+        assert utc(entry.published) == article.date
+        assert utc(entry.updated) == article.modified
+        assert [a.name for a in entry.authors] == [a.name for a in article.authors]
+        assert [a.get("href") for a in entry.authors] == [a.url for a in article.authors]
+        assert entry.summary == article.summary
+        assert article.body_html in entry.content[0].value
+        assert [(t.term, t.label) for t in entry.tags] == [
+            (t.slug, t.name) for t in article.tags
+        ] + ([(article.section, article.section)] if article.section else [])
+        by_rel = {link.rel: link for link in entry.links}
+        assert by_rel["alternate"].href == article.url
+        assert by_rel.get("license", {}).get("href") == article.license.url
+        if article.image:
+            enclosure = by_rel["enclosure"]
+            assert enclosure.href == article.image.url
+            assert enclosure.type == "image/png"
+            assert int(enclosure.length) == article.image.length
+        else:
+            assert "enclosure" not in by_rel
+
+
+def test_feeds_carry_the_lead_image_caption_and_credit(
+    sample: Content, files: dict[str, bytes]
+) -> None:
+    rss = etree.fromstring(files["rss.xml"])
+    checked = 0
+    for item in rss.iter("item"):
+        article = next(a for a in sample.articles if a.id == item.findtext("guid"))
+        media = item.find(f"{MEDIA}content")
+        if article.image is None:
+            assert media is None
+            continue
+        assert media.findtext(f"{MEDIA}description") == article.image.caption
+        assert media.findtext(f"{MEDIA}credit") == article.image.credit
+        html = item.findtext("{http://purl.org/rss/1.0/modules/content/}encoded")
+        assert f'<img src="{article.image.url}"' in html
+        assert article.image.caption in html.replace("&#x27;", "'")
+        checked += 1
+    assert checked >= 5
+
+
+def test_licences_in_rss(sample: Content, files: dict[str, bytes]) -> None:
+    rss = etree.fromstring(files["rss.xml"])
+    for item in rss.iter("item"):
+        article = next(a for a in sample.articles if a.id == item.findtext("guid"))
+        licence = item.findtext(f"{CC}license")
+        if article.license.id == "all-rights-reserved":
+            assert licence is None
+        else:
+            assert licence == article.license.url
+
+
+def test_no_rss_author_element_ever(files: dict[str, bytes]) -> None:
+    for path, data in files.items():
+        if path.endswith("rss.xml"):
+            assert not list(etree.fromstring(data).iter("author")), path
+
+
+def test_every_author_is_in_the_byline(sample: Content, files: dict[str, bytes]) -> None:
+    feed = parse(files["rss.xml"])
+    three = next(e for e in feed.entries if e.author.count(",") == 1)
+    assert three.author == "Lucía Mamani, Tomás Ferreira and Ana Quispe"
+
+
+def test_private_email_never_published(files: dict[str, bytes]) -> None:
+    for path, data in files.items():
+        assert b"ana.quispe@" not in data, path
+
+
+def test_article_language_is_marked_where_it_differs(
+    sample: Content, files: dict[str, bytes]
+) -> None:
+    spanish = next(a for a in sample.articles if a.language == "es")
+    atom = etree.fromstring(files["atom.xml"])
+    langs = {
+        entry.findtext(f"{ATOM}id"): entry.get("{http://www.w3.org/XML/1998/namespace}lang")
+        for entry in atom.iter(f"{ATOM}entry")
+    }
+    assert langs.pop(spanish.id) == "es"
+    assert set(langs.values()) == {None}
+    assert atom.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+    items = json.loads(files["feed.json"])["items"]
+    assert [i.get("language") for i in items if i["id"] == spanish.id] == ["es"]
+    assert all("language" not in i for i in items if i["id"] != spanish.id)
+    rss = parse(files["rss.xml"])
+    assert [e.get("language") for e in rss.entries if e.id == spanish.id] == ["es"]
+
+
+def test_every_feed_is_well_formed_and_styled(files: dict[str, bytes]) -> None:
+    for path, data in files.items():
+        if path.endswith(("rss.xml", "atom.xml")):
+            etree.fromstring(data)
+            assert data.startswith(
+                b"<?xml version='1.0' encoding='UTF-8'?>\n"
+                b'<?xml-stylesheet href="https://wire.example.org/feed.xsl" type="text/xsl"?>\n'
+            ), path
+
+
+def is_rfc3339(text: str) -> bool:
+    return bool(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$", text))
+
+
+@pytest.mark.parametrize("listing", LISTINGS, ids=IDS)
+def test_json_feed_follows_the_spec(
+    listing: Listing, sample: Content, files: dict[str, bytes]
+) -> None:
+    site = sample.site
+    feed = json.loads(files[listing.path + "feed.json"])
+    assert feed["version"] == "https://jsonfeed.org/version/1.1"
+    assert isinstance(feed["title"], str) and feed["title"] == listing.title
+    assert feed["home_page_url"] == listing.page_url(site)
+    assert feed["feed_url"] == listing.feed_url(site, "json")
+    assert isinstance(feed["items"], list)
+    assert "author" not in feed  # 1.0's singular field is deprecated in 1.1
+    articles = listing.feed_articles(site)
+    assert [item["id"] for item in feed["items"]] == [a.id for a in articles]
+    for item, article in zip(feed["items"], articles, strict=True):
+        assert isinstance(item["id"], str)
+        assert isinstance(item["content_html"], str)
+        assert item["url"] == article.url
+        assert item["title"] == article.title
+        assert item["summary"] == article.summary
+        assert is_rfc3339(item["date_published"]) and is_rfc3339(item["date_modified"])
+        assert utc(item["date_published"]) == article.date
+        assert utc(item["date_modified"]) == article.modified
+        assert item["authors"] == [
+            {"name": a.name, **({"url": a.url} if a.url else {})} for a in article.authors
+        ]
+        assert all(isinstance(tag, str) for tag in item.get("tags", []))
+        assert item["_license"] == {
+            "id": article.license.id,
+            "name": article.license.name,
+            "url": article.license.url,
+        }
+        assert item.get("external_url") == article.canonical_url
+        if article.image:
+            assert item["image"] == article.image.url
+            assert item["_image"]["caption"] == article.image.caption
+            assert item["_image"]["credit"] == article.image.credit
+        assert f"This article was produced by {article.producer}." in item["content_html"]
+
+
+def test_opml_lists_every_feed(sample: Content, files: dict[str, bytes]) -> None:
+    opml = etree.fromstring(files["feeds.opml"])
+    outlines = opml.findall("body/outline/outline")
+    every = listings(sample, NOW)
+    assert len(outlines) == 3 * len(every)
+    urls = {o.get("xmlUrl") for o in outlines}
+    for listing in every:
+        for fmt in ("rss", "atom", "json"):
+            assert listing.feed_url(sample.site, fmt) in urls
+    assert {o.get("type") for o in outlines} == {"rss"}
+    assert all(o.get("htmlUrl") and o.get("title") for o in outlines)
+
+
+def test_feeds_are_capped_newest_first(sample: Content) -> None:
+    from dataclasses import replace
+
+    small = replace(sample, site=replace(sample.site, feed_items=3))
+    files = feed_files(small, NOW)
+    public = sorted((a for a in sample.articles if a.is_public(NOW)), key=lambda a: a.date)
+    newest3 = [a.id for a in reversed(public[-3:])]
+    assert [e.id for e in parse(files["rss.xml"]).entries] == newest3
+    assert [e.id for e in parse(files["atom.xml"]).entries] == newest3
+    assert [i["id"] for i in json.loads(files["feed.json"])["items"]] == newest3
+
+
+def test_scheduled_article_appears_when_its_time_comes(sample: Content) -> None:
+    scheduled = next(a for a in sample.articles if not a.draft and a.date > NOW)
+    before = feed_files(sample, scheduled.date.replace(second=0) - (scheduled.date - NOW) / 2)
+    after = feed_files(sample, scheduled.date)
+    assert scheduled.id.encode() not in before["rss.xml"]
+    assert parse(after["rss.xml"]).entries[0].id == scheduled.id
+    assert "tags/tariffs/rss.xml" in after and "tags/tariffs/rss.xml" not in before
+
+
+def hidden(sample: Content) -> list[Article]:
+    return [a for a in sample.articles if not a.is_public(NOW)]
+
+
+def test_no_trace_of_drafts_or_scheduled_articles(sample: Content, files: dict[str, bytes]) -> None:
+    secrets = hidden(sample)
+    assert len(secrets) == 2
+    for path, data in files.items():
+        text = data.decode("utf-8")
+        for article in secrets:
+            for trace in (article.id, article.url, article.title, article.slug):
+                assert trace not in text, (path, trace)
+        for tag in ("tariffs", "solar-energy", "Solar Energy"):
+            assert tag not in path and f"/tags/{tag}/" not in text, (path, tag)
