@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from feeds.build import export_site
 from feeds.content import load_content
 from feeds.errors import ContentError, FeedsError
 from feeds.scaffold import new_article
@@ -61,6 +60,8 @@ def plural(count: int, word: str) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from webapp.site import export_site  # pages are the web app's; imported when needed
+
     started = time.monotonic()
     try:
         count = export_site(args.content, args.out, datetime.now(UTC), progress_bar(sys.stderr))
@@ -91,6 +92,19 @@ def progress_bar(stream: TextIO, width: int = 30) -> Callable[[int, int], None] 
         stream.flush()
 
     return show
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from webapp import create_app
+
+    base_url = f"http://{args.host}:{args.port}/"
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    app = create_app({"CONTENT": str(args.content), "PREVIEW": True, "BASE_URL": base_url})
+    print(f"previewing {args.content} at {base_url} (pages reload on change; Ctrl+C stops)")
+    app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+    return 0
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -130,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="export folder (default: ./out); replaced whole, only when the build succeeds",
     )
+    serve = command("serve", "Preview the site; open pages reload when content changes.", cmd_serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     new = command(
         "new", "Write a new draft article with a permanent id, today's date and a slug.", cmd_new
     )

@@ -11,17 +11,17 @@ from feeds.model import Article, Author, Content, Site, Tag
 from feeds.validate import validate_article, validate_author, validate_site
 
 
-def load_content(root: Path) -> Content:
+def load_content(root: Path, base_url: str | None = None) -> Content:
     """Read and validate everything under ``root``.
 
     Raises :class:`ContentError` listing every problem of every file, sorted
     by file and line; a broken ``site.toml`` does not stop the articles from
-    being checked too.
+    being checked too. ``base_url`` replaces the one of ``site.toml`` (previews).
     """
     problems: list[Problem] = []
     if not root.is_dir():
         raise ContentError([Problem(str(root), None, None, "no such content directory")])
-    site = _site(root, problems)
+    site = _site(root, problems, base_url)
     images = _image_sizes(root / "images")
     authors: dict[str, Author] = {}
     for path in _markdown_files(root, "authors", problems):
@@ -58,7 +58,7 @@ def _problem_order(problem: Problem) -> tuple[str, int, str, str]:
     return (problem.path, problem.line or 0, problem.field or "", problem.message)
 
 
-def _site(root: Path, problems: list[Problem]) -> Site:
+def _site(root: Path, problems: list[Problem], base_url: str | None) -> Site:
     try:
         doc = read_toml(root, "site.toml")
     except ContentError as e:
@@ -69,7 +69,7 @@ def _site(root: Path, problems: list[Problem]) -> Site:
             {"title": "?", "description": "?", "base_url": "https://example.invalid/"},
             {},
         )
-    return validate_site(doc, problems)
+    return validate_site(doc, problems, base_url)
 
 
 def _markdown_files(root: Path, folder: str, problems: list[Problem]) -> list[str]:

@@ -31,6 +31,7 @@ from lxml import etree
 from feeds import __version__
 from feeds.listings import Listing
 from feeds.model import Article, License, Site
+from feeds.render import byline
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 CC_NS = "http://backend.userland.com/creativeCommonsRssModule"
@@ -39,12 +40,6 @@ DCTERMS_NS = "http://purl.org/dc/terms/"
 
 #: The date of an empty feed: fixed, never the clock.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def byline(article: Article) -> str:
-    """ "A", "A and B", "A, B and C"."""
-    names = [a.name for a in article.authors]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def rights(lic: License, article: Article | None, site: Site) -> str:

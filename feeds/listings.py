@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from feeds.model import Article, Content, Site
+from feeds.model import Article, Author, Content, Site
 
 FEED_FILES = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
 _IMAGE_URL = re.compile(r'(?:src|href)="([^"]+)"')
@@ -26,6 +26,8 @@ class Listing:
     articles: tuple[Article, ...]
     #: "site", "tag" or "author".
     kind: str = "site"
+    #: The author of an author listing.
+    author: Author | None = None
 
     def page_url(self, site: Site) -> str:
         return site.base_url + self.path
@@ -85,6 +87,7 @@ def listings(content: Content, now: datetime) -> tuple[Listing, ...]:
                     f"Articles by {author.name} from {site.title}.",
                     written,
                     "author",
+                    author,
                 )
             )
     return tuple(result)

@@ -54,6 +54,13 @@ class Site:
     republish_pixel: str | None = None
     #: Articles larger than this are refused.
     max_article_bytes: int = 2_000_000
+    #: Host of site.toml's base_url, for default ``tag:`` ids: it stays the
+    #: same when a preview serves the site from another address.
+    id_host: str = ""
+
+    def tag_prefix(self, day: str) -> str:
+        """``tag:<host>,<day>:``, the start of a default entry id (RFC 4151)."""
+        return f"tag:{self.id_host},{day}:"
 
 
 @dataclass(frozen=True)

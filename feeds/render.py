@@ -13,7 +13,7 @@ import itertools
 import re
 from datetime import datetime, tzinfo
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import nh3
 from markdown_it import MarkdownIt
@@ -162,7 +162,9 @@ def footer_html(article: Article, zone: tzinfo) -> str:
             for c in article.corrections
         )
         parts.append(f"<h2>Corrections</h2><ul>{items}</ul>")
-    parts.append(f"<p><em>This article was produced by {_e(article.producer)}.</em></p>")
+    canonical = article.canonical_url or article.url
+    producer = _link(canonical, article.producer)
+    parts.append(f"<p><em>This article was produced by {producer}.</em></p>")
     for author in article.authors:
         if author.bio_html:
             parts.append(f"<p><strong>{_link(author.url, author.name)}</strong></p>")
@@ -176,7 +178,6 @@ def footer_html(article: Article, zone: tzinfo) -> str:
     else:
         year = article.date.astimezone(zone).year
         parts.append(f"<p>© {year} {_e(article.producer)}. All rights reserved.</p>")
-    canonical = article.canonical_url or article.url
     parts.append(f"<p>Original article: {_link(canonical, canonical)}</p>")
     parts.append(f"<p>Source: {_e(article.source)}</p>")
     return "<hr>" + "".join(parts)
@@ -186,3 +187,28 @@ def content_html(article: Article, zone: tzinfo) -> str:
     """Full text for feeds: lead image, body, then the footer."""
     figure = figure_html(article.image) if article.image else ""
     return figure + article.body_html + footer_html(article, zone)
+
+
+def byline(article: Article) -> str:
+    """Plain text: "A", "A and B", "A, B and C"."""
+    names = [a.name for a in article.authors]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def republish_html(article: Article, pixel_template: str | None, zone: tzinfo) -> str:
+    """Copy-ready HTML for partner outlets: headline, byline, date, the lead
+    image only if it may be distributed, body, footer, and the tracking pixel
+    when the site has one."""
+    parts = [f"<h1>{_e(article.title)}</h1>"]
+    if article.subtitle:
+        parts.append(f"<p><em>{_e(article.subtitle)}</em></p>")
+    date = f'<time datetime="{article.date.isoformat()}">{human_date(article.date, zone)}</time>'
+    parts.append(f"<p>By {_e(byline(article))}, {date}</p>")
+    if article.image and article.image.distributable:
+        parts.append(figure_html(article.image))
+    parts.append(article.body_html)
+    parts.append(footer_html(article, zone))
+    if pixel_template:
+        pixel = pixel_template.replace("{url}", quote(article.url, safe=""))
+        parts.append(f'<img src="{_e(pixel)}" width="1" height="1" alt="">')
+    return "".join(parts)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from slugify import slugify
 
@@ -39,7 +38,7 @@ def new_article(root: Path, title: str, author_ids: list[str], now: datetime) ->
             hint = did_you_mean(author, known) or f" (known: {', '.join(known) or 'none'})"
             raise UsageError(f"unknown author {author!r}{hint}")
     local = now.astimezone(zone_of(site)).replace(second=0, microsecond=0)
-    entry_id = f"tag:{urlsplit(site.base_url).hostname},{local.date().isoformat()}:{slug}"
+    entry_id = site.tag_prefix(local.date().isoformat()) + slug
     lines = [
         "---",
         f"title: {json.dumps(title, ensure_ascii=False)}",

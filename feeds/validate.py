@@ -237,9 +237,15 @@ class Fields:
         return Fields(self.path, value.data, value.line, self.problems, name)
 
 
-def validate_site(doc: TomlDocument, problems: list[Problem]) -> Site:
+def validate_site(
+    doc: TomlDocument, problems: list[Problem], base_url_override: str | None = None
+) -> Site:
     """``site.toml`` to :class:`Site`; bad values fall back to defaults so the
-    rest of the content can still be checked."""
+    rest of the content can still be checked.
+
+    ``base_url_override`` serves a preview from another address (as
+    ``hugo server`` does): every URL of the output is built from it instead.
+    """
     fields = Fields(doc.path, toml_mapping(doc), 1, problems)
     fields.only(SITE_FIELDS)
     title = fields.text("title", required=True) or "Untitled"
@@ -251,6 +257,8 @@ def validate_site(doc: TomlDocument, problems: list[Problem]) -> Site:
         fields.problem("base_url", "must not have a query or fragment")
         base_url = None
     base_url = base_url or "https://example.invalid/"
+    id_host = urlsplit(base_url).hostname or "example.invalid"
+    base_url = base_url_override or base_url
     timezone = fields.text("timezone") or "UTC"
     if site_zone(timezone) is None:
         hint = " (IANA names look like 'America/Lima' or 'Europe/Madrid')"
@@ -281,6 +289,7 @@ def validate_site(doc: TomlDocument, problems: list[Problem]) -> Site:
         cache_max_age=fields.integer("cache_max_age", 300, 0),
         republish_pixel=pixel,
         max_article_bytes=fields.integer("max_article_bytes", 2_000_000, 1_000),
+        id_host=id_host,
     )
 
 
@@ -398,12 +407,12 @@ def validate_article(
     if entry_id is not None and not _URI_SCHEME.match(entry_id):
         fields.problem(
             "id",
-            f"expected a permanent URI such as 'tag:{urlsplit(site.base_url).hostname}"
-            f",2026-01-31:{stem}', got {entry_id!r}",
+            f"expected a permanent URI such as '{site.tag_prefix('2026-01-31')}{stem}', "
+            f"got {entry_id!r}",
         )
     if entry_id is None and date is not None:
         day = date.astimezone(zone).date().isoformat()
-        entry_id = f"tag:{urlsplit(site.base_url).hostname},{day}:{quote(stem)}"
+        entry_id = site.tag_prefix(day) + quote(stem)
 
     byline = _byline(fields, authors, url)
     image = _image(fields, site, url, images)

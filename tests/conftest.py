@@ -91,3 +91,77 @@ def content(tmp_path: Path) -> Path:
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def require(tool: str) -> None:
+    """Skip without ``tool`` on a developer's machine; fail in CI, which installs it."""
+    import os
+    import shutil
+
+    if shutil.which(tool) is None:
+        message = f"{tool} is not installed (.ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def served(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The sample site under gunicorn on a loopback port, with base_url set to
+    that address; yields (base URL, content directory)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    repo = Path(__file__).resolve().parent.parent
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/"
+    root = Path(shutil.copytree(repo / "content", tmp_path / "content"))
+    toml = root / "site.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace(
+            'base_url = "https://wire.example.org/"', f'base_url = "{base}"'
+        ),
+        encoding="utf-8",
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "webapp:create_app()",
+        ],
+        env={**os.environ, "FEEDS_CONTENT": str(root)},
+        cwd=repo,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base, timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.2)
+        yield base, root
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW, write
-from feeds.build import export_site
 from feeds.cli import main
 from feeds.export import MARKER, ExportError
+from webapp.site import export_site
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -20,9 +20,9 @@ from lxml import etree
 from conftest import NOW
 from feeds.build import feed_files
 from feeds.content import load_content
-from feeds.feedgen_formats import byline
 from feeds.listings import Listing, listings
 from feeds.model import Article, Content
+from feeds.render import byline
 
 REPO = Path(__file__).resolve().parent.parent
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -61,6 +61,12 @@ def utc(text: str) -> datetime:
     return parsedate_to_datetime(text).astimezone(UTC)
 
 
+def attribution(article: Article) -> str:
+    """The attribution line, linking the canonical URL."""
+    canonical = article.canonical_url or article.url
+    return f'This article was produced by <a href="{canonical}">{article.producer}</a>.'
+
+
 def test_listings_cover_the_site_every_public_tag_and_author(sample: Content) -> None:
     paths = [listing.path for listing in listings(sample, NOW)]
     assert paths[0] == ""
@@ -94,7 +100,7 @@ def test_rss_matches_the_articles(
         assert entry.summary == article.summary
         html = entry.content[0].value
         assert article.body_html in html
-        assert f"This article was produced by {article.producer}." in html
+        assert attribution(article) in html
         assert [t.term for t in entry.tags] == [t.name for t in article.tags] + (
             [article.section] if article.section else []
         )
@@ -258,7 +264,7 @@ def test_json_feed_follows_the_spec(
             assert item["image"] == article.image.url
             assert item["_image"]["caption"] == article.image.caption
             assert item["_image"]["credit"] == article.image.credit
-        assert f"This article was produced by {article.producer}." in item["content_html"]
+        assert attribution(article) in item["content_html"]
 
 
 def test_opml_lists_every_feed(sample: Content, files: dict[str, bytes]) -> None:

@@ -19,7 +19,7 @@ def readme_commands() -> list[str]:
 def test_readme_shows_exactly_two_commands() -> None:
     commands = readme_commands()
     assert len(commands) == 2
-    assert commands[0].endswith(".venv/bin/feeds check")
+    assert commands[0].endswith(".venv/bin/feeds serve")
     assert commands[1].endswith(".venv/bin/pytest")
 
 

@@ -673,8 +673,9 @@ def test_footer_order() -> None:
     )
     html_out = footer_html(article, LIMA)
     assert html_out.startswith("<hr>")
+    assert f'produced by <a href="{PAGE}">Wire Desk</a>.' in html_out
     found = positions(
-        html_out,
+        text_of(html_out),
         [
             "Corrections",
             "The reservoir is the Yuracmayo.",

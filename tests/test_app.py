@@ -1,0 +1,501 @@
+"""The web app through Flask's test client: every route, its headers, conditional
+GETs, gzip, HEAD, hostile paths and hosts, live reload, and export == app."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from conftest import NOW, write
+from feeds.build import media_type
+from webapp import create_app
+from webapp.site import export_site
+
+REPO = Path(__file__).resolve().parent.parent
+SCHEDULED = "water-tariff-reform-preview"  # dated 2027-03-01 in the sample site
+DRAFT = "highland-clinics-solar-fridges"
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    """A copy of the sample site, its files dated ten minutes ago."""
+    root = Path(shutil.copytree(REPO / "content", tmp_path / "content"))
+    age_files(root, 600)
+    return root
+
+
+def age_files(root: Path, seconds: int) -> None:
+    then = time.time() - seconds
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, (then, then))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def app(sample: Path, clock: Clock) -> Flask:
+    return create_app({"CONTENT": str(sample), "CLOCK": clock, "RELOAD_INTERVAL": 0})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def url_of(path: str) -> str:
+    """An exported file's URL: ``articles/x/index.html`` is served at ``/articles/x/``."""
+    return "/" + path.removesuffix("index.html")
+
+
+def exported(sample: Path, out: Path, now: datetime = NOW) -> dict[str, bytes]:
+    export_site(sample, out, now)
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in out.rglob("*")
+        if p.is_file() and p.name != ".feeds-export"
+    }
+
+
+def test_export_equals_what_the_app_serves(
+    sample: Path, tmp_path: Path, client: FlaskClient
+) -> None:
+    files = exported(sample, tmp_path / "out")
+    assert len(files) > 100
+    for path, data in files.items():
+        response = client.get(url_of(path))
+        assert response.status_code == 200, path
+        assert response.data == data, path
+
+
+def test_every_route_has_its_media_type_and_cache_headers(
+    sample: Path, tmp_path: Path, client: FlaskClient
+) -> None:
+    for path in exported(sample, tmp_path / "out"):
+        response = client.get(url_of(path))
+        if path.startswith("images/"):
+            assert response.content_type == "image/png", path
+            continue
+        assert response.content_type == media_type(path), path
+        etag, weak = response.get_etag()
+        assert etag and not weak, path
+        assert response.last_modified is not None, path
+        assert response.headers["Cache-Control"] == "public, max-age=300", path
+        assert response.headers["Vary"] == "Accept-Encoding", path
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("/rss.xml", "application/rss+xml; charset=utf-8"),
+        ("/atom.xml", "application/atom+xml; charset=utf-8"),
+        ("/feed.json", "application/feed+json; charset=utf-8"),
+        ("/tags/peru/rss.xml", "application/rss+xml; charset=utf-8"),
+        ("/authors/ana-quispe/feed.json", "application/feed+json; charset=utf-8"),
+        ("/feeds.opml", "text/x-opml; charset=utf-8"),
+        ("/feed.xsl", "text/xsl; charset=utf-8"),
+        ("/sitemap.xml", "application/xml; charset=utf-8"),
+        ("/", "text/html; charset=utf-8"),
+        ("/articles/lima-reservoirs-dry-season/", "text/html; charset=utf-8"),
+        ("/tags/climate-change/", "text/html; charset=utf-8"),
+        ("/authors/grace-okafor/", "text/html; charset=utf-8"),
+        ("/static/style.css", "text/css; charset=utf-8"),
+    ],
+)
+def test_media_types(client: FlaskClient, url: str, kind: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == kind
+
+
+def test_conditional_get_with_etag(client: FlaskClient) -> None:
+    first = client.get("/rss.xml")
+    etag = first.headers["ETag"]
+    again = client.get("/rss.xml", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+    assert again.headers["ETag"] == etag
+    other = client.get("/rss.xml", headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and other.data == first.data
+
+
+def test_conditional_get_with_last_modified(client: FlaskClient) -> None:
+    first = client.get("/atom.xml")
+    since = first.headers["Last-Modified"]
+    assert client.get("/atom.xml", headers={"If-Modified-Since": since}).status_code == 304
+    older = "Mon, 01 Jan 2024 00:00:00 GMT"
+    assert client.get("/atom.xml", headers={"If-Modified-Since": older}).status_code == 200
+
+
+def test_if_none_match_takes_precedence(client: FlaskClient) -> None:
+    since = client.get("/feed.json").headers["Last-Modified"]
+    response = client.get(
+        "/feed.json", headers={"If-None-Match": '"stale"', "If-Modified-Since": since}
+    )
+    assert response.status_code == 200
+
+
+def test_gzip_for_clients_that_accept_it(client: FlaskClient) -> None:
+    plain = client.get("/rss.xml")
+    zipped = client.get("/rss.xml", headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(zipped.data) == plain.data
+    assert len(zipped.data) < len(plain.data) / 2
+    assert zipped.headers["ETag"] != plain.headers["ETag"]
+    again = client.get("/rss.xml", headers={"Accept-Encoding": "gzip"})
+    assert again.data == zipped.data  # compressed once, the same bytes every time
+    not_modified = client.get(
+        "/rss.xml", headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]}
+    )
+    assert not_modified.status_code == 304
+    refused = client.get("/rss.xml", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers
+
+
+def test_head(client: FlaskClient) -> None:
+    for url in ("/rss.xml", "/", "/articles/opinion-bus-corridors/", "/images/logo.png"):
+        get, head = client.get(url), client.head(url)
+        assert head.status_code == 200
+        assert head.data == b""
+        assert head.headers["Content-Length"] == str(len(get.data))
+        assert head.headers["ETag"] == get.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/images/../site.toml",
+        "/images/%2e%2e/site.toml",
+        "/images/..%2fsite.toml",
+        "/images/%2e%2e%2fsite.toml",
+        "/images//etc/passwd",
+        "/images/../../../../etc/passwd",
+        "/../content/site.toml",
+        "/site.toml",
+        "/articles/lima-reservoirs-dry-season.md",
+        "/authors/ana-quispe.md",
+        "/.feeds-export",
+        "/images/",
+        "/static/../site.toml",
+    ],
+)
+def test_no_file_outside_what_the_site_publishes(client: FlaskClient, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code in (404, 308), url
+    assert b"base_url" not in response.data and b"root:" not in response.data
+
+
+def test_forged_host_changes_nothing(client: FlaskClient) -> None:
+    for url in ("/", "/rss.xml", "/articles/opinion-bus-corridors/", "/sitemap.xml"):
+        normal = client.get(url)
+        forged = client.get(
+            url, headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+        )
+        assert forged.data == normal.data
+        assert b"evil.example" not in forged.data
+    redirect = client.get("/articles/opinion-bus-corridors", headers={"Host": "evil.example"})
+    assert redirect.status_code == 308
+    assert redirect.headers["Location"] == "/articles/opinion-bus-corridors/"
+
+
+def test_not_found_page(client: FlaskClient) -> None:
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    assert response.content_type == "text/html; charset=utf-8"
+    assert b"Page not found" in response.data
+    assert b'href="/"' in response.data
+
+
+def test_redirects(client: FlaskClient) -> None:
+    response = client.get("/tags/peru")
+    assert response.status_code == 308 and response.headers["Location"] == "/tags/peru/"
+    response = client.get("/page/1/")
+    assert response.status_code == 301 and response.headers["Location"] == "/"
+
+
+def test_images(client: FlaskClient) -> None:
+    response = client.get("/images/lima-reservoir.png")
+    assert response.status_code == 200
+    assert response.content_type == "image/png"
+    assert response.data.startswith(b"\x89PNG")
+    etag = response.headers["ETag"]
+    assert (
+        client.get("/images/lima-reservoir.png", headers={"If-None-Match": etag}).status_code == 304
+    )
+
+
+def test_hidden_articles_leave_no_trace(client: FlaskClient) -> None:
+    for slug in (SCHEDULED, DRAFT):
+        assert client.get(f"/articles/{slug}/").status_code == 404
+    assert client.get("/tags/tariffs/").status_code == 404
+    assert client.get("/tags/tariffs/rss.xml").status_code == 404
+    for url in ("/", "/rss.xml", "/sitemap.xml", "/feeds.opml", "/tags/peru/", "/no-such/"):
+        body = client.get(url).data
+        assert SCHEDULED.encode() not in body and DRAFT.encode() not in body
+        assert b"/tags/tariffs/" not in body and b"water tariffs take effect" not in body
+
+
+def test_scheduled_article_appears_on_its_own(client: FlaskClient, clock: Clock) -> None:
+    assert client.get(f"/articles/{SCHEDULED}/").status_code == 404
+    clock.now = datetime(2027, 3, 1, 12, 0, 1, tzinfo=UTC)
+    assert client.get(f"/articles/{SCHEDULED}/").status_code == 200
+    assert f"/articles/{SCHEDULED}/".encode() in client.get("/rss.xml").data
+    assert client.get("/tags/tariffs/").status_code == 200
+
+
+def test_sitemap_lists_every_public_page(client: FlaskClient) -> None:
+    body = client.get("/sitemap.xml").data.decode()
+    locs = re.findall(r"<loc>(.+?)</loc>", body)
+    assert "https://wire.example.org/" in locs
+    assert "https://wire.example.org/articles/chile-mine-heat-rules/" in locs
+    assert "https://wire.example.org/tags/peru/" in locs
+    assert "https://wire.example.org/authors/lucia-mamani/" in locs
+    assert len(locs) == len(set(locs)) == 1 + 9 + 22 + 5
+
+
+def test_article_page(client: FlaskClient) -> None:
+    html = client.get("/articles/lima-reservoirs-dry-season/").data.decode()
+    assert "<h1>Lima&#39;s reservoirs enter the dry season" in html
+    assert '<a rel="author" href="/authors/ana-quispe/">Ana Quispe</a>' in html
+    assert '<img src="https://wire.example.org/images/lima-reservoir.png"' in html
+    assert "The upper Rímac basin feeds a chain of small reservoirs" in html
+    assert "Credit: <a href=" in html
+    assert "Ana Quispe covers water and sanitation from Lima." in html  # bio
+    assert "Grace Okafor is the science editor" in html
+    assert (
+        '<link rel="canonical" href="https://wire.example.org/articles/lima-reservoirs-dry-season/">'
+        in html
+    )
+    assert 'type="application/rss+xml"' in html and "https://wire.example.org/rss.xml" in html
+    assert '<meta property="og:type" content="article">' in html
+    assert '<a rel="tag" href="/tags/peru/">Perú</a>' in html
+    assert 'id="republish-html"' in html
+
+
+def republish_block(html: str) -> str:
+    """The republish HTML as a partner copies it (the textarea's text, unescaped)."""
+    import html as html_module
+
+    match = re.search(r'<textarea id="republish-html"[^>]*>(.*?)</textarea>', html, re.S)
+    assert match
+    return html_module.unescape(match.group(1))
+
+
+def test_republish_block(client: FlaskClient) -> None:
+    copy = republish_block(client.get("/articles/lima-reservoirs-dry-season/").data.decode())
+    assert copy.startswith("<h1>Lima&#x27;s reservoirs")
+    assert "By Ana Quispe and Grace Okafor, <time" in copy
+    assert '<img src="https://wire.example.org/images/lima-reservoir.png"' in copy
+    assert (
+        'This article was produced by <a href="https://wire.example.org/articles/lima-reservoirs-dry-season/">'
+        in copy
+    )
+    assert 'rel="license"' in copy and "Attribution-NoDerivatives" in copy
+    assert (
+        '<img src="https://wire.example.org/pixel.gif?url=https%3A%2F%2Fwire.example.org'
+        '%2Farticles%2Flima-reservoirs-dry-season%2F" width="1" height="1" alt="">'
+    ) in copy
+    assert not re.search(r'(src|href)="(?!https?://|mailto:)', copy)  # absolute URLs only
+
+
+def test_republish_leaves_out_images_that_may_not_be_distributed(client: FlaskClient) -> None:
+    html = client.get("/articles/sao-paulo-flood-season/").data.decode()
+    assert '<img src="https://wire.example.org/images/sao-paulo-rain.png"' in html  # on the page
+    assert "sao-paulo-rain.png" not in republish_block(html)
+
+
+def test_no_republish_block_when_the_article_says_so(client: FlaskClient) -> None:
+    html = client.get("/articles/interview-water-rights-lawyer/").data.decode()
+    assert "republish-html" not in html and "Republish this article" not in html
+
+
+def test_spanish_article_is_marked(client: FlaskClient) -> None:
+    html = client.get("/articles/agua-potable-el-alto/").data.decode()
+    assert html.startswith('<!DOCTYPE html>\n<html lang="es">')
+    assert '<li lang="es">' in client.get("/").data.decode()
+
+
+def test_tag_and_author_pages_offer_their_own_feeds(client: FlaskClient) -> None:
+    tag = client.get("/tags/climate-change/").data.decode()
+    assert 'href="https://wire.example.org/tags/climate-change/rss.xml"' in tag
+    assert 'href="https://wire.example.org/rss.xml"' in tag
+    author = client.get("/authors/tomas-ferreira/").data.decode()
+    assert 'href="https://wire.example.org/authors/tomas-ferreira/atom.xml"' in author
+    assert "His newsletter on urban flooding" in author  # the bio
+
+
+def test_pagination(sample: Path, clock: Clock) -> None:
+    for n in range(25):
+        write(
+            sample,
+            f"articles/extra-{n:02}.md",
+            f"---\ntitle: Extra {n}\ndate: 2026-08-{n + 1:02}\n"
+            f"authors: [ana-quispe]\n---\nText {n}.\n",
+        )
+    client = create_app({"CONTENT": str(sample), "CLOCK": clock}).test_client()
+    first = client.get("/").data.decode()
+    assert first.count('<li lang="en">') + first.count('<li lang="es">') == 20
+    assert '<a rel="next" href="/page/2/">' in first
+    second = client.get("/page/2/").data.decode()
+    assert second.count("<li lang=") == 14
+    assert '<a rel="prev" href="/">' in second and 'rel="next"' not in second
+    assert client.get("/page/3/").status_code == 404
+    assert "https://wire.example.org/page/2/" in client.get("/sitemap.xml").data.decode()
+
+
+def test_plain_text_is_escaped_on_pages(sample: Path, clock: Clock) -> None:
+    write(
+        sample,
+        "articles/hostile.md",
+        '---\ntitle: "<script>alert(1)</script> & <b>bold</b>"\n'
+        'subtitle: "<img src=x onerror=alert(1)>"\ndate: 2026-11-01\nauthors: [ana-quispe]\n'
+        "tags: ['<i>x</i>']\n---\nBody.\n",
+    )
+    client = create_app({"CONTENT": str(sample), "CLOCK": clock}).test_client()
+    for url in ("/articles/hostile/", "/", "/tags/i-x-i/", "/authors/ana-quispe/"):
+        html = client.get(url).data.decode()
+        assert "<script>alert" not in html and "<img src=x" not in html and "<b>bold" not in html, (
+            url
+        )
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html or url.startswith("/tags"), url
+
+
+# --------------------------------------------------------------------- live reload
+
+
+def edit(path: Path, old: str, new: str, age: int) -> None:
+    """Change a file and date it ``age`` seconds ago (newer than the copy's ten minutes)."""
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    then = time.time() - age
+    os.utime(path, (then, then))
+    os.utime(path.parent, (then, then))
+
+
+@pytest.fixture
+def live(sample: Path) -> Iterator[tuple[FlaskClient, Path]]:
+    """A client on the real clock, as in production."""
+    app = create_app({"CONTENT": str(sample), "RELOAD_INTERVAL": 0})
+    yield app.test_client(), sample
+
+
+def test_an_edit_reaches_the_next_request(live: tuple[FlaskClient, Path]) -> None:
+    client, sample = live
+    before = client.get("/rss.xml")
+    time.sleep(max(0.0, before.last_modified.timestamp() + 1.05 - time.time()))
+    edit(sample / "articles/opinion-bus-corridors.md", 'title: "', 'title: "Revised: ', 0)
+    after = client.get("/rss.xml")
+    assert b"<title>Revised: " in after.data
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert after.last_modified > before.last_modified  # updated was left alone
+    stale = client.get("/rss.xml", headers={"If-Modified-Since": before.headers["Last-Modified"]})
+    assert stale.status_code == 200
+    page = client.get("/articles/opinion-bus-corridors/").data
+    assert b"Revised: " in page
+
+
+def test_new_and_deleted_articles(live: tuple[FlaskClient, Path]) -> None:
+    client, sample = live
+    write(
+        sample,
+        "articles/fresh.md",
+        "---\ntitle: Fresh news\ndate: 2026-11-26\nauthors: [ana-quispe]\n---\nNew.\n",
+    )
+    assert client.get("/articles/fresh/").status_code == 200
+    assert b"Fresh news" in client.get("/atom.xml").data
+    (sample / "articles/fresh.md").unlink()
+    (sample / "articles/opinion-bus-corridors.md").unlink()
+    assert client.get("/articles/fresh/").status_code == 404
+    assert client.get("/articles/opinion-bus-corridors/").status_code == 404
+    assert b"opinion-bus-corridors" not in client.get("/feed.json").data
+
+
+def test_broken_edit_keeps_the_last_good_site(
+    live: tuple[FlaskClient, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, sample = live
+    good = client.get("/rss.xml").data
+    article = sample / "articles/mine-workers-heat-rules.md"
+    edit(article, "date: ", "date: 2026-13-45 #", 60)
+    response = client.get("/rss.xml")
+    assert response.status_code == 200 and response.data == good
+    assert any(
+        "articles/mine-workers-heat-rules.md:" in r.getMessage()
+        and "date: expected an ISO 8601 date, got '2026-13-45'" in r.getMessage()
+        for r in caplog.records
+    )
+    edit(article, "date: 2026-13-45 #", "date: ", 30)
+    assert client.get("/rss.xml").data == good
+
+
+def test_changes_are_checked_at_most_once_an_interval(sample: Path) -> None:
+    client = create_app({"CONTENT": str(sample), "RELOAD_INTERVAL": 3600}).test_client()
+    client.get("/")
+    edit(sample / "articles/opinion-bus-corridors.md", 'title: "', 'title: "Later: ', 60)
+    assert b"Later: " not in client.get("/articles/opinion-bus-corridors/").data
+
+
+def test_broken_content_at_start_is_reported_not_raised(sample: Path) -> None:
+    (sample / "site.toml").write_text('title = "x"\nbase_url = "nope"\n')
+    client = create_app({"CONTENT": str(sample)}).test_client()
+    response = client.get("/")
+    assert response.status_code == 503
+    assert b"site.toml:2: base_url: expected an absolute http or https URL" in response.data
+    assert b"Traceback" not in response.data
+
+
+def test_preview_reloads_pages_and_shows_problems(sample: Path) -> None:
+    app = create_app(
+        {
+            "CONTENT": str(sample),
+            "PREVIEW": True,
+            "RELOAD_INTERVAL": 0,
+            "BASE_URL": "http://127.0.0.1:8000/",
+        }
+    )
+    client = app.test_client()
+    page = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in page.headers
+    assert b'fetch("/__feeds/version"' in page.data
+    assert b'href="http://127.0.0.1:8000/rss.xml"' in page.data
+    feed = client.get("/rss.xml").data  # ids stay those of the real site
+    assert b'<guid isPermaLink="false">tag:wire.example.org,2026-11-05:' in feed
+    version = client.get("/__feeds/version").data
+    edit(sample / "articles/opinion-bus-corridors.md", "date: ", "date: never #", 60)
+    assert client.get("/__feeds/version").data != version
+    assert b"The newest edit has problems" in client.get("/").data
+    assert client.get("/__feeds/version").status_code == 200
+    production: Callable[[], FlaskClient] = create_app({"CONTENT": str(sample)}).test_client
+    assert production().get("/__feeds/version").status_code == 404
+
+
+def test_export_and_app_agree_after_time_passes(sample: Path, tmp_path: Path) -> None:
+    later = datetime(2027, 3, 2, tzinfo=UTC)
+    files = exported(sample, tmp_path / "out", later)
+    client = create_app({"CONTENT": str(sample), "CLOCK": lambda: later}).test_client()
+    assert f"articles/{SCHEDULED}/index.html" in files
+    for path, data in files.items():
+        assert client.get(url_of(path)).data == data, path
+    assert later - timedelta(days=1) < later

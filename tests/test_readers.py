@@ -1,0 +1,95 @@
+"""A real feed reader, newsboat, polls the site served by gunicorn."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import NOW, require
+from feeds.content import load_content
+from feeds.listings import public_articles
+from feeds.render import byline
+
+
+def poll(home: Path, url: str) -> dict[str, tuple[str, str, str]]:
+    """Run ``newsboat -x reload`` once for one feed, with its own cache (newsboat
+    keeps one item per guid across all feeds, and our formats share ids);
+    return guid -> (title, author, content) as newsboat stored them."""
+    tmp_path = home / url.rsplit("/", 1)[-1]
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "urls").write_text(url + "\n")
+    (tmp_path / "config").write_text("reload-threads 2\n")
+    cache = tmp_path / "cache.db"
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path),
+    }
+    result = subprocess.run(
+        [
+            "newsboat",
+            "-u",
+            str(tmp_path / "urls"),
+            "-C",
+            str(tmp_path / "config"),
+            "-c",
+            str(cache),
+            "-x",
+            "reload",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(cache) as db:
+        rows = db.execute(
+            "SELECT guid, title, author, content FROM rss_item WHERE feedurl = ?", (url,)
+        ).fetchall()
+    items = {guid: (title, author, content) for guid, title, author, content in rows}
+    assert len(items) == len(rows), "an item was stored twice"
+    return items
+
+
+def test_newsboat_gets_every_article_once_and_sees_edits(
+    served: tuple[str, Path], tmp_path: Path
+) -> None:
+    require("newsboat")
+    base, root = served
+    urls = [base + "rss.xml", base + "atom.xml"]
+    articles = public_articles(load_content(root), NOW)
+    first = {url: poll(tmp_path, url) for url in urls}
+    for url in urls:
+        got = first[url]
+        assert set(got) == {a.id for a in articles}, url
+        for article in articles:
+            title, author, content = got[article.id]
+            assert title == article.title
+            if url.endswith("rss.xml"):
+                assert author == byline(article)
+            else:
+                assert author.startswith(article.authors[0].name)
+            assert "This article was produced by" in content  # the full text, footer and all
+            assert article.body_html[:200] in content
+
+    assert {url: poll(tmp_path, url) for url in urls} == first  # a second poll adds nothing
+
+    target = next(a for a in articles if a.updated is None)
+    path = root / target.path
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        re.sub(r"^title: .*$", 'title: "A corrected headline"', text, count=1, flags=re.M)
+    )
+    assert "A corrected headline" in path.read_text(encoding="utf-8")
+    time.sleep(1.5)  # the app looks for changes once a second
+    for url in urls:
+        third = poll(tmp_path, url)
+        assert set(third) == set(first[url])  # no duplicate
+        assert third[target.id][0] == "A corrected headline"

@@ -1,0 +1,58 @@
+"""The Flask app: serves the site's pages and feeds from the content directory.
+
+``create_app()`` is the WSGI entry point (``gunicorn 'webapp:create_app()'``);
+the content directory comes from ``$FEEDS_CONTENT``, else ``./content``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from webapp import views
+from webapp.reload import LiveSite
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Defaults, then the environment, then the test's overrides.
+
+    ``CONTENT``: the content directory. ``RELOAD_INTERVAL``: seconds between
+    checks for changed files. ``PREVIEW``: reload open pages on change and show
+    content problems (``feeds serve``). ``BASE_URL``: serve under another address
+    than site.toml's ``base_url`` (previews). ``CLOCK``: a function returning the
+    current aware datetime (tests pass a fixed one).
+    """
+    app = Flask(__name__, static_folder=None)
+    app.config.from_mapping(
+        CONTENT=os.environ.get("FEEDS_CONTENT") or "content",
+        RELOAD_INTERVAL=1.0,
+        PREVIEW=False,
+        BASE_URL=None,
+        CLOCK=_now,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.logger.setLevel("INFO")
+    app.extensions["feeds"] = LiveSite(
+        Path(app.config["CONTENT"]),
+        app.config["CLOCK"],
+        app.config["RELOAD_INTERVAL"],
+        app.logger,
+        app.config["BASE_URL"],
+    )
+    app.register_blueprint(views.bp)
+
+    @app.errorhandler(500)
+    def server_error(error: Exception) -> tuple[str, int]:
+        return "<!DOCTYPE html><title>Server error</title><h1>Something went wrong</h1>", 500
+
+    return app
