@@ -10,6 +10,7 @@ field and the last good site goes on being served.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -69,10 +70,14 @@ class LiveSite:
         interval: float,
         logger: logging.Logger,
         base_url: str | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.root = root
         #: Overrides site.toml's base_url (previews).
         self.base_url = base_url
+        #: The machine's clock, for comparing with file times (``clock`` is the
+        #: publication clock, which tests may freeze).
+        self.wall = wall
         self.clock = clock
         self.interval = interval
         self.logger = logger
@@ -107,6 +112,17 @@ class LiveSite:
         signature = scan(self.root)
         if signature == self._signature and not self._due():
             return
+        changed = self._newest_change(signature)
+        wait = math.floor(changed) + 1 - self.wall()
+        if wait > 0:
+            # HTTP dates count whole seconds. Serving a version before the second
+            # of its newest change has ended would let a second edit within that
+            # second share its Last-Modified, and readers that poll with
+            # If-Modified-Since alone would never see the second edit. So a
+            # change is served once its second is over: within a second.
+            if self.files is not None:
+                return  # the next check after the second ends takes it
+            time.sleep(wait)
         self._signature = signature
         now = self.clock()
         try:
@@ -122,7 +138,7 @@ class LiveSite:
         self.files = SiteFiles(content, now, self.root)
         self.problems = ()
         self.version += 1
-        self.last_modified = self._last_modified(signature, content.articles, now)
+        self.last_modified = self._last_modified(changed, content.articles, now)
         self.logger.info(
             "loaded %s: %d articles, %d public",
             self.root,
@@ -130,13 +146,18 @@ class LiveSite:
             len(self.files.listings[0].articles),
         )
 
-    def _last_modified(self, signature: Signature, articles: tuple, now: datetime) -> datetime:  # type: ignore[type-arg]
-        """The newest of: any file or folder of the content (an edit, an
-        addition, a deletion), the code, and the newest article whose time has
-        come (a scheduled article going public changes the bytes with no file
-        touched). The same in every worker process, and never in the future."""
-        newest_file = max((mtime for _, mtime, _ in signature), default=0) / 1e9
-        newest = datetime.fromtimestamp(max(newest_file, self._code_mtime), UTC)
+    def _newest_change(self, signature: Signature) -> float:
+        """Newest mtime (seconds) of any file or folder of the content (an edit,
+        an addition, a deletion) or of the code; a time in the future (a skewed
+        clock) counts as now."""
+        newest = max((mtime for _, mtime, _ in signature), default=0) / 1e9
+        return min(max(newest, self._code_mtime), self.wall())
+
+    def _last_modified(self, changed: float, articles: tuple, now: datetime) -> datetime:  # type: ignore[type-arg]
+        """The newest change, or the newest article whose time has come if later
+        (a scheduled article going public changes the bytes with no file
+        touched). Derived from the files alone, so the same in every worker."""
+        newest = datetime.fromtimestamp(math.floor(changed), UTC)
         published = [a.date for a in articles if a.date <= now]
         if published:
             newest = max(newest, *published)
