@@ -88,9 +88,9 @@ _Resolver.add_implicit_resolver(
 )
 
 try:  # libyaml is 7-8x faster when it is there
-    from yaml import CParser as _Parser  # type: ignore[attr-defined]
+    from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]
 
-    class _Loader(_Parser, SafeConstructor, _Resolver):  # type: ignore[misc]
+    class _Loader(_Parser, SafeConstructor, _Resolver):
         def __init__(self, stream: str) -> None:
             _Parser.__init__(self, stream)
             SafeConstructor.__init__(self)
