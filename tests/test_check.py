@@ -257,7 +257,10 @@ BROKEN: list[tuple[str, dict[str, str | bytes], list[str]]] = [
     (
         "YAML syntax error",
         {"articles/bad.md": article(*OK, "subtitle: one: two")},
-        ["articles/bad.md:5: subtitle: YAML syntax error: mapping values are not allowed in this context"],
+        [
+            "articles/bad.md:5: subtitle: YAML syntax error: "
+            "mapping values are not allowed in this context"
+        ],
     ),
     (
         "YAML syntax error: unclosed quote",
