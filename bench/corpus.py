@@ -103,7 +103,7 @@ def generate(out: Path, count: int, seed: int = 1) -> Path:
         authors = ", ".join(f"author-{a}" for a in rng.sample(range(AUTHORS), rng.randint(1, 3)))
         tags = ", ".join(f'"{t}"' for t in tag_names(rng))
         front = (
-            f"---\ntitle: \"{sentence(rng, 9).rstrip('.')}\"\n"
+            f'---\ntitle: "{sentence(rng, 9).rstrip(".")}"\n'
             f"date: {date.isoformat()}\nauthors: [{authors}]\ntags: [{tags}]\n"
             f"section: {rng.choice(['Reporting', 'Opinion', 'Analysis'])}\n"
             "image:\n  src: /images/lead.png\n  alt: A lead image\n"
