@@ -10,7 +10,7 @@ from importlib.resources import files
 
 from feeds.feedgen_formats import build_atom, build_rss
 from feeds.jsonfeed import build_json_feed
-from feeds.listings import FEED_FILES, Listing, listings
+from feeds.listings import FEED_FILES, FEED_TYPES, Listing, listings
 from feeds.model import Article, Content
 from feeds.opml import build_opml
 from feeds.render import content_html
@@ -18,9 +18,7 @@ from feeds.validate import zone_of
 
 #: Media types by the end of a path (DESIGN.md).
 MEDIA_TYPES = {
-    "rss.xml": "application/rss+xml; charset=utf-8",
-    "atom.xml": "application/atom+xml; charset=utf-8",
-    "feed.json": "application/feed+json; charset=utf-8",
+    **{name: f"{FEED_TYPES[fmt]}; charset=utf-8" for fmt, name in FEED_FILES.items()},
     ".opml": "text/x-opml; charset=utf-8",
     ".xsl": "text/xsl; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",

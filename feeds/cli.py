@@ -99,7 +99,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from webapp import create_app
 
-    base_url = f"http://{args.host}:{args.port}/"
+    host = f"[{args.host}]" if ":" in args.host else args.host  # IPv6
+    base_url = f"http://{host}:{args.port}/"
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     app = create_app({"CONTENT": str(args.content), "PREVIEW": True, "BASE_URL": base_url})
     print(f"previewing {args.content} at {base_url} (pages reload on change; Ctrl+C stops)")
@@ -111,6 +112,13 @@ def cmd_new(args: argparse.Namespace) -> int:
     path = new_article(args.content, args.title, args.author, datetime.now(UTC))
     print(f"wrote {path} (a draft: set draft: false, or remove it, to publish)")
     return 0
+
+
+def port(text: str) -> int:
+    number = int(text) if text.isdigit() else -1
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text!r}")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve = command("serve", "Preview the site; open pages reload when content changes.", cmd_serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--port", type=port, default=8000, help="port (default: 8000)")
     new = command(
         "new", "Write a new draft article with a permanent id, today's date and a slug.", cmd_new
     )

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 from feeds.errors import ContentError, Problem
 from feeds.load import TomlDocument, read_document, read_toml
 from feeds.model import Article, Author, Content, Site, Tag
-from feeds.validate import validate_article, validate_author, validate_site
+from feeds.validate import (
+    image_path,
+    local_images,
+    validate_article,
+    validate_author,
+    validate_site,
+)
 
 
 def load_content(root: Path, base_url: str | None = None) -> Content:
@@ -22,7 +29,7 @@ def load_content(root: Path, base_url: str | None = None) -> Content:
     if not root.is_dir():
         raise ContentError([Problem(str(root), None, None, "no such content directory")])
     site = _site(root, problems, base_url)
-    images = _image_sizes(root / "images")
+    images = _image_sizes(root, problems)
     authors: dict[str, Author] = {}
     for path in _markdown_files(root, "authors", problems):
         try:
@@ -46,11 +53,15 @@ def load_content(root: Path, base_url: str | None = None) -> Content:
     problems.extend(_duplicates(articles))
     if problems:
         raise ContentError(sorted(set(problems), key=_problem_order))
+    always = {path for a in authors.values() for path in local_images(a.bio_html, site)}
+    if site.logo and (logo := image_path(site.logo, site)):
+        always.add(logo)
     return Content(
         site=site,
         authors=tuple(authors.values()),
         articles=_unify_tags(articles),
         images=tuple(sorted(images)),
+        site_images=tuple(sorted(always)),
     )
 
 
@@ -82,6 +93,16 @@ def _markdown_files(root: Path, folder: str, problems: list[Problem]) -> list[st
         if entry.name.startswith(".") or entry.name.endswith("~"):
             continue  # editors' and systems' hidden and backup files
         relative = f"{folder}/{entry.name}"
+        try:
+            entry.name.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = entry.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            problems.append(
+                Problem(
+                    f"{folder}/{shown}", None, None, "file name is not valid UTF-8; rename the file"
+                )
+            )
+            continue
         if entry.is_file() and entry.suffix == ".md":
             found.append(relative)
         else:
@@ -93,14 +114,34 @@ def _markdown_files(root: Path, folder: str, problems: list[Problem]) -> list[st
     return found
 
 
-def _image_sizes(directory: Path) -> dict[str, int]:
+def _image_sizes(root: Path, problems: list[Problem]) -> dict[str, int]:
+    """Files under ``images/`` by path relative to it, with their sizes. A link
+    that leads out of ``images/`` is reported: it would publish that file."""
+    directory = root / "images"
     if not directory.is_dir():
         return {}
-    return {
-        path.relative_to(directory).as_posix(): path.stat().st_size
-        for path in directory.rglob("*")
-        if path.is_file() and not any(p.startswith(".") for p in path.relative_to(directory).parts)
-    }
+    inside = directory.resolve()
+    sizes = {}
+    for folder, subfolders, names in os.walk(directory):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+        for name in names:
+            path = Path(folder) / name
+            relative = path.relative_to(directory).as_posix()
+            if name.startswith("."):
+                continue
+            if not path.resolve().is_relative_to(inside):
+                problems.append(
+                    Problem(
+                        f"images/{relative}",
+                        None,
+                        None,
+                        "links to a file outside images/; it is not published",
+                    )
+                )
+                continue
+            if path.is_file():
+                sizes[relative] = path.stat().st_size
+    return sizes
 
 
 def _duplicates(articles: list[Article]) -> list[Problem]:
@@ -119,9 +160,11 @@ def _duplicates(articles: list[Article]) -> list[Problem]:
 
 
 def _unify_tags(articles: list[Article]) -> tuple[Article, ...]:
-    """Tags with one slug are one tag, named as first written (in file order)."""
+    """Tags with one slug are one tag, named as the oldest article that is not a
+    draft writes it (the one most likely public already: a draft's or a
+    scheduled article's spelling must not show before it does)."""
     names: dict[str, str] = {}
-    for article in articles:
+    for article in sorted(articles, key=lambda a: (a.draft, a.date, a.path)):
         for tag in article.tags:
             names.setdefault(tag.slug, tag.name)
     return tuple(

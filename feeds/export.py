@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from feeds.errors import FeedsError
@@ -38,8 +40,31 @@ def write_export(
     (path to a source file to copy)."""
     out = out.absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
-    _refuse_foreign(out)
-    _remove_leftovers(out)
+    with _exclusive(out):
+        _refuse_foreign(out)
+        _remove_leftovers(out)
+        _write(out, files, copies, progress)
+
+
+@contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """One build at a time beside an export: a second waits for the first,
+    which would otherwise remove its staging folder as a leftover. The lock is
+    on the parent folder itself, so no lock file is left lying about."""
+    folder = os.open(out.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)
+
+
+def _write(
+    out: Path,
+    files: Mapping[str, bytes],
+    copies: Mapping[str, Path],
+    progress: Callable[[int, int], None] | None,
+) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         total, done = len(files) + len(copies), 0

@@ -29,9 +29,10 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds import __version__
-from feeds.listings import Listing
+from feeds.listings import FEED_TYPES, Listing
 from feeds.model import Article, License, Site
-from feeds.render import byline
+from feeds.render import all_rights_reserved, byline, rfc3339
+from feeds.validate import zone_of
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 CC_NS = "http://backend.userland.com/creativeCommonsRssModule"
@@ -43,12 +44,12 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def rights(lic: License, article: Article | None, site: Site) -> str:
-    """A plain-text rights statement."""
-    if lic.url is None:
-        holder = article.producer if article else site.producer
-        year = f"{article.date.year} " if article else ""
-        return f"© {year}{holder}. All rights reserved."
-    return f"{lic.name} ({lic.label}), {lic.url}"
+    """A plain-text rights statement, for a feed or an entry."""
+    if lic.url is not None:
+        return f"{lic.name} ({lic.label}), {lic.url}"
+    if article is None:
+        return f"© {site.producer}. All rights reserved."
+    return all_rights_reserved(article, zone_of(site))
 
 
 def newest(articles: tuple[Article, ...]) -> datetime:
@@ -103,7 +104,7 @@ class _RssEntryExtras(BaseEntryExtension):  # type: ignore[misc]
         article = self.article
         assert article is not None
         modified = etree.SubElement(item, f"{{{DCTERMS_NS}}}modified")
-        modified.text = article.modified.isoformat().replace("+00:00", "Z")
+        modified.text = rfc3339(article.modified)
         image = article.image
         if image:
             media = etree.SubElement(item, f"{{{MEDIA_NS}}}content", url=image.url, medium="image")
@@ -170,7 +171,6 @@ def _generator(
     else:
         feed.register_extension("entry_extras", BaseExtension, _AtomEntryExtras, rss=False)
     articles = listing.feed_articles(site)
-    self_type = "application/rss+xml" if fmt == "rss" else "application/atom+xml"
     feed.id(listing.feed_url(site, fmt))
     feed.title(listing.title)
     feed.description(listing.description)  # RSS description and Atom subtitle
@@ -184,7 +184,7 @@ def _generator(
         feed.icon(site.logo)
         if fmt == "rss":
             feed.image(url=site.logo, title=listing.title, link=listing.page_url(site))
-    feed.link(href=listing.feed_url(site, fmt), rel="self", type=self_type)
+    feed.link(href=listing.feed_url(site, fmt), rel="self", type=FEED_TYPES[fmt])
     if site.hub and fmt == "atom":
         feed.link(href=site.hub, rel="hub")
     feed.link(href=listing.page_url(site), rel="alternate", type="text/html")  # last: RSS <link>

@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from feeds.listings import Listing
 from feeds.model import Article, License, Site
+from feeds.render import rfc3339
 
 VERSION = "https://jsonfeed.org/version/1.1"
-
-
-def _date(moment: datetime) -> str:
-    """RFC 3339 in UTC, the way the feed's other dates are written."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _license(lic: License) -> dict[str, Any]:
@@ -34,8 +29,8 @@ def _item(article: Article, site: Site, content_html: str) -> dict[str, Any]:
         "title": article.title,
         "content_html": content_html,
         "summary": article.summary,
-        "date_published": _date(article.date),
-        "date_modified": _date(article.modified),
+        "date_published": rfc3339(article.date),
+        "date_modified": rfc3339(article.modified),
         "authors": [{"name": a.name, **({"url": a.url} if a.url else {})} for a in article.authors],
     }
     if article.canonical_url:

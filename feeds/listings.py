@@ -3,14 +3,17 @@ each tag, each author. The one place that sorts (newest first) and caps."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from feeds.model import Article, Author, Content, Site
 
 FEED_FILES = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
-_IMAGE_URL = re.compile(r'(?:src|href)="([^"]+)"')
+FEED_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
 
 
 @dataclass(frozen=True)
@@ -95,16 +98,10 @@ def listings(content: Content, now: datetime) -> tuple[Listing, ...]:
 
 def public_images(content: Content, now: datetime) -> tuple[str, ...]:
     """Files under ``images/`` that may be published at ``now``: all of them but
-    those used only by drafts and scheduled articles, which would give them away."""
-    prefix = content.site.base_url + "images/"
-
-    def used_by(article: Article) -> set[str]:
-        urls = {article.image.url} if article.image else set()
-        urls.update(_IMAGE_URL.findall(article.body_html))
-        return {url[len(prefix) :] for url in urls if url.startswith(prefix)}
-
+    those used only by drafts and scheduled articles, which would give them away.
+    The logo and images in author bios are always public."""
     hidden: set[str] = set()
-    shown: set[str] = set()
+    shown = set(content.site_images)
     for article in content.articles:
-        (shown if article.is_public(now) else hidden).update(used_by(article))
+        (shown if article.is_public(now) else hidden).update(article.images)
     return tuple(path for path in content.images if path not in hidden - shown)

@@ -278,7 +278,16 @@ def _located(
         if node.tag not in _SCALAR_TAGS:
             problems.append(Problem(path, line, field, f"YAML tag {node.tag!r} is not allowed"))
             return Value(None, line)
-        return Value(_Loader.construct_object(_CONSTRUCTOR, node), line)
+        data = _Loader.construct_object(_CONSTRUCTOR, node)
+        if isinstance(data, str):  # escapes such as "\x07" decode to what the file did not hold
+            bad = FORBIDDEN_CHARACTERS.search(data)
+            if bad:
+                code = f"U+{ord(bad.group()):04X}"
+                problems.append(
+                    Problem(path, line, field, f"control character {code} is not allowed")
+                )
+                return Value(None, line)
+        return Value(data, line)
     if isinstance(node, SequenceNode):
         return Value(
             [
@@ -351,7 +360,16 @@ def read_toml(root: Path, path: str) -> TomlDocument:
         raise ContentError([Problem(path, line, None, f"TOML syntax error: {reason}")]) from e
     key_lines: dict[str, int] = {}
     for number, text_line in enumerate(text.splitlines(), start=1):
-        key = re.match(r"\s*([A-Za-z0-9_-]+)\s*=", text_line)
-        if key and key.group(1) in values:
-            key_lines.setdefault(key.group(1), number)
+        found = re.match(r"\s*([A-Za-z0-9_-]+)\s*=", text_line)
+        if found and found.group(1) in values:
+            key_lines.setdefault(found.group(1), number)
+    for name, value in values.items():  # escapes such as "\u0007" decode to them too
+        bad = FORBIDDEN_CHARACTERS.search(value) if isinstance(value, str) else None
+        if bad:
+            code = f"U+{ord(bad.group()):04X}"
+            problems.append(
+                Problem(path, key_lines.get(name), name, f"control character {code} is not allowed")
+            )
+    if problems:
+        raise ContentError(problems)
     return TomlDocument(path, values, key_lines)

@@ -138,6 +138,8 @@ class Article:
     republish: bool = True
     draft: bool = False
     corrections: tuple[Correction, ...] = ()
+    #: Files under ``images/`` that the article shows or links to (lead image and body).
+    images: tuple[str, ...] = ()
 
     @property
     def modified(self) -> datetime:
@@ -156,7 +158,9 @@ class Content:
     site: Site
     #: Every author with a file, by id order.
     authors: tuple[Author, ...]
-    #: Every article, drafts and scheduled ones included, newest first.
+    #: Every article, drafts and scheduled ones included, in file order.
     articles: tuple[Article, ...]
     #: Paths of the files under ``images/``, relative to it, sorted.
     images: tuple[str, ...] = ()
+    #: Images the site shows whatever is published: the logo, those in bios.
+    site_images: tuple[str, ...] = ()

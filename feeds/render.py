@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 import itertools
 import re
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
@@ -63,13 +63,21 @@ DROPPED_WITH_CONTENT = frozenset(
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
-def sanitize(fragment: str, base_url: str) -> str:
-    """Clean an HTML fragment and resolve every relative URL against ``base_url``.
+def sanitize(fragment: str, page_url: str, root: str | None = None) -> str:
+    """Clean an HTML fragment from the page at ``page_url`` and make every
+    relative URL in it absolute.
 
-    Allowlist of tags and attributes; no script, style, frame, form or event
-    handler; only http, https and mailto URLs; table alignment is the only
-    inline style kept.
+    ``root`` is the site's base URL (default: ``page_url``'s origin): a
+    root-relative ``/x`` means ``root + "x"``, so a site served under a path
+    (``https://example.org/news/``) keeps its images. Allowlist of tags and
+    attributes; no script, style, frame, form or event handler; only http,
+    https and mailto URLs; table alignment is the only inline style kept.
     """
+    if root is None:
+        parts = urlsplit(page_url)
+        root = f"{parts.scheme}://{parts.netloc}/"
+    if not page_url.startswith(root):
+        raise ValueError(f"{page_url!r} is not under {root!r}")
     return nh3.clean(
         fragment,
         tags=set(ALLOWED_TAGS),
@@ -78,15 +86,16 @@ def sanitize(fragment: str, base_url: str) -> str:
         url_schemes=set(URL_SCHEMES),
         link_rel=None,
         filter_style_properties={"text-align"},
-        url_relative=("rewrite_with_base", base_url),
+        url_relative=("rewrite_with_root", root, page_url[len(root) :]),
     )
 
 
-def render_markdown(text: str, base_url: str) -> tuple[str, str]:
-    """Markdown to ``(safe HTML, plain text of the first paragraph)``."""
+def render_markdown(text: str, page_url: str, root: str | None = None) -> tuple[str, str]:
+    """Markdown to ``(safe HTML, plain text of the first paragraph)``; URLs as
+    in :func:`sanitize`."""
     tokens = _MD.parse(text)
     body = _MD.renderer.render(tokens, _MD.options, {})
-    return sanitize(body, base_url), _first_paragraph_text(tokens)
+    return sanitize(body, page_url, root), _first_paragraph_text(tokens)
 
 
 def _first_paragraph_text(tokens: list[Any]) -> str:
@@ -176,8 +185,7 @@ def footer_html(article: Article, zone: tzinfo) -> str:
             f" ({_e(lic.label)}).</p>"
         )
     else:
-        year = article.date.astimezone(zone).year
-        parts.append(f"<p>© {year} {_e(article.producer)}. All rights reserved.</p>")
+        parts.append(f"<p>{_e(all_rights_reserved(article, zone))}</p>")
     parts.append(f"<p>Original article: {_link(canonical, canonical)}</p>")
     parts.append(f"<p>Source: {_e(article.source)}</p>")
     return "<hr>" + "".join(parts)
@@ -187,6 +195,16 @@ def content_html(article: Article, zone: tzinfo) -> str:
     """Full text for feeds: lead image, body, then the footer."""
     figure = figure_html(article.image) if article.image else ""
     return figure + article.body_html + footer_html(article, zone)
+
+
+def all_rights_reserved(article: Article, zone: tzinfo) -> str:
+    """The notice of an article under no licence, dated in the site's timezone."""
+    return f"© {article.date.astimezone(zone).year} {article.producer}. All rights reserved."
+
+
+def rfc3339(moment: datetime) -> str:
+    """``2026-11-27T12:00:00Z``: how feeds and sitemaps write a moment."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def byline(article: Article) -> str:

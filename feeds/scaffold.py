@@ -9,7 +9,7 @@ from pathlib import Path
 from slugify import slugify
 
 from feeds.errors import ContentError, Problem, UsageError
-from feeds.load import read_toml
+from feeds.load import FORBIDDEN_CHARACTERS, read_toml
 from feeds.validate import did_you_mean, validate_site, zone_of
 
 SLUG_LENGTH = 60
@@ -23,6 +23,9 @@ def new_article(root: Path, title: str, author_ids: list[str], now: datetime) ->
     overwritten.
     """
     title = " ".join(title.split())
+    bad = FORBIDDEN_CHARACTERS.search(title)
+    if bad:
+        raise UsageError(f"the title has a control character (U+{ord(bad.group()):04X})")
     slug = slugify(title, max_length=SLUG_LENGTH, word_boundary=True)
     if not slug:
         raise UsageError(f"the title {title!r} has no letters or digits to make a file name of")

@@ -12,8 +12,9 @@ import mimetypes
 import re
 from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, tzinfo
+from html import unescape
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import langcodes
@@ -53,15 +54,31 @@ def did_you_mean(word: str, choices: Collection[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+#: Dates outside these years are refused: they would overflow once moved to UTC
+#: or formatted, and no article of a news service has one.
+YEARS = (1000, 9000)
+
+
 def parse_date(text: str, zone: tzinfo) -> datetime | None:
-    """ISO 8601 to an aware UTC datetime; a date or time without offset is in ``zone``."""
+    """ISO 8601 to an aware UTC datetime; a date or time without offset is in
+    ``zone``. None when it is not a date, or is outside :data:`YEARS`."""
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         return None
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)
+
+
+def _is_iso(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def is_language_tag(tag: str) -> bool:
@@ -69,12 +86,45 @@ def is_language_tag(tag: str) -> bool:
 
 
 def is_web_url(url: str) -> bool:
-    parts = urlsplit(url)
+    """An absolute http(s) URL that parses, ports included."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return False
     return (
         parts.scheme in ("http", "https")
         and bool(parts.hostname)
-        and not any(c.isspace() for c in url)
+        and not any(c.isspace() or ord(c) < 32 for c in url)
     )
+
+
+_URL_ATTRIBUTE = re.compile(r'(?:src|href)="([^"]+)"')
+
+
+def local_images(html: str, site: Site) -> set[str]:
+    """Paths under ``images/`` that sanitised HTML (absolute URLs only) refers to."""
+    return {
+        path
+        for url in _URL_ATTRIBUTE.findall(html)
+        if (path := image_path(unescape(url), site)) is not None
+    }
+
+
+def image_path(url: str, site: Site) -> str | None:
+    """``images/a b.png`` for ``<base>images/a%20b.png``; None for other URLs."""
+    prefix = site.base_url + "images/"
+    if not url.startswith(prefix):
+        return None
+    return unquote(urlsplit(url[len(prefix) :]).path) or None
+
+
+def resolve(reference: str, page_url: str, site: Site) -> str:
+    """A URL written in content, made absolute the way :func:`feeds.render.sanitize`
+    does: ``/x`` is under the site's base URL, anything else relative to the page."""
+    if reference.startswith("/") and not reference.startswith("//"):
+        return site.base_url + reference[1:]
+    return urljoin(page_url, reference)
 
 
 def tag_slug(name: str) -> str:
@@ -190,7 +240,10 @@ class Fields:
             return None
         moment = parse_date(value.data, zone) if isinstance(value.data, str) else None
         if moment is None:
-            self.problem(key, f"expected an ISO 8601 date, got {describe(value.data)}")
+            hint = ""
+            if isinstance(value.data, str) and _is_iso(value.data):  # a date, but out of range
+                hint = f" between the years {YEARS[0]} and {YEARS[1]}"
+            self.problem(key, f"expected an ISO 8601 date{hint}, got {describe(value.data)}")
         return moment
 
     def language(self, key: str, default: str) -> str:
@@ -266,7 +319,11 @@ def validate_site(
         timezone = "UTC"
     logo = fields.text("logo")
     if logo is not None:
-        logo = urljoin(base_url, logo)
+        logo = (
+            base_url + logo[1:]
+            if logo.startswith("/") and not logo.startswith("//")
+            else urljoin(base_url, logo)
+        )
         if not is_web_url(logo):
             fields.problem("logo", f"expected a path or an http(s) URL, got {logo!r}")
             logo = None
@@ -347,7 +404,7 @@ def validate_author(doc: Document, site: Site, problems: list[Problem]) -> Autho
     public = fields.boolean("public_email", False)
     if len(problems) > before or name is None:
         return None
-    bio_html, _ = render_markdown(doc.body, f"{site.base_url}authors/{author_id}/")
+    bio_html, _ = render_markdown(doc.body, f"{site.base_url}authors/{author_id}/", site.base_url)
     return Author(
         id=author_id,
         name=name,
@@ -414,7 +471,7 @@ def validate_article(
         day = date.astimezone(zone).date().isoformat()
         entry_id = site.tag_prefix(day) + quote(stem)
 
-    byline = _byline(fields, authors, url)
+    byline = _byline(fields, authors, url, site.base_url)
     image = _image(fields, site, url, images)
     tags = _tags(fields)
     corrections = _corrections(fields, zone, date)
@@ -437,7 +494,13 @@ def validate_article(
         )
     if len(problems) > before or title is None or date is None or entry_id is None:
         return None
-    body_html, first_paragraph = render_markdown(doc.body, url)
+    body_html, first_paragraph = render_markdown(doc.body, url, site.base_url)
+    used = local_images(body_html, site)
+    for author in byline:
+        if author.id is None:  # an inline bio appears only with this article
+            used |= local_images(author.bio_html, site)
+    if image and (lead := image_path(image.url, site)):
+        used.add(lead)
     return Article(
         path=doc.path,
         id=entry_id,
@@ -461,10 +524,11 @@ def validate_article(
         republish=republish,
         draft=draft,
         corrections=corrections,
+        images=tuple(sorted(used)),
     )
 
 
-def _byline(fields: Fields, authors: dict[str, Author], url: str) -> tuple[Author, ...]:
+def _byline(fields: Fields, authors: dict[str, Author], url: str, root: str) -> tuple[Author, ...]:
     byline: list[Author] = []
     value = fields.raw("authors", required=True)
     if value is not None and value.data == []:
@@ -489,7 +553,7 @@ def _byline(fields: Fields, authors: dict[str, Author], url: str) -> tuple[Autho
             author_url = inline.web_url("url")
             bio = inline.text("bio", one_line=False)
             if author_name:
-                bio_html = render_markdown(bio, url)[0] if bio else ""
+                bio_html = render_markdown(bio, url, root)[0] if bio else ""
                 author = Author(id=None, name=author_name, url=author_url, bio_html=bio_html)
         else:
             fields.problems.append(
@@ -526,7 +590,7 @@ def _image(fields: Fields, site: Site, page_url: str, images: dict[str, int]) ->
     distributable = image.boolean("distributable", True)
     if src is None or alt is None:
         return None
-    url = urljoin(page_url, src)
+    url = resolve(src, page_url, site)
     if not is_web_url(url):
         image.problem("src", f"expected a path under /images/ or an http(s) URL, got {src!r}")
         return None

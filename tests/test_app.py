@@ -511,3 +511,29 @@ def test_export_and_app_agree_after_time_passes(sample: Path, tmp_path: Path) ->
     for path, data in files.items():
         assert client.get(url_of(path)).data == data, path
     assert later - timedelta(days=1) < later
+
+
+def test_broken_content_does_not_reload_on_every_request(
+    sample: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import webapp.reload
+
+    client = create_app(
+        {"CONTENT": str(sample), "CLOCK": clock, "RELOAD_INTERVAL": 0}
+    ).test_client()
+    edit(sample / "articles/opinion-bus-corridors.md", "date: ", "date: never #", 60)
+    loads = 0
+    real = webapp.reload.load_content
+
+    def counting(*args: object, **kwargs: object) -> object:
+        nonlocal loads
+        loads += 1
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(webapp.reload, "load_content", counting)
+    clock.now = datetime(2027, 3, 1, 12, 0, 1, tzinfo=UTC)  # the scheduled article is due
+    for _ in range(20):
+        assert client.get("/").status_code == 200
+    assert loads == 1
+    # The last good content is published as of the new time all the same.
+    assert client.get(f"/articles/{SCHEDULED}/").status_code == 200

@@ -250,6 +250,40 @@ BROKEN: list[tuple[str, dict[str, str | bytes], list[str]]] = [
         ["articles/bad.md:8: body: control character U+FFFE is not allowed"],
     ),
     (
+        "control character written as a YAML escape",
+        {"articles/bad.md": article('title: "A \\x07 bell"', *OK[1:])},
+        ["articles/bad.md:2: title: control character U+0007 is not allowed"],
+    ),
+    (
+        "control character written as a TOML escape",
+        {"site.toml": 'title = "T \\u0007"\ndescription = "D"\nbase_url = "https://w.example/"\n'},
+        ["site.toml:1: title: control character U+0007 is not allowed"],
+    ),
+    (
+        "date too far in the future to convert",
+        {"articles/bad.md": article("title: A title", "date: 9999-12-31T23:00:00-05:00", OK[2])},
+        [
+            "articles/bad.md:3: date: expected an ISO 8601 date between the years 1000 and 9000, "
+            "got '9999-12-31T23:00:00-05:00'"
+        ],
+    ),
+    (
+        "URL that does not parse",
+        {"articles/bad.md": article(*OK, "canonical_url: https://[::1/x")},
+        [
+            "articles/bad.md:5: canonical_url: expected an absolute http or https URL, "
+            "got 'https://[::1/x'"
+        ],
+    ),
+    (
+        "base URL with an impossible port",
+        {"site.toml": 'title = "T"\ndescription = "D"\nbase_url = "https://w.example:99999/"\n'},
+        [
+            "site.toml:3: base_url: expected an absolute http or https URL, "
+            "got 'https://w.example:99999/'"
+        ],
+    ),
+    (
         "invalid UTF-8",
         {"articles/bad.md": article(*OK).encode() + b"Caf\xe9\n"},
         ["articles/bad.md:7: not valid UTF-8 (byte 0xE9); save the file as UTF-8"],
@@ -446,3 +480,24 @@ def test_only_the_broken_file_is_reported(
     code, lines = check(content, capsys)
     assert code == 1
     assert all(line.startswith("articles/bad.md") for line in lines[:-1])
+
+
+def test_file_name_that_is_not_utf8(content: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    name = os.fsencode(content / "articles") + b"/caf\xe9.md"
+    with open(name, "wb") as file:
+        file.write(article(*OK).encode())
+    code, lines = check(content, capsys)
+    assert code == 1
+    assert lines[0] == "articles/caf\ufffd.md: file name is not valid UTF-8; rename the file"
+
+
+def test_image_link_leading_out_of_images_is_reported(
+    content: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(content.parent, "private/secret.png", b"secret")
+    (content / "images" / "secret.png").symlink_to(content.parent / "private" / "secret.png")
+    code, lines = check(content, capsys)
+    assert code == 1
+    assert lines[0] == "images/secret.png: links to a file outside images/; it is not published"

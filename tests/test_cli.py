@@ -127,3 +127,10 @@ def test_new_with_a_title_that_cannot_be_a_file_name(
     assert capsys.readouterr().err == (
         "feeds new: the title '?!' has no letters or digits to make a file name of\n"
     )
+
+
+def test_serve_refuses_a_bad_port() -> None:
+    result = run("serve", "--port", "99999")
+    assert result.returncode == 2
+    assert "expected a port from 1 to 65535, got '99999'" in result.stderr
+    assert "Traceback" not in result.stderr

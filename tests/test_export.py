@@ -144,3 +144,60 @@ def test_progress_bar_only_on_a_terminal() -> None:
     show(1, 4)  # too early to be worth drawing
     show(4, 4)
     assert screen.getvalue() == "\r[##########] 4/4 files\n"
+
+
+def test_hidden_images_with_escaped_names_stay_hidden_and_the_logo_stays(
+    sample: Path, tmp_path: Path
+) -> None:
+    logo = (sample / "images/logo.png").read_bytes()
+    for name in ("plan secreto.png", "a&b.png"):
+        write(sample, f"images/{name}", logo)
+    draft = sample / "articles/highland-clinics-solar-fridges.md"
+    text = draft.read_text()
+    text = text.replace("  src: /images/", "  src: /images/logo.png\n  old: /images/", 1)
+    text = text.replace(
+        "\n---\n", "\n---\n![x](</images/plan secreto.png>) [y](/images/a&b.png)\n", 1
+    )
+    draft.write_text(text.replace("\n  old: /images/", "\n  # was: /images/", 1))
+    out = tmp_path / "out"
+    export_site(sample, out, NOW)
+    assert not (out / "images/plan secreto.png").exists()
+    assert not (out / "images/a&b.png").exists()
+    assert (out / "images/logo.png").exists()  # the site's logo, whoever else uses it
+
+
+def test_a_site_under_a_path_keeps_its_images(sample: Path, tmp_path: Path) -> None:
+    toml = sample / "site.toml"
+    toml.write_text(
+        toml.read_text().replace("https://wire.example.org/", "https://example.org/news/")
+    )
+    out = tmp_path / "out"
+    export_site(sample, out, NOW)
+    page = (out / "articles/lima-reservoirs-dry-season/index.html").read_text()
+    assert 'src="https://example.org/news/images/lima-reservoir.png"' in page
+    assert 'src="https://example.org/news/images/reservoir-levels-chart.png"' in page
+    assert "https://example.org/images/" not in "".join(
+        p.read_text(errors="replace") for p in out.rglob("*") if p.suffix in (".html", ".xml")
+    )
+
+
+def test_builds_at_the_same_time_both_finish_whole(sample: Path, tmp_path: Path) -> None:
+    import threading
+
+    out = tmp_path / "out"
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            export_site(sample, out, NOW)
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=build) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    export_site(sample, tmp_path / "alone", NOW)
+    assert tree(out) == tree(tmp_path / "alone")

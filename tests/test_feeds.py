@@ -315,3 +315,41 @@ def test_no_trace_of_drafts_or_scheduled_articles(sample: Content, files: dict[s
                 assert trace not in text, (path, trace)
         for tag in ("tariffs", "solar-energy", "Solar Energy"):
             assert tag not in path and f"/tags/{tag}/" not in text, (path, tag)
+
+
+def test_rights_year_is_the_same_in_atom_and_the_footer(sample: Content) -> None:
+    from dataclasses import replace
+
+    from feeds.licenses import LICENSES
+
+    # 20:00 on New Year's Eve in Lima is already the next year in UTC.
+    eve = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
+    article = replace(
+        sample.articles[0],
+        date=eve,
+        updated=None,
+        draft=False,
+        license=LICENSES["all-rights-reserved"],
+    )
+    files = feed_files(replace(sample, articles=(article,)), NOW)
+    entry = etree.fromstring(files["atom.xml"]).find(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}rights") == f"© 2025 {article.producer}. All rights reserved."
+    assert f"© 2025 {article.producer}. All rights reserved." in entry.findtext(f"{ATOM}content")
+
+
+def test_a_tag_is_named_as_public_articles_write_it(sample: Content) -> None:
+    from feeds.content import _unify_tags
+
+    public = next(a for a in sample.articles if a.is_public(NOW) and a.tags)
+    tag = public.tags[0]
+    shouting = replace_tags(public, tag.name.upper(), draft=True, path="articles/zz.md")
+    unified = _unify_tags([shouting, public])
+    assert unified[0].tags[0].name == tag.name
+
+
+def replace_tags(article: Article, name: str, **changes: Any) -> Article:
+    from dataclasses import replace
+
+    from feeds.model import Tag
+
+    return replace(article, tags=(Tag(name, article.tags[0].slug),), **changes)

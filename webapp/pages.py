@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from feeds.listings import FEED_FILES, Listing
+from feeds.listings import FEED_FILES, FEED_TYPES, Listing
 from feeds.model import Article, Content, Site
 from feeds.render import byline, figure_html, footer_html, human_date, republish_html
 from feeds.validate import zone_of
@@ -25,11 +25,6 @@ from feeds.validate import zone_of
 PAGE_SIZE = 20
 
 FEED_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
-FEED_TYPES = {
-    "rss": "application/rss+xml",
-    "atom": "application/atom+xml",
-    "json": "application/feed+json",
-}
 
 
 def environment() -> Environment:
@@ -102,9 +97,7 @@ class Pages:
     def page_path(self, listing: Listing, number: int) -> str:
         return listing.path if number == 1 else f"{listing.path}page/{number}/"
 
-    def listing_page(
-        self, listing: Listing, site_listing: Listing, number: int, author_bio: str = ""
-    ) -> bytes:
+    def listing_page(self, listing: Listing, site_listing: Listing, number: int) -> bytes:
         """A page of a listing: the index, a tag or an author."""
         start = (number - 1) * PAGE_SIZE
         count = self.page_count(listing)
@@ -124,7 +117,7 @@ class Pages:
             next=self.root + self.page_path(listing, number + 1) if number < count else None,
             canonical=self.site.base_url + self.page_path(listing, number),
             feeds=feeds,
-            bio=Markup(author_bio),
+            bio=Markup(listing.author.bio_html if listing.author else ""),
         )
 
     def article_page(self, article: Article, site_listing: Listing) -> bytes:

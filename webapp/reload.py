@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import feeds
 import webapp
 from feeds.content import load_content
 from feeds.errors import ContentError
+from feeds.model import Content
 from webapp.site import SiteFiles
 
 Signature = tuple[tuple[str, int, int], ...]
@@ -60,6 +62,20 @@ def _code_mtime() -> float:
     return newest
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What is served, swapped whole so a request never mixes two versions."""
+
+    #: The site; None until the content has loaded once without problems.
+    files: SiteFiles | None
+    #: ``Last-Modified`` of everything in ``files``: see :meth:`LiveSite._publish`.
+    last_modified: datetime
+    #: Problems of the newest content, when it could not be loaded.
+    problems: tuple[str, ...] = ()
+    #: Changes whenever what is served or reported changes (the preview reloads).
+    version: int = 0
+
+
 class LiveSite:
     """Holds the site to serve; thread-safe; never raises on bad content."""
 
@@ -73,44 +89,42 @@ class LiveSite:
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.root = root
+        self.clock = clock
+        self.interval = interval
+        self.logger = logger
         #: Overrides site.toml's base_url (previews).
         self.base_url = base_url
         #: The machine's clock, for comparing with file times (``clock`` is the
         #: publication clock, which tests may freeze).
         self.wall = wall
-        self.clock = clock
-        self.interval = interval
-        self.logger = logger
-        #: The site being served; None until content has loaded once without problems.
-        self.files: SiteFiles | None = None
-        #: Problems of the newest content, when it could not be loaded.
-        self.problems: tuple[str, ...] = ()
-        #: ``Last-Modified`` of everything served: see :meth:`_last_modified`.
-        self.last_modified = datetime.fromtimestamp(0, UTC)
-        #: Changes whenever what is served changes (for the preview's reload).
-        self.version = 0
+        self.snapshot = Snapshot(None, datetime.fromtimestamp(0, UTC))
+        self._content: Content | None = None  # the last good content
+        self._changed = 0.0  # the newest change in it, seconds
         self._code_mtime = _code_mtime()
         self._signature: Signature | None = None
         self._checked = -float("inf")
         self._lock = threading.Lock()
         self.refresh()
 
-    def current(self) -> SiteFiles | None:
-        """The site to serve now, after a cheap check for changes."""
+    def current(self) -> Snapshot:
+        """What to serve now, after a cheap check for changes."""
         if time.monotonic() - self._checked >= self.interval or self._due():
             with self._lock:
                 if time.monotonic() - self._checked >= self.interval or self._due():
                     self.refresh()
-        return self.files
+        return self.snapshot
 
     def _due(self) -> bool:
-        expires = self.files.expires if self.files else None
-        return expires is not None and self.clock() >= expires
+        """Has a scheduled article's time come?"""
+        files = self.snapshot.files
+        return bool(files and files.expires and self.clock() >= files.expires)
 
     def refresh(self) -> None:
         self._checked = time.monotonic()
         signature = scan(self.root)
-        if signature == self._signature and not self._due():
+        if signature == self._signature:
+            if self._due() and self._content is not None:
+                self._publish(self._content, self._changed, self.snapshot.problems)
             return
         changed = self._newest_change(signature)
         wait = math.floor(changed) + 1 - self.wall()
@@ -120,31 +134,34 @@ class LiveSite:
             # second share its Last-Modified, and readers that poll with
             # If-Modified-Since alone would never see the second edit. So a
             # change is served once its second is over: within a second.
-            if self.files is not None:
+            if self.snapshot.files is not None:
                 return  # the next check after the second ends takes it
             time.sleep(wait)
-        self._signature = signature
-        now = self.clock()
+        self._signature = signature  # a failed load is retried when files change
         try:
             content = load_content(self.root, self.base_url)
         except ContentError as e:
-            self.problems = tuple(str(p) for p in e.problems)
-            for problem in self.problems:
-                self.logger.error("content problem: %s", problem)
-            if self.files is not None:
-                self.logger.error("still serving the last good version of %s", self.root)
-            self.version += 1
+            self._report(tuple(str(p) for p in e.problems))
             return
-        self.files = SiteFiles(content, now, self.root)
-        self.problems = ()
-        self.version += 1
-        self.last_modified = self._last_modified(changed, content.articles, now)
+        except Exception as e:  # a bug, not bad content: keep serving, tell the operator
+            self.logger.exception("could not load %s", self.root)
+            self._report((f"{self.root}: could not be loaded ({type(e).__name__}: {e})",))
+            return
+        self._content, self._changed = content, changed
+        self._publish(content, changed, ())
         self.logger.info(
             "loaded %s: %d articles, %d public",
             self.root,
             len(content.articles),
-            len(self.files.listings[0].articles),
+            len(self.snapshot.files.listings[0].articles) if self.snapshot.files else 0,
         )
+
+    def _report(self, problems: tuple[str, ...]) -> None:
+        for problem in problems:
+            self.logger.error("content problem: %s", problem)
+        if self.snapshot.files is not None:
+            self.logger.error("still serving the last good version of %s", self.root)
+        self.snapshot = replace(self.snapshot, problems=problems, version=self.snapshot.version + 1)
 
     def _newest_change(self, signature: Signature) -> float:
         """Newest mtime (seconds) of any file or folder of the content (an edit,
@@ -153,12 +170,19 @@ class LiveSite:
         newest = max((mtime for _, mtime, _ in signature), default=0) / 1e9
         return min(max(newest, self._code_mtime), self.wall())
 
-    def _last_modified(self, changed: float, articles: tuple, now: datetime) -> datetime:  # type: ignore[type-arg]
-        """The newest change, or the newest article whose time has come if later
-        (a scheduled article going public changes the bytes with no file
-        touched). Derived from the files alone, so the same in every worker."""
+    def _publish(self, content: Content, changed: float, problems: tuple[str, ...]) -> None:
+        """Serve ``content`` as of now. Its Last-Modified is the newest change,
+        or the newest article whose time has come if later (a scheduled article
+        going public changes the bytes with no file touched): derived from the
+        files alone, so the same in every worker."""
+        now = self.clock()
         newest = datetime.fromtimestamp(math.floor(changed), UTC)
-        published = [a.date for a in articles if a.date <= now]
+        published = [a.date for a in content.articles if not a.draft and a.date <= now]
         if published:
             newest = max(newest, *published)
-        return min(newest, now).replace(microsecond=0)
+        self.snapshot = Snapshot(
+            files=SiteFiles(content, now, self.root),
+            last_modified=min(newest, now).replace(microsecond=0),
+            problems=problems,
+            version=self.snapshot.version + 1,
+        )

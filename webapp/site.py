@@ -7,7 +7,7 @@ import gzip
 import hashlib
 import mimetypes
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from importlib.resources import files
 from pathlib import Path
@@ -17,6 +17,7 @@ from feeds.content import load_content
 from feeds.export import write_export
 from feeds.listings import listings, public_images
 from feeds.model import Content
+from feeds.render import rfc3339
 from webapp.pages import Pages, environment, sitemap
 
 NOT_FOUND = "404.html"
@@ -26,10 +27,6 @@ def url_to_path(url_path: str) -> str:
     """``/articles/x/`` to ``articles/x/index.html``; ``/rss.xml`` to ``rss.xml``."""
     path = url_path.lstrip("/")
     return path + "index.html" if path == "" or path.endswith("/") else path
-
-
-def _w3c(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class Resource:
@@ -77,18 +74,19 @@ class SiteFiles:
         pages = self.pages
         sitemap_urls: list[tuple[str, str | None]] = []
         for listing in self.listings:
-            bio = listing.author.bio_html if listing.author else ""
-            newest = _w3c(max(a.modified for a in listing.articles)) if listing.articles else None
+            newest = (
+                rfc3339(max(a.modified for a in listing.articles)) if listing.articles else None
+            )
             for number in range(1, pages.page_count(listing) + 1):
                 path = pages.page_path(listing, number)
                 builders[path + "index.html"] = partial(
-                    pages.listing_page, listing, site_listing, number, bio
+                    pages.listing_page, listing, site_listing, number
                 )
                 sitemap_urls.append((self.content.site.base_url + path, newest))
         for article in site_listing.articles:
             path = f"articles/{article.slug}/"
             builders[path + "index.html"] = partial(pages.article_page, article, site_listing)
-            sitemap_urls.append((article.url, _w3c(article.modified)))
+            sitemap_urls.append((article.url, rfc3339(article.modified)))
         builders["sitemap.xml"] = partial(sitemap, self.content.site, sitemap_urls)
         builders[NOT_FOUND] = partial(pages.not_found, site_listing)
         builders["static/style.css"] = _style

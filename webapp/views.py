@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.http import resource_response
-from webapp.reload import LiveSite
+from webapp.reload import LiveSite, Snapshot
 from webapp.site import NOT_FOUND, url_to_path
 
 bp = Blueprint("site", __name__)
@@ -25,20 +25,20 @@ def version() -> BaseResponse | tuple[str, int]:
     """For the preview's reload script only."""
     if not current_app.config["PREVIEW"]:
         return not_found()
-    live_site = live()
-    live_site.current()
     return Response(
-        str(live_site.version), content_type="text/plain", headers={"Cache-Control": "no-store"}
+        str(live().current().version),
+        content_type="text/plain",
+        headers={"Cache-Control": "no-store"},
     )
 
 
 @bp.get("/", defaults={"path": ""})
 @bp.get("/<path:path>")
 def serve(path: str) -> BaseResponse | tuple[str, int]:
-    live_site = live()
-    files = live_site.current()
+    snapshot = live().current()
+    files = snapshot.files
     if files is None:
-        return unavailable(live_site)
+        return unavailable(snapshot)
     max_age = files.content.site.cache_max_age
     if path.startswith("images/"):
         try:
@@ -47,31 +47,31 @@ def serve(path: str) -> BaseResponse | tuple[str, int]:
             resource = None
         if resource is None:
             return not_found()
-        return resource_response(request, resource, live_site.last_modified, max_age)
+        return resource_response(request, resource, snapshot.last_modified, max_age)
     if path == "page/1/" or path.endswith("/page/1/"):
-        return redirect("/" + path.removesuffix("page/1/"), code=301)
+        return redirect(request.root_path + "/" + path.removesuffix("page/1/"), code=301)
     resource = files.get(url_to_path(path))
     if resource is None:
         if not path.endswith("/") and files.get(url_to_path(path + "/")) is not None:
             return redirect(request.root_path + "/" + path + "/", code=308)
         return not_found()
-    response = resource_response(request, resource, live_site.last_modified, max_age)
+    response = resource_response(request, resource, snapshot.last_modified, max_age)
     if current_app.config["PREVIEW"] and resource.media_type.startswith("text/html"):
-        preview(response, live_site)
+        preview(response, snapshot)
     return response
 
 
 def not_found() -> BaseResponse | tuple[str, int]:
-    files = live().files
-    page = files.get(NOT_FOUND) if files else None
+    snapshot = live().snapshot
+    page = snapshot.files.get(NOT_FOUND) if snapshot.files else None
     if page is None:
         return "Not found", 404
-    return resource_response(request, page, live().last_modified, 0, status=404)
+    return resource_response(request, page, snapshot.last_modified, 0, status=404)
 
 
-def unavailable(live_site: LiveSite) -> tuple[str, int]:
+def unavailable(snapshot: Snapshot) -> tuple[str, int]:
     """No good version of the content has loaded yet."""
-    lines = "".join(f"<li>{html.escape(p)}</li>" for p in live_site.problems)
+    lines = "".join(f"<li>{html.escape(p)}</li>" for p in snapshot.problems)
     return (
         "<!DOCTYPE html><title>Content has problems</title><h1>The content has problems</h1>"
         f"<p>Nothing can be served until they are fixed:</p><ul>{lines}</ul>",
@@ -90,7 +90,7 @@ PREVIEW_SCRIPT = """<script>
 </script>"""
 
 
-def preview(response: BaseResponse, live_site: LiveSite) -> None:
+def preview(response: BaseResponse, snapshot: Snapshot) -> None:
     """In ``feeds serve`` only: reload on change, and show content problems."""
     if response.status_code != 200:
         return
@@ -100,14 +100,14 @@ def preview(response: BaseResponse, live_site: LiveSite) -> None:
         body = gzip.decompress(body)
         del response.headers["Content-Encoding"]
     banner = ""
-    if live_site.problems:
-        items = "".join(f"<li>{html.escape(p)}</li>" for p in live_site.problems)
+    if snapshot.problems:
+        items = "".join(f"<li>{html.escape(p)}</li>" for p in snapshot.problems)
         banner = (
             '<div role="alert" style="background:#fde2e1;color:#5c0b07;padding:1rem">'
             f"<strong>The newest edit has problems; showing the last good version.</strong>"
             f"<ul>{items}</ul></div>"
         )
-    script = PREVIEW_SCRIPT % live_site.version
+    script = PREVIEW_SCRIPT % snapshot.version
     body = body.replace(b"<body>", b"<body>" + banner.encode(), 1)
     body = body.replace(b"</body>", script.encode() + b"</body>", 1)
     response.set_data(body)
