@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import partial
 from importlib.resources import files
 
+from feeds.cache import code_version, digest
 from feeds.feedgen_formats import build_atom, build_rss
 from feeds.jsonfeed import build_json_feed
 from feeds.listings import FEED_FILES, FEED_TYPES, Listing, listings
@@ -27,6 +28,9 @@ MEDIA_TYPES = {
 }
 
 Builder = Callable[[], bytes]
+#: How to build a file, and a key of everything it is built from: two plans
+#: that give a path the same key give it the same bytes.
+Planned = tuple[Builder, str]
 
 _FORMATS = {"rss": build_rss, "atom": build_atom, "json": build_json_feed}
 
@@ -56,21 +60,39 @@ class ArticleHtml:
         return html
 
 
+def key(*parts: object) -> str:
+    """A digest of the inputs of a file (their ``repr``s are deterministic)."""
+    return digest(repr(parts).encode())
+
+
+def site_key(content: Content) -> str:
+    """What every file depends on: the site's settings and this program's code."""
+    return key(content.site, code_version())
+
+
 def feed_builders(
     content: Content, every: tuple[Listing, ...], html_of: ArticleHtml
-) -> dict[str, Builder]:
-    """Path to a function that builds that feed, the OPML list or the stylesheet."""
+) -> dict[str, Planned]:
+    """Path to how to build that feed, the OPML list or the stylesheet, and its key."""
     site = content.site
-    builders: dict[str, Builder] = {}
+    common = site_key(content)
+    planned: dict[str, Planned] = {}
     for listing in every:
+        versions = [a.version for a in listing.feed_articles(site)]
         for fmt, name in FEED_FILES.items():
-            builders[listing.path + name] = partial(_FORMATS[fmt], listing, site, html_of)
-    builders["feeds.opml"] = partial(build_opml, every, site)
-    builders["feed.xsl"] = stylesheet
-    return builders
+            planned[listing.path + name] = (
+                partial(_FORMATS[fmt], listing, site, html_of),
+                key(common, fmt, listing.path, listing.title, listing.description, versions),
+            )
+    planned["feeds.opml"] = (
+        partial(build_opml, every, site),
+        key(common, [(listing.path, listing.title) for listing in every]),
+    )
+    planned["feed.xsl"] = (stylesheet, common)
+    return planned
 
 
 def feed_files(content: Content, now: datetime) -> dict[str, bytes]:
     """Every feed, the OPML list and the stylesheet, built now."""
-    builders = feed_builders(content, listings(content, now), ArticleHtml(content))
-    return {path: build() for path, build in builders.items()}
+    planned = feed_builders(content, listings(content, now), ArticleHtml(content))
+    return {path: build() for path, (build, _) in planned.items()}

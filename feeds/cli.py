@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from feeds.cache import Cache
+from feeds.cache import default_path as default_cache
 from feeds.content import load_content
 from feeds.errors import ContentError, FeedsError
 from feeds.scaffold import new_article
@@ -63,8 +65,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     from webapp.site import export_site  # pages are the web app's; imported when needed
 
     started = time.monotonic()
+    cache = None if args.no_cache else Cache(args.cache or default_cache(args.content))
     try:
-        count = export_site(args.content, args.out, datetime.now(UTC), progress_bar(sys.stderr))
+        report = export_site(
+            args.content, args.out, datetime.now(UTC), cache, args.jobs, progress_bar(sys.stderr)
+        )
     except ContentError as e:
         for problem in e.problems:
             print(problem)
@@ -72,7 +77,15 @@ def cmd_build(args: argparse.Namespace) -> int:
             f"build stopped by {plural(len(e.problems), 'problem')}; {args.out} was left as it was"
         )
         return 1
-    print(f"wrote {count} files to {args.out} in {time.monotonic() - started:.2f} s")
+    finally:
+        if cache is not None:
+            cache.close()
+    took = f"{time.monotonic() - started:.2f} s"
+    if report.written:
+        changed = plural(report.written, "changed file")
+        print(f"wrote {changed} of {report.files} to {args.out} in {took}")
+    else:
+        print(f"{args.out} is up to date ({plural(report.files, 'file')}), checked in {took}")
     return 0
 
 
@@ -151,6 +164,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("out"),
         metavar="DIR",
         help="export folder (default: ./out); replaced whole, only when the build succeeds",
+    )
+    build.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="processes for parsing and rendering (default: one per core)",
+    )
+    build.add_argument(
+        "--cache",
+        type=Path,
+        metavar="FILE",
+        help="build cache (default: $FEEDS_CACHE, else a file under ~/.cache/feeds/)",
+    )
+    build.add_argument(
+        "--no-cache", action="store_true", help="build everything from scratch, keep nothing"
     )
     serve = command("serve", "Preview the site; open pages reload when content changes.", cmd_serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
+import pickle
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
+from feeds.cache import Cache, code_version, digest
 from feeds.errors import ContentError, Problem
-from feeds.load import TomlDocument, read_document, read_toml
+from feeds.load import TomlDocument, decode, parse_document, read_bytes, read_document, read_toml
 from feeds.model import Article, Author, Content, Site, Tag
 from feeds.validate import (
     image_path,
@@ -17,13 +26,51 @@ from feeds.validate import (
     validate_site,
 )
 
+Signature = tuple[tuple[str, int, int], ...]
 
-def load_content(root: Path, base_url: str | None = None) -> Content:
+
+def scan(root: Path) -> Signature:
+    """(path, mtime in ns, size) of every file and folder under root, sorted."""
+    found: list[tuple[str, int, int]] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+            found.append((str(folder), folder.stat().st_mtime_ns, 0))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                else:
+                    info = entry.stat()
+                    found.append((entry.path, info.st_mtime_ns, info.st_size))
+            except OSError:
+                continue  # deleted between listing and stat: the next walk sees it
+    return tuple(sorted(found))
+
+
+#: Held while a process pool is forked with a module global its workers read.
+FORKING = threading.Lock()
+
+#: Fewer articles than this to validate are not worth starting processes for.
+PARALLEL_FROM = 200
+
+
+def load_content(
+    root: Path, base_url: str | None = None, cache: Cache | None = None, jobs: int = 1
+) -> Content:
     """Read and validate everything under ``root``.
 
     Raises :class:`ContentError` listing every problem of every file, sorted
     by file and line; a broken ``site.toml`` does not stop the articles from
     being checked too. ``base_url`` replaces the one of ``site.toml`` (previews).
+
+    With a ``cache``, an article whose file and context (site settings,
+    authors, images, code) are unchanged is taken from it instead of being
+    parsed and rendered again; the others are validated in ``jobs`` processes.
     """
     problems: list[Problem] = []
     if not root.is_dir():
@@ -40,16 +87,12 @@ def load_content(root: Path, base_url: str | None = None) -> Content:
         author = validate_author(doc, site, problems)
         if author is not None and author.id is not None:
             authors[author.id] = author
-    articles: list[Article] = []
-    for path in _markdown_files(root, "articles", problems):
-        try:
-            doc = read_document(root, path, site.max_article_bytes)
-        except ContentError as e:
-            problems.extend(e.problems)
-            continue
-        article = validate_article(doc, site, authors, images, problems)
-        if article is not None:
-            articles.append(article)
+    paths = _markdown_files(root, "articles", problems)
+    context = digest(
+        repr((site, tuple(authors.values()), sorted(images.items()), code_version())).encode()
+    )
+    found = _articles(root, paths, (site, authors, images, context), cache, jobs, problems)
+    articles = [found[path] for path in paths if path in found]
     problems.extend(_duplicates(articles))
     if problems:
         raise ContentError(sorted(set(problems), key=_problem_order))
@@ -63,6 +106,112 @@ def load_content(root: Path, base_url: str | None = None) -> Content:
         images=tuple(sorted(images)),
         site_images=tuple(sorted(always)),
     )
+
+
+#: (mtime_ns, size, sha of the bytes, pickled article or None, problems)
+Validated = tuple[int, int, str, bytes | None, list[Problem]]
+
+
+def _articles(
+    root: Path,
+    paths: list[str],
+    shared: Shared,
+    cache: Cache | None,
+    jobs: int,
+    problems: list[Problem],
+) -> dict[str, Article]:
+    """Each article from the cache when its file and context are unchanged,
+    else validated (in ``jobs`` processes); the cache is brought up to date."""
+    context = shared[3]
+    known = cache.articles() if cache else {}
+    found: dict[str, Article] = {}
+    todo: list[str] = []
+    fresh: list[tuple[str, int, int, str, str, bytes]] = []
+    folder = str(root)
+    with no_gc():
+        for path in paths:
+            row = known.get(path)
+            if row is not None and row[3] == context:
+                info = os.stat(f"{folder}/{path}")
+                if (info.st_mtime_ns, info.st_size) == row[:2]:
+                    found[path] = pickle.loads(row[4])
+                    continue
+                if digest((root / path).read_bytes()) == row[2]:  # touched, not changed
+                    found[path] = pickle.loads(row[4])
+                    fresh.append((path, info.st_mtime_ns, info.st_size, row[2], context, row[4]))
+                    continue
+            todo.append(path)
+        for path, result in zip(todo, _validate_all(root, todo, shared, jobs), strict=True):
+            mtime_ns, size, sha, blob, file_problems = result
+            problems.extend(file_problems)
+            if blob is not None:
+                found[path] = pickle.loads(blob)
+                fresh.append((path, mtime_ns, size, sha, context, blob))
+    if cache is not None:
+        cache.put_articles(fresh)
+        cache.forget_articles(paths)
+    return found
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Without the cycle collector: loading or building ten thousand articles
+    triggers collections that walk them all and find nothing to free (the
+    model has no reference cycles; reference counting frees it)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+#: (site, authors, images, context): what validating an article needs besides its file.
+Shared = tuple[Site, dict[str, Author], dict[str, int], str]
+
+# What the validating processes share; set before they are forked.
+_shared: tuple[Path, Shared] | None = None
+
+
+def _validate_all(root: Path, paths: list[str], shared: Shared, jobs: int) -> Iterator[Validated]:
+    """Validate ``paths``, in ``jobs`` processes when there are enough of them."""
+    global _shared
+    if jobs <= 1 or len(paths) < PARALLEL_FROM or "fork" not in get_all_start_methods():
+        yield from (_validate_with((root, shared), path) for path in paths)
+        return
+    with FORKING:  # one pool at a time may use the global its workers inherit
+        _shared = (root, shared)
+        try:
+            with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
+                chunk = max(1, len(paths) // (jobs * 8))
+                yield from pool.map(_validate_one, paths, chunksize=chunk)
+        finally:
+            _shared = None
+
+
+def _validate_one(path: str) -> Validated:
+    """In a forked worker: validate with what the parent shared."""
+    assert _shared is not None
+    return _validate_with(_shared, path)
+
+
+def _validate_with(shared: tuple[Path, Shared], path: str) -> Validated:
+    root, (site, authors, images, context) = shared
+    problems: list[Problem] = []
+    try:
+        info = (root / path).stat()
+        data = read_bytes(root, path, site.max_article_bytes)
+        doc = parse_document(path, decode(path, data))
+    except ContentError as e:
+        return (0, 0, "", None, list(e.problems))
+    article = validate_article(doc, site, authors, images, problems)
+    sha = digest(data)
+    blob = None
+    if article is not None:
+        article = dataclasses.replace(article, fingerprint=f"{sha}.{context}")
+        blob = pickle.dumps(article, pickle.HIGHEST_PROTOCOL)
+    return (info.st_mtime_ns, info.st_size, sha, blob, problems)
 
 
 def _problem_order(problem: Problem) -> tuple[str, int, str, str]:
@@ -89,7 +238,7 @@ def _markdown_files(root: Path, folder: str, problems: list[Problem]) -> list[st
     if not directory.is_dir():
         return []
     found = []
-    for entry in sorted(directory.iterdir()):
+    for entry in sorted(os.scandir(directory), key=lambda e: e.name):
         if entry.name.startswith(".") or entry.name.endswith("~"):
             continue  # editors' and systems' hidden and backup files
         relative = f"{folder}/{entry.name}"
@@ -103,7 +252,7 @@ def _markdown_files(root: Path, folder: str, problems: list[Problem]) -> list[st
                 )
             )
             continue
-        if entry.is_file() and entry.suffix == ".md":
+        if entry.is_file() and entry.name.endswith(".md"):
             found.append(relative)
         else:
             problems.append(
@@ -163,11 +312,18 @@ def _unify_tags(articles: list[Article]) -> tuple[Article, ...]:
     """Tags with one slug are one tag, named as the oldest article that is not a
     draft writes it (the one most likely public already: a draft's or a
     scheduled article's spelling must not show before it does)."""
-    names: dict[str, str] = {}
-    for article in sorted(articles, key=lambda a: (a.draft, a.date, a.path)):
+    first: dict[str, tuple[bool, datetime, str, str]] = {}
+    for article in articles:
         for tag in article.tags:
-            names.setdefault(tag.slug, tag.name)
+            rank = (article.draft, article.date, article.path, tag.name)
+            if tag.slug not in first or rank < first[tag.slug]:
+                first[tag.slug] = rank
+    names = {slug: rank[3] for slug, rank in first.items()}
     return tuple(
-        dataclasses.replace(article, tags=tuple(Tag(names[t.slug], t.slug) for t in article.tags))
+        article
+        if all(names[t.slug] == t.name for t in article.tags)
+        else dataclasses.replace(
+            article, tags=tuple(Tag(names[t.slug], t.slug) for t in article.tags)
+        )
         for article in articles
     )

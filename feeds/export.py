@@ -14,9 +14,11 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
+from feeds.cache import Cache, digest
 from feeds.errors import FeedsError
 
 #: Written into every export, so that a build never replaces a folder it did not make.
@@ -30,20 +32,137 @@ class ExportError(FeedsError):
     """The export could not be written; the previous one is untouched."""
 
 
-def write_export(
+#: ``write(target, paths, present)`` builds ``paths``, writes into the folder
+#: ``target`` (with :func:`write_file`) those whose digest differs from
+#: ``present[path]``, and returns every path's digest.
+Writer = Callable[[Path, list[str], Mapping[str, str]], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Published:
+    #: The build's id (a digest of its manifest), as written in the marker.
+    build: str
+    #: path -> digest of every file of the export.
+    manifest: dict[str, str]
+    #: How many files were written because their bytes changed; 0 when nothing
+    #: changed. (Unchanged files taken from the live export as hard links are
+    #: not counted.)
+    written: int
+
+
+def publish(
     out: Path,
-    files: Mapping[str, bytes],
-    copies: Mapping[str, Path],
-    progress: Callable[[int, int], None] | None = None,
-) -> None:
-    """Replace ``out`` with exactly ``files`` (path to bytes) and ``copies``
-    (path to a source file to copy)."""
+    wanted: Mapping[str, str | None],
+    write: Writer,
+    copies: Mapping[str, tuple[Path, str]],
+    cache: Cache | None = None,
+) -> Published:
+    """Make ``out`` hold exactly the ``wanted`` files (path to digest, or None
+    where only building the file will tell) and the ``copies`` (path to
+    source file and digest), then swap it in.
+
+    With a ``cache``, the previous export is kept beside ``out`` as a shadow
+    folder, one version behind, together with the manifests of both: the new
+    version is made by changing in the shadow only the files that differ,
+    taking unchanged ones from ``out`` as hard links, and the two are then
+    exchanged. Without one, the new version is written whole.
+    """
     out = out.absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
         _refuse_foreign(out)
         _remove_leftovers(out)
-        _write(out, files, copies, progress)
+        return _publish(out, wanted, write, copies, cache)
+
+
+def _publish(
+    out: Path,
+    wanted: Mapping[str, str | None],
+    write: Writer,
+    copies: Mapping[str, tuple[Path, str]],
+    cache: Cache | None,
+) -> Published:
+    _folders.clear()
+    shadow = out.with_name(f".{out.name}.shadow")
+    out_build, shadow_build = read_marker(out), read_marker(shadow)
+    current = cache.manifest(out_build) if cache and out_build else None
+    base = cache.manifest(shadow_build) if cache and shadow_build else None
+    if base is None and shadow.exists():
+        shutil.rmtree(shadow)
+    have = current or {}
+    present = base or {}
+    # What must be built: unknown files, and known ones neither folder holds.
+    build = sorted(
+        path
+        for path, sha in wanted.items()
+        if sha is None or (present.get(path) != sha and have.get(path) != sha)
+    )
+    if not build and current is not None and current == _known(wanted, copies):
+        return Published(out_build or "", current, 0)
+    target = (
+        shadow
+        if base is not None
+        else Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    )
+    (target / MARKER).unlink(missing_ok=True)  # unknown until finished, if killed
+    try:
+        built = write(target, build, present) if build else {}
+        manifest: dict[str, str] = {}
+        written = sum(present.get(path) != sha for path, sha in built.items())
+        for path, sha in wanted.items():
+            manifest[path] = sha = built.get(path, sha)  # type: ignore[assignment]
+            if path not in built and present.get(path) != sha:
+                link_file(out / path, target, path)
+        for path, (source, sha) in copies.items():
+            manifest[path] = sha
+            if present.get(path) != sha:
+                if have.get(path) == sha:
+                    link_file(out / path, target, path)
+                else:
+                    write_file(target, path, source.read_bytes())
+                    written += 1
+        for path in present.keys() - manifest.keys():
+            _remove(target, path)
+        if current == manifest:  # built again, and the same after all
+            if base is not None and shadow_build:
+                write_marker(target, shadow_build)
+            else:
+                shutil.rmtree(target)
+            return Published(out_build or "", manifest, 0)
+        build_id = digest("\n".join(f"{p} {s}" for p, s in sorted(manifest.items())).encode())
+        write_marker(target, build_id)
+        target.chmod(0o755)
+        _swap(target, out)
+    except BaseException:
+        if target != shadow:
+            shutil.rmtree(target, ignore_errors=True)
+        raise
+    if target.exists():  # the previous export
+        if cache is None:
+            shutil.rmtree(target)
+        elif target != shadow:
+            os.rename(target, shadow)
+    if cache is not None:
+        cache.put_manifest(build_id, manifest, {out_build} if out_build else set())
+    return Published(build_id, manifest, written)
+
+
+def _known(
+    wanted: Mapping[str, str | None], copies: Mapping[str, tuple[Path, str]]
+) -> dict[str, str | None]:
+    return {**wanted, **{path: sha for path, (_, sha) in copies.items()}}
+
+
+def read_marker(folder: Path) -> str | None:
+    """The build id an export's marker holds, or None."""
+    try:
+        return (folder / MARKER).read_text(encoding="ascii").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def write_marker(folder: Path, build: str) -> None:
+    (folder / MARKER).write_text(build + "\n", encoding="ascii")
 
 
 @contextmanager
@@ -59,42 +178,68 @@ def _exclusive(out: Path) -> Iterator[None]:
         os.close(folder)
 
 
-def _write(
-    out: Path,
-    files: Mapping[str, bytes],
-    copies: Mapping[str, Path],
-    progress: Callable[[int, int], None] | None,
-) -> None:
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        total, done = len(files) + len(copies), 0
-        made: set[Path] = {staging}
-        for path, data in sorted(files.items()):
-            target = _target(staging, path, made)
-            target.write_bytes(data)
-            done += 1
-            if progress:
-                progress(done, total)
-        for path, source in sorted(copies.items()):
-            shutil.copyfile(source, _target(staging, path, made))
-            done += 1
-            if progress:
-                progress(done, total)
-        (staging / MARKER).write_bytes(b"")
-        staging.chmod(0o755)
-        _swap(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+#: Folders this process has made or seen: creating folders is what costs most
+#: on slow disks, so each is asked for once.
+_folders: set[str] = set()
 
 
-def _target(root: Path, path: str, made: set[Path]) -> Path:
-    target = root / path
-    if not target.resolve().is_relative_to(root.resolve()):
+def _destination(root: Path, path: str) -> str:
+    if ".." in Path(path).parts or Path(path).is_absolute():
         raise ExportError(f"refusing to write outside the export: {path!r}")
-    if target.parent not in made:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        made.add(target.parent)
+    target = f"{root}/{path}"
+    folder = os.path.dirname(target)
+    if folder not in _folders:
+        os.makedirs(folder, exist_ok=True)
+        _folders.add(folder)
     return target
+
+
+def write_file(root: Path, path: str, data: bytes) -> None:
+    """Write ``root/path``. A file already there may be a hard link shared
+    with the live export, which must not change: it is replaced by renaming a
+    new file over it, never written into."""
+    target = _destination(root, path)
+    try:
+        file = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        temporary = target + ".feeds-new"
+        with open(temporary, "wb") as new:
+            new.write(data)
+        os.replace(temporary, target)
+        return
+    with os.fdopen(file, "wb") as new:
+        new.write(data)
+
+
+def link_file(source: Path, root: Path, path: str) -> None:
+    """``root/path`` becomes a hard link to ``source`` (a copy where links fail)."""
+    target = _destination(root, path)
+    try:
+        os.link(source, target)
+        return
+    except FileExistsError:
+        pass
+    except OSError:
+        shutil.copyfile(source, target)
+        return
+    temporary = target + ".feeds-new"
+    with suppress(FileNotFoundError):
+        os.unlink(temporary)
+    os.link(source, temporary)
+    os.replace(temporary, target)
+
+
+def _remove(root: Path, path: str) -> None:
+    """Delete ``root/path`` and the folders it leaves empty."""
+    _folders.clear()
+    (root / path).unlink(missing_ok=True)
+    folder = (root / path).parent
+    while folder != root:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+        folder = folder.parent
 
 
 def _refuse_foreign(out: Path) -> None:
@@ -107,7 +252,9 @@ def _refuse_foreign(out: Path) -> None:
 
 
 def _remove_leftovers(out: Path) -> None:
-    """Staging folders of builds that were killed before they could clean up."""
+    """Staging folders of builds that were killed before they could clean up
+    (a killed update of the shadow folder leaves it without a marker, and it
+    is discarded when read)."""
     for stale in out.parent.glob(f".{out.name}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
 

@@ -66,10 +66,14 @@ def listings(content: Content, now: datetime) -> tuple[Listing, ...]:
     result = [Listing("", site.title, site.description, public)]
     tags: dict[str, list[Article]] = {}
     names: dict[str, str] = {}
+    by_author: dict[str, list[Article]] = {}
     for article in public:
         for tag in article.tags:
             tags.setdefault(tag.slug, []).append(article)
             names[tag.slug] = tag.name
+        for writer in article.authors:
+            if writer.id is not None:
+                by_author.setdefault(writer.id, []).append(article)
     for slug in sorted(tags):
         result.append(
             Listing(
@@ -81,7 +85,7 @@ def listings(content: Content, now: datetime) -> tuple[Listing, ...]:
             )
         )
     for author in content.authors:
-        written = tuple(a for a in public if author in a.authors)
+        written = tuple(by_author.get(author.id or "", ()))
         if written:
             result.append(
                 Listing(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,14 @@ class Article:
     corrections: tuple[Correction, ...] = ()
     #: Files under ``images/`` that the article shows or links to (lead image and body).
     images: tuple[str, ...] = ()
+    #: Changes whenever the article's file or anything it was validated with
+    #: changes: what caches key outputs on. Empty when not loaded from files.
+    fingerprint: str = ""
+
+    @cached_property
+    def version(self) -> str:
+        """The fingerprint with the tag names, which other articles can change."""
+        return self.fingerprint + "|" + "|".join(t.name for t in self.tags)
 
     @property
     def modified(self) -> datetime:

@@ -76,6 +76,14 @@ def write(root: Path, path: str, text: str | bytes) -> Path:
     return file
 
 
+@pytest.fixture(autouse=True)
+def private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Builds run by a test keep their cache to themselves, never in ~/.cache."""
+    monkeypatch.setenv("FEEDS_CACHE", str(tmp_path_factory.mktemp("cache") / "feeds.sqlite"))
+
+
 @pytest.fixture
 def content(tmp_path: Path) -> Path:
     """A valid content directory: site.toml, two authors, one image, one article."""

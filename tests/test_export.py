@@ -28,9 +28,9 @@ def sample(tmp_path: Path) -> Path:
 
 def test_build_writes_every_url_of_the_design(sample: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    count = export_site(sample, out, NOW)
+    report = export_site(sample, out, NOW)
     files = tree(out)
-    assert count == len(files) - 1  # all but the marker
+    assert report.files == report.written == len(files) - 1  # all but the marker
     for path in ("rss.xml", "atom.xml", "feed.json", "feeds.opml", "feed.xsl", MARKER):
         assert path in files
     for listing in ("tags/peru/", "tags/climate-change/", "authors/ana-quispe/"):
@@ -89,16 +89,18 @@ def test_a_write_that_fails_midway_leaves_the_export(
     export_site(sample, out, NOW)
     before = tree(out)
     calls = 0
-    real = Path.write_bytes
+    import webapp.site
 
-    def failing(self: Path, data: bytes) -> int:
+    real = webapp.site.write_file
+
+    def failing(root: Path, path: str, data: bytes) -> None:
         nonlocal calls
         calls += 1
         if calls == 20:
             raise OSError(28, "No space left on device")
-        return real(self, data)
+        real(root, path, data)
 
-    monkeypatch.setattr(Path, "write_bytes", failing)
+    monkeypatch.setattr(webapp.site, "write_file", failing)
     with pytest.raises(OSError, match="No space left"):
         export_site(sample, out, NOW)
     monkeypatch.undo()
@@ -124,7 +126,10 @@ def test_build_reports_what_it_wrote(
     out = tmp_path / "out"
     assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
     output = capsys.readouterr().out
-    assert output.startswith(f"wrote {len(tree(out)) - 1} files to {out} in ")
+    count = len(tree(out)) - 1
+    assert output.startswith(f"wrote {count} changed files of {count} to {out} in ")
+    assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith(f"{out} is up to date ({count} files), checked in ")
 
 
 def test_progress_bar_only_on_a_terminal() -> None:

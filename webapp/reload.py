@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -21,35 +20,10 @@ from pathlib import Path
 
 import feeds
 import webapp
-from feeds.content import load_content
+from feeds.content import Signature, load_content, scan
 from feeds.errors import ContentError
 from feeds.model import Content
 from webapp.site import SiteFiles
-
-Signature = tuple[tuple[str, int, int], ...]
-
-
-def scan(root: Path) -> Signature:
-    """(path, mtime in ns, size) of every file and folder under root, sorted."""
-    found: list[tuple[str, int, int]] = []
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-            found.append((str(folder), folder.stat().st_mtime_ns, 0))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
-                else:
-                    info = entry.stat()
-                    found.append((entry.path, info.st_mtime_ns, info.st_size))
-            except OSError:
-                continue  # deleted between listing and stat: the next walk sees it
-    return tuple(sorted(found))
 
 
 def _code_mtime() -> float:

@@ -1,0 +1,196 @@
+"""Incremental and parallel builds give exactly what a clean build gives."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from conftest import NOW, write
+from feeds.cache import Cache
+from feeds.export import MARKER
+from webapp.site import export_site
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+from corpus import generate  # noqa: E402
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and p.name != MARKER
+    }
+
+
+def clean(root: Path, tmp_path: Path, now: datetime = NOW) -> dict[str, bytes]:
+    """What a build from nothing gives: no cache, one process."""
+    out = tmp_path / "clean"
+    shutil.rmtree(out, ignore_errors=True)
+    export_site(root, out, now)
+    return tree(out)
+
+
+def touch_later(path: Path) -> None:
+    """Give an edited file a new mtime even on a coarse-grained clock."""
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 10_000_000))
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(REPO / "content", tmp_path / "content"))
+
+
+def edit_title(root: Path) -> None:
+    path = root / "articles/opinion-bus-corridors.md"
+    path.write_text(path.read_text().replace('title: "', 'title: "Edited: ', 1))
+    touch_later(path)
+
+
+def add_article(root: Path) -> None:
+    write(
+        root,
+        "articles/new-one.md",
+        "---\ntitle: A new one\ndate: 2026-11-26\nauthors: [ana-quispe]\ntags: [Perú, Fresh]\n"
+        "---\nNew text with ![a chart](/images/bus-corridor.png).\n",
+    )
+
+
+def delete_article(root: Path) -> None:
+    (root / "articles/sao-paulo-flood-season.md").unlink()
+
+
+def edit_bio(root: Path) -> None:
+    path = root / "authors/ana-quispe.md"
+    path.write_text(path.read_text() + "\nShe also edits the water desk.\n")
+    touch_later(path)
+
+
+def edit_site(root: Path) -> None:
+    path = root / "site.toml"
+    path.write_text(path.read_text().replace('title = "Field Notes Wire"', 'title = "Field Notes"'))
+    touch_later(path)
+
+
+def retag(root: Path) -> None:
+    path = root / "articles/glacier-retreat-cordillera-blanca.md"
+    path.write_text(path.read_text().replace("  - climate change", "  - Glaciology", 1))
+    touch_later(path)
+
+
+EDITS: list[Callable[[Path], None]] = [
+    edit_title,
+    add_article,
+    delete_article,
+    edit_bio,
+    retag,
+    edit_site,
+]
+
+
+def test_every_incremental_build_equals_a_clean_one(sample: Path, tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache.sqlite")
+    out = tmp_path / "out"
+    first = export_site(sample, out, NOW, cache)
+    assert first.written == first.files
+    assert tree(out) == clean(sample, tmp_path)
+    for change in EDITS:
+        change(sample)
+        report = export_site(sample, out, NOW, cache)
+        assert tree(out) == clean(sample, tmp_path), change.__name__
+        assert report.written > 0, change.__name__
+        if change is edit_title:
+            assert report.written < 40  # the page, listings and feeds that show it
+    assert (tmp_path / ".out.shadow").is_dir()
+
+
+def test_nothing_changed_writes_nothing(sample: Path, tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache.sqlite")
+    out = tmp_path / "out"
+    export_site(sample, out, NOW, cache)
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    report = export_site(sample, out, NOW, cache)
+    assert report.written == 0 and report.files == len(tree(out))
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == stamps
+
+
+def test_time_passing_publishes_the_scheduled_article(sample: Path, tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache.sqlite")
+    out = tmp_path / "out"
+    export_site(sample, out, NOW, cache)
+    later = datetime(2027, 3, 2, tzinfo=UTC)
+    report = export_site(sample, out, later, cache)
+    assert report.written > 0
+    assert (out / "articles/water-tariff-reform-preview/index.html").exists()
+    assert tree(out) == clean(sample, tmp_path, later)
+
+
+def test_a_build_killed_while_updating_the_shadow(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feeds.export
+
+    cache = Cache(tmp_path / "cache.sqlite")
+    out = tmp_path / "out"
+    export_site(sample, out, NOW, cache)
+    edit_title(sample)
+    export_site(sample, out, NOW, cache)  # now there is a shadow, one version behind
+    before = tree(out)
+    edit_bio(sample)
+    real = feeds.export.write_file
+    calls = 0
+
+    def dying(root: Path, path: str, data: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise KeyboardInterrupt  # as good as a kill for what is on disk
+        real(root, path, data)
+
+    monkeypatch.setattr("webapp.site.write_file", dying)
+    with pytest.raises(KeyboardInterrupt):
+        export_site(sample, out, NOW, cache)
+    monkeypatch.undo()
+    assert tree(out) == before
+    export_site(sample, out, NOW, cache)
+    assert tree(out) == clean(sample, tmp_path)
+
+
+def test_a_lost_cache_or_shadow_is_rebuilt(sample: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    export_site(sample, out, NOW, Cache(tmp_path / "one.sqlite"))
+    edit_title(sample)
+    export_site(sample, out, NOW, Cache(tmp_path / "one.sqlite"))
+    edit_bio(sample)
+    export_site(sample, out, NOW, Cache(tmp_path / "two.sqlite"))  # a new, empty cache
+    assert tree(out) == clean(sample, tmp_path)
+    shutil.rmtree(tmp_path / ".out.shadow")
+    retag(sample)
+    export_site(sample, out, NOW, Cache(tmp_path / "two.sqlite"))
+    assert tree(out) == clean(sample, tmp_path)
+
+
+def test_parallel_build_equals_a_single_process_one(tmp_path: Path) -> None:
+    corpus = generate(tmp_path / "corpus", 260)
+    cache = Cache(tmp_path / "cache.sqlite")
+    started = time.monotonic()
+    report = export_site(corpus, tmp_path / "parallel", NOW, cache, jobs=2)
+    assert report.files > 260 and time.monotonic() - started < 120
+    export_site(corpus, tmp_path / "single", NOW, None, jobs=1)
+    assert tree(tmp_path / "parallel") == tree(tmp_path / "single")
+    # And the warm cache gives the same again after an edit.
+    story = corpus / "articles/story-000007.md"
+    story.write_text(story.read_text() + "\nOne more line.\n")
+    touch_later(story)
+    again = export_site(corpus, tmp_path / "parallel", NOW, cache, jobs=2)
+    assert 0 < again.written < 30
+    export_site(corpus, tmp_path / "single", NOW, None, jobs=1)
+    assert tree(tmp_path / "parallel") == tree(tmp_path / "single")
