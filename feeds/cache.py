@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
 import zlib
 from collections.abc import Iterable
 from importlib.util import find_spec
@@ -68,9 +69,19 @@ class Cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        # Processes that open a new cache at once (app workers starting) can
+        # find it locked while another sets it up; SQLite does not wait for
+        # that one, so wait here.
+        for attempt in range(50):
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(SCHEMA)
+                break
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or attempt == 49:
+                    raise
+                time.sleep(0.1)
 
     def close(self) -> None:
         self.db.close()
@@ -84,7 +95,7 @@ class Cache:
 
     def put_articles(self, rows: Iterable[tuple[str, int, int, str, str, bytes]]) -> None:
         with self.db:
-            self.db.execute("BEGIN")
+            self.db.execute("BEGIN IMMEDIATE")
             self.db.executemany(
                 "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)", list(rows)
             )
@@ -95,7 +106,7 @@ class Cache:
         gone = [(p,) for (p,) in self.db.execute("SELECT path FROM articles") if p not in keep]
         if gone:
             with self.db:
-                self.db.execute("BEGIN")
+                self.db.execute("BEGIN IMMEDIATE")
                 self.db.executemany("DELETE FROM articles WHERE path = ?", gone)
 
     # -- outputs and the trees they were written to ------------------------------
@@ -117,7 +128,7 @@ class Cache:
         """Record ``build``'s manifest and drop those of builds not in ``keep``."""
         names = {f"manifest {b}" for b in keep | {build}}
         with self.db:
-            self.db.execute("BEGIN")
+            self.db.execute("BEGIN IMMEDIATE")
             stale = [
                 (name,)
                 for (name,) in self.db.execute(
@@ -137,7 +148,7 @@ class Cache:
 
     def _put_blobs(self, values: dict[str, object]) -> None:
         with self.db:
-            self.db.execute("BEGIN")
+            self.db.execute("BEGIN IMMEDIATE")
             self.db.executemany(
                 "INSERT OR REPLACE INTO blobs VALUES (?, ?)",
                 [(k, zlib.compress(json.dumps(v).encode(), 1)) for k, v in values.items()],
@@ -162,7 +173,7 @@ class Cache:
             fresh.append((str(path), info.st_mtime_ns, info.st_size, result[name]))
         if fresh:
             with self.db:
-                self.db.execute("BEGIN")
+                self.db.execute("BEGIN IMMEDIATE")
                 self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", fresh)
         return result
 
@@ -174,5 +185,5 @@ class Cache:
 
     def set(self, **values: str) -> None:
         with self.db:
-            self.db.execute("BEGIN")
+            self.db.execute("BEGIN IMMEDIATE")
             self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))

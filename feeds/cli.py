@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -207,6 +208,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except OSError as e:
         print(f"feeds {args.command}: {e.filename or ''}: {e.strerror}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as e:
+        print(
+            f"feeds {args.command}: the build cache failed ({e}); delete it, or build with "
+            "--no-cache",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

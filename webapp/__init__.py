@@ -14,7 +14,9 @@ from typing import Any
 
 from flask import Flask
 
+from feeds.cache import default_path as default_cache
 from webapp import views
+from webapp.http import FastPath
 from webapp.reload import LiveSite
 
 
@@ -25,7 +27,10 @@ def _now() -> datetime:
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Defaults, then the environment, then the test's overrides.
 
-    ``CONTENT``: the content directory. ``RELOAD_INTERVAL``: seconds between
+    ``CONTENT``: the content directory. ``CACHE``: the build cache file, so
+    that a restart does not parse and render every article again (default
+    ``$FEEDS_CACHE``, else one under ``~/.cache/feeds/``; None for none).
+    ``RELOAD_INTERVAL``: seconds between
     checks for changed files. ``PREVIEW``: reload open pages on change and show
     content problems (``feeds serve``). ``BASE_URL``: serve under another address
     than site.toml's ``base_url`` (previews). ``CLOCK``: a function returning the
@@ -41,6 +46,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    if "CACHE" not in app.config:
+        app.config["CACHE"] = str(default_cache(Path(app.config["CONTENT"])))
     app.logger.setLevel("INFO")
     app.extensions["feeds"] = LiveSite(
         Path(app.config["CONTENT"]),
@@ -48,8 +55,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["RELOAD_INTERVAL"],
         app.logger,
         app.config["BASE_URL"],
+        cache=Path(app.config["CACHE"]) if app.config["CACHE"] else None,
     )
     app.register_blueprint(views.bp)
+    if not app.config["PREVIEW"]:  # the preview rewrites pages: Flask serves them all
+        app.wsgi_app = FastPath(app.wsgi_app, app.extensions["feeds"])  # type: ignore[method-assign]
 
     @app.errorhandler(500)
     def server_error(error: Exception) -> tuple[str, int]:

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
+
+from werkzeug.http import http_date
 
 import feeds
 import webapp
-from feeds.content import Signature, load_content, scan
+from feeds.cache import Cache
+from feeds.content import Signature, load_content, no_gc, scan
 from feeds.errors import ContentError
 from feeds.model import Content
 from webapp.site import SiteFiles
@@ -49,6 +54,11 @@ class Snapshot:
     #: Changes whenever what is served or reported changes (the preview reloads).
     version: int = 0
 
+    @cached_property
+    def http_date(self) -> str:
+        """``last_modified`` as a Last-Modified header value."""
+        return http_date(self.last_modified)
+
 
 class LiveSite:
     """Holds the site to serve; thread-safe; never raises on bad content."""
@@ -61,6 +71,7 @@ class LiveSite:
         logger: logging.Logger,
         base_url: str | None = None,
         wall: Callable[[], float] = time.time,
+        cache: Path | None = None,
     ) -> None:
         self.root = root
         self.clock = clock
@@ -71,6 +82,8 @@ class LiveSite:
         #: The machine's clock, for comparing with file times (``clock`` is the
         #: publication clock, which tests may freeze).
         self.wall = wall
+        #: The build cache file, when there is one.
+        self.cache = cache
         self.snapshot = Snapshot(None, datetime.fromtimestamp(0, UTC))
         self._content: Content | None = None  # the last good content
         self._changed = 0.0  # the newest change in it, seconds
@@ -113,7 +126,7 @@ class LiveSite:
             time.sleep(wait)
         self._signature = signature  # a failed load is retried when files change
         try:
-            content = load_content(self.root, self.base_url)
+            content = self._load()
         except ContentError as e:
             self._report(tuple(str(p) for p in e.problems))
             return
@@ -129,6 +142,20 @@ class LiveSite:
             len(content.articles),
             len(self.snapshot.files.listings[0].articles) if self.snapshot.files else 0,
         )
+
+    def _load(self) -> Content:
+        if self.cache is None:
+            return load_content(self.root, self.base_url)
+        try:
+            cache = Cache(self.cache)  # a connection per load: requests come on many threads
+            try:
+                with no_gc():
+                    return load_content(self.root, self.base_url, cache)
+            finally:
+                cache.close()
+        except sqlite3.Error as e:  # the cache only saves time: do without it
+            self.logger.warning("build cache %s not used: %s", self.cache, e)
+            return load_content(self.root, self.base_url)
 
     def _report(self, problems: tuple[str, ...]) -> None:
         for problem in problems:

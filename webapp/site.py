@@ -43,6 +43,26 @@ class Resource:
         #: Text compresses; images are compressed already.
         self.compressible = not media_type.startswith("image/") or "svg" in media_type
         self._gzip: bytes | None = None
+        self._headers: dict[tuple[bool, str, int], list[tuple[str, str]]] = {}
+
+    def headers(self, gzipped: bool, last_modified: str, max_age: int) -> list[tuple[str, str]]:
+        """The response headers of a 200, prepared once."""
+        key = (gzipped, last_modified, max_age)
+        found = self._headers.get(key)
+        if found is None:
+            body = self.gzip if gzipped else self.data
+            found = [
+                ("Content-Type", self.media_type),
+                ("Content-Length", str(len(body))),
+                ("ETag", f'"{self.etag}-gzip"' if gzipped else f'"{self.etag}"'),
+                ("Last-Modified", last_modified),
+                ("Cache-Control", f"public, max-age={max_age}"),
+                ("Vary", "Accept-Encoding"),
+            ]
+            if gzipped:
+                found.append(("Content-Encoding", "gzip"))
+            self._headers[key] = found
+        return list(found)
 
     @property
     def gzip(self) -> bytes:

@@ -1,0 +1,315 @@
+"""Measure the build and the app on generated sites, and print the figures.
+
+    .venv/bin/python bench/run.py            # N = 1,000 and 10,000 (about 15 minutes)
+    .venv/bin/python bench/run.py --quick    # N = 300, short load runs (a smoke test)
+
+For each N it prints: the bare single-process loop that only parses front
+matter, renders Markdown and sanitises (the yardstick); a cold build, a no-op
+rebuild and one-article-edit rebuilds as ``feeds build`` runs them (whole
+processes, two jobs on two cores), each also as a ratio to the bare loop; for
+the largest N, the app's start-up time and peak memory with a warm cache; and
+requests per second with p50/p99 latency for ``/rss.xml`` (200 and 304) under
+gunicorn beside nginx serving the same exported file, with their ratio.
+
+Every figure is the median of several runs, taken in one run of this script:
+the machines are shared and noisy, so compare the ratios, not the seconds.
+Load runs are bounded in time (``wrk -d``) and every server the script starts
+is stopped by it. nginx and wrk come from the system's packages (``apt-get
+install nginx-light wrk``); without them the load part is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import frontmatter
+import nh3
+from markdown_it import MarkdownIt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import generate
+
+PYTHON = sys.executable
+FEEDS = [PYTHON, "-m", "feeds.cli"]
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> float:
+    return statistics.median(measure() for _ in range(runs))
+
+
+def bare_loop(content: Path) -> float:
+    """Parse front matter, render Markdown, sanitise: one process, no output."""
+    md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    started = time.perf_counter()
+    for path in sorted((content / "articles").glob("*.md")):
+        post = frontmatter.load(path)
+        nh3.clean(md.render(post.content))
+    return time.perf_counter() - started
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - started
+
+
+def build_figures(content: Path, work: Path, runs: int) -> dict[str, float]:
+    out, cache = work / "out", work / "cache.sqlite"
+    build = [
+        *FEEDS,
+        "build",
+        "--content",
+        str(content),
+        "--out",
+        str(out),
+        "--cache",
+        str(cache),
+        "--jobs",
+        "2",
+    ]
+    figures = {"bare": median_of(runs, lambda: bare_loop(content))}
+
+    def cold() -> float:
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(work / ".out.shadow", ignore_errors=True)
+        cache.unlink(missing_ok=True)
+        for sidecar in ("-wal", "-shm"):
+            Path(f"{cache}{sidecar}").unlink(missing_ok=True)
+        return timed(build)
+
+    figures["cold"] = median_of(runs, cold)
+    figures["noop"] = median_of(runs, lambda: timed(build))
+    stories = sorted((content / "articles").glob("*.md"))
+    edits = iter(stories[len(stories) // 3 :])
+
+    def one_edit() -> float:
+        story = next(edits)
+        story.write_text(story.read_text(encoding="utf-8") + "\nA sentence added.\n")
+        return timed(build)
+
+    figures["first_edit"] = one_edit()  # also makes the shadow folder: reported apart
+    figures["edit"] = median_of(runs, one_edit)
+    return figures
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {seconds} s")
+
+
+@contextmanager
+def running(command: list[str], url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_for(url, process)
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def startup(content: Path, cache: Path) -> tuple[float, float]:
+    """Seconds until the app has loaded the site with a warm cache, and peak MB."""
+    script = (
+        "import resource, time\n"
+        "started = time.perf_counter()\n"
+        "from webapp import create_app\n"
+        f"app = create_app({{'CONTENT': {str(content)!r}, 'CACHE': {str(cache)!r}}})\n"
+        "app.test_client().get('/rss.xml')\n"
+        "print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    seconds, peak_kb = subprocess.run(
+        [PYTHON, "-c", script], check=True, capture_output=True, text=True
+    ).stdout.split()
+    return float(seconds), int(peak_kb) / 1024
+
+
+def wrk(url: str, seconds: int, connections: int, headers: list[str]) -> dict[str, float]:
+    command = [
+        "wrk",
+        "-t",
+        "2",
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--latency",
+        "--timeout",
+        "5s",
+    ]
+    for header in headers:
+        command += ["-H", header]
+    text = subprocess.run(
+        [*command, url], check=True, capture_output=True, text=True, timeout=seconds + 30
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+
+    def latency(percent: str) -> float:
+        value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(\w+)", text, re.M).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {
+        "rps": rps,
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "errors": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def load_figures(
+    export: Path, content: Path, cache: Path, work: Path, seconds: int, runs: int
+) -> dict[str, dict[str, float]]:
+    """gunicorn and nginx serving /rss.xml, each in turn, 32 connections."""
+    import urllib.request
+
+    results: dict[str, dict[str, float]] = {}
+    nginx_port, app_port = free_port(), free_port()
+    conf = work / "nginx.conf"
+    conf.write_text(
+        f"daemon off; worker_processes 2; pid {work}/nginx.pid; error_log {work}/nginx.err;\n"
+        "events { worker_connections 1024; }\n"
+        "http { access_log off; sendfile on; tcp_nopush on; etag on;\n"
+        "  types { application/rss+xml xml; }\n"
+        f"  client_body_temp_path {work}/nb; proxy_temp_path {work}/np;\n"
+        f"  fastcgi_temp_path {work}/nf; uwsgi_temp_path {work}/nu; scgi_temp_path {work}/ns;\n"
+        f"  server {{ listen 127.0.0.1:{nginx_port}; root {export}; }} }}\n"
+    )
+    servers = {
+        "nginx": ([shutil.which("nginx") or "nginx", "-c", str(conf), "-p", str(work)], nginx_port),
+        "gunicorn": (
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "--workers",
+                "2",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "16",
+                "--bind",
+                f"127.0.0.1:{app_port}",
+                "--log-level",
+                "warning",
+                "webapp:create_app()",
+            ],
+            app_port,
+        ),
+    }
+    env = {**os.environ, "FEEDS_CONTENT": str(content), "FEEDS_CACHE": str(cache)}
+    for name, (command, port) in servers.items():
+        url = f"http://127.0.0.1:{port}/rss.xml"
+        with running(command, url, env):
+            with urllib.request.urlopen(url) as response:
+                etag = response.headers["ETag"]
+            for kind, headers in (("200", []), ("304", [f"If-None-Match: {etag}"])):
+                trials = [wrk(url, seconds, 32, headers) for _ in range(runs)]
+                results[f"{name} {kind}"] = {
+                    key: statistics.median(t[key] for t in trials) for key in trials[0]
+                }
+    return results
+
+
+def report(size: int, figures: dict[str, float]) -> None:
+    bare = figures["bare"]
+    print(f"\n== {size:,} articles ==")
+    print(
+        f"bare loop (parse, render, sanitise; 1 process) {bare:8.2f} s  "
+        f"{bare / size * 1000:6.2f} ms/article"
+    )
+    for label, name in (
+        ("cold build", "cold"),
+        ("no-op rebuild", "noop"),
+        ("one-article edit", "edit"),
+        ("first edit after cold", "first_edit"),
+    ):
+        value = figures[name]
+        print(
+            f"{label:<47}{value:8.2f} s  {value / size * 1000:6.2f} ms/article  "
+            f"ratio to bare {value / bare:5.2f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, short load runs")
+    parser.add_argument("--sizes", type=int, nargs="*", help="article counts")
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--seconds", type=int, default=10, help="seconds per load run")
+    args = parser.parse_args()
+    sizes = args.sizes or ([300] if args.quick else [1000, 10000])
+    seconds = 3 if args.quick else args.seconds
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, medians of {args.runs} runs")
+    with tempfile.TemporaryDirectory(prefix="feeds-bench-") as scratch:
+        os.chmod(scratch, 0o755)  # nginx's workers run as another user and must read the export
+        for size in sizes:
+            work = Path(scratch) / str(size)
+            work.mkdir()
+            content = generate(work / "content", size)
+            figures = build_figures(content, work, args.runs)
+            report(size, figures)
+        cache = work / "cache.sqlite"
+        seconds_up, peak = statistics.median_low(startup(content, cache) for _ in range(args.runs))
+        print(
+            f"\napp start-up with a warm cache ({size:,} articles): {seconds_up:.2f} s, "
+            f"peak memory {peak:.0f} MB"
+        )
+        if not (shutil.which("nginx") and shutil.which("wrk")):
+            print("\nnginx or wrk is not installed: no load figures")
+            return
+        load = load_figures(work / "out", content, cache, work, seconds, args.runs)
+        print(f"\n/rss.xml, 32 connections, {seconds} s per run on loopback")
+        for name, result in load.items():
+            print(
+                f"{name:<14} {result['rps']:9.0f} req/s   p50 {result['p50']:7.2f} ms   "
+                f"p99 {result['p99']:7.2f} ms   non-2xx/3xx {result['errors']:.0f}"
+            )
+        for kind in ("200", "304"):
+            ratio = load[f"gunicorn {kind}"]["rps"] / load[f"nginx {kind}"]["rps"]
+            print(f"gunicorn / nginx, {kind}s: {ratio:.0%}")
+
+
+if __name__ == "__main__":
+    main()
