@@ -33,6 +33,9 @@ from feeds.errors import ContentError, Problem
 #: non-characters U+FFFE and U+FFFF: XML 1.0 forbids or discourages them all.
 FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
+#: Deepest nesting of lists and mappings accepted in front matter.
+MAX_DEPTH = 10
+
 _TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:")
 
 _YAML = frontmatter.default_handlers.YAMLHandler()
@@ -261,13 +264,19 @@ def _located(
     seen: set[int],
     field: str | None,
     key_line: int | None = None,
+    depth: int = 0,
 ) -> Value:
     """Convert a composed YAML node to :class:`Value`, collecting problems.
 
     An alias is composed into the very node its anchor names, so a node met
-    twice is an alias; it is reported at the key that uses it.
+    twice is an alias; it is reported at the key that uses it. Front matter is
+    a few levels deep; anything deeper than :data:`MAX_DEPTH` is refused
+    rather than recursed into.
     """
     line = first_line + node.start_mark.line
+    if depth > MAX_DEPTH:
+        problems.append(Problem(path, line, field, f"nested more than {MAX_DEPTH} levels deep"))
+        return Value(None, line)
     if id(node) in seen:
         problems.append(
             Problem(path, key_line or line, field, "YAML aliases (*name) are not allowed")
@@ -291,7 +300,7 @@ def _located(
     if isinstance(node, SequenceNode):
         return Value(
             [
-                _located(path, item, first_line, problems, seen, f"{field}[{i}]")
+                _located(path, item, first_line, problems, seen, f"{field}[{i}]", None, depth + 1)
                 for i, item in enumerate(node.value, start=1)
             ],
             line,
@@ -312,7 +321,9 @@ def _located(
             )
             continue
         key_lines[key] = key_line
-        values[key] = _located(path, value_node, first_line, problems, seen, name, key_line)
+        values[key] = _located(
+            path, value_node, first_line, problems, seen, name, key_line, depth + 1
+        )
     return Value(Mapping(values, key_lines), line)
 
 

@@ -12,7 +12,7 @@ import html
 import itertools
 import re
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote, urlsplit
 
 import nh3
@@ -90,12 +90,46 @@ def sanitize(fragment: str, page_url: str, root: str | None = None) -> str:
     )
 
 
-def render_markdown(text: str, page_url: str, root: str | None = None) -> tuple[str, str]:
-    """Markdown to ``(safe HTML, plain text of the first paragraph)``; URLs as
-    in :func:`sanitize`."""
+class Rendered(NamedTuple):
+    #: Safe HTML, absolute URLs.
+    html: str
+    #: Plain text of the first paragraph.
+    first_paragraph: str
+    #: How deeply its elements nest (see :data:`MAX_NESTING`).
+    depth: int
+
+
+#: Deepest nesting of elements an article may have. Markdown stops nesting
+#: blocks at 20 levels and drops what is deeper; raw HTML nests as deep as it
+#: is written, and readers and browsers give up at some depth. Deeper bodies
+#: are refused, never cut.
+MAX_NESTING = 16
+
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*>")
+_VOID = frozenset({"br", "hr", "img"})
+
+
+def nesting(html: str) -> int:
+    """How deeply the elements of (sanitised, balanced) HTML nest."""
+    depth = deepest = 0
+    for closing, name in _TAG.findall(html):
+        if name in _VOID:
+            continue
+        if closing:
+            depth -= 1
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+def render_markdown(text: str, page_url: str, root: str | None = None) -> Rendered:
+    """Markdown to safe HTML with the plain text of its first paragraph; URLs
+    as in :func:`sanitize`."""
     tokens = _MD.parse(text)
-    body = _MD.renderer.render(tokens, _MD.options, {})
-    return sanitize(body, page_url, root), _first_paragraph_text(tokens)
+    body = sanitize(_MD.renderer.render(tokens, _MD.options, {}), page_url, root)
+    blocks = max((t.level for t in tokens), default=0) + 1
+    return Rendered(body, _first_paragraph_text(tokens), max(blocks, nesting(body)))
 
 
 def _first_paragraph_text(tokens: list[Any]) -> str:

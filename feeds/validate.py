@@ -24,7 +24,7 @@ from feeds.errors import Problem
 from feeds.licenses import LICENSES
 from feeds.load import Document, Mapping, TomlDocument, Value, describe
 from feeds.model import Article, Author, Correction, Image, Site, Tag
-from feeds.render import render_markdown, shorten
+from feeds.render import MAX_NESTING, render_markdown, shorten
 
 #: Slugs and author ids: they become URL segments and file names.
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -125,6 +125,10 @@ def resolve(reference: str, page_url: str, site: Site) -> str:
     if reference.startswith("/") and not reference.startswith("//"):
         return site.base_url + reference[1:]
     return urljoin(page_url, reference)
+
+
+def too_deep(depth: int) -> str:
+    return f"nested {depth} levels deep (quotes, lists, HTML elements); at most {MAX_NESTING}"
 
 
 def tag_slug(name: str) -> str:
@@ -404,7 +408,12 @@ def validate_author(doc: Document, site: Site, problems: list[Problem]) -> Autho
     public = fields.boolean("public_email", False)
     if len(problems) > before or name is None:
         return None
-    bio_html, _ = render_markdown(doc.body, f"{site.base_url}authors/{author_id}/", site.base_url)
+    bio_html, _, depth = render_markdown(
+        doc.body, f"{site.base_url}authors/{author_id}/", site.base_url
+    )
+    if depth > MAX_NESTING:
+        problems.append(Problem(doc.path, doc.body_line, "body", too_deep(depth)))
+        return None
     return Author(
         id=author_id,
         name=name,
@@ -494,7 +503,17 @@ def validate_article(
         )
     if len(problems) > before or title is None or date is None or entry_id is None:
         return None
-    body_html, first_paragraph = render_markdown(doc.body, url, site.base_url)
+    body_html, first_paragraph, depth = render_markdown(doc.body, url, site.base_url)
+    if depth > MAX_NESTING:
+        problems.append(
+            Problem(
+                doc.path,
+                doc.body_line,
+                "body",
+                f"nested {depth} levels deep (quotes, lists, HTML elements); at most {MAX_NESTING}",
+            )
+        )
+        return None
     used = local_images(body_html, site)
     for author in byline:
         if author.id is None:  # an inline bio appears only with this article
@@ -553,7 +572,9 @@ def _byline(fields: Fields, authors: dict[str, Author], url: str, root: str) -> 
             author_url = inline.web_url("url")
             bio = inline.text("bio", one_line=False)
             if author_name:
-                bio_html = render_markdown(bio, url, root)[0] if bio else ""
+                bio_html, _, depth = render_markdown(bio, url, root) if bio else ("", "", 0)
+                if depth > MAX_NESTING:
+                    inline.problem("bio", too_deep(depth))
                 author = Author(id=None, name=author_name, url=author_url, bio_html=bio_html)
         else:
             fields.problems.append(

@@ -284,6 +284,27 @@ BROKEN: list[tuple[str, dict[str, str | bytes], list[str]]] = [
         ],
     ),
     (
+        "front matter nested too deeply",
+        {"articles/bad.md": article(*OK, "subtitle: " + "[" * 12 + "]" * 12)},
+        ["articles/bad.md:5: subtitle" + "[1]" * 10 + ": nested more than 10 levels deep"],
+    ),
+    (
+        "Markdown nested deeper than it renders (it would be cut silently)",
+        {"articles/bad.md": article(*OK, body="> " * 30 + "deep\n")},
+        [
+            "articles/bad.md:6: body: nested 20 levels deep (quotes, lists, HTML elements); "
+            "at most 16"
+        ],
+    ),
+    (
+        "raw HTML nested deeply",
+        {"articles/bad.md": article(*OK, body="<blockquote>" * 40 + "x\n")},
+        [
+            "articles/bad.md:6: body: nested 40 levels deep (quotes, lists, HTML elements); "
+            "at most 16"
+        ],
+    ),
+    (
         "invalid UTF-8",
         {"articles/bad.md": article(*OK).encode() + b"Caf\xe9\n"},
         ["articles/bad.md:7: not valid UTF-8 (byte 0xE9); save the file as UTF-8"],

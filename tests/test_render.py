@@ -805,7 +805,7 @@ def test_content_without_image_has_no_figure() -> None:
 
 
 def test_content_of_a_rendered_article_is_safe() -> None:
-    body, _ = render_markdown(
+    body, _, _ = render_markdown(
         "Lede <img src=x onerror=alert(1)> [x](javascript:alert(1)) ![p](/images/p.png)", PAGE
     )
     article = make_article(
