@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import io
 import os
 import pickle
 import threading
@@ -16,8 +17,9 @@ from pathlib import Path
 
 from feeds.cache import Cache, code_version, digest
 from feeds.errors import ContentError, Problem
+from feeds.licenses import LICENSES
 from feeds.load import TomlDocument, decode, parse_document, read_bytes, read_document, read_toml
-from feeds.model import Article, Author, Content, Site, Tag
+from feeds.model import Article, Author, Content, License, Site, Tag
 from feeds.validate import (
     image_path,
     local_images,
@@ -123,7 +125,12 @@ def _articles(
     """Each article from the cache when its file and context are unchanged,
     else validated (in ``jobs`` processes); the cache is brought up to date."""
     context = shared[3]
+    authors = shared[1]
     known = cache.articles() if cache else {}
+
+    def thaw(blob: bytes) -> Article:
+        return _Thaw(io.BytesIO(blob), authors).load()  # type: ignore[no-any-return]
+
     found: dict[str, Article] = {}
     todo: list[str] = []
     fresh: list[tuple[str, int, int, str, str, bytes]] = []
@@ -134,10 +141,10 @@ def _articles(
             if row is not None and row[3] == context:
                 info = os.stat(f"{folder}/{path}")
                 if (info.st_mtime_ns, info.st_size) == row[:2]:
-                    found[path] = pickle.loads(row[4])
+                    found[path] = thaw(row[4])
                     continue
                 if digest((root / path).read_bytes()) == row[2]:  # touched, not changed
-                    found[path] = pickle.loads(row[4])
+                    found[path] = thaw(row[4])
                     fresh.append((path, info.st_mtime_ns, info.st_size, row[2], context, row[4]))
                     continue
             todo.append(path)
@@ -145,7 +152,7 @@ def _articles(
             mtime_ns, size, sha, blob, file_problems = result
             problems.extend(file_problems)
             if blob is not None:
-                found[path] = pickle.loads(blob)
+                found[path] = thaw(blob)
                 fresh.append((path, mtime_ns, size, sha, context, blob))
     if cache is not None:
         cache.put_articles(fresh)
@@ -196,6 +203,36 @@ def _validate_one(path: str) -> Validated:
     return _validate_with(_shared, path)
 
 
+class _Freeze(pickle.Pickler):
+    """Pickles an article without copies of its authors and licence: they are
+    written as references and joined to the current ones when read, so ten
+    thousand articles do not unpickle twenty thousand copies of a few authors."""
+
+    def persistent_id(self, obj: object) -> tuple[str, str] | None:
+        if isinstance(obj, Author) and obj.id is not None:
+            return ("author", obj.id)
+        if isinstance(obj, License):
+            return ("license", obj.id)
+        return None
+
+
+class _Thaw(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, authors: dict[str, Author]) -> None:
+        super().__init__(file)
+        self.authors = authors
+
+    def persistent_load(self, pid: tuple[str, str]) -> object:
+        kind, key = pid
+        # The article's context includes every author, so these are the ones it saw.
+        return self.authors[key] if kind == "author" else LICENSES[key]
+
+
+def freeze(article: Article) -> bytes:
+    buffer = io.BytesIO()
+    _Freeze(buffer, pickle.HIGHEST_PROTOCOL).dump(article)
+    return buffer.getvalue()
+
+
 def _validate_with(shared: tuple[Path, Shared], path: str) -> Validated:
     root, (site, authors, images, context) = shared
     problems: list[Problem] = []
@@ -210,7 +247,7 @@ def _validate_with(shared: tuple[Path, Shared], path: str) -> Validated:
     blob = None
     if article is not None:
         article = dataclasses.replace(article, fingerprint=f"{sha}.{context}")
-        blob = pickle.dumps(article, pickle.HIGHEST_PROTOCOL)
+        blob = freeze(article)
     return (info.st_mtime_ns, info.st_size, sha, blob, problems)
 
 

@@ -28,7 +28,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feeds import __version__
+from feeds import version
 from feeds.listings import FEED_TYPES, Listing
 from feeds.model import Article, License, Site
 from feeds.render import all_rights_reserved, byline, rfc3339
@@ -173,9 +173,12 @@ def _generator(
     articles = listing.feed_articles(site)
     feed.id(listing.feed_url(site, fmt))
     feed.title(listing.title)
-    feed.description(listing.description)  # RSS description and Atom subtitle
+    if fmt == "rss":  # RSS <description> is HTML: plain text (a tag's name) is escaped once more
+        feed.description(html.escape(listing.description, quote=False))
+    else:  # Atom <subtitle> is text
+        feed.description(listing.description)
     feed.language(site.language)
-    feed.generator("feeds", __version__)
+    feed.generator("feeds", version())
     feed.rights(rights(site.license, None, site))
     feed.updated(newest(articles))
     feed.lastBuildDate(newest(articles))

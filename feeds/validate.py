@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import langcodes
 from slugify import slugify
 
 from feeds.errors import Problem
@@ -82,6 +81,8 @@ def _is_iso(text: str) -> bool:
 
 
 def is_language_tag(tag: str) -> bool:
+    import langcodes  # its registry takes a while to load: only when a tag is checked
+
     return bool(_BCP47.match(tag)) and langcodes.tag_is_valid(tag)
 
 

@@ -2,67 +2,21 @@
 
 ``create_app()`` is the WSGI entry point (``gunicorn 'webapp:create_app()'``);
 the content directory comes from ``$FEEDS_CONTENT``, else ``./content``.
+Flask is imported only when an app is made: ``feeds build`` uses the pages of
+this package without it.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from feeds.cache import default_path as default_cache
-from webapp import views
-from webapp.http import FastPath
-from webapp.reload import LiveSite
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Defaults, then the environment, then the test's overrides.
+    """See :func:`webapp.app.create_app`."""
+    from webapp.app import create_app as make
 
-    ``CONTENT``: the content directory. ``CACHE``: the build cache file, so
-    that a restart does not parse and render every article again (default
-    ``$FEEDS_CACHE``, else one under ``~/.cache/feeds/``; None for none).
-    ``RELOAD_INTERVAL``: seconds between
-    checks for changed files. ``PREVIEW``: reload open pages on change and show
-    content problems (``feeds serve``). ``BASE_URL``: serve under another address
-    than site.toml's ``base_url`` (previews). ``CLOCK``: a function returning the
-    current aware datetime (tests pass a fixed one).
-    """
-    app = Flask(__name__, static_folder=None)
-    app.config.from_mapping(
-        CONTENT=os.environ.get("FEEDS_CONTENT") or "content",
-        RELOAD_INTERVAL=1.0,
-        PREVIEW=False,
-        BASE_URL=None,
-        CLOCK=_now,
-    )
-    if test_config:
-        app.config.update(test_config)
-    if "CACHE" not in app.config:
-        app.config["CACHE"] = str(default_cache(Path(app.config["CONTENT"])))
-    app.logger.setLevel("INFO")
-    app.extensions["feeds"] = LiveSite(
-        Path(app.config["CONTENT"]),
-        app.config["CLOCK"],
-        app.config["RELOAD_INTERVAL"],
-        app.logger,
-        app.config["BASE_URL"],
-        cache=Path(app.config["CACHE"]) if app.config["CACHE"] else None,
-    )
-    app.register_blueprint(views.bp)
-    if not app.config["PREVIEW"]:  # the preview rewrites pages: Flask serves them all
-        app.wsgi_app = FastPath(app.wsgi_app, app.extensions["feeds"])  # type: ignore[method-assign]
-
-    @app.errorhandler(500)
-    def server_error(error: Exception) -> tuple[str, int]:
-        return "<!DOCTYPE html><title>Server error</title><h1>Something went wrong</h1>", 500
-
-    return app
+    return make(test_config)
