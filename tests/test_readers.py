@@ -88,8 +88,11 @@ def test_newsboat_gets_every_article_once_and_sees_edits(
         re.sub(r"^title: .*$", 'title: "A corrected headline"', text, count=1, flags=re.M)
     )
     assert "A corrected headline" in path.read_text(encoding="utf-8")
-    time.sleep(1.5)  # the app looks for changes once a second
     for url in urls:
-        third = poll(tmp_path, url)
+        for _ in range(10):  # the app serves an edit within about two seconds
+            time.sleep(0.5)
+            third = poll(tmp_path, url)
+            if third[target.id][0] == "A corrected headline":
+                break
         assert set(third) == set(first[url])  # no duplicate
         assert third[target.id][0] == "A corrected headline"

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -91,15 +93,41 @@ class LiveSite:
         self._signature: Signature | None = None
         self._checked = -float("inf")
         self._lock = threading.Lock()
+        self._watching = 0  # the process whose watcher thread runs
         self.refresh()
 
     def current(self) -> Snapshot:
-        """What to serve now, after a cheap check for changes."""
-        if time.monotonic() - self._checked >= self.interval or self._due():
-            with self._lock:
-                if time.monotonic() - self._checked >= self.interval or self._due():
-                    self.refresh()
+        """What to serve now.
+
+        With an interval, a thread of this process looks for changes every
+        ``interval`` seconds and loads them while requests go on being served
+        from the last snapshot: no request pays for the walk or the load. With
+        none (tests), every request checks first.
+        """
+        if self.interval > 0:
+            self._watch_in_this_process()
+            if not self._due():
+                return self.snapshot
+        elif time.monotonic() - self._checked < self.interval and not self._due():
+            return self.snapshot
+        with self._lock:
+            self.refresh()
         return self.snapshot
+
+    def _watch_in_this_process(self) -> None:
+        """Start the watcher, once per process (a server may fork after create_app)."""
+        if self._watching == os.getpid():
+            return
+        with self._lock:
+            if self._watching != os.getpid():
+                self._watching = os.getpid()
+                watcher = threading.Thread(
+                    target=_watch,
+                    args=(weakref.ref(self), self.interval),
+                    daemon=True,
+                    name="feeds-watch",
+                )
+                watcher.start()
 
     def _due(self) -> bool:
         """Has a scheduled article's time come?"""
@@ -187,3 +215,19 @@ class LiveSite:
             problems=problems,
             version=self.snapshot.version + 1,
         )
+
+
+def _watch(site: weakref.ref[LiveSite], interval: float) -> None:
+    """Look for changes every ``interval`` seconds while the site is in use (the
+    thread ends when its app is gone)."""
+    while True:
+        time.sleep(interval)
+        live = site()
+        if live is None:
+            return
+        try:
+            with live._lock:
+                live.refresh()
+        except Exception:  # never let the watcher die: log, and look again
+            live.logger.exception("looking for changes in %s failed", live.root)
+        del live
