@@ -246,7 +246,8 @@ def _validate_with(shared: tuple[Path, Shared], path: str) -> Validated:
     sha = digest(data)
     blob = None
     if article is not None:
-        article = dataclasses.replace(article, fingerprint=f"{sha}.{context}")
+        # The path too: the default slug and id come from the file's name.
+        article = dataclasses.replace(article, fingerprint=f"{sha}.{context}.{path}")
         blob = freeze(article)
     return (info.st_mtime_ns, info.st_size, sha, blob, problems)
 

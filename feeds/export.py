@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +90,9 @@ def _publish(
     if base is None and shadow.exists():
         shutil.rmtree(shadow)
     have = current or {}
-    present = base or {}
+    # The shadow's manifest, less files removed from it by hand since (it was
+    # the live export then): one lstat each, far cheaper than a wrong export.
+    present = {p: sha for p, sha in (base or {}).items() if os.path.lexists(f"{shadow}/{p}")}
     # What must be built: unknown files, and known ones neither folder holds.
     build = sorted(
         path
@@ -109,23 +111,33 @@ def _publish(
         built = write(target, build, present) if build else {}
         manifest: dict[str, str] = {}
         written = sum(present.get(path) != sha for path, sha in built.items())
+        missing = []  # files out should hold but does not (removed by hand)
         for path, sha in wanted.items():
             manifest[path] = sha = built.get(path, sha)  # type: ignore[assignment]
             if path not in built and present.get(path) != sha:
-                link_file(out / path, target, path)
+                try:
+                    link_file(out / path, target, path)
+                except FileNotFoundError:
+                    missing.append(path)
+        if missing:
+            rebuilt = write(target, missing, present)
+            written += len(rebuilt)
+            manifest.update(rebuilt)
         for path, (source, sha) in copies.items():
             manifest[path] = sha
             if present.get(path) != sha:
-                if have.get(path) == sha:
+                try:
+                    if have.get(path) != sha:
+                        raise FileNotFoundError(path)
                     link_file(out / path, target, path)
-                else:
+                except FileNotFoundError:
                     write_file(target, path, source.read_bytes())
                     written += 1
         for path in present.keys() - manifest.keys():
             _remove(target, path)
         if current == manifest:  # built again, and the same after all
-            if base is not None and shadow_build:
-                write_marker(target, shadow_build)
+            if target == shadow and out_build:
+                write_marker(target, out_build)  # it now holds just what out holds
             else:
                 shutil.rmtree(target)
             return Published(out_build or "", manifest, 0)
@@ -202,8 +214,8 @@ def write_file(root: Path, path: str, data: bytes) -> None:
     try:
         file = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
-        temporary = target + ".feeds-new"
-        with open(temporary, "wb") as new:
+        file, temporary = _temporary(target)
+        with os.fdopen(file, "wb") as new:
             new.write(data)
         os.replace(temporary, target)
         return
@@ -211,20 +223,31 @@ def write_file(root: Path, path: str, data: bytes) -> None:
         new.write(data)
 
 
+def _temporary(target: str) -> tuple[int, str]:
+    """A new, empty file beside ``target`` that no exported file can be named
+    like (a hidden name, as images/ never publishes), opened for writing."""
+    file, name = tempfile.mkstemp(prefix=".feeds-", dir=os.path.dirname(target))
+    os.fchmod(file, 0o644)
+    return file, name
+
+
 def link_file(source: Path, root: Path, path: str) -> None:
-    """``root/path`` becomes a hard link to ``source`` (a copy where links fail)."""
+    """``root/path`` becomes a hard link to ``source`` (a copy where links fail).
+    Raises FileNotFoundError when ``source`` is missing."""
     target = _destination(root, path)
     try:
         os.link(source, target)
         return
     except FileExistsError:
         pass
+    except FileNotFoundError:
+        raise
     except OSError:
         shutil.copyfile(source, target)
         return
-    temporary = target + ".feeds-new"
-    with suppress(FileNotFoundError):
-        os.unlink(temporary)
+    file, temporary = _temporary(target)
+    os.close(file)
+    os.unlink(temporary)
     os.link(source, temporary)
     os.replace(temporary, target)
 

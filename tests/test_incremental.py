@@ -194,3 +194,67 @@ def test_parallel_build_equals_a_single_process_one(tmp_path: Path) -> None:
     assert 0 < again.written < 30
     export_site(corpus, tmp_path / "single", NOW, None, jobs=1)
     assert tree(tmp_path / "parallel") == tree(tmp_path / "single")
+
+
+def test_renaming_an_article_file(sample: Path, tmp_path: Path) -> None:
+    cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
+    export_site(sample, out, NOW, cache)
+    old = sample / "articles/coral-nursery-cartagena.md"
+    old.rename(sample / "articles/coral-nursery.md")
+    export_site(sample, out, NOW, cache)
+    assert tree(out) == clean(sample, tmp_path)
+
+
+def test_undoing_an_edit_after_a_build_that_changed_nothing_visible(
+    sample: Path, tmp_path: Path
+) -> None:
+    cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
+    export_site(sample, out, NOW, cache)
+    path = sample / "articles/opinion-bus-corridors.md"
+    original = path.read_text()
+    path.write_text(original.replace("the road", "the street"))
+    touch_later(path)
+    export_site(sample, out, NOW, cache)
+    write(sample, "authors/new-person.md", "---\nname: New Person\n---\nNo articles yet.\n")
+    export_site(sample, out, NOW, cache)  # every key changes, no byte does
+    path.write_text(original)
+    touch_later(path)
+    export_site(sample, out, NOW, cache)
+    assert tree(out) == clean(sample, tmp_path)
+
+
+def test_an_image_named_like_a_temporary_file(sample: Path, tmp_path: Path) -> None:
+    cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
+    logo = sample / "images/logo.png"
+    shutil.copyfile(logo, sample / "images/logo.png.feeds-new")
+    export_site(sample, out, NOW, cache)
+    edit_title(sample)
+    export_site(sample, out, NOW, cache)
+    live = tree(out)
+    logo.write_bytes(logo.read_bytes() + b"\0")
+    touch_later(logo)
+    export_site(sample, out, NOW, cache)
+    assert live["images/logo.png.feeds-new"] == (sample / "images/logo.png.feeds-new").read_bytes()
+    assert tree(out) == clean(sample, tmp_path)
+
+
+def test_a_file_removed_from_the_export_by_hand(sample: Path, tmp_path: Path) -> None:
+    cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
+    export_site(sample, out, NOW, cache)
+    edit_title(sample)
+    export_site(sample, out, NOW, cache)
+    (out / "static/style.css").unlink()
+    (out / "images/logo.png").unlink()
+    edit_bio(sample)
+    export_site(sample, out, NOW, cache)
+    retag(sample)
+    export_site(sample, out, NOW, cache)
+    assert tree(out) == clean(sample, tmp_path)
+
+
+def test_time_going_back_is_not_a_no_op(sample: Path, tmp_path: Path) -> None:
+    cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
+    later = datetime(2027, 3, 2, tzinfo=UTC)
+    export_site(sample, out, later, cache)
+    export_site(sample, out, NOW, cache)
+    assert tree(out) == clean(sample, tmp_path, NOW)

@@ -240,6 +240,7 @@ def _export(
             build=published.build,
             files=str(len(published.manifest)),
             expires=site.expires.isoformat() if site.expires else "",
+            now=now.isoformat(),
         )
     return Report(len(published.manifest), published.written)
 
@@ -249,7 +250,9 @@ def _unchanged(cache: Cache, signature: str, out: Path, now: datetime) -> bool:
     and no scheduled article whose time has come since."""
     if cache.get("signature") != signature or read_marker(out) != cache.get("build"):
         return False
-    expires = cache.get("expires")
+    last, expires = cache.get("now"), cache.get("expires")
+    if not last or now < datetime.fromisoformat(last):  # time went back: drafts may hide again
+        return False
     return not expires or now < datetime.fromisoformat(expires)
 
 
