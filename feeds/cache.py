@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -30,20 +30,26 @@ CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, mtime_ns INTEGER, size 
 _code_version: str | None = None
 
 
+def source_files() -> Iterator[tuple[str, Path]]:
+    """(name, path) of every file of this program that shapes its output, sorted."""
+    for package in ("feeds", "webapp"):
+        spec = find_spec(package)
+        if spec is None or spec.origin is None:
+            continue
+        folder = Path(spec.origin).parent
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in (".py", ".html", ".css", ".xsl") and path.is_file():
+                yield f"{package}/{path.relative_to(folder).as_posix()}", path
+
+
 def code_version() -> str:
     """A hash of this program's own files: output made by other code is not reused."""
     global _code_version
     if _code_version is None:
         digest = hashlib.sha256()
-        for package in ("feeds", "webapp"):
-            spec = find_spec(package)
-            if spec is None or spec.origin is None:
-                continue
-            folder = Path(spec.origin).parent
-            for path in sorted(folder.rglob("*")):
-                if path.suffix in (".py", ".html", ".css", ".xsl") and path.is_file():
-                    digest.update(path.relative_to(folder).as_posix().encode())
-                    digest.update(path.read_bytes())
+        for name, path in source_files():
+            digest.update(name.encode())
+            digest.update(path.read_bytes())
         _code_version = digest.hexdigest()[:16]
     return _code_version
 

@@ -120,11 +120,11 @@ def image_path(url: str, site: Site) -> str | None:
     return unquote(urlsplit(url[len(prefix) :]).path) or None
 
 
-def resolve(reference: str, page_url: str, site: Site) -> str:
+def resolve(reference: str, page_url: str, base_url: str) -> str:
     """A URL written in content, made absolute the way :func:`feeds.render.sanitize`
     does: ``/x`` is under the site's base URL, anything else relative to the page."""
     if reference.startswith("/") and not reference.startswith("//"):
-        return site.base_url + reference[1:]
+        return base_url + reference[1:]
     return urljoin(page_url, reference)
 
 
@@ -324,11 +324,7 @@ def validate_site(
         timezone = "UTC"
     logo = fields.text("logo")
     if logo is not None:
-        logo = (
-            base_url + logo[1:]
-            if logo.startswith("/") and not logo.startswith("//")
-            else urljoin(base_url, logo)
-        )
+        logo = resolve(logo, base_url, base_url)
         if not is_web_url(logo):
             fields.problem("logo", f"expected a path or an http(s) URL, got {logo!r}")
             logo = None
@@ -612,7 +608,7 @@ def _image(fields: Fields, site: Site, page_url: str, images: dict[str, int]) ->
     distributable = image.boolean("distributable", True)
     if src is None or alt is None:
         return None
-    url = resolve(src, page_url, site)
+    url = resolve(src, page_url, site.base_url)
     if not is_web_url(url):
         image.problem("src", f"expected a path under /images/ or an http(s) URL, got {src!r}")
         return None

@@ -20,9 +20,6 @@ from webapp.site import Resource, url_to_path
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-#: Smaller bodies are not worth compressing.
-GZIP_MIN_BYTES = 512
-
 
 def accepts_gzip(request: Request) -> bool:
     return request.accept_encodings["gzip"] > 0
@@ -35,9 +32,7 @@ def resource_response(
     max_age: int,
     status: int = 200,
 ) -> BaseResponse:
-    compress = (
-        resource.compressible and len(resource.data) >= GZIP_MIN_BYTES and accepts_gzip(request)
-    )
+    compress = resource.compressible and accepts_gzip(request)
     body = resource.gzip if compress else resource.data
     response = Response(body, status=status, content_type=resource.media_type)
     response.vary.add("Accept-Encoding")
@@ -80,19 +75,12 @@ class FastPath:
             return self.app(environ, start_response)
         path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace")
         if path.startswith("/images/"):
-            try:
-                resource = files.image(path[len("/images/") :])
-            except OSError:
-                resource = None
+            resource = files.image(path[len("/images/") :])
         else:
             resource = files.get(url_to_path(path))
         if resource is None:
             return self.app(environ, start_response)
-        gzipped = (
-            resource.compressible
-            and len(resource.data) >= GZIP_MIN_BYTES
-            and self._gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
-        )
+        gzipped = resource.compressible and self._gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         etag = resource.etag + "-gzip" if gzipped else resource.etag
         headers = resource.headers(gzipped, snapshot.http_date, files.content.site.cache_max_age)
         if not is_resource_modified(environ, etag=etag, last_modified=snapshot.last_modified):

@@ -24,9 +24,7 @@ from pathlib import Path
 
 from werkzeug.http import http_date
 
-import feeds
-import webapp
-from feeds.cache import Cache
+from feeds.cache import Cache, source_files
 from feeds.content import Signature, load_content, no_gc, scan
 from feeds.errors import ContentError
 from feeds.model import Content
@@ -34,13 +32,8 @@ from webapp.site import SiteFiles
 
 
 def _code_mtime() -> float:
-    """Newest source file of the two packages: a new release changes the bytes too."""
-    newest = 0.0
-    for package in (feeds, webapp):
-        for path in Path(package.__file__ or ".").parent.rglob("*"):
-            if path.suffix in (".py", ".html", ".css", ".xsl"):
-                newest = max(newest, path.stat().st_mtime)
-    return newest
+    """Newest source file of the program: a new release changes the bytes too."""
+    return max((path.stat().st_mtime for _, path in source_files()), default=0.0)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from feeds.render import rfc3339
 from webapp.pages import PAGE_SIZE, Pages, environment, sitemap
 
 NOT_FOUND = "404.html"
+#: Smaller bodies are not worth compressing.
+GZIP_MIN_BYTES = 512
 
 
 def url_to_path(url_path: str) -> str:
@@ -40,8 +42,10 @@ class Resource:
         self.data = data
         self.media_type = media_type
         self.etag = strong_etag(data)
-        #: Text compresses; images are compressed already.
-        self.compressible = not media_type.startswith("image/") or "svg" in media_type
+        #: Worth gzip: text of some size (images are compressed already).
+        self.compressible = len(data) >= GZIP_MIN_BYTES and (
+            not media_type.startswith("image/") or "svg" in media_type
+        )
         self._gzip: bytes | None = None
         self._headers: dict[tuple[bool, str, int], list[tuple[str, str]]] = {}
 
@@ -159,13 +163,17 @@ class SiteFiles:
         return resource
 
     def image(self, path: str) -> Resource | None:
-        """``images/<path>``, when it may be served: read once, then kept."""
+        """``images/<path>``, when it may be served: read once, then kept. None
+        also when the file has gone since the content was loaded."""
         if path not in self.images:
             return None
         resource = self._built.get("images/" + path)
         if resource is None:
             kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
-            data = (self.root / "images" / path).read_bytes()
+            try:
+                data = (self.root / "images" / path).read_bytes()
+            except OSError:  # deleted since; the next look for changes will know
+                return None
             resource = self._built["images/" + path] = Resource(data, kind)
         return resource
 

@@ -41,10 +41,7 @@ def serve(path: str) -> BaseResponse | tuple[str, int]:
         return unavailable(snapshot)
     max_age = files.content.site.cache_max_age
     if path.startswith("images/"):
-        try:
-            resource = files.image(path.removeprefix("images/"))
-        except OSError:  # deleted since the last check; the next one will know
-            resource = None
+        resource = files.image(path.removeprefix("images/"))
         if resource is None:
             return not_found()
         return resource_response(request, resource, snapshot.last_modified, max_age)
