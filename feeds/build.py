@@ -1,98 +1,125 @@
-"""Every feed file of a site, by path: built on demand, the same bytes for the
-app and for the export."""
+"""``feeds build``: the plan, the cache and the atomic export, put together.
+
+It renders only the outputs whose key changed, writes only the files whose
+bytes changed, swaps the new export in at once, and reports which paths
+changed (what a hub is told about).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
-from importlib.resources import files
+from pathlib import Path
 
-from feeds.cache import code_version, digest
-from feeds.feedgen_formats import build_atom, build_rss
-from feeds.jsonfeed import build_json_feed
-from feeds.listings import FEED_FILES, FEED_TYPES, Listing, listings
-from feeds.model import Article, Content
-from feeds.opml import build_opml
-from feeds.render import content_html
-from feeds.validate import zone_of
+from feeds import urls
+from feeds.cache import Cache
+from feeds.content import load, scan
+from feeds.digest import code_version, digest
+from feeds.export import Writer, publish, read_marker, write_file
+from feeds.parallel import fork_map, no_gc
+from feeds.plan import Plan
 
-#: Media types by the end of a path (DESIGN.md).
-MEDIA_TYPES = {
-    **{name: f"{FEED_TYPES[fmt]}; charset=utf-8" for fmt, name in FEED_FILES.items()},
-    ".opml": "text/x-opml; charset=utf-8",
-    ".xsl": "text/xsl; charset=utf-8",
-    ".xml": "application/xml; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-}
-
-Builder = Callable[[], bytes]
-#: How to build a file, and a key of everything it is built from: two plans
-#: that give a path the same key give it the same bytes.
-Planned = tuple[Builder, str]
-
-_FORMATS = {"rss": build_rss, "atom": build_atom, "json": build_json_feed}
+Progress = Callable[[int, int], None]
 
 
-def media_type(path: str) -> str:
-    for ending, kind in MEDIA_TYPES.items():
-        if path.endswith(ending):
-            return kind
-    return "application/octet-stream"
+@dataclass(frozen=True)
+class Report:
+    """What ``feeds build`` did."""
+
+    #: Files in the export.
+    files: int
+    #: Files written because their bytes changed; 0 for a no-op.
+    written: int
+    #: Exported files whose bytes changed, were added or were removed, sorted.
+    changed: tuple[str, ...] = ()
 
 
-def stylesheet() -> bytes:
-    return files("feeds").joinpath("static/feed.xsl").read_bytes()
+def build(
+    root: Path,
+    out: Path,
+    now: datetime,
+    cache: Cache | None = None,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> Report:
+    """Validate ``root`` and write every public output of the site to ``out``.
+
+    A content problem raises before anything is written. With a ``cache``, an
+    unchanged site is recognised from its files' stat results alone, an
+    article or file whose inputs are unchanged is not rendered again, and
+    only files whose bytes changed are written; ``jobs`` processes share the
+    parsing and rendering.
+    """
+    signature = digest(repr((scan(root), code_version(), str(out.absolute()))).encode())
+    if cache is not None and _unchanged(cache, signature, out, now):
+        return Report(int(cache.get("files") or 0), 0)
+    with no_gc():
+        plan = Plan(load(root, cache=cache, jobs=jobs), now)
+        previous = cache.outputs() if cache else {}
+        paths = plan.paths()
+        wanted: dict[str, str | None] = {}
+        for path in paths:
+            last = previous.get(path)
+            wanted[path] = last[1] if last and last[0] == plan.key(path) else None
+        sources = {urls.image(name): root / "images" / name for name in sorted(plan.images)}
+        digests = (
+            cache.digests(sources)
+            if cache
+            else {path: digest(file.read_bytes()) for path, file in sources.items()}
+        )
+        copies = {path: (source, digests[path]) for path, source in sources.items()}
+        published = publish(out, wanted, _writer(plan, jobs, progress), copies, cache)
+    if cache is not None:
+        cache.put_outputs({p: (plan.key(p), published.manifest[p]) for p in paths})
+        cache.set(
+            signature=signature,
+            build=published.build,
+            files=str(len(published.manifest)),
+            expires=plan.expires.isoformat() if plan.expires else "",
+            now=now.isoformat(),
+        )
+    return Report(len(published.manifest), published.written, published.changed)
 
 
-class ArticleHtml:
-    """Each article's full feed HTML, rendered once however many feeds carry it."""
-
-    def __init__(self, content: Content) -> None:
-        self._zone = zone_of(content.site)
-        self._cache: dict[str, str] = {}
-
-    def __call__(self, article: Article) -> str:
-        html = self._cache.get(article.id)
-        if html is None:
-            html = self._cache[article.id] = content_html(article, self._zone)
-        return html
+def _unchanged(cache: Cache, signature: str, out: Path, now: datetime) -> bool:
+    """Nothing to do: the same files, the same code, the same export in place,
+    and nothing whose time has come since."""
+    if cache.get("signature") != signature or read_marker(out) != cache.get("build"):
+        return False
+    last, expires = cache.get("now"), cache.get("expires")
+    if not last or now < datetime.fromisoformat(last):  # time went back: drafts may hide again
+        return False
+    return not expires or now < datetime.fromisoformat(expires)
 
 
-def key(*parts: object) -> str:
-    """A digest of the inputs of a file (their ``repr``s are deterministic)."""
-    return digest(repr(parts).encode())
+#: Fewer files than this to build are not worth starting processes for.
+PARALLEL_FROM = 200
 
 
-def site_key(content: Content) -> str:
-    """What every file depends on: the site's settings and this program's code."""
-    return key(content.site, code_version())
+def _writer(plan: Plan, jobs: int, progress: Progress | None) -> Writer:
+    def write(target: Path, paths: list[str], present: Mapping[str, str]) -> dict[str, str]:
+        count = jobs * 4 if len(paths) >= PARALLEL_FROM else 1
+        chunks = [paths[i::count] for i in range(count)]
+        built: dict[str, str] = {}
+        for result in fork_map(_build_and_write, (plan, target, present), chunks, jobs, minimum=2):
+            built.update(result)
+            if progress:
+                progress(len(built), len(paths))
+        return built
+
+    return write
 
 
-def feed_builders(
-    content: Content, every: tuple[Listing, ...], html_of: ArticleHtml
-) -> dict[str, Planned]:
-    """Path to how to build that feed, the OPML list or the stylesheet, and its key."""
-    site = content.site
-    common = site_key(content)
-    planned: dict[str, Planned] = {}
-    for listing in every:
-        versions = [a.version for a in listing.feed_articles(site)]
-        for fmt, name in FEED_FILES.items():
-            planned[listing.path + name] = (
-                partial(_FORMATS[fmt], listing, site, html_of),
-                key(common, fmt, listing.path, listing.title, listing.description, versions),
-            )
-    planned["feeds.opml"] = (
-        partial(build_opml, every, site),
-        key(common, [(listing.path, listing.title) for listing in every]),
-    )
-    planned["feed.xsl"] = (stylesheet, common)
-    return planned
-
-
-def feed_files(content: Content, now: datetime) -> dict[str, bytes]:
-    """Every feed, the OPML list and the stylesheet, built now."""
-    planned = feed_builders(content, listings(content, now), ArticleHtml(content))
-    return {path: build() for path, (build, _) in planned.items()}
+def _build_and_write(
+    shared: tuple[Plan, Path, Mapping[str, str]], paths: list[str]
+) -> dict[str, str]:
+    """Build ``paths`` and write those whose bytes the target lacks."""
+    plan, target, present = shared
+    built = {}
+    for path in paths:
+        data = plan.render(path)
+        built[path] = sha = digest(data)
+        if present.get(path) != sha:
+            write_file(target, path, data)
+    return built

@@ -2,21 +2,28 @@
 
 Everything in it is keyed by what it was made from (a file's bytes, the
 "context" of site settings, authors, images and code), so a stale entry is
-never used: it is simply not found. Deleting the file is always safe.
+never used: it is simply not found. It holds data, never code: articles are
+stored as JSON, and a row that does not read back as an article is a miss.
+Deleting the file is always safe.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterable, Iterator
-from importlib.util import find_spec
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from feeds.digest import digest
+from feeds.errors import FeedsError
+from feeds.licenses import LICENSES
+from feeds.model import Article, Author, Correction, Image, Tag
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -27,31 +34,24 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, sha TEXT);
 """
 
-_code_version: str | None = None
+#: Bumped when the layout of a stored article changes: old rows become misses.
+FORMAT = 2
+
+T = TypeVar("T")
+
+#: (mtime_ns, size, sha of the file, context, stored article)
+Row = tuple[int, int, str, str, bytes]
 
 
-def source_files() -> Iterator[tuple[str, Path]]:
-    """(name, path) of every file of this program that shapes its output, sorted."""
-    for package in ("feeds", "webapp"):
-        spec = find_spec(package)
-        if spec is None or spec.origin is None:
-            continue
-        folder = Path(spec.origin).parent
-        for path in sorted(folder.rglob("*")):
-            if path.suffix in (".py", ".html", ".css", ".xsl") and path.is_file():
-                yield f"{package}/{path.relative_to(folder).as_posix()}", path
+class CacheError(FeedsError):
+    """The build cache could not be read or written."""
 
-
-def code_version() -> str:
-    """A hash of this program's own files: output made by other code is not reused."""
-    global _code_version
-    if _code_version is None:
-        digest = hashlib.sha256()
-        for name, path in source_files():
-            digest.update(name.encode())
-            digest.update(path.read_bytes())
-        _code_version = digest.hexdigest()[:16]
-    return _code_version
+    def __init__(self, path: Path, error: Exception) -> None:
+        self.path = path
+        super().__init__(
+            f"the build cache {path} failed ({error}); build with --no-cache, "
+            "or delete the file (it only saves time)"
+        )
 
 
 def default_path(content: Path) -> Path:
@@ -60,80 +60,88 @@ def default_path(content: Path) -> Path:
     if configured:
         return Path(configured)
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    name = hashlib.sha256(str(content.resolve()).encode()).hexdigest()[:16]
+    name = digest(str(content.resolve()).encode())[:16]
     return base / "feeds" / f"{name}.sqlite"
 
 
-def digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
 class Cache:
-    """One SQLite file; safe to share between processes (WAL, busy timeout)."""
+    """One SQLite file; safe to share between processes (WAL, busy timeout).
+    Every storage failure is raised as :class:`CacheError`."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        # Processes that open a new cache at once (app workers starting) can
-        # find it locked while another sets it up; SQLite does not wait for
-        # that one, so wait here.
-        for attempt in range(50):
-            try:
-                self.db.execute("PRAGMA journal_mode=WAL")
-                self.db.execute("PRAGMA synchronous=NORMAL")
-                self.db.executescript(SCHEMA)
-                break
-            except sqlite3.OperationalError as e:
-                if "locked" not in str(e) or attempt == 49:
-                    raise
-                time.sleep(0.1)
+        with self._errors():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            # Processes that open a new cache at once (app workers starting) can
+            # find it locked while another sets it up; SQLite does not wait for
+            # that one, so wait here.
+            for attempt in range(50):
+                try:
+                    self.db.execute("PRAGMA journal_mode=WAL")
+                    self.db.execute("PRAGMA synchronous=NORMAL")
+                    self.db.executescript(SCHEMA)
+                    break
+                except sqlite3.OperationalError as e:
+                    if "locked" not in str(e) or attempt == 49:
+                        raise
+                    time.sleep(0.1)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (sqlite3.Error, OSError) as e:
+            raise CacheError(self.path, e) from e
+
+    def _write(self, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        with self._errors(), self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany(statement, list(rows))
 
     def close(self) -> None:
-        self.db.close()
+        with self._errors():
+            self.db.close()
 
     # -- articles ---------------------------------------------------------------
 
-    def articles(self) -> dict[str, tuple[int, int, str, str, bytes]]:
-        """path -> (mtime_ns, size, sha, context, pickled article)."""
-        rows = self.db.execute("SELECT path, mtime_ns, size, sha, context, blob FROM articles")
-        return {row[0]: row[1:] for row in rows}
+    def articles(self) -> dict[str, Row]:
+        """path -> (mtime_ns, size, sha, context, stored article)."""
+        with self._errors():
+            rows = self.db.execute("SELECT path, mtime_ns, size, sha, context, blob FROM articles")
+            return {row[0]: row[1:] for row in rows}
 
     def put_articles(self, rows: Iterable[tuple[str, int, int, str, str, bytes]]) -> None:
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany(
-                "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)", list(rows)
-            )
+        self._write("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def forget_articles(self, keep: Iterable[str]) -> None:
         """Drop rows of files that are gone."""
         keep = set(keep)
-        gone = [(p,) for (p,) in self.db.execute("SELECT path FROM articles") if p not in keep]
+        with self._errors():
+            known = [p for (p,) in self.db.execute("SELECT path FROM articles")]
+        gone = [(p,) for p in known if p not in keep]
         if gone:
-            with self.db:
-                self.db.execute("BEGIN IMMEDIATE")
-                self.db.executemany("DELETE FROM articles WHERE path = ?", gone)
+            self._write("DELETE FROM articles WHERE path = ?", gone)
 
     # -- outputs and the trees they were written to ------------------------------
 
     def outputs(self) -> dict[str, tuple[str, str]]:
         """path -> (key of its inputs, sha of its bytes), as last built."""
-        found = self._blob("outputs")
+        found: dict[str, list[str]] | None = self._blob("outputs", dict)
         return {path: (k, s) for path, (k, s) in found.items()} if found else {}
 
     def put_outputs(self, outputs: dict[str, tuple[str, str]]) -> None:
-        self._put_blobs({"outputs": outputs})
+        self._write("INSERT OR REPLACE INTO blobs VALUES (?, ?)", [("outputs", _pack(outputs))])
 
     def manifest(self, build: str) -> dict[str, str] | None:
         """path -> sha of what build ``build`` wrote, or None if not recorded."""
-        found: dict[str, str] | None = self._blob(f"manifest {build}")
+        found: dict[str, str] | None = self._blob(f"manifest {build}", dict)
         return found
 
     def put_manifest(self, build: str, manifest: dict[str, str], keep: set[str]) -> None:
         """Record ``build``'s manifest and drop those of builds not in ``keep``."""
         names = {f"manifest {b}" for b in keep | {build}}
-        with self.db:
+        with self._errors(), self.db:
             self.db.execute("BEGIN IMMEDIATE")
             stale = [
                 (name,)
@@ -145,29 +153,29 @@ class Cache:
             self.db.executemany("DELETE FROM blobs WHERE name = ?", stale)
             self.db.execute(
                 "INSERT OR REPLACE INTO blobs VALUES (?, ?)",
-                (f"manifest {build}", zlib.compress(json.dumps(manifest).encode(), 1)),
+                (f"manifest {build}", _pack(manifest)),
             )
 
-    def _blob(self, name: str) -> Any:
-        row = self.db.execute("SELECT value FROM blobs WHERE name = ?", (name,)).fetchone()
-        return None if row is None else json.loads(zlib.decompress(row[0]))
-
-    def _put_blobs(self, values: dict[str, object]) -> None:
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany(
-                "INSERT OR REPLACE INTO blobs VALUES (?, ?)",
-                [(k, zlib.compress(json.dumps(v).encode(), 1)) for k, v in values.items()],
-            )
+    def _blob(self, name: str, kind: Callable[..., T]) -> T | None:
+        with self._errors():
+            row = self.db.execute("SELECT value FROM blobs WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        try:
+            value = json.loads(zlib.decompress(row[0]))
+        except (zlib.error, ValueError, TypeError):
+            return None  # not ours, or damaged: as if never written
+        return value if isinstance(value, kind) else None  # type: ignore[arg-type]
 
     # -- files copied as they are --------------------------------------------------
 
     def digests(self, files: dict[str, Path]) -> dict[str, str]:
         """name -> digest of each file, read again only when its stat changed."""
-        known = {
-            p: (m, z, s)
-            for p, m, z, s in self.db.execute("SELECT path, mtime_ns, size, sha FROM files")
-        }
+        with self._errors():
+            known = {
+                p: (m, z, s)
+                for p, m, z, s in self.db.execute("SELECT path, mtime_ns, size, sha FROM files")
+            }
         result, fresh = {}, []
         for name, path in files.items():
             info = path.stat()
@@ -178,18 +186,137 @@ class Cache:
             result[name] = digest(path.read_bytes())
             fresh.append((str(path), info.st_mtime_ns, info.st_size, result[name]))
         if fresh:
-            with self.db:
-                self.db.execute("BEGIN IMMEDIATE")
-                self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", fresh)
+            self._write("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", fresh)
         return result
 
     # -- small values --------------------------------------------------------------
 
     def get(self, name: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        with self._errors():
+            row = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
 
     def set(self, **values: str) -> None:
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
+
+
+def _pack(value: object) -> bytes:
+    return zlib.compress(json.dumps(value).encode(), 1)
+
+
+# -- articles as data -----------------------------------------------------------------
+
+
+def freeze(article: Article) -> bytes:
+    """An article as JSON. Authors with a file are stored by id and joined to
+    the current ones when read (the row's context includes every author, so
+    they are the ones it was validated with); the licence by its id."""
+    return json.dumps(
+        [
+            FORMAT,
+            article.path,
+            article.id,
+            article.slug,
+            article.url,
+            article.title,
+            article.date.isoformat(),
+            [a.id if a.id is not None else [a.name, a.url, a.bio_html] for a in article.authors],
+            article.summary,
+            article.body_html,
+            article.license.id,
+            article.language,
+            article.producer,
+            article.source,
+            article.subtitle,
+            article.updated.isoformat() if article.updated else None,
+            _image_data(article.image),
+            [[t.name, t.slug] for t in article.tags],
+            article.section,
+            article.canonical_url,
+            article.republish,
+            article.draft,
+            [[c.date.isoformat(), c.text] for c in article.corrections],
+            list(article.images),
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
+
+
+def _image_data(image: Image | None) -> list[Any] | None:
+    if image is None:
+        return None
+    return [
+        image.url,
+        image.alt,
+        image.caption,
+        image.credit,
+        image.credit_url,
+        image.distributable,
+        image.media_type,
+        image.length,
+    ]
+
+
+def thaw(data: bytes, authors: dict[str, Author]) -> Article | None:
+    """The article :func:`freeze` stored, or None when ``data`` is not one
+    (another version's layout, damage, or anything else written there)."""
+    try:
+        (
+            version,
+            path,
+            entry_id,
+            slug,
+            url,
+            title,
+            date,
+            byline,
+            summary,
+            body_html,
+            license_id,
+            language,
+            producer,
+            source,
+            subtitle,
+            updated,
+            image,
+            tags,
+            section,
+            canonical_url,
+            republish,
+            draft,
+            corrections,
+            images,
+        ) = json.loads(data)
+        if version != FORMAT:
+            return None
+        return Article(
+            path=path,
+            id=entry_id,
+            slug=slug,
+            url=url,
+            title=title,
+            date=datetime.fromisoformat(date),
+            authors=tuple(
+                authors[a] if isinstance(a, str) else Author(None, a[0], a[1], bio_html=a[2])
+                for a in byline
+            ),
+            summary=summary,
+            body_html=body_html,
+            license=LICENSES[license_id],
+            language=language,
+            producer=producer,
+            source=source,
+            subtitle=subtitle,
+            updated=datetime.fromisoformat(updated) if updated else None,
+            image=Image(*image) if image else None,
+            tags=tuple(Tag(name, tag_slug) for name, tag_slug in tags),
+            section=section,
+            canonical_url=canonical_url,
+            republish=republish,
+            draft=draft,
+            corrections=tuple(Correction(datetime.fromisoformat(d), t) for d, t in corrections),
+            images=tuple(images),
+        )
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None

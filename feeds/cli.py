@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -15,8 +14,9 @@ from typing import TextIO
 
 from feeds.cache import Cache
 from feeds.cache import default_path as default_cache
-from feeds.content import load_content
+from feeds.content import ARTICLES, AUTHORS, load_content, markdown_files
 from feeds.errors import ContentError, FeedsError
+from feeds.listings import is_public
 from feeds.scaffold import new_article
 
 HELP = """Publish Markdown articles as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
@@ -39,23 +39,19 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{_counts(root)}: {plural(len(e.problems), 'problem')}")
         return 1
     drafts = sum(a.draft for a in content.articles)
-    scheduled = sum(not a.draft and a.date > now for a in content.articles)
+    public = sum(is_public(a, now) for a in content.articles)
+    scheduled = len(content.articles) - drafts - public
     print(
         f"{_counts(root)}: no problems "
-        f"({len(content.articles) - drafts - scheduled} public, {scheduled} scheduled, "
-        f"{plural(drafts, 'draft')})"
+        f"({public} public, {scheduled} scheduled, {plural(drafts, 'draft')})"
     )
     return 0
 
 
 def _counts(root: Path) -> str:
-    def count(folder: str) -> int:
-        directory = root / folder
-        return len(list(directory.glob("*.md"))) if directory.is_dir() else 0
-
-    return (
-        f"checked {plural(count('articles'), 'article')} and {plural(count('authors'), 'author')}"
-    )
+    articles = len(markdown_files(root, ARTICLES))
+    authors = len(markdown_files(root, AUTHORS))
+    return f"checked {plural(articles, 'article')} and {plural(authors, 'author')}"
 
 
 def plural(count: int, word: str) -> str:
@@ -63,12 +59,12 @@ def plural(count: int, word: str) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from webapp.site import export_site  # pages are the web app's; imported when needed
+    from feeds.build import build
 
     started = time.monotonic()
     cache = None if args.no_cache else Cache(args.cache or default_cache(args.content))
     try:
-        report = export_site(
+        report = build(
             args.content, args.out, datetime.now(UTC), cache, args.jobs, progress_bar(sys.stderr)
         )
     except ContentError as e:
@@ -207,14 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"feeds {args.command}: {e}", file=sys.stderr)
         return 1
     except OSError as e:
-        print(f"feeds {args.command}: {e.filename or ''}: {e.strerror}", file=sys.stderr)
-        return 1
-    except sqlite3.Error as e:
-        print(
-            f"feeds {args.command}: the build cache failed ({e}); delete it, or build with "
-            "--no-cache",
-            file=sys.stderr,
-        )
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"feeds {args.command}: {where}{e.strerror or e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from feeds.cache import Cache, digest
+from feeds.cache import Cache
+from feeds.digest import digest
 from feeds.errors import FeedsError
 
 #: Written into every export, so that a build never replaces a folder it did not make.
@@ -48,6 +49,9 @@ class Published:
     #: changed. (Unchanged files taken from the live export as hard links are
     #: not counted.)
     written: int
+    #: Files whose bytes differ from the export this one replaced (added,
+    #: changed or removed), sorted.
+    changed: tuple[str, ...] = ()
 
 
 def publish(
@@ -101,6 +105,8 @@ def _publish(
     )
     if not build and current is not None and current == _known(wanted, copies):
         return Published(out_build or "", current, 0)
+    # Without a cache, what the live export holds is known only from its files.
+    before = current if current is not None else _manifest_on_disk(out)
     target = (
         shadow
         if base is not None
@@ -135,7 +141,7 @@ def _publish(
                     written += 1
         for path in present.keys() - manifest.keys():
             _remove(target, path)
-        if current == manifest:  # built again, and the same after all
+        if before == manifest:  # built again, and the same after all
             if target == shadow and out_build:
                 write_marker(target, out_build)  # it now holds just what out holds
             else:
@@ -156,7 +162,22 @@ def _publish(
             os.rename(target, shadow)
     if cache is not None:
         cache.put_manifest(build_id, manifest, {out_build} if out_build else set())
-    return Published(build_id, manifest, written)
+    changed = sorted(p for p in manifest.keys() | before.keys() if manifest.get(p) != before.get(p))
+    return Published(build_id, manifest, written, tuple(changed))
+
+
+def _manifest_on_disk(out: Path) -> dict[str, str]:
+    """path -> digest of every file of an export, read from its files."""
+    if read_marker(out) is None:
+        return {}
+    found = {}
+    for folder, _, names in os.walk(out):
+        for name in names:
+            path = Path(folder, name)
+            relative = path.relative_to(out).as_posix()
+            if relative != MARKER:
+                found[relative] = digest(path.read_bytes())
+    return found
 
 
 def _known(

@@ -3,7 +3,7 @@
 feedgen's quirks, and how they are contained here:
 
 * ``add_entry`` prepends: entries are added with ``order="append"`` in the
-  order :mod:`feeds.listings` sorted them.
+  order :mod:`feeds.listings` sorted them;
 * the RSS channel ``<link>`` is the last ``link()`` call: the alternate (HTML
   page) link is always set last, after the self link;
 * feed and entry dates default to the clock: every date is set from the
@@ -20,7 +20,6 @@ feedgen's quirks, and how they are contained here:
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,11 +27,10 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feeds import version
-from feeds.listings import FEED_TYPES, Listing
+from feeds import urls, version
+from feeds.listings import Channel
 from feeds.model import Article, License, Site
-from feeds.render import all_rights_reserved, byline, rfc3339
-from feeds.validate import zone_of
+from feeds.render import Renderer, all_rights_reserved, byline, rfc3339
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 CC_NS = "http://backend.userland.com/creativeCommonsRssModule"
@@ -49,7 +47,7 @@ def rights(lic: License, article: Article | None, site: Site) -> str:
         return f"{lic.name} ({lic.label}), {lic.url}"
     if article is None:
         return f"© {site.producer}. All rights reserved."
-    return all_rights_reserved(article, zone_of(site))
+    return all_rights_reserved(article, site.zone)
 
 
 def newest(articles: tuple[Article, ...]) -> datetime:
@@ -159,24 +157,26 @@ def _index_after_links(entry: Any) -> int:
 
 
 def _generator(
-    listing: Listing, site: Site, fmt: str, html_of: Callable[[Article], str]
+    renderer: Renderer, channel: Channel, articles: tuple[Article, ...], fmt: str
 ) -> FeedGenerator:
+    site = renderer.site
+    feed_url = urls.absolute(site.base_url, urls.feed(channel.path, fmt))
+    page_url = urls.absolute(site.base_url, channel.path)
     feed = FeedGenerator()
     feed.register_extension("extras", _FeedExtras, None, atom=True, rss=True)
-    feed.extras.stylesheet = site.base_url + "feed.xsl"
+    feed.extras.stylesheet = urls.absolute(site.base_url, urls.STYLESHEET)
     if fmt == "rss":
         feed.load_extension("dc", atom=False, rss=True)
         feed.register_extension("entry_extras", _RssNamespaces, _RssEntryExtras, atom=False)
         feed.extras.hub = site.hub
     else:
         feed.register_extension("entry_extras", BaseExtension, _AtomEntryExtras, rss=False)
-    articles = listing.feed_articles(site)
-    feed.id(listing.feed_url(site, fmt))
-    feed.title(listing.title)
+    feed.id(feed_url)
+    feed.title(channel.title)
     if fmt == "rss":  # RSS <description> is HTML: plain text (a tag's name) is escaped once more
-        feed.description(html.escape(listing.description, quote=False))
+        feed.description(html.escape(channel.description, quote=False))
     else:  # Atom <subtitle> is text
-        feed.description(listing.description)
+        feed.description(channel.description)
     feed.language(site.language)
     feed.generator("feeds", version())
     feed.rights(rights(site.license, None, site))
@@ -186,13 +186,13 @@ def _generator(
         feed.logo(site.logo)
         feed.icon(site.logo)
         if fmt == "rss":
-            feed.image(url=site.logo, title=listing.title, link=listing.page_url(site))
-    feed.link(href=listing.feed_url(site, fmt), rel="self", type=FEED_TYPES[fmt])
+            feed.image(url=site.logo, title=channel.title, link=page_url)
+    feed.link(href=feed_url, rel="self", type=urls.FEED_TYPES[fmt])
     if site.hub and fmt == "atom":
         feed.link(href=site.hub, rel="hub")
-    feed.link(href=listing.page_url(site), rel="alternate", type="text/html")  # last: RSS <link>
+    feed.link(href=page_url, rel="alternate", type="text/html")  # last: RSS <link>
     for article in articles:
-        _entry(feed, article, site, fmt, html_of(article))
+        _entry(feed, article, site, fmt, renderer.full_html(article))
     return feed
 
 
@@ -206,7 +206,7 @@ def _entry(feed: FeedGenerator, article: Article, site: Site, fmt: str, content:
     entry.updated(article.modified)
     entry.content(content, type="html")
     entry.entry_extras.article = article
-    tag_scheme = site.base_url + "tags/"
+    tag_scheme = urls.absolute(site.base_url, urls.TAGS)
     if fmt == "rss":
         # RSS <description> is HTML: escape the plain-text summary once more.
         entry.description(html.escape(article.summary, quote=False))
@@ -235,11 +235,11 @@ def _entry(feed: FeedGenerator, article: Article, site: Site, fmt: str, content:
         entry.entry_extras.language = article.language
 
 
-def build_rss(listing: Listing, site: Site, html_of: Callable[[Article], str]) -> bytes:
-    """The listing's RSS 2.0 feed; ``html_of`` gives each article's full HTML."""
-    return bytes(_generator(listing, site, "rss", html_of).rss_str(pretty=True))
+def build_rss(renderer: Renderer, channel: Channel, articles: tuple[Article, ...]) -> bytes:
+    """The channel's RSS 2.0 feed of ``articles`` (sorted and capped already)."""
+    return bytes(_generator(renderer, channel, articles, "rss").rss_str(pretty=True))
 
 
-def build_atom(listing: Listing, site: Site, html_of: Callable[[Article], str]) -> bytes:
-    """The listing's Atom 1.0 feed; ``html_of`` gives each article's full HTML."""
-    return bytes(_generator(listing, site, "atom", html_of).atom_str(pretty=True))
+def build_atom(renderer: Renderer, channel: Channel, articles: tuple[Article, ...]) -> bytes:
+    """The channel's Atom 1.0 feed of ``articles`` (sorted and capped already)."""
+    return bytes(_generator(renderer, channel, articles, "atom").atom_str(pretty=True))

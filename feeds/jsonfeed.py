@@ -8,12 +8,12 @@ spec has no field for: ``_license`` (on the feed and on each item) and
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
-from feeds.listings import Listing
+from feeds import urls
+from feeds.listings import Channel
 from feeds.model import Article, License, Site
-from feeds.render import rfc3339
+from feeds.render import Renderer, rfc3339
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -60,14 +60,15 @@ def _item(article: Article, site: Site, content_html: str) -> dict[str, Any]:
     return item
 
 
-def build_json_feed(listing: Listing, site: Site, html_of: Callable[[Article], str]) -> bytes:
-    """The listing's JSON Feed; ``html_of`` gives each article's full HTML."""
+def build_json_feed(renderer: Renderer, channel: Channel, articles: tuple[Article, ...]) -> bytes:
+    """The channel's JSON Feed of ``articles`` (sorted and capped already)."""
+    site = renderer.site
     feed: dict[str, Any] = {
         "version": VERSION,
-        "title": listing.title,
-        "home_page_url": listing.page_url(site),
-        "feed_url": listing.feed_url(site, "json"),
-        "description": listing.description,
+        "title": channel.title,
+        "home_page_url": urls.absolute(site.base_url, channel.path),
+        "feed_url": urls.absolute(site.base_url, urls.feed(channel.path, "json")),
+        "description": channel.description,
         "language": site.language,
     }
     if site.logo:
@@ -76,5 +77,5 @@ def build_json_feed(listing: Listing, site: Site, html_of: Callable[[Article], s
     if site.hub:
         feed["hubs"] = [{"type": "WebSub", "url": site.hub}]
     feed["_license"] = _license(site.license)
-    feed["items"] = [_item(a, site, html_of(a)) for a in listing.feed_articles(site)]
+    feed["items"] = [_item(a, site, renderer.full_html(a)) for a in articles]
     return json.dumps(feed, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"

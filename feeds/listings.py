@@ -1,47 +1,129 @@
 """What is public at ``now``, grouped the ways readers subscribe: the whole site,
-each tag, each author. The one place that sorts (newest first) and caps."""
+each tag, each author. The one place that decides what is public, sorts
+(newest first), caps feeds and cuts listings into pages."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from feeds import urls
 from feeds.model import Article, Author, Content, Site
 
-FEED_FILES = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
-FEED_TYPES = {
-    "rss": "application/rss+xml",
-    "atom": "application/atom+xml",
-    "json": "application/feed+json",
-}
+#: Articles per index, tag and author page.
+PAGE_SIZE = 20
+
+
+def is_public(article: Article, now: datetime) -> bool:
+    """Not a draft, and its time has come."""
+    return not article.draft and article.date <= now
+
+
+def next_change(content: Content, now: datetime) -> datetime | None:
+    """The next moment after ``now`` at which what is public changes by itself
+    (a scheduled article's time comes), or None."""
+    return min((a.date for a in content.articles if not a.draft and a.date > now), default=None)
 
 
 @dataclass(frozen=True)
-class Listing:
-    """A page of articles and the three feeds that follow it."""
+class Channel:
+    """What a listing is, without its articles: what its pages and feeds say of it."""
 
-    #: Where the HTML page lives, relative to base_url: "", "tags/peru/", "authors/ana-quispe/".
+    #: Where its first page lives: "", "tags/peru/", "authors/ana-quispe/".
     path: str
     #: Feed and page title.
     title: str
     description: str
-    #: Every public article of the listing, newest first (pages paginate these).
-    articles: tuple[Article, ...]
     #: "site", "tag" or "author".
     kind: str = "site"
     #: The author of an author listing.
     author: Author | None = None
 
+
+@dataclass(frozen=True)
+class Listing:
+    """A channel and every public article in it, newest first."""
+
+    path: str
+    title: str
+    description: str
+    articles: tuple[Article, ...]
+    kind: str = "site"
+    author: Author | None = None
+
+    @property
+    def channel(self) -> Channel:
+        return Channel(self.path, self.title, self.description, self.kind, self.author)
+
     def page_url(self, site: Site) -> str:
-        return site.base_url + self.path
+        return urls.absolute(site.base_url, self.path)
 
     def feed_url(self, site: Site, fmt: str) -> str:
         """Absolute URL of this listing's feed in ``fmt`` (rss, atom or json)."""
-        return site.base_url + self.path + FEED_FILES[fmt]
+        return urls.absolute(site.base_url, urls.feed(self.path, fmt))
 
     def feed_articles(self, site: Site) -> tuple[Article, ...]:
         """The newest ``feed_items`` articles."""
         return self.articles[: site.feed_items]
+
+    def pages(self) -> tuple[Page, ...]:
+        """The listing cut into pages of :data:`PAGE_SIZE`; an empty listing has one page."""
+        count = max(1, math.ceil(len(self.articles) / PAGE_SIZE))
+        channel = self.channel
+        return tuple(
+            Page(channel, number, count, self.articles[(number - 1) * PAGE_SIZE :][:PAGE_SIZE])
+            for number in range(1, count + 1)
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing: what it shows, and where it stands among the others."""
+
+    channel: Channel
+    number: int
+    count: int
+    articles: tuple[Article, ...]
+
+    @property
+    def path(self) -> str:
+        return urls.page(self.channel.path, self.number)
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """A feed as the pages (autodiscovery), the OPML list and people see it."""
+
+    #: The path of its channel (:attr:`Channel.path`).
+    channel: str
+    #: The title of its channel.
+    title: str
+    #: rss, atom or json.
+    fmt: str
+    #: Absolute URL of the feed.
+    url: str
+    #: Absolute URL of its channel's first page.
+    page_url: str
+
+    @property
+    def label(self) -> str:
+        """``Field Notes Wire (RSS)``."""
+        return f"{self.title} ({urls.FEED_LABELS[self.fmt]})"
+
+    @property
+    def media_type(self) -> str:
+        return urls.FEED_TYPES[self.fmt]
+
+
+@dataclass(frozen=True)
+class SitemapEntry:
+    """A page as the sitemap lists it."""
+
+    #: Absolute URL of the page.
+    url: str
+    #: W3C date of its last change, when one is known.
+    lastmod: str | None
 
 
 def newest_first(articles: tuple[Article, ...] | list[Article]) -> tuple[Article, ...]:
@@ -52,7 +134,7 @@ def newest_first(articles: tuple[Article, ...] | list[Article]) -> tuple[Article
 
 def public_articles(content: Content, now: datetime) -> tuple[Article, ...]:
     """Neither drafts nor scheduled after ``now``, newest first."""
-    return newest_first([a for a in content.articles if a.is_public(now)])
+    return newest_first([a for a in content.articles if is_public(a, now)])
 
 
 def listings(content: Content, now: datetime) -> tuple[Listing, ...]:
@@ -63,7 +145,7 @@ def listings(content: Content, now: datetime) -> tuple[Listing, ...]:
     """
     site = content.site
     public = public_articles(content, now)
-    result = [Listing("", site.title, site.description, public)]
+    result = [Listing(urls.HOME, site.title, site.description, public)]
     tags: dict[str, list[Article]] = {}
     names: dict[str, str] = {}
     by_author: dict[str, list[Article]] = {}
@@ -77,7 +159,7 @@ def listings(content: Content, now: datetime) -> tuple[Listing, ...]:
     for slug in sorted(tags):
         result.append(
             Listing(
-                f"tags/{slug}/",
+                urls.tag(slug),
                 f"{site.title}: {names[slug]}",
                 f"Articles tagged “{names[slug]}” from {site.title}.",
                 tuple(tags[slug]),
@@ -86,10 +168,10 @@ def listings(content: Content, now: datetime) -> tuple[Listing, ...]:
         )
     for author in content.authors:
         written = tuple(by_author.get(author.id or "", ()))
-        if written:
+        if written and author.id is not None:
             result.append(
                 Listing(
-                    f"authors/{author.id}/",
+                    urls.author(author.id),
                     f"{site.title}: {author.name}",
                     f"Articles by {author.name} from {site.title}.",
                     written,
@@ -107,5 +189,5 @@ def public_images(content: Content, now: datetime) -> tuple[str, ...]:
     hidden: set[str] = set()
     shown = set(content.site_images)
     for article in content.articles:
-        (shown if article.is_public(now) else hidden).update(article.images)
+        (shown if is_public(article, now) else hidden).update(article.images)
     return tuple(path for path in content.images if path not in hidden - shown)

@@ -1,14 +1,15 @@
 """The domain: frozen dataclasses built only by :mod:`feeds.validate`.
 
 Every datetime is timezone-aware and in UTC; every URL is absolute; every HTML
-string has been through :func:`feeds.render.sanitize`.
+string has been through :func:`feeds.render.sanitize`. Nothing here knows how
+the model is cached or built: that bookkeeping lives beside it, never on it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,9 @@ class Site:
     base_url: str
     #: BCP 47 tag.
     language: str
-    #: IANA zone name; naive dates in content are taken in it.
-    timezone: str
+    #: The site's IANA time zone; naive dates in content are taken in it, and
+    #: every date shown to people is in it.
+    zone: ZoneInfo
     #: Default licence of articles.
     license: License
     #: Default attribution ("This article was produced by ...").
@@ -75,6 +77,8 @@ class Author:
     email: str | None = None
     #: Sanitised HTML with absolute URLs; empty when there is no bio.
     bio_html: str = ""
+    #: Files under ``images/`` the bio shows or links to.
+    images: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,23 +145,11 @@ class Article:
     corrections: tuple[Correction, ...] = ()
     #: Files under ``images/`` that the article shows or links to (lead image and body).
     images: tuple[str, ...] = ()
-    #: Changes whenever the article's file or anything it was validated with
-    #: changes: what caches key outputs on. Empty when not loaded from files.
-    fingerprint: str = ""
-
-    @cached_property
-    def version(self) -> str:
-        """The fingerprint with the tag names, which other articles can change."""
-        return self.fingerprint + "|" + "|".join(t.name for t in self.tags)
 
     @property
     def modified(self) -> datetime:
         """``updated`` when given, else ``date``."""
         return self.updated or self.date
-
-    def is_public(self, now: datetime) -> bool:
-        """Not a draft, and its time has come."""
-        return not self.draft and self.date <= now
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Markdown to safe HTML, and the HTML pieces every output shares.
 
-:func:`sanitize` is the one place HTML is cleaned and the one place relative
-URLs are made absolute; everything that comes from content goes through it.
-The other helpers build HTML from already-validated plain text with
-:func:`html.escape`, and from URLs that validation has made absolute.
+:func:`sanitize` is the one place HTML is cleaned; it makes every URL in it
+absolute with :func:`feeds.urls.resolve`, the resolver validation uses too.
+Everything that comes from content goes through it. The other helpers build
+HTML from already-validated plain text with :func:`html.escape`, and from
+URLs that validation has made absolute.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ from __future__ import annotations
 import html
 import itertools
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import Any, NamedTuple
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
 import nh3
 from markdown_it import MarkdownIt
 
-from feeds.model import Article, Image
+from feeds.errors import FeedsError
+from feeds.model import Article, Author, Image, Site
+from feeds.urls import resolve
 
 SUMMARY_LENGTH = 300
 
@@ -61,33 +65,54 @@ DROPPED_WITH_CONTENT = frozenset(
     "script style template noscript iframe object embed svg math textarea select title".split()
 )
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
+_URL_ATTRIBUTES = frozenset({"href", "src"})
 
 
-def sanitize(fragment: str, page_url: str, root: str | None = None) -> str:
-    """Clean an HTML fragment from the page at ``page_url`` and make every
-    relative URL in it absolute.
+class RenderError(FeedsError):
+    """HTML could not be rendered for a page (a bug in the caller, never content)."""
 
-    ``root`` is the site's base URL (default: ``page_url``'s origin): a
-    root-relative ``/x`` means ``root + "x"``, so a site served under a path
-    (``https://example.org/news/``) keeps its images. Allowlist of tags and
-    attributes; no script, style, frame, form or event handler; only http,
-    https and mailto URLs; table alignment is the only inline style kept.
+
+class Sanitised(NamedTuple):
+    #: Safe HTML, absolute URLs.
+    html: str
+    #: Every URL it links to or shows, in document order.
+    urls: tuple[str, ...]
+
+
+def sanitize(fragment: str, page_url: str, base_url: str) -> Sanitised:
+    """Clean an HTML fragment from the page at ``page_url`` and make every URL
+    in it absolute.
+
+    ``base_url`` is the site's: a root-relative ``/x`` means ``base_url + "x"``,
+    so a site served under a path (``https://example.org/news/``) keeps its
+    images. Allowlist of tags and attributes; no script, style, frame, form or
+    event handler; only http, https and mailto URLs; table alignment is the
+    only inline style kept. A URL that cannot be resolved is dropped.
     """
-    if root is None:
-        parts = urlsplit(page_url)
-        root = f"{parts.scheme}://{parts.netloc}/"
-    if not page_url.startswith(root):
-        raise ValueError(f"{page_url!r} is not under {root!r}")
-    return nh3.clean(
+    if not page_url.startswith(base_url):
+        raise RenderError(f"{page_url!r} is not under {base_url!r}")
+    found: list[str] = []
+
+    def absolute(element: str, attribute: str, value: str) -> str | None:
+        if attribute not in _URL_ATTRIBUTES:
+            return value
+        url = resolve(value, page_url, base_url)
+        if url is not None:
+            found.append(url)
+        return url
+
+    cleaned = nh3.clean(
         fragment,
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(DROPPED_WITH_CONTENT),
         attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=absolute,
         url_schemes=set(URL_SCHEMES),
         link_rel=None,
         filter_style_properties={"text-align"},
-        url_relative=("rewrite_with_root", root, page_url[len(root) :]),
+        url_relative="pass_through",
     )
+    return Sanitised(cleaned, tuple(found))
 
 
 class Rendered(NamedTuple):
@@ -97,6 +122,8 @@ class Rendered(NamedTuple):
     first_paragraph: str
     #: How deeply its elements nest (see :data:`MAX_NESTING`).
     depth: int
+    #: Every URL it links to or shows.
+    urls: tuple[str, ...]
 
 
 #: Deepest nesting of elements an article may have. Markdown stops nesting
@@ -123,13 +150,15 @@ def nesting(html: str) -> int:
     return deepest
 
 
-def render_markdown(text: str, page_url: str, root: str | None = None) -> Rendered:
+def render_markdown(text: str, page_url: str, base_url: str) -> Rendered:
     """Markdown to safe HTML with the plain text of its first paragraph; URLs
     as in :func:`sanitize`."""
     tokens = _MD.parse(text)
-    body = sanitize(_MD.renderer.render(tokens, _MD.options, {}), page_url, root)
+    body = sanitize(_MD.renderer.render(tokens, _MD.options, {}), page_url, base_url)
     blocks = max((t.level for t in tokens), default=0) + 1
-    return Rendered(body, _first_paragraph_text(tokens), max(blocks, nesting(body)))
+    return Rendered(
+        body.html, _first_paragraph_text(tokens), max(blocks, nesting(body.html)), body.urls
+    )
 
 
 def _first_paragraph_text(tokens: list[Any]) -> str:
@@ -231,6 +260,22 @@ def content_html(article: Article, zone: tzinfo) -> str:
     return figure + article.body_html + footer_html(article, zone)
 
 
+class Renderer:
+    """What every output builder gets besides its own inputs: the site, and
+    each article's full HTML, rendered once however many outputs carry it."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self._full: dict[str, str] = {}
+
+    def full_html(self, article: Article) -> str:
+        """The article's full text for feeds (:func:`content_html`)."""
+        html = self._full.get(article.id)
+        if html is None:
+            html = self._full[article.id] = content_html(article, self.site.zone)
+        return html
+
+
 def all_rights_reserved(article: Article, zone: tzinfo) -> str:
     """The notice of an article under no licence, dated in the site's timezone."""
     return f"© {article.date.astimezone(zone).year} {article.producer}. All rights reserved."
@@ -241,10 +286,16 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def byline_parts(authors: tuple[Author, ...]) -> Iterator[tuple[Author, str]]:
+    """Each author with what follows the name in a byline: "A, B and C"."""
+    last = len(authors) - 1
+    for index, author in enumerate(authors):
+        yield author, "" if index == last else " and " if index == last - 1 else ", "
+
+
 def byline(article: Article) -> str:
     """Plain text: "A", "A and B", "A, B and C"."""
-    names = [a.name for a in article.authors]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return "".join(author.name + after for author, after in byline_parts(article.authors))
 
 
 def republish_html(article: Article, pixel_template: str | None, zone: tzinfo) -> str:

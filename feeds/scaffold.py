@@ -8,9 +8,11 @@ from pathlib import Path
 
 from slugify import slugify
 
+from feeds.content import ARTICLES, AUTHORS, markdown_files
 from feeds.errors import ContentError, Problem, UsageError
+from feeds.fields import did_you_mean
 from feeds.load import FORBIDDEN_CHARACTERS, read_toml
-from feeds.validate import did_you_mean, validate_site, zone_of
+from feeds.validate import validate_site
 
 SLUG_LENGTH = 60
 
@@ -33,14 +35,14 @@ def new_article(root: Path, title: str, author_ids: list[str], now: datetime) ->
     site = validate_site(read_toml(root, "site.toml"), problems)
     if problems:
         raise ContentError(problems)
-    known = sorted(p.stem for p in (root / "authors").glob("*.md"))
+    known = sorted(path[len(AUTHORS) + 1 : -3] for path in markdown_files(root, AUTHORS))
     if not author_ids:
         raise UsageError(f"give at least one --author (known: {', '.join(known) or 'none'})")
     for author in author_ids:
         if author not in known:
             hint = did_you_mean(author, known) or f" (known: {', '.join(known) or 'none'})"
             raise UsageError(f"unknown author {author!r}{hint}")
-    local = now.astimezone(zone_of(site)).replace(second=0, microsecond=0)
+    local = now.astimezone(site.zone).replace(second=0, microsecond=0)
     entry_id = site.tag_prefix(local.date().isoformat()) + slug
     lines = [
         "---",
@@ -57,7 +59,7 @@ def new_article(root: Path, title: str, author_ids: list[str], now: datetime) ->
         "unless the front matter gives one.",
         "",
     ]
-    path = root / "articles" / f"{slug}.md"
+    path = root / ARTICLES / f"{slug}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x", encoding="utf-8") as file:

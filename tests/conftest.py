@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from feeds.content import Loaded
+from feeds.model import Content
+from feeds.plan import Plan
+
 #: A moment after every published date of the fixtures and before the scheduled one.
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -63,6 +67,12 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
 )
+
+
+def rendered(content: Content, now: datetime) -> dict[str, bytes]:
+    """Every public file of a site at ``now``, by the path it is exported as."""
+    plan = Plan(Loaded(content), now)
+    return {path: plan.render(path) for path in plan.paths()}
 
 
 def write(root: Path, path: str, text: str | bytes) -> Path:

@@ -17,9 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from conftest import NOW, write
-from feeds.build import media_type
+from feeds.build import build
+from feeds.urls import media_type
 from webapp import create_app
-from webapp.site import export_site
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEDULED = "water-tariff-reform-preview"  # dated 2027-03-01 in the sample site
@@ -71,7 +71,7 @@ def url_of(path: str) -> str:
 
 
 def exported(sample: Path, out: Path, now: datetime = NOW) -> dict[str, bytes]:
-    export_site(sample, out, now)
+    build(sample, out, now)
     return {
         p.relative_to(out).as_posix(): p.read_bytes()
         for p in out.rglob("*")
@@ -489,9 +489,11 @@ def test_preview_reloads_pages_and_shows_problems(sample: Path) -> None:
     )
     client = app.test_client()
     page = client.get("/", headers={"Accept-Encoding": "gzip"})
-    assert "Content-Encoding" not in page.headers
-    assert b'fetch("/__feeds/version"' in page.data
-    assert b'href="http://127.0.0.1:8000/rss.xml"' in page.data
+    assert page.headers["Content-Encoding"] == "gzip"  # the rewritten page, compressed
+    body = gzip.decompress(page.data)
+    assert page.headers["Cache-Control"] == "no-store" and "ETag" not in page.headers
+    assert b'fetch("/__feeds/version"' in body
+    assert b'href="http://127.0.0.1:8000/rss.xml"' in body
     feed = client.get("/rss.xml").data  # ids stay those of the real site
     assert b'<guid isPermaLink="false">tag:wire.example.org,2026-11-05:' in feed
     version = client.get("/__feeds/version").data
@@ -523,14 +525,14 @@ def test_broken_content_does_not_reload_on_every_request(
     ).test_client()
     edit(sample / "articles/opinion-bus-corridors.md", "date: ", "date: never #", 60)
     loads = 0
-    real = webapp.reload.load_content
+    real = webapp.reload.load
 
     def counting(*args: object, **kwargs: object) -> object:
         nonlocal loads
         loads += 1
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(webapp.reload, "load_content", counting)
+    monkeypatch.setattr(webapp.reload, "load", counting)
     clock.now = datetime(2027, 3, 1, 12, 0, 1, tzinfo=UTC)  # the scheduled article is due
     for _ in range(20):
         assert client.get("/").status_code == 200

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW, write
+from feeds.build import build
 from feeds.cli import main
 from feeds.export import MARKER, ExportError
-from webapp.site import export_site
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -28,7 +28,7 @@ def sample(tmp_path: Path) -> Path:
 
 def test_build_writes_every_url_of_the_design(sample: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    report = export_site(sample, out, NOW)
+    report = build(sample, out, NOW)
     files = tree(out)
     assert report.files == report.written == len(files) - 1  # all but the marker
     for path in ("rss.xml", "atom.xml", "feed.json", "feeds.opml", "feed.xsl", MARKER):
@@ -45,22 +45,22 @@ def test_images_of_hidden_articles_are_not_exported(sample: Path, tmp_path: Path
     draft = sample / "articles/highland-clinics-solar-fridges.md"
     draft.write_text(draft.read_text().replace("\n---\n", "\n---\n![x](/images/secret.png)\n", 1))
     out = tmp_path / "out"
-    export_site(sample, out, NOW)
+    build(sample, out, NOW)
     assert not (out / "images/secret.png").exists()
     assert (out / "images/lima-reservoir.png").exists()
 
 
 def test_two_builds_are_byte_identical(sample: Path, tmp_path: Path) -> None:
-    export_site(sample, tmp_path / "one", NOW)
-    export_site(sample, tmp_path / "two", NOW)
+    build(sample, tmp_path / "one", NOW)
+    build(sample, tmp_path / "two", NOW)
     assert tree(tmp_path / "one") == tree(tmp_path / "two")
 
 
 def test_rebuild_replaces_the_export_whole(sample: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    export_site(sample, out, NOW)
+    build(sample, out, NOW)
     (sample / "articles/opinion-bus-corridors.md").unlink()
-    export_site(sample, out, NOW)
+    build(sample, out, NOW)
     assert b"bus-corridors" not in b"".join(tree(out).values())
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
 
@@ -86,12 +86,12 @@ def test_a_write_that_fails_midway_leaves_the_export(
     sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "out"
-    export_site(sample, out, NOW)
+    build(sample, out, NOW)
     before = tree(out)
     calls = 0
-    import webapp.site
+    import feeds.build
 
-    real = webapp.site.write_file
+    real = feeds.build.write_file
 
     def failing(root: Path, path: str, data: bytes) -> None:
         nonlocal calls
@@ -100,9 +100,9 @@ def test_a_write_that_fails_midway_leaves_the_export(
             raise OSError(28, "No space left on device")
         real(root, path, data)
 
-    monkeypatch.setattr(webapp.site, "write_file", failing)
+    monkeypatch.setattr(feeds.build, "write_file", failing)
     with pytest.raises(OSError, match="No space left"):
-        export_site(sample, out, NOW)
+        build(sample, out, NOW)
     monkeypatch.undo()
     assert tree(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["content", "out"]
@@ -114,7 +114,7 @@ def test_build_refuses_to_replace_a_folder_it_did_not_write(
     precious = tmp_path / "docs"
     write(precious, "thesis.txt", "years of work")
     with pytest.raises(ExportError, match="was not written by feeds build"):
-        export_site(sample, precious, NOW)
+        build(sample, precious, NOW)
     assert main(["build", "--content", str(sample), "--out", str(precious)]) == 1
     assert "refusing to replace it" in capsys.readouterr().err
     assert tree(precious) == {"thesis.txt": b"years of work"}
@@ -165,7 +165,7 @@ def test_hidden_images_with_escaped_names_stay_hidden_and_the_logo_stays(
     )
     draft.write_text(text.replace("\n  old: /images/", "\n  # was: /images/", 1))
     out = tmp_path / "out"
-    export_site(sample, out, NOW)
+    build(sample, out, NOW)
     assert not (out / "images/plan secreto.png").exists()
     assert not (out / "images/a&b.png").exists()
     assert (out / "images/logo.png").exists()  # the site's logo, whoever else uses it
@@ -177,7 +177,7 @@ def test_a_site_under_a_path_keeps_its_images(sample: Path, tmp_path: Path) -> N
         toml.read_text().replace("https://wire.example.org/", "https://example.org/news/")
     )
     out = tmp_path / "out"
-    export_site(sample, out, NOW)
+    build(sample, out, NOW)
     page = (out / "articles/lima-reservoirs-dry-season/index.html").read_text()
     assert 'src="https://example.org/news/images/lima-reservoir.png"' in page
     assert 'src="https://example.org/news/images/reservoir-levels-chart.png"' in page
@@ -192,17 +192,17 @@ def test_builds_at_the_same_time_both_finish_whole(sample: Path, tmp_path: Path)
     out = tmp_path / "out"
     errors: list[BaseException] = []
 
-    def build() -> None:
+    def one_build() -> None:
         try:
-            export_site(sample, out, NOW)
+            build(sample, out, NOW)
         except BaseException as e:  # pragma: no cover - reported below
             errors.append(e)
 
-    threads = [threading.Thread(target=build) for _ in range(3)]
+    threads = [threading.Thread(target=one_build) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert errors == []
-    export_site(sample, tmp_path / "alone", NOW)
+    build(sample, tmp_path / "alone", NOW)
     assert tree(out) == tree(tmp_path / "alone")

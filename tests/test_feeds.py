@@ -17,10 +17,9 @@ import feedparser
 import pytest
 from lxml import etree
 
-from conftest import NOW
-from feeds.build import feed_files
+from conftest import NOW, rendered
 from feeds.content import load_content
-from feeds.listings import Listing, listings
+from feeds.listings import Listing, is_public, listings
 from feeds.model import Article, Content
 from feeds.render import byline
 
@@ -37,7 +36,7 @@ def sample() -> Content:
 
 @pytest.fixture(scope="module")
 def files(sample: Content) -> dict[str, bytes]:
-    return feed_files(sample, NOW)
+    return rendered(sample, NOW)
 
 
 def all_listings() -> list[Listing]:
@@ -284,8 +283,8 @@ def test_feeds_are_capped_newest_first(sample: Content) -> None:
     from dataclasses import replace
 
     small = replace(sample, site=replace(sample.site, feed_items=3))
-    files = feed_files(small, NOW)
-    public = sorted((a for a in sample.articles if a.is_public(NOW)), key=lambda a: a.date)
+    files = rendered(small, NOW)
+    public = sorted((a for a in sample.articles if is_public(a, NOW)), key=lambda a: a.date)
     newest3 = [a.id for a in reversed(public[-3:])]
     assert [e.id for e in parse(files["rss.xml"]).entries] == newest3
     assert [e.id for e in parse(files["atom.xml"]).entries] == newest3
@@ -294,15 +293,15 @@ def test_feeds_are_capped_newest_first(sample: Content) -> None:
 
 def test_scheduled_article_appears_when_its_time_comes(sample: Content) -> None:
     scheduled = next(a for a in sample.articles if not a.draft and a.date > NOW)
-    before = feed_files(sample, scheduled.date.replace(second=0) - (scheduled.date - NOW) / 2)
-    after = feed_files(sample, scheduled.date)
+    before = rendered(sample, scheduled.date.replace(second=0) - (scheduled.date - NOW) / 2)
+    after = rendered(sample, scheduled.date)
     assert scheduled.id.encode() not in before["rss.xml"]
     assert parse(after["rss.xml"]).entries[0].id == scheduled.id
     assert "tags/tariffs/rss.xml" in after and "tags/tariffs/rss.xml" not in before
 
 
 def hidden(sample: Content) -> list[Article]:
-    return [a for a in sample.articles if not a.is_public(NOW)]
+    return [a for a in sample.articles if not is_public(a, NOW)]
 
 
 def test_no_trace_of_drafts_or_scheduled_articles(sample: Content, files: dict[str, bytes]) -> None:
@@ -331,19 +330,19 @@ def test_rights_year_is_the_same_in_atom_and_the_footer(sample: Content) -> None
         draft=False,
         license=LICENSES["all-rights-reserved"],
     )
-    files = feed_files(replace(sample, articles=(article,)), NOW)
+    files = rendered(replace(sample, articles=(article,)), NOW)
     entry = etree.fromstring(files["atom.xml"]).find(f"{ATOM}entry")
     assert entry.findtext(f"{ATOM}rights") == f"© 2025 {article.producer}. All rights reserved."
     assert f"© 2025 {article.producer}. All rights reserved." in entry.findtext(f"{ATOM}content")
 
 
 def test_a_tag_is_named_as_public_articles_write_it(sample: Content) -> None:
-    from feeds.content import _unify_tags
+    from feeds.validate import unify_tags
 
-    public = next(a for a in sample.articles if a.is_public(NOW) and a.tags)
+    public = next(a for a in sample.articles if is_public(a, NOW) and a.tags)
     tag = public.tags[0]
     shouting = replace_tags(public, tag.name.upper(), draft=True, path="articles/zz.md")
-    unified = _unify_tags([shouting, public])
+    unified = unify_tags([shouting, public])
     assert unified[0].tags[0].name == tag.name
 
 

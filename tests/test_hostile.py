@@ -22,9 +22,9 @@ from test_render import XSS_VECTORS, parse
 from test_render import assert_safe_html as check_fragment
 
 from conftest import ANA, NOW, PNG, SITE_TOML, write
-from feeds.content import load_content
+from feeds.content import Loaded, load_content
 from feeds.errors import ContentError
-from webapp.site import SiteFiles
+from feeds.plan import Plan
 
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -59,8 +59,8 @@ def site_with(root: Path, front: dict[str, Any], body: str, bio: str = "A bio.")
 
 def outputs(root: Path) -> dict[str, bytes]:
     """Every file of the site, as the export and the app have it."""
-    site = SiteFiles(load_content(root), NOW, root)
-    return {path: site.render(path) for path in site.paths()}
+    plan = Plan(Loaded(load_content(root)), NOW)
+    return {path: plan.render(path) for path in plan.paths()}
 
 
 def check_feeds(files: dict[str, bytes]) -> None:
@@ -318,7 +318,7 @@ def test_no_trace_of_hidden_articles_anywhere(tmp_path: Path) -> None:
             f"id: tag:hush.example,2026:{stem}\ntags: [Only {stem}]\n"
             f"image: {{src: /images/{stem}.png, alt: x}}\n---\nHidden body.\n",
         )
-    site = SiteFiles(load_content(root), NOW, root)
+    site = Plan(Loaded(load_content(root)), NOW)
     for path in site.paths():
         text = site.render(path).decode("utf-8")
         for secret in (
@@ -335,6 +335,6 @@ def test_no_trace_of_hidden_articles_anywhere(tmp_path: Path) -> None:
     assert "images/secret-draft.png" not in {f"images/{p}" for p in site.images}
     index = site.render("index.html").decode()
     assert "page/2/" not in index and "Page 1 of" not in index  # 20 public: one page
-    later = SiteFiles(load_content(root), datetime(2027, 6, 2, tzinfo=UTC), root)
+    later = Plan(Loaded(load_content(root)), datetime(2027, 6, 2, tzinfo=UTC))
     assert "articles/secret-later/index.html" in later.paths()
     assert "page/2/index.html" in later.paths()

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW, write
+from feeds.build import build
 from feeds.cache import Cache
 from feeds.export import MARKER
-from webapp.site import export_site
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
@@ -34,7 +34,7 @@ def clean(root: Path, tmp_path: Path, now: datetime = NOW) -> dict[str, bytes]:
     """What a build from nothing gives: no cache, one process."""
     out = tmp_path / "clean"
     shutil.rmtree(out, ignore_errors=True)
-    export_site(root, out, now)
+    build(root, out, now)
     return tree(out)
 
 
@@ -99,12 +99,12 @@ EDITS: list[Callable[[Path], None]] = [
 def test_every_incremental_build_equals_a_clean_one(sample: Path, tmp_path: Path) -> None:
     cache = Cache(tmp_path / "cache.sqlite")
     out = tmp_path / "out"
-    first = export_site(sample, out, NOW, cache)
+    first = build(sample, out, NOW, cache)
     assert first.written == first.files
     assert tree(out) == clean(sample, tmp_path)
     for change in EDITS:
         change(sample)
-        report = export_site(sample, out, NOW, cache)
+        report = build(sample, out, NOW, cache)
         assert tree(out) == clean(sample, tmp_path), change.__name__
         assert report.written > 0, change.__name__
         if change is edit_title:
@@ -115,9 +115,9 @@ def test_every_incremental_build_equals_a_clean_one(sample: Path, tmp_path: Path
 def test_nothing_changed_writes_nothing(sample: Path, tmp_path: Path) -> None:
     cache = Cache(tmp_path / "cache.sqlite")
     out = tmp_path / "out"
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
-    report = export_site(sample, out, NOW, cache)
+    report = build(sample, out, NOW, cache)
     assert report.written == 0 and report.files == len(tree(out))
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == stamps
 
@@ -125,9 +125,9 @@ def test_nothing_changed_writes_nothing(sample: Path, tmp_path: Path) -> None:
 def test_time_passing_publishes_the_scheduled_article(sample: Path, tmp_path: Path) -> None:
     cache = Cache(tmp_path / "cache.sqlite")
     out = tmp_path / "out"
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     later = datetime(2027, 3, 2, tzinfo=UTC)
-    report = export_site(sample, out, later, cache)
+    report = build(sample, out, later, cache)
     assert report.written > 0
     assert (out / "articles/water-tariff-reform-preview/index.html").exists()
     assert tree(out) == clean(sample, tmp_path, later)
@@ -140,9 +140,9 @@ def test_a_build_killed_while_updating_the_shadow(
 
     cache = Cache(tmp_path / "cache.sqlite")
     out = tmp_path / "out"
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     edit_title(sample)
-    export_site(sample, out, NOW, cache)  # now there is a shadow, one version behind
+    build(sample, out, NOW, cache)  # now there is a shadow, one version behind
     before = tree(out)
     edit_bio(sample)
     real = feeds.export.write_file
@@ -155,26 +155,26 @@ def test_a_build_killed_while_updating_the_shadow(
             raise KeyboardInterrupt  # as good as a kill for what is on disk
         real(root, path, data)
 
-    monkeypatch.setattr("webapp.site.write_file", dying)
+    monkeypatch.setattr("feeds.build.write_file", dying)
     with pytest.raises(KeyboardInterrupt):
-        export_site(sample, out, NOW, cache)
+        build(sample, out, NOW, cache)
     monkeypatch.undo()
     assert tree(out) == before
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     assert tree(out) == clean(sample, tmp_path)
 
 
 def test_a_lost_cache_or_shadow_is_rebuilt(sample: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    export_site(sample, out, NOW, Cache(tmp_path / "one.sqlite"))
+    build(sample, out, NOW, Cache(tmp_path / "one.sqlite"))
     edit_title(sample)
-    export_site(sample, out, NOW, Cache(tmp_path / "one.sqlite"))
+    build(sample, out, NOW, Cache(tmp_path / "one.sqlite"))
     edit_bio(sample)
-    export_site(sample, out, NOW, Cache(tmp_path / "two.sqlite"))  # a new, empty cache
+    build(sample, out, NOW, Cache(tmp_path / "two.sqlite"))  # a new, empty cache
     assert tree(out) == clean(sample, tmp_path)
     shutil.rmtree(tmp_path / ".out.shadow")
     retag(sample)
-    export_site(sample, out, NOW, Cache(tmp_path / "two.sqlite"))
+    build(sample, out, NOW, Cache(tmp_path / "two.sqlite"))
     assert tree(out) == clean(sample, tmp_path)
 
 
@@ -182,26 +182,26 @@ def test_parallel_build_equals_a_single_process_one(tmp_path: Path) -> None:
     corpus = generate(tmp_path / "corpus", 260)
     cache = Cache(tmp_path / "cache.sqlite")
     started = time.monotonic()
-    report = export_site(corpus, tmp_path / "parallel", NOW, cache, jobs=2)
+    report = build(corpus, tmp_path / "parallel", NOW, cache, jobs=2)
     assert report.files > 260 and time.monotonic() - started < 120
-    export_site(corpus, tmp_path / "single", NOW, None, jobs=1)
+    build(corpus, tmp_path / "single", NOW, None, jobs=1)
     assert tree(tmp_path / "parallel") == tree(tmp_path / "single")
     # And the warm cache gives the same again after an edit.
     story = corpus / "articles/story-000007.md"
     story.write_text(story.read_text() + "\nOne more line.\n")
     touch_later(story)
-    again = export_site(corpus, tmp_path / "parallel", NOW, cache, jobs=2)
+    again = build(corpus, tmp_path / "parallel", NOW, cache, jobs=2)
     assert 0 < again.written < 30
-    export_site(corpus, tmp_path / "single", NOW, None, jobs=1)
+    build(corpus, tmp_path / "single", NOW, None, jobs=1)
     assert tree(tmp_path / "parallel") == tree(tmp_path / "single")
 
 
 def test_renaming_an_article_file(sample: Path, tmp_path: Path) -> None:
     cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     old = sample / "articles/coral-nursery-cartagena.md"
     old.rename(sample / "articles/coral-nursery.md")
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     assert tree(out) == clean(sample, tmp_path)
 
 
@@ -209,17 +209,17 @@ def test_undoing_an_edit_after_a_build_that_changed_nothing_visible(
     sample: Path, tmp_path: Path
 ) -> None:
     cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     path = sample / "articles/opinion-bus-corridors.md"
     original = path.read_text()
     path.write_text(original.replace("the road", "the street"))
     touch_later(path)
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     write(sample, "authors/new-person.md", "---\nname: New Person\n---\nNo articles yet.\n")
-    export_site(sample, out, NOW, cache)  # every key changes, no byte does
+    build(sample, out, NOW, cache)  # every key changes, no byte does
     path.write_text(original)
     touch_later(path)
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     assert tree(out) == clean(sample, tmp_path)
 
 
@@ -227,34 +227,34 @@ def test_an_image_named_like_a_temporary_file(sample: Path, tmp_path: Path) -> N
     cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
     logo = sample / "images/logo.png"
     shutil.copyfile(logo, sample / "images/logo.png.feeds-new")
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     edit_title(sample)
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     live = tree(out)
     logo.write_bytes(logo.read_bytes() + b"\0")
     touch_later(logo)
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     assert live["images/logo.png.feeds-new"] == (sample / "images/logo.png.feeds-new").read_bytes()
     assert tree(out) == clean(sample, tmp_path)
 
 
 def test_a_file_removed_from_the_export_by_hand(sample: Path, tmp_path: Path) -> None:
     cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     edit_title(sample)
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     (out / "static/style.css").unlink()
     (out / "images/logo.png").unlink()
     edit_bio(sample)
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     retag(sample)
-    export_site(sample, out, NOW, cache)
+    build(sample, out, NOW, cache)
     assert tree(out) == clean(sample, tmp_path)
 
 
 def test_time_going_back_is_not_a_no_op(sample: Path, tmp_path: Path) -> None:
     cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
     later = datetime(2027, 3, 2, tzinfo=UTC)
-    export_site(sample, out, later, cache)
-    export_site(sample, out, NOW, cache)
+    build(sample, out, later, cache)
+    build(sample, out, NOW, cache)
     assert tree(out) == clean(sample, tmp_path, NOW)

@@ -1,6 +1,6 @@
 """What users see of :mod:`feeds.render`: safe HTML, absolute URLs, summaries,
 dates, the lead figure and the footer partners must carry; plus the date and
-tag-slug parsing from :mod:`feeds.validate` that the rendered output relies on.
+tag-slug parsing from :mod:`feeds.fields` and :mod:`feeds.urls` that the rendered output relies on.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from feeds.fields import parse_date
 from feeds.licenses import LICENSES
 from feeds.model import Article, Author, Correction, Image
 from feeds.render import (
@@ -24,7 +25,7 @@ from feeds.render import (
     render_markdown,
     shorten,
 )
-from feeds.validate import parse_date, tag_slug
+from feeds.urls import tag_slug
 
 LIMA = ZoneInfo("America/Lima")
 MADRID = ZoneInfo("Europe/Madrid")
@@ -173,12 +174,16 @@ def assert_safe_html(fragment: str, text_in_attributes: bool = False) -> None:
     assert not parsed.hidden, f"comment or declaration survived in {fragment!r}"
 
 
-def rendered(markdown_text: str, base_url: str = XSS_BASE) -> str:
-    return render_markdown(markdown_text, base_url)[0]
+#: The site the test pages belong to.
+SITE_URL = "https://wire.example.org/"
+
+
+def rendered(markdown_text: str, page_url: str = XSS_BASE) -> str:
+    return render_markdown(markdown_text, page_url, SITE_URL).html
 
 
 def summary_of(markdown_text: str) -> str:
-    return render_markdown(markdown_text, PAGE)[1]
+    return render_markdown(markdown_text, PAGE, SITE_URL).first_paragraph
 
 
 def utc(
@@ -810,9 +815,11 @@ def test_content_without_image_has_no_figure() -> None:
 
 
 def test_content_of_a_rendered_article_is_safe() -> None:
-    body, _, _ = render_markdown(
-        "Lede <img src=x onerror=alert(1)> [x](javascript:alert(1)) ![p](/images/p.png)", PAGE
-    )
+    body = render_markdown(
+        "Lede <img src=x onerror=alert(1)> [x](javascript:alert(1)) ![p](/images/p.png)",
+        PAGE,
+        SITE_URL,
+    ).html
     article = make_article(
         body_html=body,
         image=Image(url="https://wire.example.org/images/a.png", alt=NASTY, caption=NASTY),

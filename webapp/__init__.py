@@ -2,8 +2,8 @@
 
 ``create_app()`` is the WSGI entry point (``gunicorn 'webapp:create_app()'``);
 the content directory comes from ``$FEEDS_CONTENT``, else ``./content``.
-Flask is imported only when an app is made: ``feeds build`` uses the pages of
-this package without it.
+Flask is imported only when an app is made. This package only speaks HTTP:
+every output it serves is planned and built by :mod:`feeds`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ the content directory comes from ``$FEEDS_CONTENT``, else ``./content``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _clock(config: Mapping[str, Any]) -> Callable[[], datetime]:
+    """``CLOCK``, else a clock stopped at ``NOW`` (an ISO 8601 moment with an
+    offset: what a test passes through ``gunicorn 'webapp:create_app({...})'``),
+    else the real one."""
+    fixed = config.get("NOW")
+    if fixed is None:
+        clock: Callable[[], datetime] = config["CLOCK"]
+        return clock
+    moment = datetime.fromisoformat(fixed) if isinstance(fixed, str) else fixed
+    if moment.tzinfo is None:
+        raise ValueError(f"NOW must have a UTC offset, got {fixed!r}")
+    return lambda: moment
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Defaults, then the environment, then the test's overrides.
 
@@ -34,7 +49,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     checks for changed files. ``PREVIEW``: reload open pages on change and show
     content problems (``feeds serve``). ``BASE_URL``: serve under another address
     than site.toml's ``base_url`` (previews). ``CLOCK``: a function returning the
-    current aware datetime (tests pass a fixed one).
+    current aware datetime, what decides what is public (tests pass one they
+    move); ``NOW``: the same as a fixed moment. ``WALL``: the machine's clock in
+    seconds, compared with file times (tests pass one they move).
     """
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(
@@ -43,6 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         PREVIEW=False,
         BASE_URL=None,
         CLOCK=_now,
+        WALL=time.time,
     )
     if test_config:
         app.config.update(test_config)
@@ -51,10 +69,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.logger.setLevel("INFO")
     app.extensions["feeds"] = LiveSite(
         Path(app.config["CONTENT"]),
-        app.config["CLOCK"],
+        _clock(app.config),
         app.config["RELOAD_INTERVAL"],
         app.logger,
         app.config["BASE_URL"],
+        wall=app.config["WALL"],
         cache=Path(app.config["CACHE"]) if app.config["CACHE"] else None,
     )
     app.register_blueprint(views.bp)

@@ -1,53 +1,168 @@
-"""Responses for the site's files: strong ETags, Last-Modified, 304s, gzip.
+"""HTTP for the site's files: the one header policy, and the fast path.
 
-Werkzeug decides conditional requests (``make_conditional``), with
+:func:`respond` decides every response's status, headers and body, whatever
+the status (200, 304, 404, 503), for the fast path and for Flask alike:
+strong ETags, ``Last-Modified``, gzip, ``Vary``, ``Cache-Control``. Werkzeug
+decides conditional requests (``is_resource_modified``), with
 ``If-None-Match`` taking precedence over ``If-Modified-Since`` as RFC 9110 asks.
 """
 
 from __future__ import annotations
 
+import gzip
+import mimetypes
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import Request, Response
-from werkzeug.http import is_resource_modified, parse_accept_header
-from werkzeug.wrappers import Response as BaseResponse
+from werkzeug.http import http_date, is_resource_modified, parse_accept_header
 
-from webapp.reload import LiveSite
-from webapp.site import Resource, url_to_path
+from feeds import urls
+from feeds.digest import digest
+from feeds.plan import Access, Plan
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from webapp.reload import LiveSite
 
-def accepts_gzip(request: Request) -> bool:
-    return request.accept_encodings["gzip"] > 0
+#: Smaller bodies are not worth compressing.
+GZIP_MIN_BYTES = 512
+#: ``Cache-Control`` of what must never be kept (previews, error pages).
+NO_STORE = "no-store"
+
+Headers = list[tuple[str, str]]
+
+#: What a 304 repeats of the 200's headers (RFC 9110, 15.4.5).
+_KEPT_ON_304 = frozenset({"ETag", "Last-Modified", "Cache-Control", "Vary"})
+_REASONS = {200: "OK", 304: "Not Modified", 404: "Not Found", 503: "Service Unavailable"}
 
 
-def resource_response(
-    request: Request,
+class Resource:
+    """One response body with what HTTP needs of it, computed once."""
+
+    def __init__(self, data: bytes, media_type: str, cache_control: str) -> None:
+        self.data = data
+        self.media_type = media_type
+        #: ``public, max-age=300``, or :data:`NO_STORE` for what is never kept
+        #: (it then has no validators and is never answered with a 304).
+        self.cache_control = cache_control
+        self.etag = digest(data)
+        #: Worth gzip: text of some size (images are compressed already).
+        self.compressible = len(data) >= GZIP_MIN_BYTES and (
+            not media_type.startswith("image/") or "svg" in media_type
+        )
+        self._gzip: bytes | None = None
+        self._headers: dict[tuple[bool, int, datetime | None], Headers] = {}
+
+    @property
+    def gzip(self) -> bytes:
+        """Compressed once per content change, not per request; no timestamp
+        inside, so every worker sends the same bytes."""
+        if self._gzip is None:
+            self._gzip = gzip.compress(self.data, compresslevel=6, mtime=0)
+        return self._gzip
+
+    def headers(self, gzipped: bool, status: int, last_modified: datetime | None) -> Headers:
+        """The headers of a full response, prepared once for each variant."""
+        key = (gzipped, status, last_modified)
+        found = self._headers.get(key)
+        if found is None:
+            body = self.gzip if gzipped else self.data
+            found = [
+                ("Content-Type", self.media_type),
+                ("Content-Length", str(len(body))),
+                ("Cache-Control", self.cache_control),
+                ("Vary", "Accept-Encoding"),
+            ]
+            if gzipped:
+                found.append(("Content-Encoding", "gzip"))
+            if status == 200 and self.cache_control != NO_STORE:
+                # Each representation has its own strong validator.
+                found.append(("ETag", f'"{self.etag}-gzip"' if gzipped else f'"{self.etag}"'))
+                if last_modified is not None:
+                    found.append(("Last-Modified", http_date(last_modified)))
+            self._headers[key] = found
+        return found
+
+
+_gzip_ok: dict[str, bool] = {}
+
+
+def accepts_gzip(header: str) -> bool:
+    """Does this ``Accept-Encoding`` allow gzip? Clients send few distinct values."""
+    answer = _gzip_ok.get(header)
+    if answer is None:
+        answer = parse_accept_header(header)["gzip"] > 0
+        if len(_gzip_ok) < 1000:
+            _gzip_ok[header] = answer
+    return answer
+
+
+def respond(
+    environ: WSGIEnvironment,
     resource: Resource,
-    last_modified: datetime,
-    max_age: int,
+    last_modified: datetime | None = None,
     status: int = 200,
-) -> BaseResponse:
-    compress = resource.compressible and accepts_gzip(request)
-    body = resource.gzip if compress else resource.data
-    response = Response(body, status=status, content_type=resource.media_type)
-    response.vary.add("Accept-Encoding")
-    if status != 200:
-        return response
-    if compress:
-        response.content_encoding = "gzip"
-        # Each representation has its own strong validator.
-        response.set_etag(resource.etag + "-gzip")
-    else:
-        response.set_etag(resource.etag)
-    response.last_modified = last_modified
-    response.cache_control.public = True
-    response.cache_control.max_age = max_age
-    return response.make_conditional(request)
+) -> tuple[int, Headers, bytes]:
+    """Status, headers and body for ``resource`` as this request asks for it.
+
+    The body is the whole representation even for ``HEAD`` (a server sends
+    its headers and no body); a 304 has none.
+    """
+    gzipped = resource.compressible and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+    headers = resource.headers(gzipped, status, last_modified)
+    if status == 200 and resource.cache_control != NO_STORE:
+        etag = resource.etag + "-gzip" if gzipped else resource.etag
+        if not is_resource_modified(environ, etag=etag, last_modified=last_modified):
+            return 304, [h for h in headers if h[0] in _KEPT_ON_304], b""
+    return status, list(headers), resource.gzip if gzipped else resource.data
+
+
+def status_line(status: int) -> str:
+    return f"{status} {_REASONS.get(status, '')}".rstrip()
+
+
+class Served:
+    """A plan's files as HTTP resources, each built when first asked for and
+    then kept until the plan is replaced."""
+
+    def __init__(self, plan: Plan, root: Path) -> None:
+        self.plan = plan
+        #: The content directory, for images.
+        self.root = root
+        self.cache_control = f"public, max-age={plan.content.site.cache_max_age}"
+        self._built: dict[str, Resource | None] = {}
+
+    def file(self, file: str) -> Resource | None:
+        """The public output exported as ``file``, or None when there is none."""
+        if file in self._built:
+            return self._built[file]
+        resource = None
+        if file.startswith(urls.IMAGES):
+            resource = self._image(file.removeprefix(urls.IMAGES))
+        elif (out := self.plan.outputs.get(file)) is not None and out.access is Access.PUBLIC:
+            resource = Resource(self.plan.render(file), urls.media_type(file), self.cache_control)
+        if resource is not None or len(self._built) < 10_000:  # misses: a bounded memory
+            self._built[file] = resource
+        return resource
+
+    def path(self, url_path: str) -> Resource | None:
+        """What the site serves at a URL path (``/articles/x/``)."""
+        return self.file(urls.file_of(url_path.removeprefix("/")))
+
+    def _image(self, name: str) -> Resource | None:
+        """``images/<name>``, when it may be served. None also when the file has
+        gone since the content was loaded (the next look for changes will know)."""
+        if name not in self.plan.images:
+            return None
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        try:
+            data = (self.root / "images" / name).read_bytes()
+        except OSError:
+            return None
+        return Resource(data, kind, self.cache_control)
 
 
 class FastPath:
@@ -56,50 +171,26 @@ class FastPath:
     everything else (redirects, 404s, previews) to the Flask app.
 
     Feed readers poll the same few feeds all day: this path does no routing
-    and builds no request or response objects. The conditional decision is
-    werkzeug's own (``is_resource_modified``), as in :func:`resource_response`.
+    and builds no request or response objects. Its headers are
+    :func:`respond`'s, as the Flask views' are.
     """
 
     def __init__(self, app: WSGIApplication, live: LiveSite) -> None:
         self.app = app
         self.live = live
-        self._gzip_ok: dict[str, bool] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         if method not in ("GET", "HEAD"):
             return self.app(environ, start_response)
         snapshot = self.live.current()
-        files = snapshot.files
-        if files is None:
+        served = snapshot.served
+        if served is None:
             return self.app(environ, start_response)
         path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace")
-        if path.startswith("/images/"):
-            resource = files.image(path[len("/images/") :])
-        else:
-            resource = files.get(url_to_path(path))
+        resource = served.path(path)
         if resource is None:
             return self.app(environ, start_response)
-        gzipped = resource.compressible and self._gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
-        etag = resource.etag + "-gzip" if gzipped else resource.etag
-        headers = resource.headers(gzipped, snapshot.http_date, files.content.site.cache_max_age)
-        if not is_resource_modified(environ, etag=etag, last_modified=snapshot.last_modified):
-            start_response("304 Not Modified", [h for h in headers if h[0] in _KEPT_ON_304])
-            return []
-        start_response("200 OK", headers)
-        if method == "HEAD":
-            return []
-        return [resource.gzip if gzipped else resource.data]
-
-    def _gzip(self, header: str) -> bool:
-        """Does this Accept-Encoding allow gzip? Clients send few distinct values."""
-        answer = self._gzip_ok.get(header)
-        if answer is None:
-            answer = parse_accept_header(header)["gzip"] > 0
-            if len(self._gzip_ok) < 1000:
-                self._gzip_ok[header] = answer
-        return answer
-
-
-#: What a 304 repeats of the 200's headers (RFC 9110, 15.4.5).
-_KEPT_ON_304 = frozenset({"ETag", "Last-Modified", "Cache-Control", "Vary"})
+        status, headers, body = respond(environ, resource, snapshot.last_modified)
+        start_response(status_line(status), headers)
+        return [] if method == "HEAD" else [body]

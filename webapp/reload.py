@@ -1,10 +1,10 @@
 """The last good state of a content directory, refreshed cheaply as it changes.
 
-Every ``interval`` seconds at most, a request pays for one walk of the
-directory's ``stat`` results (no file is read). When they differ from the last
-walk, or when a scheduled article's time has come, the site is loaded again;
-if the new content has a problem, the problem is logged with file, line and
-field and the last good site goes on being served.
+A watcher thread in each process walks the directory's ``stat`` results every
+``interval`` seconds (no file is read); requests never do. When the walk
+differs from the last one, or when a scheduled article's time has come, the
+site is loaded again; if the new content has a problem, the problem is logged
+with file, line and field and the last good site goes on being served.
 """
 
 from __future__ import annotations
@@ -12,23 +12,22 @@ from __future__ import annotations
 import logging
 import math
 import os
-import sqlite3
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 
-from werkzeug.http import http_date
-
-from feeds.cache import Cache, source_files
-from feeds.content import Signature, load_content, no_gc, scan
+from feeds.cache import Cache, CacheError
+from feeds.content import Loaded, Signature, load, scan
+from feeds.digest import source_files
 from feeds.errors import ContentError
-from feeds.model import Content
-from webapp.site import SiteFiles
+from feeds.listings import public_articles
+from feeds.parallel import no_gc
+from feeds.plan import Plan
+from webapp.http import Served
 
 
 def _code_mtime() -> float:
@@ -41,18 +40,13 @@ class Snapshot:
     """What is served, swapped whole so a request never mixes two versions."""
 
     #: The site; None until the content has loaded once without problems.
-    files: SiteFiles | None
-    #: ``Last-Modified`` of everything in ``files``: see :meth:`LiveSite._publish`.
+    served: Served | None
+    #: ``Last-Modified`` of everything in ``served``: see :meth:`LiveSite._publish`.
     last_modified: datetime
     #: Problems of the newest content, when it could not be loaded.
     problems: tuple[str, ...] = ()
     #: Changes whenever what is served or reported changes (the preview reloads).
     version: int = 0
-
-    @cached_property
-    def http_date(self) -> str:
-        """``last_modified`` as a Last-Modified header value."""
-        return http_date(self.last_modified)
 
 
 class LiveSite:
@@ -80,7 +74,7 @@ class LiveSite:
         #: The build cache file, when there is one.
         self.cache = cache
         self.snapshot = Snapshot(None, datetime.fromtimestamp(0, UTC))
-        self._content: Content | None = None  # the last good content
+        self._loaded: Loaded | None = None  # the last good content
         self._changed = 0.0  # the newest change in it, seconds
         self._code_mtime = _code_mtime()
         self._signature: Signature | None = None
@@ -123,16 +117,17 @@ class LiveSite:
                 watcher.start()
 
     def _due(self) -> bool:
-        """Has a scheduled article's time come?"""
-        files = self.snapshot.files
-        return bool(files and files.expires and self.clock() >= files.expires)
+        """Has the time come at which what is public changes by itself?"""
+        served = self.snapshot.served
+        expires = served.plan.expires if served else None
+        return expires is not None and self.clock() >= expires
 
     def refresh(self) -> None:
         self._checked = time.monotonic()
         signature = scan(self.root)
         if signature == self._signature:
-            if self._due() and self._content is not None:
-                self._publish(self._content, self._changed, self.snapshot.problems)
+            if self._due() and self._loaded is not None:
+                self._publish(self._loaded, self._changed, self.snapshot.problems)
             return
         changed = self._newest_change(signature)
         wait = math.floor(changed) + 1 - self.wall()
@@ -142,12 +137,12 @@ class LiveSite:
             # second share its Last-Modified, and readers that poll with
             # If-Modified-Since alone would never see the second edit. So a
             # change is served once its second is over: within a second.
-            if self.snapshot.files is not None:
+            if self.snapshot.served is not None:
                 return  # the next check after the second ends takes it
             time.sleep(wait)
         self._signature = signature  # a failed load is retried when files change
         try:
-            content = self._load()
+            loaded = self._load()
         except ContentError as e:
             self._report(tuple(str(p) for p in e.problems))
             return
@@ -155,33 +150,34 @@ class LiveSite:
             self.logger.exception("could not load %s", self.root)
             self._report((f"{self.root}: could not be loaded ({type(e).__name__}: {e})",))
             return
-        self._content, self._changed = content, changed
-        self._publish(content, changed, ())
+        self._loaded, self._changed = loaded, changed
+        self._publish(loaded, changed, ())
+        served = self.snapshot.served
         self.logger.info(
             "loaded %s: %d articles, %d public",
             self.root,
-            len(content.articles),
-            len(self.snapshot.files.listings[0].articles) if self.snapshot.files else 0,
+            len(loaded.content.articles),
+            len(served.plan.listings[0].articles) if served else 0,
         )
 
-    def _load(self) -> Content:
+    def _load(self) -> Loaded:
         if self.cache is None:
-            return load_content(self.root, self.base_url)
+            return load(self.root, self.base_url)
         try:
             cache = Cache(self.cache)  # a connection per load: requests come on many threads
             try:
                 with no_gc():
-                    return load_content(self.root, self.base_url, cache)
+                    return load(self.root, self.base_url, cache)
             finally:
                 cache.close()
-        except sqlite3.Error as e:  # the cache only saves time: do without it
-            self.logger.warning("build cache %s not used: %s", self.cache, e)
-            return load_content(self.root, self.base_url)
+        except CacheError as e:  # the cache only saves time: do without it
+            self.logger.warning("%s", e)
+            return load(self.root, self.base_url)
 
     def _report(self, problems: tuple[str, ...]) -> None:
         for problem in problems:
             self.logger.error("content problem: %s", problem)
-        if self.snapshot.files is not None:
+        if self.snapshot.served is not None:
             self.logger.error("still serving the last good version of %s", self.root)
         self.snapshot = replace(self.snapshot, problems=problems, version=self.snapshot.version + 1)
 
@@ -192,18 +188,18 @@ class LiveSite:
         newest = max((mtime for _, mtime, _ in signature), default=0) / 1e9
         return min(max(newest, self._code_mtime), self.wall())
 
-    def _publish(self, content: Content, changed: float, problems: tuple[str, ...]) -> None:
-        """Serve ``content`` as of now. Its Last-Modified is the newest change,
+    def _publish(self, loaded: Loaded, changed: float, problems: tuple[str, ...]) -> None:
+        """Serve ``loaded`` as of now. Its Last-Modified is the newest change,
         or the newest article whose time has come if later (a scheduled article
         going public changes the bytes with no file touched): derived from the
         files alone, so the same in every worker."""
         now = self.clock()
         newest = datetime.fromtimestamp(math.floor(changed), UTC)
-        published = [a.date for a in content.articles if not a.draft and a.date <= now]
+        published = public_articles(loaded.content, now)
         if published:
-            newest = max(newest, *published)
+            newest = max(newest, published[0].date)
         self.snapshot = Snapshot(
-            files=SiteFiles(content, now, self.root),
+            served=Served(Plan(loaded, now), self.root),
             last_modified=min(newest, now).replace(microsecond=0),
             problems=problems,
             version=self.snapshot.version + 1,

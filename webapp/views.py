@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import gzip
 import html
 
 from flask import Blueprint, Response, current_app, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from webapp.http import resource_response
+from feeds import urls
+from webapp.http import NO_STORE, Resource, respond
 from webapp.reload import LiveSite, Snapshot
-from webapp.site import NOT_FOUND, url_to_path
 
 bp = Blueprint("site", __name__)
 
@@ -20,60 +19,56 @@ def live() -> LiveSite:
     return site
 
 
+def send(resource: Resource, snapshot: Snapshot, status: int = 200) -> BaseResponse:
+    """A Flask response with the headers :func:`webapp.http.respond` decides."""
+    code, headers, body = respond(request.environ, resource, snapshot.last_modified, status)
+    return Response(body, status=code, headers=headers, direct_passthrough=True)
+
+
 @bp.get("/__feeds/version")
-def version() -> BaseResponse | tuple[str, int]:
+def version() -> BaseResponse:
     """For the preview's reload script only."""
     if not current_app.config["PREVIEW"]:
         return not_found()
-    return Response(
-        str(live().current().version),
-        content_type="text/plain",
-        headers={"Cache-Control": "no-store"},
-    )
+    text = str(live().current().version).encode()
+    return send(Resource(text, "text/plain; charset=utf-8", NO_STORE), live().snapshot)
 
 
 @bp.get("/", defaults={"path": ""})
 @bp.get("/<path:path>")
-def serve(path: str) -> BaseResponse | tuple[str, int]:
+def serve(path: str) -> BaseResponse:
     snapshot = live().current()
-    files = snapshot.files
-    if files is None:
+    served = snapshot.served
+    if served is None:
         return unavailable(snapshot)
-    max_age = files.content.site.cache_max_age
-    if path.startswith("images/"):
-        resource = files.image(path.removeprefix("images/"))
-        if resource is None:
-            return not_found()
-        return resource_response(request, resource, snapshot.last_modified, max_age)
     if path == "page/1/" or path.endswith("/page/1/"):
         return redirect(request.root_path + "/" + path.removesuffix("page/1/"), code=301)
-    resource = files.get(url_to_path(path))
+    resource = served.path(path)
     if resource is None:
-        if not path.endswith("/") and files.get(url_to_path(path + "/")) is not None:
+        if not path.endswith("/") and served.path(path + "/") is not None:
             return redirect(request.root_path + "/" + path + "/", code=308)
         return not_found()
-    response = resource_response(request, resource, snapshot.last_modified, max_age)
     if current_app.config["PREVIEW"] and resource.media_type.startswith("text/html"):
-        preview(response, snapshot)
-    return response
+        resource = preview(resource, snapshot)
+    return send(resource, snapshot)
 
 
-def not_found() -> BaseResponse | tuple[str, int]:
+def not_found() -> BaseResponse:
     snapshot = live().snapshot
-    page = snapshot.files.get(NOT_FOUND) if snapshot.files else None
+    page = snapshot.served.file(urls.NOT_FOUND) if snapshot.served else None
     if page is None:
-        return "Not found", 404
-    return resource_response(request, page, snapshot.last_modified, 0, status=404)
+        page = Resource(b"Not found\n", "text/plain; charset=utf-8", NO_STORE)
+    return send(page, snapshot, 404)
 
 
-def unavailable(snapshot: Snapshot) -> tuple[str, int]:
+def unavailable(snapshot: Snapshot) -> BaseResponse:
     """No good version of the content has loaded yet."""
     lines = "".join(f"<li>{html.escape(p)}</li>" for p in snapshot.problems)
-    return (
+    page = (
         "<!DOCTYPE html><title>Content has problems</title><h1>The content has problems</h1>"
-        f"<p>Nothing can be served until they are fixed:</p><ul>{lines}</ul>",
-        503,
+        f"<p>Nothing can be served until they are fixed:</p><ul>{lines}</ul>"
     )
+    return send(Resource(page.encode(), "text/html; charset=utf-8", NO_STORE), snapshot, 503)
 
 
 PREVIEW_SCRIPT = """<script>
@@ -87,15 +82,9 @@ PREVIEW_SCRIPT = """<script>
 </script>"""
 
 
-def preview(response: BaseResponse, snapshot: Snapshot) -> None:
-    """In ``feeds serve`` only: reload on change, and show content problems."""
-    if response.status_code != 200:
-        return
-    response.direct_passthrough = False
-    body = response.get_data()
-    if response.content_encoding == "gzip":
-        body = gzip.decompress(body)
-        del response.headers["Content-Encoding"]
+def preview(resource: Resource, snapshot: Snapshot) -> Resource:
+    """In ``feeds serve`` only: a page that reloads on change and shows content
+    problems; never kept by a cache."""
     banner = ""
     if snapshot.problems:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in snapshot.problems)
@@ -105,9 +94,6 @@ def preview(response: BaseResponse, snapshot: Snapshot) -> None:
             f"<ul>{items}</ul></div>"
         )
     script = PREVIEW_SCRIPT % snapshot.version
-    body = body.replace(b"<body>", b"<body>" + banner.encode(), 1)
+    body = resource.data.replace(b"<body>", b"<body>" + banner.encode(), 1)
     body = body.replace(b"</body>", script.encode() + b"</body>", 1)
-    response.set_data(body)
-    response.headers["Cache-Control"] = "no-store"
-    del response.headers["ETag"]
-    del response.headers["Last-Modified"]
+    return Resource(body, resource.media_type, NO_STORE)

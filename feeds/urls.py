@@ -1,0 +1,176 @@
+"""The URL scheme: every path the site publishes, as a path and as an absolute
+URL, and the one resolver of URLs written in content.
+
+A *path* here is relative to the site's ``base_url``, without a leading slash:
+``""`` is the home page, ``"articles/x/"`` an article, ``"rss.xml"`` the site's
+RSS feed. Pages are folders; the file an export writes for one is its
+``index.html`` (:func:`file_of`). Nothing else in the package spells a path.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
+from slugify import slugify
+
+#: The three feed formats, by the name the code uses for them, with their file
+#: names and media types (DESIGN.md).
+FEED_FILES = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
+FEED_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
+FEED_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+
+HOME = ""
+OPML = "feeds.opml"
+STYLESHEET = "feed.xsl"
+SITEMAP = "sitemap.xml"
+STYLE = "static/style.css"
+#: The page served for a URL the site does not have (exported for static hosts).
+NOT_FOUND = "404.html"
+IMAGES = "images/"
+#: Where tag pages live: also the scheme of feed categories.
+TAGS = "tags/"
+
+#: Media types by the end of a path.
+_MEDIA_TYPES = {
+    **{name: f"{FEED_TYPES[fmt]}; charset=utf-8" for fmt, name in FEED_FILES.items()},
+    ".opml": "text/x-opml; charset=utf-8",
+    ".xsl": "text/xsl; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+
+#: The schemes a URL in content may have once resolved: the web and email.
+SCHEMES = frozenset({"http", "https", "mailto"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+#: Characters WHATWG URL parsing removes wherever they are.
+_REMOVED = re.compile("[\t\n\r]")
+#: And what it strips from either end: C0 controls and spaces.
+_EDGES = re.compile("^[\x00-\x20]+|[\x00-\x20]+$")
+#: What may stand in a URL as it is; everything else is percent-encoded as UTF-8.
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
+
+
+def article(slug: str) -> str:
+    return f"articles/{slug}/"
+
+
+def tag(slug: str) -> str:
+    return f"{TAGS}{slug}/"
+
+
+def author(author_id: str) -> str:
+    return f"authors/{author_id}/"
+
+
+def page(listing: str, number: int) -> str:
+    """Page ``number`` of the listing whose first page is at ``listing``."""
+    return listing if number == 1 else f"{listing}page/{number}/"
+
+
+def feed(listing: str, fmt: str) -> str:
+    """The listing's feed in ``fmt`` (``rss``, ``atom`` or ``json``)."""
+    return listing + FEED_FILES[fmt]
+
+
+def image(name: str) -> str:
+    """``images/<name>``; ``name`` is relative to the content's ``images/``."""
+    return IMAGES + name
+
+
+def absolute(base_url: str, path: str) -> str:
+    """The absolute URL of a path of the site."""
+    return base_url + quote(path, safe="/")
+
+
+def file_of(path: str) -> str:
+    """The exported file for a path: ``articles/x/`` is ``articles/x/index.html``."""
+    return path + "index.html" if path == "" or path.endswith("/") else path
+
+
+def path_of(file: str) -> str:
+    """The path an exported file is served at (the inverse of :func:`file_of`)."""
+    return file.removesuffix("index.html") if file.endswith("index.html") else file
+
+
+def media_type(file: str) -> str:
+    """The media type an exported file is served with."""
+    for ending, kind in _MEDIA_TYPES.items():
+        if file.endswith(ending):
+            return kind
+    return "application/octet-stream"
+
+
+def tag_slug(name: str) -> str:
+    """ASCII URL segment for a tag: lowercase, hyphens, other scripts transliterated."""
+    return str(slugify(name, max_length=80, word_boundary=True))
+
+
+def resolve(reference: str, page_url: str, base_url: str) -> str | None:
+    """A URL written in content (a link, an image, the logo) as an absolute URL.
+
+    ``/x`` is under the site's ``base_url`` (which may have a path of its own);
+    anything else is relative to ``page_url``, as a browser reads it. Characters
+    a URL cannot hold (spaces, non-ASCII letters) are percent-encoded as UTF-8,
+    so ``/images/a b.png`` and ``/images/a%20b.png`` give the same URL. None
+    for what cannot be made an http(s) or mailto URL (``javascript:``, however
+    spelled, a broken host or port). The sanitiser resolves every ``href`` and
+    ``src`` with this, and validation every lead image and logo.
+    """
+    text = _EDGES.sub("", _REMOVED.sub("", reference))
+    if text.startswith("/") and not text.startswith("//"):
+        text = base_url + text[1:]
+    try:
+        joined = urljoin(page_url, text)
+        parts = urlsplit(joined)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES or (scheme != "mailto" and not parts.hostname):
+        return None
+    host = parts.hostname or ""
+    if scheme != "mailto" and not host.isascii():
+        try:
+            ascii_host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+        joined = joined.replace(parts.netloc, parts.netloc.replace(host, ascii_host), 1)
+    return quote(joined, safe=_URL_SAFE)
+
+
+def image_path(url: str, base_url: str, hosts: frozenset[str] = frozenset()) -> str | None:
+    """The file under ``images/`` an absolute URL names, or None for any other URL.
+
+    Every spelling of one file gives one answer: ``http`` or ``https``, a
+    default port written out, an upper-case host, doubled slashes and
+    percent-encoding. ``hosts`` are further names of this site (the host of
+    site.toml's ``base_url`` when a preview serves it from another address).
+    """
+    try:
+        parts, base = urlsplit(url), urlsplit(base_url)
+        port, base_port = parts.port, base.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    if parts.hostname != base.hostname and parts.hostname not in hosts:
+        return None
+    default = frozenset((None, *_DEFAULT_PORTS.values()))
+    if port != base_port and not (port in default and base_port in default):
+        return None
+    path = re.sub("/{2,}", "/", unquote(parts.path))
+    prefix = re.sub("/{2,}", "/", base.path + IMAGES)
+    if not path.startswith(prefix):
+        return None
+    name = path[len(prefix) :]
+    if not name or ".." in name.split("/") or posixpath.normpath(name) != name:
+        return None
+    return name
