@@ -192,7 +192,8 @@ class LiveSite:
         """Serve ``loaded`` as of now. Its Last-Modified is the newest change,
         or the newest article whose time has come if later (a scheduled article
         going public changes the bytes with no file touched): derived from the
-        files alone, so the same in every worker."""
+        files alone, so the same in every worker. It is never later than the
+        machine's clock, which dates the responses."""
         now = self.clock()
         newest = datetime.fromtimestamp(math.floor(changed), UTC)
         published = public_articles(loaded.content, now)
@@ -200,7 +201,9 @@ class LiveSite:
             newest = max(newest, published[0].date)
         self.snapshot = Snapshot(
             served=Served(Plan(loaded, now), self.root),
-            last_modified=min(newest, now).replace(microsecond=0),
+            last_modified=min(newest, datetime.fromtimestamp(self.wall(), UTC)).replace(
+                microsecond=0
+            ),
             problems=problems,
             version=self.snapshot.version + 1,
         )
