@@ -42,18 +42,14 @@ class Channel:
 
 
 @dataclass(frozen=True)
-class Listing:
+class Listing(Channel):
     """A channel and every public article in it, newest first."""
 
-    path: str
-    title: str
-    description: str
-    articles: tuple[Article, ...]
-    kind: str = "site"
-    author: Author | None = None
+    articles: tuple[Article, ...] = ()
 
     @property
     def channel(self) -> Channel:
+        """The channel alone: what its feeds and pages are built from besides articles."""
         return Channel(self.path, self.title, self.description, self.kind, self.author)
 
     def page_url(self, site: Site) -> str:
@@ -145,7 +141,7 @@ def listings(content: Content, now: datetime) -> tuple[Listing, ...]:
     """
     site = content.site
     public = public_articles(content, now)
-    result = [Listing(urls.HOME, site.title, site.description, public)]
+    result = [Listing(urls.HOME, site.title, site.description, articles=public)]
     tags: dict[str, list[Article]] = {}
     names: dict[str, str] = {}
     by_author: dict[str, list[Article]] = {}
@@ -162,8 +158,8 @@ def listings(content: Content, now: datetime) -> tuple[Listing, ...]:
                 urls.tag(slug),
                 f"{site.title}: {names[slug]}",
                 f"Articles tagged “{names[slug]}” from {site.title}.",
-                tuple(tags[slug]),
                 "tag",
+                articles=tuple(tags[slug]),
             )
         )
     for author in content.authors:
@@ -174,9 +170,9 @@ def listings(content: Content, now: datetime) -> tuple[Listing, ...]:
                     urls.author(author.id),
                     f"{site.title}: {author.name}",
                     f"Articles by {author.name} from {site.title}.",
-                    written,
                     "author",
                     author,
+                    articles=written,
                 )
             )
     return tuple(result)

@@ -131,10 +131,12 @@ def require(tool: str) -> None:
         pytest.skip(message)
 
 
-@pytest.fixture
-def served(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """The sample site under gunicorn on a loopback port, with base_url set to
-    that address; yields (base URL, content directory)."""
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The sample site under gunicorn (two workers) on a loopback port, with
+    base_url set to that address and the app's clock stopped at :data:`NOW`, so
+    that what is public does not depend on the day the tests run; started once
+    per module. Yields (base URL, content directory)."""
     import os
     import shutil
     import subprocess
@@ -145,7 +147,7 @@ def served(tmp_path: Path):  # type: ignore[no-untyped-def]
     repo = Path(__file__).resolve().parent.parent
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
-    root = Path(shutil.copytree(repo / "content", tmp_path / "content"))
+    root = Path(shutil.copytree(repo / "content", tmp_path_factory.mktemp("served") / "content"))
     toml = root / "site.toml"
     toml.write_text(
         toml.read_text(encoding="utf-8").replace(
@@ -164,9 +166,13 @@ def served(tmp_path: Path):  # type: ignore[no-untyped-def]
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "webapp:create_app()",
+            f"webapp:create_app({{'NOW': '{NOW.isoformat()}'}})",
         ],
-        env={**os.environ, "FEEDS_CONTENT": str(root)},
+        env={
+            **os.environ,
+            "FEEDS_CONTENT": str(root),
+            "FEEDS_CACHE": str(tmp_path_factory.mktemp("served-cache") / "cache.sqlite"),
+        },
         cwd=repo,
     )
     try:

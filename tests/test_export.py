@@ -206,3 +206,28 @@ def test_builds_at_the_same_time_both_finish_whole(sample: Path, tmp_path: Path)
     assert errors == []
     build(sample, tmp_path / "alone", NOW)
     assert tree(out) == tree(tmp_path / "alone")
+
+
+@pytest.mark.parametrize("src", ["/images/plan secreto.png", "/images/plan%20secreto.png"])
+def test_a_lead_image_whose_name_has_a_space(sample: Path, tmp_path: Path, src: str) -> None:
+    import feedparser
+
+    from webapp import create_app
+
+    logo = (sample / "images/logo.png").read_bytes()
+    write(sample, "images/plan secreto.png", logo)
+    article = sample / "articles/informal-workers-pension-debate.md"
+    text = article.read_text()
+    article.write_text(text.replace("\n---\n", f"\nimage:\n  src: {src}\n  alt: A plan\n---\n", 1))
+    out = tmp_path / "out"
+    build(sample, out, NOW)
+    assert (out / "images/plan secreto.png").read_bytes() == logo
+    url = "https://wire.example.org/images/plan%20secreto.png"
+    atom = feedparser.parse((out / "atom.xml").read_bytes())
+    entry = next(e for e in atom.entries if e.link.endswith("/informal-workers-pension-debate/"))
+    enclosure = next(link for link in entry.links if link.rel == "enclosure")
+    assert (enclosure.href, int(enclosure.length)) == (url, len(logo))
+    page = (out / "articles/informal-workers-pension-debate/index.html").read_text()
+    assert f'<img src="{url}"' in page
+    client = create_app({"CONTENT": str(sample), "NOW": NOW.isoformat()}).test_client()
+    assert client.get("/images/plan%20secreto.png").data == logo

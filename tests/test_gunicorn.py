@@ -43,15 +43,6 @@ def test_every_route_over_http(served: tuple[str, Path]) -> None:
     assert fetch(base + "no/such/page/")[0] == 404
 
 
-def test_validators_are_the_same_in_every_worker(served: tuple[str, Path]) -> None:
-    base, _ = served
-    seen = {
-        (headers["ETag"], headers["Last-Modified"])
-        for headers in (fetch(base + "rss.xml")[1] for _ in range(40))
-    }
-    assert len(seen) == 1  # two workers, forty requests, one answer
-
-
 def test_gzip_head_and_last_modified_over_http(served: tuple[str, Path]) -> None:
     base, _ = served
     status, plain_headers, plain = fetch(base + "atom.xml")
