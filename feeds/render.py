@@ -10,11 +10,10 @@ URLs that validation has made absolute.
 from __future__ import annotations
 
 import html
-import itertools
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from urllib.parse import quote, unquote
 
 import nh3
@@ -72,11 +71,20 @@ class RenderError(FeedsError):
     """HTML could not be rendered for a page (a bug in the caller, never content)."""
 
 
+#: What XML 1.0 cannot carry (C0 controls but tab, LF and CR; C1 controls;
+#: U+FFFE and U+FFFF). nh3 decodes character references, so ``&#1;`` in the
+#: input comes out of it as a raw U+0001, which would make every feed that
+#: carries it ill-formed: the sanitiser's output is cleaned of them after nh3.
+XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
 class Sanitised(NamedTuple):
-    #: Safe HTML, absolute URLs.
+    #: Safe HTML, absolute URLs, only characters XML can carry.
     html: str
     #: Every URL it links to or shows, in document order.
     urls: tuple[str, ...]
+    #: What was taken out that the input held, as sentence fragments.
+    removed: tuple[str, ...] = ()
 
 
 def sanitize(fragment: str, page_url: str, base_url: str) -> Sanitised:
@@ -112,18 +120,25 @@ def sanitize(fragment: str, page_url: str, base_url: str) -> Sanitised:
         filter_style_properties={"text-align"},
         url_relative="pass_through",
     )
-    return Sanitised(cleaned, tuple(found))
+    removed: tuple[str, ...] = ()
+    unsafe = XML_UNSAFE.search(cleaned)
+    if unsafe:
+        removed = (f"character U+{ord(unsafe.group()):04X}, which XML cannot carry",)
+        cleaned = XML_UNSAFE.sub("", cleaned)
+    return Sanitised(cleaned, tuple(found), removed)
 
 
 class Rendered(NamedTuple):
     #: Safe HTML, absolute URLs.
     html: str
-    #: Plain text of the first paragraph.
+    #: Plain text of the first paragraph, as readers see it (after sanitising).
     first_paragraph: str
     #: How deeply its elements nest (see :data:`MAX_NESTING`).
     depth: int
     #: Every URL it links to or shows.
     urls: tuple[str, ...]
+    #: What the sanitiser took out (see :class:`Sanitised`).
+    removed: tuple[str, ...] = ()
 
 
 #: Deepest nesting of elements an article may have. Markdown stops nesting
@@ -157,21 +172,24 @@ def render_markdown(text: str, page_url: str, base_url: str) -> Rendered:
     body = sanitize(_MD.renderer.render(tokens, _MD.options, {}), page_url, base_url)
     blocks = max((t.level for t in tokens), default=0) + 1
     return Rendered(
-        body.html, _first_paragraph_text(tokens), max(blocks, nesting(body.html)), body.urls
+        body.html,
+        first_paragraph(body.html),
+        max(blocks, nesting(body.html)),
+        body.urls,
+        body.removed,
     )
 
 
-def _first_paragraph_text(tokens: list[Any]) -> str:
-    for opening, inline in itertools.pairwise(tokens):
-        if opening.type != "paragraph_open" or inline.type != "inline":
-            continue
-        parts = []
-        for child in inline.children or ():
-            if child.type in ("text", "code_inline"):
-                parts.append(child.content)
-            elif child.type in ("softbreak", "hardbreak"):
-                parts.append(" ")
-        text = " ".join("".join(parts).split())
+_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
+
+
+def first_paragraph(safe_html: str) -> str:
+    """The text of the first paragraph with any text, from sanitised HTML: what
+    a reader sees of it, so nothing the sanitiser removed (a script's text)
+    reaches a summary. Sanitised HTML is well formed, with ``<`` in text
+    escaped, so its tags can be stripped by pattern."""
+    for match in _PARAGRAPH.finditer(safe_html):
+        text = " ".join(html.unescape(_TAG.sub("", match.group(1))).split())
         if text:
             return text
     return ""

@@ -352,3 +352,23 @@ def replace_tags(article: Article, name: str, **changes: Any) -> Article:
     from feeds.model import Tag
 
     return replace(article, tags=(Tag(name, article.tags[0].slug),), **changes)
+
+
+def test_a_summary_holds_only_what_readers_see_of_the_body(content: Path) -> None:
+    """The generated summary is the first paragraph as sanitised: the text of a
+    removed <script> must not reach RSS, Atom or JSON summaries."""
+    article = content / "articles/good.md"
+    text = article.read_text()
+    article.write_text(
+        text.replace(
+            "The city's reservoirs hold a third of their usual water.",
+            'An inline script <script>alert("body")</script> and an image '
+            "<img src=x onerror=alert(1)>.",
+        )
+    )
+    files = rendered(load_content(content), NOW)
+    rss = parse(files["rss.xml"]).entries[0]
+    atom = parse(files["atom.xml"]).entries[0]
+    item = json.loads(files["feed.json"])["items"][0]
+    for summary in (rss.summary, atom.summary, item["summary"]):
+        assert summary == "An inline script and an image ."
