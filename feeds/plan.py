@@ -146,6 +146,7 @@ def _outputs(content: Content, every: tuple[Listing, ...]) -> dict[str, Output]:
     outputs[urls.OPML] = Output(build_opml, (tuple(e for e in listed if isinstance(e, FeedLink)),))
     outputs[urls.STYLESHEET] = Output(static_file, ("feed.xsl",))
     outputs[urls.STYLE] = Output(static_file, ("style.css",))
+    outputs[urls.SCRIPT] = Output(static_file, ("republish.js",))
     outputs[urls.NOT_FOUND] = Output(not_found_page, (site_feeds,))
     return outputs
 

@@ -30,6 +30,8 @@ OPML = "feeds.opml"
 STYLESHEET = "feed.xsl"
 SITEMAP = "sitemap.xml"
 STYLE = "static/style.css"
+#: The site's one script (the Republish block's Copy button).
+SCRIPT = "static/republish.js"
 #: The page served for a URL the site does not have (exported for static hosts).
 NOT_FOUND = "404.html"
 IMAGES = "images/"
@@ -44,6 +46,7 @@ _MEDIA_TYPES = {
     ".xml": "application/xml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
 }
 
 #: The schemes a URL in content may have once resolved: the web and email.

@@ -112,7 +112,9 @@ def test_every_route_has_its_media_type_and_cache_headers(
         etag, weak = response.get_etag()
         assert etag and not weak, path
         assert response.last_modified is not None, path
-        assert response.headers["Cache-Control"] == "public, max-age=300", path
+        assert response.headers["Cache-Control"] == (
+            "public, max-age=300, stale-while-revalidate=60, stale-if-error=86400"
+        ), path
         assert response.headers["Vary"] == "Accept-Encoding", path
 
 
@@ -508,7 +510,8 @@ def test_preview_reloads_pages_and_shows_problems(sample: Path) -> None:
     assert page.headers["Content-Encoding"] == "gzip"  # the rewritten page, compressed
     body = gzip.decompress(page.data)
     assert page.headers["Cache-Control"] == "no-store" and "ETag" not in page.headers
-    assert b'fetch("/__feeds/version"' in body
+    assert b'<script src="/__feeds/preview.js" data-version="' in body
+    assert b"fetch(" in client.get("/__feeds/preview.js").data
     assert b'href="http://127.0.0.1:8000/rss.xml"' in body
     feed = client.get("/rss.xml").data  # ids stay those of the real site
     assert b'<guid isPermaLink="false">tag:wire.example.org,2026-11-05:' in feed

@@ -10,7 +10,6 @@ decides conditional requests (``is_resource_modified``), with
 from __future__ import annotations
 
 import gzip
-import mimetypes
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.http import http_date, is_resource_modified, parse_accept_header
 
+from feeds import headers as file_headers
 from feeds import urls
 from feeds.digest import digest
 from feeds.plan import Access, Plan
@@ -35,26 +35,41 @@ NO_STORE = "no-store"
 Headers = list[tuple[str, str]]
 
 #: What a 304 repeats of the 200's headers (RFC 9110, 15.4.5).
-_KEPT_ON_304 = frozenset({"ETag", "Last-Modified", "Cache-Control", "Vary"})
+_KEPT_ON_304 = frozenset({"ETag", "Last-Modified", "Cache-Control", "Vary", "Link"})
 _REASONS = {200: "OK", 304: "Not Modified", 404: "Not Found", 503: "Service Unavailable"}
 
 
 class Resource:
     """One response body with what HTTP needs of it, computed once."""
 
-    def __init__(self, data: bytes, media_type: str, cache_control: str) -> None:
+    def __init__(self, data: bytes, fixed: file_headers.Headers) -> None:
         self.data = data
-        self.media_type = media_type
+        #: The headers that do not depend on the request (:mod:`feeds.headers`).
+        self.fixed = fixed
+        found = dict(fixed)
+        self.media_type = found["Content-Type"]
         #: ``public, max-age=300``, or :data:`NO_STORE` for what is never kept
         #: (it then has no validators and is never answered with a 304).
-        self.cache_control = cache_control
+        self.cache_control = found.get("Cache-Control", NO_STORE)
         self.etag = digest(data)
         #: Worth gzip: text of some size (images are compressed already).
         self.compressible = len(data) >= GZIP_MIN_BYTES and (
-            not media_type.startswith("image/") or "svg" in media_type
+            not self.media_type.startswith("image/") or "svg" in self.media_type
         )
         self._gzip: bytes | None = None
         self._headers: dict[tuple[bool, int, datetime | None], Headers] = {}
+
+    @classmethod
+    def of(cls, data: bytes, media_type: str, cache_control: str = NO_STORE) -> Resource:
+        """A response the plan does not hold (an error page, a preview)."""
+        return cls(
+            data,
+            (
+                ("Content-Type", media_type),
+                ("Cache-Control", cache_control),
+                *file_headers.security(media_type),
+            ),
+        )
 
     @property
     def gzip(self) -> bytes:
@@ -70,12 +85,7 @@ class Resource:
         found = self._headers.get(key)
         if found is None:
             body = self.gzip if gzipped else self.data
-            found = [
-                ("Content-Type", self.media_type),
-                ("Content-Length", str(len(body))),
-                ("Cache-Control", self.cache_control),
-                ("Vary", "Accept-Encoding"),
-            ]
+            found = [*self.fixed, ("Content-Length", str(len(body))), ("Vary", "Accept-Encoding")]
             if gzipped:
                 found.append(("Content-Encoding", "gzip"))
             if status == 200 and self.cache_control != NO_STORE:
@@ -132,7 +142,6 @@ class Served:
         self.plan = plan
         #: The content directory, for images.
         self.root = root
-        self.cache_control = f"public, max-age={plan.content.site.cache_max_age}"
         self._built: dict[str, Resource | None] = {}
 
     def file(self, file: str) -> Resource | None:
@@ -140,10 +149,13 @@ class Served:
         if file in self._built:
             return self._built[file]
         resource = None
+        site = self.plan.content.site
         if file.startswith(urls.IMAGES):
-            resource = self._image(file.removeprefix(urls.IMAGES))
+            data = self._image(file.removeprefix(urls.IMAGES))
+            if data is not None:
+                resource = Resource(data, file_headers.headers(file, site))
         elif (out := self.plan.outputs.get(file)) is not None and out.access is Access.PUBLIC:
-            resource = Resource(self.plan.render(file), urls.media_type(file), self.cache_control)
+            resource = Resource(self.plan.render(file), file_headers.headers(file, site))
         if resource is not None or len(self._built) < 10_000:  # misses: a bounded memory
             self._built[file] = resource
         return resource
@@ -152,17 +164,16 @@ class Served:
         """What the site serves at a URL path (``/articles/x/``)."""
         return self.file(urls.file_of(url_path.removeprefix("/")))
 
-    def _image(self, name: str) -> Resource | None:
-        """``images/<name>``, when it may be served. None also when the file has
-        gone since the content was loaded (the next look for changes will know)."""
+    def _image(self, name: str) -> bytes | None:
+        """The bytes of ``images/<name>``, when it may be served. None also when
+        the file has gone since the content was loaded (the next look for
+        changes will know)."""
         if name not in self.plan.images:
             return None
-        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         try:
-            data = (self.root / "images" / name).read_bytes()
+            return (self.root / "images" / name).read_bytes()
         except OSError:
             return None
-        return Resource(data, kind, self.cache_control)
 
 
 class FastPath:

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from feeds import urls
-from webapp.http import NO_STORE, Resource, respond
+from webapp.http import Resource, respond
 from webapp.reload import LiveSite, Snapshot
 
 bp = Blueprint("site", __name__)
@@ -31,7 +31,15 @@ def version() -> BaseResponse:
     if not current_app.config["PREVIEW"]:
         return not_found()
     text = str(live().current().version).encode()
-    return send(Resource(text, "text/plain; charset=utf-8", NO_STORE), live().snapshot)
+    return send(Resource.of(text, "text/plain; charset=utf-8"), live().snapshot)
+
+
+@bp.get("/__feeds/preview.js")
+def preview_script() -> BaseResponse:
+    """The preview's reload script (pages allow no inline script)."""
+    if not current_app.config["PREVIEW"]:
+        return not_found()
+    return send(Resource.of(PREVIEW_SCRIPT, "text/javascript; charset=utf-8"), live().snapshot)
 
 
 @bp.get("/", defaults={"path": ""})
@@ -57,7 +65,7 @@ def not_found() -> BaseResponse:
     snapshot = live().snapshot
     page = snapshot.served.file(urls.NOT_FOUND) if snapshot.served else None
     if page is None:
-        page = Resource(b"Not found\n", "text/plain; charset=utf-8", NO_STORE)
+        page = Resource.of(b"Not found\n", "text/plain; charset=utf-8")
     return send(page, snapshot, 404)
 
 
@@ -68,18 +76,18 @@ def unavailable(snapshot: Snapshot) -> BaseResponse:
         "<!DOCTYPE html><title>Content has problems</title><h1>The content has problems</h1>"
         f"<p>Nothing can be served until they are fixed:</p><ul>{lines}</ul>"
     )
-    return send(Resource(page.encode(), "text/html; charset=utf-8", NO_STORE), snapshot, 503)
+    return send(Resource.of(page.encode(), "text/html; charset=utf-8"), snapshot, 503)
 
 
-PREVIEW_SCRIPT = """<script>
-(function () {
-  var seen = "%s";
+#: Reloads the page when what the preview serves or reports changes.
+PREVIEW_SCRIPT = b"""(function () {
+  var seen = document.currentScript.dataset.version;
   setInterval(function () {
     fetch("/__feeds/version", {cache: "no-store"}).then(function (r) { return r.text(); })
       .then(function (v) { if (v !== seen) { location.reload(); } }, function () {});
   }, 1000);
 })();
-</script>"""
+"""
 
 
 def preview(resource: Resource, snapshot: Snapshot) -> Resource:
@@ -89,11 +97,11 @@ def preview(resource: Resource, snapshot: Snapshot) -> Resource:
     if snapshot.problems:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in snapshot.problems)
         banner = (
-            '<div role="alert" style="background:#fde2e1;color:#5c0b07;padding:1rem">'
+            '<div role="alert" class="preview-problems">'
             f"<strong>The newest edit has problems; showing the last good version.</strong>"
             f"<ul>{items}</ul></div>"
         )
-    script = PREVIEW_SCRIPT % snapshot.version
+    script = f'<script src="/__feeds/preview.js" data-version="{snapshot.version}" defer></script>'
     body = resource.data.replace(b"<body>", b"<body>" + banner.encode(), 1)
     body = body.replace(b"</body>", script.encode() + b"</body>", 1)
-    return Resource(body, resource.media_type, NO_STORE)
+    return Resource.of(body, resource.media_type)

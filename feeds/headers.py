@@ -1,0 +1,74 @@
+"""The headers a file of the site carries whoever serves it: the app, a static
+host (the export's ``_headers`` file), an object store (``feeds deploy``).
+
+What depends on the request (ETag variants, ``304``, gzip, ``Vary``) is
+:mod:`webapp.http`'s; everything that depends only on the file is decided
+here, once.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+
+from feeds import urls
+from feeds.model import Site
+
+Headers = tuple[tuple[str, str], ...]
+
+#: How long a stale copy may be served while a cache fetches a fresh one, and
+#: while the origin is down (RFC 5861).
+STALE_WHILE_REVALIDATE = 60
+STALE_IF_ERROR = 86_400
+
+#: Pages load only the site's own stylesheet and script; images may come from
+#: anywhere (lead images and the republication pixel can be remote).
+PAGE_POLICY = (
+    "default-src 'none'; img-src * data:; style-src 'self'; script-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+#: A feed opened in a browser may be styled by the site's XSL stylesheet.
+FEED_POLICY = "default-src 'none'; img-src * data:; style-src 'self' 'unsafe-inline'"
+#: Nothing in an image, an SVG above all, may run script or load anything.
+FILE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+
+def media_type(file: str) -> str:
+    """The media type of an exported file, images included."""
+    if file.startswith(urls.IMAGES):
+        return mimetypes.guess_type(file)[0] or "application/octet-stream"
+    return urls.media_type(file)
+
+
+def cache_control(site: Site, max_age: int | None = None) -> str:
+    age = site.cache_max_age if max_age is None else max_age
+    return (
+        f"public, max-age={age}, stale-while-revalidate={STALE_WHILE_REVALIDATE}, "
+        f"stale-if-error={STALE_IF_ERROR}"
+    )
+
+
+def security(kind: str) -> Headers:
+    """``X-Content-Type-Options`` and the Content-Security-Policy for a media type."""
+    if kind.startswith("text/html"):
+        policy = PAGE_POLICY
+    elif kind.startswith(("application/rss+xml", "application/atom+xml", "text/xsl")):
+        policy = FEED_POLICY
+    else:
+        policy = FILE_POLICY
+    return (("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", policy))
+
+
+def headers(file: str, site: Site) -> Headers:
+    """Every header of a response for the exported file ``file`` that does not
+    depend on the request."""
+    kind = media_type(file)
+    found: list[tuple[str, str]] = [
+        ("Content-Type", kind),
+        ("Cache-Control", cache_control(site)),
+        *security(kind),
+    ]
+    path = urls.path_of(file)
+    if site.hub and path.endswith(tuple(urls.FEED_FILES.values())):
+        self_url = urls.absolute(site.base_url, path)
+        found.append(("Link", f'<{site.hub}>; rel="hub", <{self_url}>; rel="self"'))
+    return tuple(found)
