@@ -15,11 +15,27 @@ feedgen's quirks, and how they are contained here:
   the enclosure and licence links, Media RSS with credit, Creative Commons
   licences and the stylesheet instruction themselves. Their Atom elements are
   unqualified, like feedgen's, so that lxml does not invent an ``ns0:`` prefix.
+
+And what feed clients were seen doing with the result:
+
+* feedparser lets ``<media:description type="plain">`` turn the item's summary
+  into text/plain, and rss2email, which prefers text/plain, then mails the
+  summary instead of the full text: the caption goes as ``type="html"``.
+* reader, gofeed and rss-parser find a lead image in RSS only as an
+  ``<enclosure>``: RSS gets one besides Media RSS.
+* readers show an Atom category's ``term``, not its ``label``: the term is the
+  tag's name, the scheme its page.
+* RSS's plain-text elements (titles, the channel's description) write ``&``
+  and ``<`` as the hexadecimal character references ``&#x26;`` and ``&#x3C;``,
+  as the RSS Best Practices Profile asks: XML reads them as the characters,
+  and the W3C validator then knows the text is not HTML. Escaped once more as
+  HTML (``&amp;amp;``), a tag named "C&C" showed as HTML to the validator.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +46,7 @@ from lxml import etree
 from feeds import urls, version
 from feeds.listings import Channel
 from feeds.model import Article, License, Site
-from feeds.render import Renderer, all_rights_reserved, byline, rfc3339
+from feeds.render import Renderer, all_rights_reserved, byline, rfc3339, shared_image
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 CC_NS = "http://backend.userland.com/creativeCommonsRssModule"
@@ -103,7 +119,7 @@ class _RssEntryExtras(BaseEntryExtension):  # type: ignore[misc]
         assert article is not None
         modified = etree.SubElement(item, f"{{{DCTERMS_NS}}}modified")
         modified.text = rfc3339(article.modified)
-        image = article.image
+        image = shared_image(article)
         if image:
             media = etree.SubElement(item, f"{{{MEDIA_NS}}}content", url=image.url, medium="image")
             if image.media_type:
@@ -111,8 +127,8 @@ class _RssEntryExtras(BaseEntryExtension):  # type: ignore[misc]
             if image.length is not None:
                 media.set("fileSize", str(image.length))
             if image.caption:
-                description = etree.SubElement(media, f"{{{MEDIA_NS}}}description", type="plain")
-                description.text = image.caption
+                description = etree.SubElement(media, f"{{{MEDIA_NS}}}description", type="html")
+                description.text = html.escape(image.caption, quote=False)
             if image.credit:
                 credit = etree.SubElement(media, f"{{{MEDIA_NS}}}credit")
                 credit.text = image.credit
@@ -132,7 +148,7 @@ class _AtomEntryExtras(BaseEntryExtension):  # type: ignore[misc]
         assert article is not None
         if self.language:
             entry.set("{http://www.w3.org/XML/1998/namespace}lang", self.language)
-        image = article.image
+        image = shared_image(article)
         at = _index_after_links(entry)
         if image:
             link = etree.Element("link", rel="enclosure", href=image.url)
@@ -173,10 +189,7 @@ def _generator(
         feed.register_extension("entry_extras", BaseExtension, _AtomEntryExtras, rss=False)
     feed.id(feed_url)
     feed.title(channel.title)
-    if fmt == "rss":  # RSS <description> is HTML: plain text (a tag's name) is escaped once more
-        feed.description(html.escape(channel.description, quote=False))
-    else:  # Atom <subtitle> is text
-        feed.description(channel.description)
+    feed.description(channel.description)
     feed.language(site.language)
     feed.generator("feeds", version())
     feed.rights(rights(site.license, None, site))
@@ -206,17 +219,20 @@ def _entry(feed: FeedGenerator, article: Article, site: Site, fmt: str, content:
     entry.updated(article.modified)
     entry.content(content, type="html")
     entry.entry_extras.article = article
-    tag_scheme = urls.absolute(site.base_url, urls.TAGS)
+    image = shared_image(article)
     if fmt == "rss":
-        # RSS <description> is HTML: escape the plain-text summary once more.
-        entry.description(html.escape(article.summary, quote=False))
+        # RSS <description> is HTML: the plain-text summary is encoded.
+        entry.description(html_text(article.summary))
         entry.dc.dc_creator(byline(article))
         if article.language != site.language:
             entry.dc.dc_language(article.language)
+        tag_scheme = urls.absolute(site.base_url, urls.TAGS)
         for tag in article.tags:
             entry.category(term=tag.name, scheme=tag_scheme)
         if article.section:
             entry.category(term=article.section)
+        if image and image.length is not None and image.media_type:
+            entry.enclosure(image.url, str(image.length), image.media_type)
         return
     entry.summary(article.summary, type="text")
     for author in article.authors:
@@ -227,7 +243,8 @@ def _entry(feed: FeedGenerator, article: Article, site: Site, fmt: str, content:
             person["email"] = author.email
         entry.author(person)
     for tag in article.tags:
-        entry.category(term=tag.slug, scheme=tag_scheme, label=tag.name)
+        page = urls.absolute(site.base_url, urls.tag(tag.slug))
+        entry.category(term=tag.name, scheme=page, label=tag.name)
     if article.section:
         entry.category(term=article.section, label=article.section)
     entry.rights(rights(article.license, article, site))
@@ -235,9 +252,32 @@ def _entry(feed: FeedGenerator, article: Article, site: Site, fmt: str, content:
         entry.entry_extras.language = article.language
 
 
+def html_text(text: str) -> str:
+    """Plain text for an element RSS reads as HTML (an item's
+    ``<description>``), escaped once as HTML."""
+    return html.escape(text, quote=False)
+
+
+#: The plain-text elements of RSS: every title; the channel's description too
+#: (an item's description is HTML).
+_TITLE = re.compile(rb"(<title>)(.*?)(</title>)", re.S)
+_TITLE_OR_DESCRIPTION = re.compile(rb"(<title>|<description>)(.*?)(</title>|</description>)", re.S)
+
+
+def _profile_references(match: re.Match[bytes]) -> bytes:
+    text = match.group(2).replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
+    return match.group(1) + text.replace(b"&gt;", b"&#x3E;") + match.group(3)
+
+
 def build_rss(renderer: Renderer, channel: Channel, articles: tuple[Article, ...]) -> bytes:
     """The channel's RSS 2.0 feed of ``articles`` (sorted and capped already)."""
-    return bytes(_generator(renderer, channel, articles, "rss").rss_str(pretty=True))
+    xml = bytes(_generator(renderer, channel, articles, "rss").rss_str(pretty=True))
+    head, item, items = xml.partition(b"<item>")
+    return (
+        _TITLE_OR_DESCRIPTION.sub(_profile_references, head)
+        + item
+        + _TITLE.sub(_profile_references, items)
+    )
 
 
 def build_atom(renderer: Renderer, channel: Channel, articles: tuple[Article, ...]) -> bytes:

@@ -13,7 +13,7 @@ from typing import Any
 from feeds import urls
 from feeds.listings import Channel
 from feeds.model import Article, License, Site
-from feeds.render import Renderer, rfc3339
+from feeds.render import Renderer, rfc3339, shared_image
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -42,8 +42,7 @@ def _item(article: Article, site: Site, content_html: str) -> dict[str, Any]:
         item["tags"] = tags
     if article.language != site.language:
         item["language"] = article.language
-    if article.image:
-        image = article.image
+    if image := shared_image(article):
         item["image"] = image.url
         item["_image"] = {
             key: value

@@ -272,9 +272,18 @@ def footer_html(article: Article, zone: tzinfo) -> str:
     return "<hr>" + "".join(parts)
 
 
+def shared_image(article: Article) -> Image | None:
+    """The lead image as partners may get it: none when it is not
+    ``distributable`` (licensed for our own pages only). Every feed and every
+    partner-facing output takes the lead image from here."""
+    image = article.image
+    return image if image is not None and image.distributable else None
+
+
 def content_html(article: Article, zone: tzinfo) -> str:
-    """Full text for feeds: lead image, body, then the footer."""
-    figure = figure_html(article.image) if article.image else ""
+    """Full text for feeds: lead image (if it may be shared), body, then the footer."""
+    image = shared_image(article)
+    figure = figure_html(image) if image else ""
     return figure + article.body_html + footer_html(article, zone)
 
 
@@ -325,8 +334,8 @@ def republish_html(article: Article, pixel_template: str | None, zone: tzinfo) -
         parts.append(f"<p><em>{_e(article.subtitle)}</em></p>")
     date = f'<time datetime="{article.date.isoformat()}">{human_date(article.date, zone)}</time>'
     parts.append(f"<p>By {_e(byline(article))}, {date}</p>")
-    if article.image and article.image.distributable:
-        parts.append(figure_html(article.image))
+    if image := shared_image(article):
+        parts.append(figure_html(image))
     parts.append(article.body_html)
     parts.append(footer_html(article, zone))
     if pixel_template:

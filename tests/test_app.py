@@ -285,7 +285,7 @@ def test_sitemap_lists_every_public_page(client: FlaskClient) -> None:
     assert "https://wire.example.org/articles/chile-mine-heat-rules/" in locs
     assert "https://wire.example.org/tags/peru/" in locs
     assert "https://wire.example.org/authors/lucia-mamani/" in locs
-    assert len(locs) == len(set(locs)) == 1 + 9 + 22 + 5
+    assert len(locs) == len(set(locs)) == 1 + 9 + 26 + 5  # home, articles, tags, authors
 
 
 def test_article_page(client: FlaskClient) -> None:
