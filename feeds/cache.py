@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, mtime_ns INTEGER, size 
 """
 
 #: Bumped when the layout of a stored article changes: old rows become misses.
-FORMAT = 2
+FORMAT = 3
 
 T = TypeVar("T")
 
@@ -255,6 +255,8 @@ def _image_data(image: Image | None) -> list[Any] | None:
         image.distributable,
         image.media_type,
         image.length,
+        image.width,
+        image.height,
     ]
 
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import PIL.Image
 
 from feeds.cache import Cache, freeze, thaw
 from feeds.digest import code_version, digest
 from feeds.errors import ContentError, Problem
 from feeds.load import TomlDocument, decode, parse_document, read_bytes, read_document, read_toml
-from feeds.model import Article, Author, Content, Site
+from feeds.model import Article, Author, Content, ImageFile, Site
 from feeds.parallel import fork_map, no_gc
 from feeds.validate import (
     duplicate_problems,
@@ -134,7 +137,7 @@ def load(
         raise ContentError([Problem(str(root), None, None, "no such content directory")])
     with no_gc():
         site = _site(root, problems, base_url)
-        images = _image_sizes(root, problems)
+        images = _image_files(root, problems)
         authors: dict[str, Author] = {}
         for path in markdown_files(root, AUTHORS, problems):
             try:
@@ -178,7 +181,7 @@ class _Shared:
     root: Path
     site: Site
     authors: dict[str, Author]
-    images: dict[str, int]
+    images: dict[str, ImageFile]
     #: A digest of all of the above and of the code.
     context: str
 
@@ -268,9 +271,10 @@ def _site(root: Path, problems: list[Problem], base_url: str | None) -> Site:
     return validate_site(doc, problems, base_url)
 
 
-def _image_sizes(root: Path, problems: list[Problem]) -> dict[str, int]:
-    """Files under ``images/`` by path relative to it, with their sizes. A link
-    that leads out of ``images/`` is reported: it would publish that file."""
+def _image_files(root: Path, problems: list[Problem]) -> dict[str, ImageFile]:
+    """Files under ``images/`` by path relative to it, with their sizes in bytes
+    and pixels. A link that leads out of ``images/`` is reported: it would
+    publish that file."""
     directory = root / "images"
     if not directory.is_dir():
         return {}
@@ -294,5 +298,18 @@ def _image_sizes(root: Path, problems: list[Problem]) -> dict[str, int]:
                 )
                 continue
             if path.is_file():
-                sizes[relative] = path.stat().st_size
+                sizes[relative] = ImageFile(path.stat().st_size, *_pixels(path))
     return sizes
+
+
+def _pixels(path: Path) -> tuple[int | None, int | None]:
+    """Width and height from an image file's header (Pillow reads no more of
+    it); None for what is not an image Pillow knows."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(path) as image:
+                width, height = image.size
+    except (OSError, ValueError, PIL.Image.DecompressionBombError):
+        return None, None
+    return int(width), int(height)

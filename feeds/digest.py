@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 #: Files of the package that shape what it outputs.
-_CODE_SUFFIXES = (".py", ".html", ".css", ".xsl", ".js", ".mo", ".ico")
+_CODE_SUFFIXES = (".py", ".html", ".css", ".xsl", ".js", ".po", ".ico")
 
 
 def digest(data: bytes) -> str:

@@ -44,6 +44,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds import urls, version
+from feeds.i18n import Words
 from feeds.listings import Channel
 from feeds.model import Article, License, Site
 from feeds.render import Renderer, all_rights_reserved, byline, rfc3339, shared_image
@@ -57,13 +58,13 @@ DCTERMS_NS = "http://purl.org/dc/terms/"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def rights(lic: License, article: Article | None, site: Site) -> str:
+def rights(lic: License, article: Article | None, site: Site, words: Words) -> str:
     """A plain-text rights statement, for a feed or an entry."""
     if lic.url is not None:
         return f"{lic.name} ({lic.label}), {lic.url}"
     if article is None:
-        return f"© {site.producer}. All rights reserved."
-    return all_rights_reserved(article, site.zone)
+        return words("© %(producer)s. All rights reserved.", producer=site.producer)
+    return all_rights_reserved(article, words)
 
 
 def newest(articles: tuple[Article, ...]) -> datetime:
@@ -180,7 +181,9 @@ def _generator(
     page_url = urls.absolute(site.base_url, channel.path)
     feed = FeedGenerator()
     feed.register_extension("extras", _FeedExtras, None, atom=True, rss=True)
-    feed.extras.stylesheet = urls.absolute(site.base_url, urls.STYLESHEET)
+    # Relative: Chromium refuses a stylesheet from another origin, and an export
+    # may be served from any address.
+    feed.extras.stylesheet = urls.relative(urls.feed(channel.path, fmt), urls.STYLESHEET)
     if fmt == "rss":
         feed.load_extension("dc", atom=False, rss=True)
         feed.register_extension("entry_extras", _RssNamespaces, _RssEntryExtras, atom=False)
@@ -192,7 +195,7 @@ def _generator(
     feed.description(channel.description)
     feed.language(site.language)
     feed.generator("feeds", version())
-    feed.rights(rights(site.license, None, site))
+    feed.rights(rights(site.license, None, site, renderer.words(site.language)))
     feed.updated(newest(articles))
     feed.lastBuildDate(newest(articles))
     if site.logo:
@@ -205,11 +208,14 @@ def _generator(
         feed.link(href=site.hub, rel="hub")
     feed.link(href=page_url, rel="alternate", type="text/html")  # last: RSS <link>
     for article in articles:
-        _entry(feed, article, site, fmt, renderer.full_html(article))
+        words = renderer.words(article.language)
+        _entry(feed, article, site, fmt, renderer.full_html(article), words)
     return feed
 
 
-def _entry(feed: FeedGenerator, article: Article, site: Site, fmt: str, content: str) -> None:
+def _entry(
+    feed: FeedGenerator, article: Article, site: Site, fmt: str, content: str, words: Words
+) -> None:
     entry = feed.add_entry(order="append")
     entry.id(article.id)
     entry.guid(article.id, permalink=article.id == article.url)
@@ -223,7 +229,7 @@ def _entry(feed: FeedGenerator, article: Article, site: Site, fmt: str, content:
     if fmt == "rss":
         # RSS <description> is HTML: the plain-text summary is encoded.
         entry.description(html_text(article.summary))
-        entry.dc.dc_creator(byline(article))
+        entry.dc.dc_creator(byline(article, words))
         if article.language != site.language:
             entry.dc.dc_language(article.language)
         tag_scheme = urls.absolute(site.base_url, urls.TAGS)
@@ -247,7 +253,7 @@ def _entry(feed: FeedGenerator, article: Article, site: Site, fmt: str, content:
         entry.category(term=tag.name, scheme=page, label=tag.name)
     if article.section:
         entry.category(term=article.section, label=article.section)
-    entry.rights(rights(article.license, article, site))
+    entry.rights(rights(article.license, article, site, words))
     if article.language != site.language:
         entry.entry_extras.language = article.language
 

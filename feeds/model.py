@@ -95,6 +95,20 @@ class Image:
     media_type: str | None = None
     #: Size in bytes of the local file; None for a remote file.
     length: int | None = None
+    #: Pixels, read from the local file; None for a remote file or an unknown format.
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """A file under the content's ``images/``."""
+
+    #: Size in bytes.
+    length: int
+    #: Pixels, when the file is an image whose format is known.
+    width: int | None = None
+    height: int | None = None
 
 
 @dataclass(frozen=True)

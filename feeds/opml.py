@@ -1,4 +1,5 @@
-"""``/feeds.opml``: the site's feeds, for a reader to import, grouped by format."""
+"""``/feeds.opml``: one feed per listing (the site, each tag, each author), for
+a reader to import."""
 
 from __future__ import annotations
 
@@ -6,9 +7,6 @@ import xml.etree.ElementTree as ET
 
 from feeds.listings import FeedLink
 from feeds.render import Renderer
-
-#: OPML 2.0 defines one subscription type, "rss"; it stands for feeds of every format.
-FORMATS = (("rss", "RSS 2.0"), ("atom", "Atom 1.0"), ("json", "JSON Feed 1.1"))
 
 
 def build_opml(renderer: Renderer, feeds: tuple[FeedLink, ...]) -> bytes:
@@ -18,18 +16,16 @@ def build_opml(renderer: Renderer, feeds: tuple[FeedLink, ...]) -> bytes:
     ET.SubElement(head, "title").text = f"{site.title}: feeds"
     ET.SubElement(head, "ownerId").text = site.base_url
     body = ET.SubElement(root, "body")
-    for fmt, label in FORMATS:
-        group = ET.SubElement(body, "outline", text=label, title=label)
-        for feed in feeds:
-            if feed.fmt == fmt:
-                ET.SubElement(
-                    group,
-                    "outline",
-                    type="rss",
-                    text=feed.title,
-                    title=feed.title,
-                    xmlUrl=feed.url,
-                    htmlUrl=feed.page_url,
-                )
+    for feed in feeds:
+        # OPML 2.0 has one subscription type, "rss"; it stands for every format.
+        ET.SubElement(
+            body,
+            "outline",
+            type="rss",
+            text=feed.title,
+            title=feed.title,
+            xmlUrl=feed.url,
+            htmlUrl=feed.page_url,
+        )
     ET.indent(root)
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"

@@ -8,6 +8,7 @@ these return, so the export equals what the app serves. Templates link with
 
 from __future__ import annotations
 
+import html
 import xml.etree.ElementTree as ET
 from functools import cache
 from importlib.resources import files
@@ -18,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from feeds import urls
+from feeds.i18n import Words
 from feeds.listings import FeedLink, Page, SitemapEntry
 from feeds.model import Article
 from feeds.render import (
@@ -26,7 +28,6 @@ from feeds.render import (
     byline_parts,
     figure_html,
     footer_html,
-    human_date,
     republish_html,
 )
 
@@ -41,27 +42,51 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["byline"] = byline
-    env.globals["byline_parts"] = byline_parts
     env.globals["urls"] = urls
     return env
 
 
-def _render(renderer: Renderer, template: str, **context: Any) -> bytes:
+def _render(renderer: Renderer, template: str, words: Words, **context: Any) -> bytes:
+    """A page in ``words``' language: ``_()`` in a template is its gettext,
+    ``date()`` its dates, ``href(path)`` a link within the site."""
     site = renderer.site
     root = urlsplit(site.base_url).path  # "/" or "/news/": in-site links work on any host
 
     def href(path: str) -> str:
         return root + quote(path, safe="/")
 
+    def translate(message: str, **values: object) -> Markup:
+        text = Markup(html.escape(words.translations.gettext(message), quote=False))
+        return text % values if values else text
+
     def date(article: Article, which: str = "date") -> Markup:
         moment = article.date if which == "date" else article.modified
         return Markup('<time datetime="{}">{}</time>').format(
-            moment.isoformat(), human_date(moment, site.zone)
+            moment.isoformat(), words.date(moment)
         )
 
+    lic = site.license
+    licence = (
+        Markup('<a rel="license" href="{}">{}</a>').format(lic.url, lic.name)
+        if lic.url
+        else lic.name.lower()
+    )
     context.setdefault("feeds", ())
-    page = environment().get_template(template).render(site=site, href=href, date=date, **context)
+    page = (
+        environment()
+        .get_template(template)
+        .render(
+            site=site,
+            site_licence=licence,
+            href=href,
+            date=date,
+            _=translate,
+            words=words,
+            byline=lambda article: byline(article, words),
+            byline_parts=lambda authors: byline_parts(authors, words),
+            **context,
+        )
+    )
     return page.encode("utf-8")
 
 
@@ -75,6 +100,7 @@ def listing_page(renderer: Renderer, page: Page, feeds: tuple[FeedLink, ...]) ->
     return _render(
         renderer,
         "listing.html",
+        renderer.words(site.language),
         listing=channel,
         heading=heading,
         articles=page.articles,
@@ -89,25 +115,49 @@ def listing_page(renderer: Renderer, page: Page, feeds: tuple[FeedLink, ...]) ->
 
 
 def article_page(renderer: Renderer, article: Article, feeds: tuple[FeedLink, ...]) -> bytes:
+    """An article, in its language's words, with its Republish block."""
     site = renderer.site
+    words = renderer.words(article.language)
     image = article.image
     return _render(
         renderer,
         "article.html",
+        words,
         article=article,
         canonical=article.canonical_url or article.url,
         feeds=feeds,
-        figure=Markup(figure_html(image)) if image else "",
+        licence=Markup('<a rel="license" href="{}">{}</a>').format(
+            article.license.url, article.license.name
+        ),
+        figure=Markup(figure_html(image, words)) if image else "",
         body=Markup(article.body_html),
-        footer=Markup(footer_html(article, site.zone)),
-        republish=republish_html(article, site.republish_pixel, site.zone)
+        footer=Markup(footer_html(article, words)),
+        republish=republish_html(article, site.republish_pixel, words)
         if article.republish
         else None,
     )
 
 
+def feeds_page(renderer: Renderer, feeds: tuple[FeedLink, ...]) -> bytes:
+    """``/feeds/``: every feed of the site, its tags and its authors, for people
+    who click a feed link (browsers show a feed itself as XML)."""
+    groups: dict[str, list[FeedLink]] = {}
+    for feed in feeds:
+        groups.setdefault(feed.channel, []).append(feed)
+    return _render(
+        renderer,
+        "feeds.html",
+        renderer.words(renderer.site.language),
+        groups=groups,
+        feeds=tuple(f for f in feeds if not f.channel),
+        canonical=urls.absolute(renderer.site.base_url, urls.FEEDS_PAGE),
+    )
+
+
 def not_found_page(renderer: Renderer, feeds: tuple[FeedLink, ...]) -> bytes:
-    return _render(renderer, "404.html", feeds=feeds, canonical=None)
+    return _render(
+        renderer, "404.html", renderer.words(renderer.site.language), feeds=feeds, canonical=None
+    )
 
 
 def sitemap(renderer: Renderer, entries: tuple[SitemapEntry, ...]) -> bytes:

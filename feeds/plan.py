@@ -34,7 +34,14 @@ from feeds.listings import (
 )
 from feeds.model import Article, Content
 from feeds.opml import build_opml
-from feeds.pages import article_page, listing_page, not_found_page, sitemap, static_file
+from feeds.pages import (
+    article_page,
+    feeds_page,
+    listing_page,
+    not_found_page,
+    sitemap,
+    static_file,
+)
 from feeds.render import Renderer, rfc3339
 
 FEED_BUILDERS: dict[str, Callable[..., bytes]] = {
@@ -139,14 +146,21 @@ def _outputs(content: Content, every: tuple[Listing, ...]) -> dict[str, Output]:
         entry = SitemapEntry(article.url, rfc3339(article.modified))
         path = urls.file_of(urls.article(article.slug))
         outputs[path] = Output(article_page, (article, site_feeds), entry)
+    every_feed = tuple(o.listed_as for o in outputs.values() if isinstance(o.listed_as, FeedLink))
+    entry = SitemapEntry(urls.absolute(site.base_url, urls.FEEDS_PAGE), None)
+    outputs[urls.file_of(urls.FEEDS_PAGE)] = Output(feeds_page, (every_feed,), entry)
     listed = [out.listed_as for out in outputs.values() if out.access is Access.PUBLIC]
     outputs[urls.SITEMAP] = Output(
         sitemap, (tuple(e for e in listed if isinstance(e, SitemapEntry)),)
     )
-    outputs[urls.OPML] = Output(build_opml, (tuple(e for e in listed if isinstance(e, FeedLink)),))
+    # One feed per listing, in RSS: a reader importing every format would show
+    # each story three times.
+    rss = tuple(e for e in listed if isinstance(e, FeedLink) and e.fmt == "rss")
+    outputs[urls.OPML] = Output(build_opml, (rss,))
     outputs[urls.STYLESHEET] = Output(static_file, ("feed.xsl",))
     outputs[urls.STYLE] = Output(static_file, ("style.css",))
-    outputs[urls.SCRIPT] = Output(static_file, ("republish.js",))
+    outputs[urls.SCRIPT] = Output(static_file, ("site.js",))
+    outputs[urls.FAVICON] = Output(static_file, ("favicon.ico",))
     outputs[urls.NOT_FOUND] = Output(not_found_page, (site_feeds,))
     return outputs
 

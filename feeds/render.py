@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime, tzinfo
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import quote, unquote
 
@@ -20,6 +20,7 @@ import nh3
 from markdown_it import MarkdownIt
 
 from feeds.errors import FeedsError
+from feeds.i18n import Words, words_for
 from feeds.model import Article, Author, Image, Site
 from feeds.urls import resolve
 
@@ -180,6 +181,30 @@ def render_markdown(text: str, page_url: str, base_url: str) -> Rendered:
     )
 
 
+_IMAGE = re.compile(r'<img src="([^"]*)"([^>]*)>')
+
+
+def with_sizes(safe_html: str, size_of: Callable[[str], tuple[int, int] | None]) -> str:
+    """Sanitised HTML whose images have ``width`` and ``height`` where
+    ``size_of(url)`` knows them and the writer gave none: a page (ours, or a
+    partner's that pastes it) keeps its layout while images load."""
+    if "<img " not in safe_html:
+        return safe_html
+
+    def sized(match: re.Match[str]) -> str:
+        rest = match.group(2)
+        size = (
+            None
+            if " width=" in rest or " height=" in rest
+            else size_of(html.unescape(match.group(1)))
+        )
+        if size is None:
+            return match.group()
+        return f'<img src="{match.group(1)}" width="{size[0]}" height="{size[1]}"{rest}>'
+
+    return _IMAGE.sub(sized, safe_html)
+
+
 _PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 
 
@@ -208,17 +233,6 @@ def shorten(text: str, limit: int = SUMMARY_LENGTH) -> str:
     return cut.rstrip(" ,;:.-\u2013\u2014") + "\u2026"
 
 
-_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
-
-
-def human_date(moment: datetime, zone: tzinfo) -> str:
-    """``27 November 2026``, in the site's timezone, whatever the machine's locale."""
-    local = moment.astimezone(zone)
-    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
-
-
 def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
@@ -230,45 +244,64 @@ def _link(url: str | None, text: str, rel: str | None = None) -> str:
     return f'<a href="{_e(url)}"{rel_attr}>{_e(text)}</a>'
 
 
-def figure_html(image: Image) -> str:
+def _size(image: Image) -> str:
+    """`` width="…" height="…"``, when the file is ours and its size known."""
+    if image.width is None or image.height is None:
+        return ""
+    return f' width="{image.width}" height="{image.height}"'
+
+
+def figure_html(image: Image, words: Words) -> str:
     """The lead image with its caption and credit."""
     caption = []
     if image.caption:
         caption.append(_e(image.caption))
     if image.credit:
-        credit = _link(image.credit_url, image.credit)
-        caption.append(f'<small class="credit">Credit: {credit}</small>')
+        credit = words.html("Credit: %(credit)s", credit=_link(image.credit_url, image.credit))
+        caption.append(f'<small class="credit">{credit}</small>')
     figcaption = f"<figcaption>{' '.join(caption)}</figcaption>" if caption else ""
-    return f'<figure><img src="{_e(image.url)}" alt="{_e(image.alt)}">{figcaption}</figure>'
+    return (
+        f'<figure><img src="{_e(image.url)}" alt="{_e(image.alt)}"{_size(image)}>'
+        f"{figcaption}</figure>"
+    )
 
 
-def footer_html(article: Article, zone: tzinfo) -> str:
+def footer_html(article: Article, words: Words) -> str:
     """What partners must carry with the article: corrections, attribution,
     bios in byline order, licence, canonical link and source."""
     parts = []
     if article.corrections:
         items = "".join(
-            f"<li><strong>Correction, {_e(human_date(c.date, zone))}:</strong> {_e(c.text)}</li>"
+            "<li><strong>"
+            + words.html("Correction, %(date)s:", date=_e(words.date(c.date)))
+            + f"</strong> {_e(c.text)}</li>"
             for c in article.corrections
         )
-        parts.append(f"<h2>Corrections</h2><ul>{items}</ul>")
+        heading = words.html("Corrections")
+        parts.append(f"<h2>{heading}</h2><ul>{items}</ul>")
     canonical = article.canonical_url or article.url
-    producer = _link(canonical, article.producer)
-    parts.append(f"<p><em>This article was produced by {producer}.</em></p>")
+    producer = words.html(
+        "This article was produced by %(producer)s.", producer=_link(canonical, article.producer)
+    )
+    parts.append(f"<p><em>{producer}</em></p>")
     for author in article.authors:
         if author.bio_html:
             parts.append(f"<p><strong>{_link(author.url, author.name)}</strong></p>")
             parts.append(author.bio_html)
     lic = article.license
     if lic.url:
-        parts.append(
-            f"<p>This article is licensed under {_link(lic.url, lic.name, rel='license')}"
-            f" ({_e(lic.label)}).</p>"
+        licence = words.html(
+            "This article is licensed under %(licence)s (%(label)s).",
+            licence=_link(lic.url, lic.name, rel="license"),
+            label=_e(lic.label),
         )
+        parts.append(f"<p>{licence}</p>")
     else:
-        parts.append(f"<p>{_e(all_rights_reserved(article, zone))}</p>")
-    parts.append(f"<p>Original article: {_link(canonical, canonical)}</p>")
-    parts.append(f"<p>Source: {_e(article.source)}</p>")
+        parts.append(f"<p>{_e(all_rights_reserved(article, words))}</p>")
+    original = words.html("Original article: %(link)s", link=_link(canonical, canonical))
+    parts.append(f"<p>{original}</p>")
+    source = words.html("Source: %(source)s", source=_e(article.source))
+    parts.append(f"<p>{source}</p>")
     return "<hr>" + "".join(parts)
 
 
@@ -280,32 +313,42 @@ def shared_image(article: Article) -> Image | None:
     return image if image is not None and image.distributable else None
 
 
-def content_html(article: Article, zone: tzinfo) -> str:
+def content_html(article: Article, words: Words) -> str:
     """Full text for feeds: lead image (if it may be shared), body, then the footer."""
     image = shared_image(article)
-    figure = figure_html(image) if image else ""
-    return figure + article.body_html + footer_html(article, zone)
+    figure = figure_html(image, words) if image else ""
+    return figure + article.body_html + footer_html(article, words)
 
 
 class Renderer:
-    """What every output builder gets besides its own inputs: the site, and
-    each article's full HTML, rendered once however many outputs carry it."""
+    """What every output builder gets besides its own inputs: the site, the
+    words of each language, and each article's full HTML, rendered once
+    however many outputs carry it."""
 
     def __init__(self, site: Site) -> None:
         self.site = site
         self._full: dict[str, str] = {}
 
+    def words(self, language: str) -> Words:
+        """The furniture for text in ``language`` (the site's, where there is
+        no catalogue for it)."""
+        return words_for(language, self.site.language, self.site.zone)
+
     def full_html(self, article: Article) -> str:
         """The article's full text for feeds (:func:`content_html`)."""
         html = self._full.get(article.id)
         if html is None:
-            html = self._full[article.id] = content_html(article, self.site.zone)
+            words = self.words(article.language)
+            html = self._full[article.id] = content_html(article, words)
         return html
 
 
-def all_rights_reserved(article: Article, zone: tzinfo) -> str:
+def all_rights_reserved(article: Article, words: Words) -> str:
     """The notice of an article under no licence, dated in the site's timezone."""
-    return f"© {article.date.astimezone(zone).year} {article.producer}. All rights reserved."
+    year = article.date.astimezone(words.zone).year
+    return words(
+        "© %(year)s %(producer)s. All rights reserved.", year=year, producer=article.producer
+    )
 
 
 def rfc3339(moment: datetime) -> str:
@@ -313,32 +356,37 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def byline_parts(authors: tuple[Author, ...]) -> Iterator[tuple[Author, str]]:
-    """Each author with what follows the name in a byline: "A, B and C"."""
-    last = len(authors) - 1
+def byline_parts(authors: tuple[Author, ...], words: Words) -> Iterator[tuple[Author, str]]:
+    """Each author with what follows the name in a byline: "A, B and C", "A, B y C"."""
+    marks = [f"\x00{index}\x00" for index in range(len(authors))]
+    joined = words.names(marks)
     for index, author in enumerate(authors):
-        yield author, "" if index == last else " and " if index == last - 1 else ", "
+        after = joined.split(marks[index], 1)[1]
+        yield author, after.split(marks[index + 1], 1)[0] if index + 1 < len(marks) else after
 
 
-def byline(article: Article) -> str:
-    """Plain text: "A", "A and B", "A, B and C"."""
-    return "".join(author.name + after for author, after in byline_parts(article.authors))
+def byline(article: Article, words: Words) -> str:
+    """Plain text: "A", "A and B", "A, B and C", in the words of the article."""
+    return words.names([author.name for author in article.authors])
 
 
-def republish_html(article: Article, pixel_template: str | None, zone: tzinfo) -> str:
-    """Copy-ready HTML for partner outlets: headline, byline, date, the lead
-    image only if it may be distributed, body, footer, and the tracking pixel
-    when the site has one."""
+
+def republish_html(article: Article, pixel_template: str | None, words: Words) -> str:
+    """Copy-ready HTML for partner outlets, in the article's language: headline,
+    byline, date, the lead image only if it may be distributed, body, footer,
+    and the tracking pixel when the site has one. Images of ours carry their
+    size in pixels, so the partner's page keeps its layout while they load."""
     parts = [f"<h1>{_e(article.title)}</h1>"]
     if article.subtitle:
         parts.append(f"<p><em>{_e(article.subtitle)}</em></p>")
-    date = f'<time datetime="{article.date.isoformat()}">{human_date(article.date, zone)}</time>'
-    parts.append(f"<p>By {_e(byline(article))}, {date}</p>")
+    date = f'<time datetime="{article.date.isoformat()}">{_e(words.date(article.date))}</time>'
+    by = words.html("By %(names)s, %(date)s", names=_e(byline(article, words)), date=date)
+    parts.append(f"<p>{by}</p>")
     if image := shared_image(article):
-        parts.append(figure_html(image))
+        parts.append(figure_html(image, words))
     parts.append(article.body_html)
-    parts.append(footer_html(article, zone))
+    parts.append(footer_html(article, words))
     if pixel_template:
         pixel = pixel_template.replace("{url}", quote(article.url, safe=""))
         parts.append(f'<img src="{_e(pixel)}" width="1" height="1" alt="">')
-    return "".join(parts)
+    return f'<div lang="{_e(article.language)}">{"".join(parts)}</div>'

@@ -26,12 +26,15 @@ FEED_TYPES = {
 FEED_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 
 HOME = ""
+#: The page that lists every feed, for people who click a feed link.
+FEEDS_PAGE = "feeds/"
 OPML = "feeds.opml"
 STYLESHEET = "feed.xsl"
 SITEMAP = "sitemap.xml"
 STYLE = "static/style.css"
-#: The site's one script (the Republish block's Copy button).
-SCRIPT = "static/republish.js"
+#: The site's one script (Copy buttons).
+SCRIPT = "static/site.js"
+FAVICON = "favicon.ico"
 #: The page served for a URL the site does not have (exported for static hosts).
 NOT_FOUND = "404.html"
 IMAGES = "images/"
@@ -47,6 +50,7 @@ _MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
+    ".ico": "image/x-icon",
 }
 
 #: The schemes a URL in content may have once resolved: the web and email.
@@ -88,9 +92,20 @@ def image(name: str) -> str:
     return IMAGES + name
 
 
+def anchor(channel: str) -> str:
+    """The id of a channel's feeds on :data:`FEEDS_PAGE`: ``site``, ``tags-peru``."""
+    return channel.strip("/").replace("/", "-") or "site"
+
+
 def absolute(base_url: str, path: str) -> str:
     """The absolute URL of a path of the site."""
     return base_url + quote(path, safe="/")
+
+
+def relative(source: str, target: str) -> str:
+    """``target`` as a reference relative to the file or folder at ``source``
+    (both paths of the site): what works whatever address the site is served at."""
+    return "../" * source.count("/") + target
 
 
 def file_of(path: str) -> str:

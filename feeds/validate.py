@@ -21,8 +21,8 @@ from feeds.errors import Problem
 from feeds.fields import EMAIL, SLUG, URI, Fields, did_you_mean, is_web_url, too_deep
 from feeds.licenses import LICENSES
 from feeds.load import Document, Mapping, TomlDocument, Value, describe
-from feeds.model import Article, Author, Correction, Image, Site, Tag
-from feeds.render import MAX_NESTING, render_markdown, shorten
+from feeds.model import Article, Author, Correction, Image, ImageFile, Site, Tag
+from feeds.render import MAX_NESTING, render_markdown, shorten, with_sizes
 
 SITE_FIELDS = (
     "title description base_url language timezone license producer source feed_items logo "
@@ -166,7 +166,7 @@ def validate_article(
     doc: Document,
     site: Site,
     authors: dict[str, Author],
-    images: dict[str, int],
+    images: dict[str, ImageFile],
     problems: list[Problem],
 ) -> Article | None:
     """``articles/<stem>.md`` to :class:`Article`, or None when it has problems.
@@ -248,6 +248,11 @@ def validate_article(
     # Inline bios appear only with this article, so their images are its own.
     shown = [*body.urls, *bio_urls, *([image.url] if image else [])]
     used = {name for u in shown if (name := local_image(u, site)) is not None}
+
+    def size_of(url: str) -> tuple[int, int] | None:
+        file = images.get(local_image(url, site) or "")
+        return (file.width, file.height) if file and file.width and file.height else None
+
     return Article(
         path=doc.path,
         id=entry_id,
@@ -257,7 +262,7 @@ def validate_article(
         date=date,
         authors=byline,
         summary=summary or shorten(body.first_paragraph),
-        body_html=body.html,
+        body_html=with_sizes(body.html, size_of),
         license=LICENSES[license_id],
         language=language,
         producer=producer,
@@ -336,7 +341,7 @@ def _byline(
     return tuple(byline), bio_urls
 
 
-def _image(fields: Fields, site: Site, page_url: str, images: dict[str, int]) -> Image | None:
+def _image(fields: Fields, site: Site, page_url: str, images: dict[str, ImageFile]) -> Image | None:
     value = fields.raw("image")
     if value is None:
         return None
@@ -358,12 +363,12 @@ def _image(fields: Fields, site: Site, page_url: str, images: dict[str, int]) ->
         return None
     local = local_image(url, site)
     media_type, _ = mimetypes.guess_type(local or urlsplit(url).path)
-    length = None
+    file = None
     if local is not None or url.startswith(site.base_url):
         if local is None or local not in images:
             image.problem("src", f"no such file in images/: {src!r}")
             return None
-        length = images[local]
+        file = images[local]
         url = urls.absolute(site.base_url, urls.image(local))  # one spelling of each file
     if media_type is not None and not media_type.startswith("image/"):
         image.problem("src", f"not an image file: {src!r} ({media_type})")
@@ -376,7 +381,9 @@ def _image(fields: Fields, site: Site, page_url: str, images: dict[str, int]) ->
         credit_url=credit_url,
         distributable=distributable,
         media_type=media_type,
-        length=length,
+        length=file.length if file else None,
+        width=file.width if file else None,
+        height=file.height if file else None,
     )
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from feeds.content import Loaded
-from feeds.model import Content
+from feeds.i18n import Words, words_for
+from feeds.model import Article, Content
 from feeds.plan import Plan
 
 #: A moment after every published date of the fixtures and before the scheduled one.
@@ -67,6 +68,11 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
 )
+
+
+def words_of(article: Article, content: Content) -> Words:
+    """The furniture an article's outputs are written in."""
+    return words_for(article.language, content.site.language, content.site.zone)
 
 
 def rendered(content: Content, now: datetime) -> dict[str, bytes]:

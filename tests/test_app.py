@@ -285,7 +285,7 @@ def test_sitemap_lists_every_public_page(client: FlaskClient) -> None:
     assert "https://wire.example.org/articles/chile-mine-heat-rules/" in locs
     assert "https://wire.example.org/tags/peru/" in locs
     assert "https://wire.example.org/authors/lucia-mamani/" in locs
-    assert len(locs) == len(set(locs)) == 1 + 9 + 26 + 5  # home, articles, tags, authors
+    assert len(locs) == len(set(locs)) == 1 + 9 + 26 + 5 + 1  # home, articles, tags, authors, feeds
 
 
 def test_article_page(client: FlaskClient) -> None:
@@ -318,9 +318,13 @@ def republish_block(html: str) -> str:
 
 def test_republish_block(client: FlaskClient) -> None:
     copy = republish_block(client.get("/articles/lima-reservoirs-dry-season/").data.decode())
-    assert copy.startswith("<h1>Lima&#x27;s reservoirs")
+    assert copy.startswith('<div lang="en"><h1>Lima&#x27;s reservoirs')
     assert "By Ana Quispe and Grace Okafor, <time" in copy
-    assert '<img src="https://wire.example.org/images/lima-reservoir.png"' in copy
+    assert (
+        '<img src="https://wire.example.org/images/'
+        'lima-reservoir.png" alt="A reservoir at dusk, with low green hills behind the water"'
+        ' width="640" height="360">'
+    ) in copy
     assert (
         'This article was produced by <a href="https://wire.example.org/articles/lima-reservoirs-dry-season/">'
         in copy

@@ -69,7 +69,7 @@ def test_index_and_article_in_a_browser(browser: Any, served: tuple[str, Path]) 
     assert footer.get_by_text("Grace Okafor is the science editor").is_visible()
 
     expected = page.locator("#republish-html").input_value()
-    assert expected.startswith("<h1>Lima&#x27;s reservoirs")
+    assert expected.startswith('<div lang="en"><h1>Lima&#x27;s reservoirs')
     page.get_by_role("button", name="Copy HTML").click()
     page.get_by_text("Copied.").wait_for()
     assert page.evaluate("navigator.clipboard.readText()") == expected

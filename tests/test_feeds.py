@@ -18,7 +18,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from conftest import NOW, rendered
+from conftest import NOW, rendered, words_of
 from feeds.content import load_content
 from feeds.listings import Listing, is_public, listings
 from feeds.model import Article, Content
@@ -62,9 +62,11 @@ def utc(text: str) -> datetime:
 
 
 def attribution(article: Article) -> str:
-    """The attribution line, linking the canonical URL."""
+    """The attribution line, linking the canonical URL, in the article's language."""
     canonical = article.canonical_url or article.url
-    return f'This article was produced by <a href="{canonical}">{article.producer}</a>.'
+    words = words_of(article, load_content(REPO / "content"))
+    link = f'<a href="{canonical}">{article.producer}</a>'
+    return words.html("This article was produced by %(producer)s.", producer=link)
 
 
 def test_listings_cover_the_site_every_public_tag_and_author(sample: Content) -> None:
@@ -96,7 +98,7 @@ def test_rss_matches_the_articles(
         assert entry.guidislink is (article.id == article.url)
         assert utc(entry.published) == article.date
         assert utc(entry.updated) == article.modified
-        assert entry.author == byline(article)
+        assert entry.author == byline(article, words_of(article, sample))
         assert entry.summary == article.summary
         html = entry.content[0].value
         assert article.body_html in html
@@ -220,12 +222,15 @@ def test_article_language_is_marked_where_it_differs(
 
 
 def test_every_feed_is_well_formed_and_styled(files: dict[str, bytes]) -> None:
+    """The stylesheet is linked relative to the feed: a browser refuses one from
+    another origin, and an export may be served from any address."""
     for path, data in files.items():
         if path.endswith(("rss.xml", "atom.xml")):
             etree.fromstring(data)
+            up = "../" * path.count("/")
             assert data.startswith(
                 b"<?xml version='1.0' encoding='UTF-8'?>\n"
-                b'<?xml-stylesheet href="https://wire.example.org/feed.xsl" type="text/xsl"?>\n'
+                + f'<?xml-stylesheet href="{up}feed.xsl" type="text/xsl"?>\n'.encode()
             ), path
 
 
@@ -274,14 +279,12 @@ def test_json_feed_follows_the_spec(
 
 
 def test_opml_lists_every_feed(sample: Content, files: dict[str, bytes]) -> None:
+    """One feed per listing, in RSS: a reader that imports the list (newsboat
+    -i) subscribes to each listing once, not to each story three times."""
     opml = etree.fromstring(files["feeds.opml"])
-    outlines = opml.findall("body/outline/outline")
+    outlines = opml.findall("body/outline")
     every = listings(sample, NOW)
-    assert len(outlines) == 3 * len(every)
-    urls = {o.get("xmlUrl") for o in outlines}
-    for listing in every:
-        for fmt in ("rss", "atom", "json"):
-            assert listing.feed_url(sample.site, fmt) in urls
+    assert [o.get("xmlUrl") for o in outlines] == [x.feed_url(sample.site, "rss") for x in every]
     assert {o.get("type") for o in outlines} == {"rss"}
     assert all(o.get("htmlUrl") and o.get("title") for o in outlines)
 
@@ -315,6 +318,8 @@ def test_no_trace_of_drafts_or_scheduled_articles(sample: Content, files: dict[s
     secrets = hidden(sample)
     assert len(secrets) == 2
     for path, data in files.items():
+        if path.endswith(".ico"):
+            continue
         text = data.decode("utf-8")
         for article in secrets:
             for trace in (article.id, article.url, article.title, article.slug):
@@ -339,8 +344,11 @@ def test_rights_year_is_the_same_in_atom_and_the_footer(sample: Content) -> None
     )
     files = rendered(replace(sample, articles=(article,)), NOW)
     entry = etree.fromstring(files["atom.xml"]).find(f"{ATOM}entry")
-    assert entry.findtext(f"{ATOM}rights") == f"© 2025 {article.producer}. All rights reserved."
-    assert f"© 2025 {article.producer}. All rights reserved." in entry.findtext(f"{ATOM}content")
+    notice = words_of(article, sample)(
+        "© %(year)s %(producer)s. All rights reserved.", year=2025, producer=article.producer
+    )
+    assert entry.findtext(f"{ATOM}rights") == notice
+    assert notice in entry.findtext(f"{ATOM}content")
 
 
 def test_a_tag_is_named_as_public_articles_write_it(sample: Content) -> None:

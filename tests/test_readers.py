@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import NOW, require
+from conftest import NOW, require, words_of
 from feeds.content import load_content
 from feeds.listings import public_articles
 from feeds.render import byline
@@ -64,7 +64,8 @@ def test_newsboat_gets_every_article_once_and_sees_edits(
     require("newsboat")
     base, root = served
     urls = [base + "rss.xml", base + "atom.xml"]
-    articles = public_articles(load_content(root), NOW)
+    content_of = load_content(root)
+    articles = public_articles(content_of, NOW)
     first = {url: poll(tmp_path, url) for url in urls}
     for url in urls:
         got = first[url]
@@ -73,10 +74,13 @@ def test_newsboat_gets_every_article_once_and_sees_edits(
             title, author, content = got[article.id]
             assert title == article.title
             if url.endswith("rss.xml"):
-                assert author == byline(article)
+                assert author == byline(article, words_of(article, content_of))
             else:
                 assert author.startswith(article.authors[0].name)
-            assert "This article was produced by" in content  # the full text, footer and all
+            produced_by = words_of(article, content_of)(
+                "This article was produced by %(producer)s."
+            )
+            assert produced_by.split("%(producer)s")[0] in content  # the full text, footer and all
             assert article.body_html[:200] in content
 
     assert {url: poll(tmp_path, url) for url in urls} == first  # a second poll adds nothing

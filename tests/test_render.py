@@ -15,19 +15,21 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from feeds.fields import parse_date
+from feeds.i18n import words_for
 from feeds.licenses import LICENSES
 from feeds.model import Article, Author, Correction, Image
 from feeds.render import (
     content_html,
     figure_html,
     footer_html,
-    human_date,
     render_markdown,
     shorten,
 )
 from feeds.urls import tag_slug
 
 LIMA = ZoneInfo("America/Lima")
+#: The furniture in English, dates in Lima.
+IN_LIMA = words_for("en", "en", LIMA)
 MADRID = ZoneInfo("Europe/Madrid")
 XSS_BASE = "https://wire.example.org/articles/x/"
 PAGE = "https://wire.example.org/articles/peru-water/"
@@ -609,8 +611,8 @@ def test_parse_date_refuses_impossible_dates(text: str) -> None:
         (utc(2027, 1, 1, 3, 0), LIMA, "31 December 2026"),
     ],
 )
-def test_human_date_is_in_the_given_zone(moment: datetime, zone: ZoneInfo, expected: str) -> None:
-    assert human_date(moment, zone) == expected
+def test_dates_are_in_the_given_zone(moment: datetime, zone: ZoneInfo, expected: str) -> None:
+    assert words_for("en", "en", zone).date(moment) == expected
 
 
 # --------------------------------------------------------------------------- figure
@@ -626,7 +628,7 @@ def test_figure_with_caption_and_linked_credit() -> None:
         credit="Ana Quispe",
         credit_url="https://ana.example/photos?set=1&page=2",
     )
-    assert figure_html(image) == (
+    assert figure_html(image, IN_LIMA) == (
         '<figure><img src="https://wire.example.org/images/dry-river.jpg" alt="A dry river bed">'
         "<figcaption>The Rímac in August. "
         '<small class="credit">Credit: '
@@ -637,13 +639,13 @@ def test_figure_with_caption_and_linked_credit() -> None:
 
 def test_figure_credit_without_url_is_plain_text() -> None:
     image = Image(url="https://cdn.example.net/x.png", alt="x", credit="Wire Photo")
-    html_out = figure_html(image)
+    html_out = figure_html(image, IN_LIMA)
     assert parse(html_out).anchors == []
     assert text_of(html_out) == "Credit: Wire Photo"
 
 
 def test_figure_without_caption_or_credit_has_no_figcaption() -> None:
-    html_out = figure_html(Image(url="https://cdn.example.net/x.png", alt="x"))
+    html_out = figure_html(Image(url="https://cdn.example.net/x.png", alt="x"), IN_LIMA)
     assert html_out == '<figure><img src="https://cdn.example.net/x.png" alt="x"></figure>'
 
 
@@ -655,7 +657,7 @@ def test_figure_escapes_every_plain_text_field() -> None:
         credit=NASTY,
         credit_url="https://ana.example/?a=1&b=2",
     )
-    html_out = figure_html(image)
+    html_out = figure_html(image, IN_LIMA)
     parsed = parse(html_out)
     assert parsed.names == ["figure", "img", "figcaption", "small", "a"]
     assert parsed.attrs("img") == [
@@ -681,7 +683,7 @@ def test_footer_order() -> None:
         authors=(ZED, ANA),
         corrections=(Correction(utc(2026, 6, 3, 12), "The reservoir is the Yuracmayo."),),
     )
-    html_out = footer_html(article, LIMA)
+    html_out = footer_html(article, IN_LIMA)
     assert html_out.startswith("<hr>")
     assert f'produced by <a href="{PAGE}">Wire Desk</a>.' in html_out
     found = positions(
@@ -708,7 +710,7 @@ def test_footer_text_lines() -> None:
             Correction(utc(2026, 11, 28, 3), "Second fix."),
         ),
     )
-    assert text_of(footer_html(article, LIMA)) == (
+    assert text_of(footer_html(article, IN_LIMA)) == (
         "Corrections "
         "Correction, 3 June 2026: First fix. "
         "Correction, 27 November 2026: Second fix. "
@@ -723,13 +725,13 @@ def test_footer_text_lines() -> None:
 
 
 def test_footer_without_corrections_has_no_corrections_heading() -> None:
-    html_out = footer_html(make_article(), LIMA)
+    html_out = footer_html(make_article(), IN_LIMA)
     assert "Correction" not in html_out
     assert "h2" not in parse(html_out).names
 
 
 def test_footer_bios_follow_byline_order_and_link_author_url() -> None:
-    html_out = footer_html(make_article(authors=(ZED, ANA)), LIMA)
+    html_out = footer_html(make_article(authors=(ZED, ANA)), IN_LIMA)
     assert html_out.index("Zed Álvarez") < html_out.index("Ana Quispe")
     anchors = parse(html_out).anchors
     assert ({"href": "https://ana.example/"}, "Ana Quispe") in anchors
@@ -741,14 +743,14 @@ def test_footer_bios_follow_byline_order_and_link_author_url() -> None:
 @pytest.mark.parametrize("license_id", [lid for lid, lic in LICENSES.items() if lic.url])
 def test_footer_licence_links_to_its_deed(license_id: str) -> None:
     lic = LICENSES[license_id]
-    html_out = footer_html(make_article(license=lic), LIMA)
+    html_out = footer_html(make_article(license=lic), IN_LIMA)
     assert ({"href": lic.url, "rel": "license"}, lic.name) in parse(html_out).anchors
     assert f"This article is licensed under {lic.name} ({lic.label})." in text_of(html_out)
 
 
 def test_footer_all_rights_reserved_has_no_licence_link() -> None:
     article = make_article(license=LICENSES["all-rights-reserved"])
-    html_out = footer_html(article, LIMA)
+    html_out = footer_html(article, IN_LIMA)
     assert not any(attrs.get("rel") == "license" for attrs, _ in parse(html_out).anchors)
     assert "licensed under" not in html_out
     assert "© 2026 Wire Desk. All rights reserved." in text_of(html_out)
@@ -757,17 +759,17 @@ def test_footer_all_rights_reserved_has_no_licence_link() -> None:
 def test_footer_all_rights_reserved_year_is_in_the_site_zone() -> None:
     # 03:00 UTC on 1 January 2027 is still 31 December 2026 in Lima.
     article = make_article(license=LICENSES["all-rights-reserved"], date=utc(2027, 1, 1, 3))
-    assert "© 2026 Wire Desk. All rights reserved." in text_of(footer_html(article, LIMA))
+    assert "© 2026 Wire Desk. All rights reserved." in text_of(footer_html(article, IN_LIMA))
 
 
 def test_footer_original_link_is_the_article_url_by_default() -> None:
-    anchors = parse(footer_html(make_article(), LIMA)).anchors
+    anchors = parse(footer_html(make_article(), IN_LIMA)).anchors
     assert anchors[-1] == ({"href": PAGE}, PAGE)
 
 
 def test_footer_original_link_is_canonical_url_when_set() -> None:
     canonical = "https://origin.example/news/peru-water?ref=wire&lang=en"
-    html_out = footer_html(make_article(canonical_url=canonical), LIMA)
+    html_out = footer_html(make_article(canonical_url=canonical), IN_LIMA)
     assert parse(html_out).anchors[-1] == ({"href": canonical}, canonical)
     assert PAGE not in html_out
 
@@ -782,7 +784,7 @@ def test_footer_escapes_every_plain_text_field() -> None:
         corrections=(Correction(utc(2026, 6, 3, 12), NASTY),),
         license=LICENSES["all-rights-reserved"],
     )
-    html_out = footer_html(article, LIMA)
+    html_out = footer_html(article, IN_LIMA)
     parsed = parse(html_out)
     assert set(parsed.names) <= {"hr", "h2", "ul", "li", "strong", "p", "em", "a"}
     assert_safe_html(html_out)
@@ -800,8 +802,10 @@ def test_footer_escapes_every_plain_text_field() -> None:
 def test_content_is_figure_then_body_then_footer() -> None:
     image = Image(url="https://wire.example.org/images/a.png", alt="Lead", caption="Cap")
     article = make_article(image=image, body_html="<p>The body.</p>")
-    html_out = content_html(article, LIMA)
-    assert html_out == figure_html(image) + "<p>The body.</p>" + footer_html(article, LIMA)
+    html_out = content_html(article, IN_LIMA)
+    assert html_out == figure_html(image, IN_LIMA) + "<p>The body.</p>" + footer_html(
+        article, IN_LIMA
+    )
     found = positions(html_out, ["<figure>", "<p>The body.</p>", "<hr>", "Source: Wire Service"])
     assert found == sorted(found)
     assert found[0] == 0
@@ -809,7 +813,7 @@ def test_content_is_figure_then_body_then_footer() -> None:
 
 def test_content_without_image_has_no_figure() -> None:
     article = make_article(image=None)
-    html_out = content_html(article, LIMA)
+    html_out = content_html(article, IN_LIMA)
     assert "figure" not in parse(html_out).names
     assert html_out.startswith("<p>The body.</p><hr>")
 
@@ -825,7 +829,7 @@ def test_content_of_a_rendered_article_is_safe() -> None:
         image=Image(url="https://wire.example.org/images/a.png", alt=NASTY, caption=NASTY),
         producer=NASTY,
     )
-    html_out = content_html(article, LIMA)
+    html_out = content_html(article, IN_LIMA)
     assert_safe_html(html_out)
     srcs = [img["src"] for img in parse(html_out).attrs("img")]
     assert srcs == [
