@@ -370,7 +370,6 @@ def byline(article: Article, words: Words) -> str:
     return words.names([author.name for author in article.authors])
 
 
-
 def republish_html(article: Article, pixel_template: str | None, words: Words) -> str:
     """Copy-ready HTML for partner outlets, in the article's language: headline,
     byline, date, the lead image only if it may be distributed, body, footer,
