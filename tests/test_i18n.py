@@ -1,0 +1,120 @@
+"""Furniture in the article's language: the catalogues are complete, and pages,
+feeds and the republish HTML speak the language of the article they carry."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from conftest import NOW, rendered, write
+from feeds.content import load_content
+from feeds.i18n import LANGUAGES
+
+REPO = Path(__file__).resolve().parent.parent
+LOCALE = REPO / "feeds" / "locale"
+KEYWORDS = {"_": None, "words": None, "html": None}
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def extracted() -> set[str]:
+    """Every message the code and templates ask for, as `pybabel extract -F
+    babel.cfg -k words -k html` finds them."""
+    method_map = [("feeds/**.py", "python"), ("feeds/templates/**.html", "jinja2")]
+    options = {"feeds/templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
+    found = extract_from_dir(
+        REPO, method_map, options, keywords=KEYWORDS, comment_tags=(), strip_comment_tags=True
+    )
+    return {message for _, _, message, _, _ in found if isinstance(message, str)}
+
+
+def catalogue(path: Path) -> dict[str, tuple[str, bool]]:
+    with path.open("rb") as file:
+        catalog = read_po(file)
+    return {m.id: (m.string, m.fuzzy) for m in catalog if m.id and isinstance(m.id, str)}
+
+
+def test_the_template_holds_every_message_of_the_code() -> None:
+    assert extracted() == set(catalogue(LOCALE / "feeds.pot")), (
+        "run: pybabel extract -F babel.cfg -k words -k html --no-location --sort-output "
+        "-o feeds/locale/feeds.pot . (README: Translations)"
+    )
+
+
+@pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != "en"])
+def test_every_message_is_translated(language: str) -> None:
+    messages = catalogue(LOCALE / language / "LC_MESSAGES" / "feeds.po")
+    assert set(messages) == extracted()
+    for message, (translation, fuzzy) in messages.items():
+        assert translation and not fuzzy, (language, message)
+        assert sorted(PLACEHOLDER.findall(translation)) == sorted(PLACEHOLDER.findall(message))
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    root = Path(shutil.copytree(REPO / "content", tmp_path / "content"))
+    write(
+        root,
+        "articles/agua-em-sao-paulo.md",
+        "---\ntitle: Água em São Paulo\ndate: 2026-11-03T10:00:00-03:00\nlanguage: pt-BR\n"
+        "authors: [lucia-mamani, joaquin-vidal]\ntags: [Brasil]\n---\nTexto do artigo.\n",
+    )
+    write(
+        root,
+        "articles/eau-a-lima.md",
+        "---\ntitle: L'eau à Lima\ndate: 2026-11-02\nlanguage: fr\nauthors: [ana-quispe]\n"
+        "---\nLe texte.\n",
+    )
+    return root
+
+
+def page(files: dict[str, bytes], slug: str) -> str:
+    return files[f"articles/{slug}/index.html"].decode()
+
+
+def republish(page_html: str) -> str:
+    found = re.search(r'<textarea id="republish-html"[^>]*>(.*?)</textarea>', page_html, re.S)
+    assert found
+    return html.unescape(found.group(1))
+
+
+def test_a_spanish_article_speaks_spanish(site: Path) -> None:
+    files = rendered(load_content(site), NOW)
+    text = page(files, "agua-potable-el-alto")
+    assert text.startswith('<!DOCTYPE html>\n<html lang="es">')
+    assert "Publicado el <time" in text and "19 de octubre de 2026</time>" in text
+    assert '<p class="tags">Etiquetas: ' in text
+    assert "Republica este artículo" in text and "Copiar como texto enriquecido" in text
+    copy = republish(text)
+    assert copy.startswith('<div lang="es"><h1>El Alto')
+    assert "<p>Por Lucía Mamani, <time" in copy
+    assert "Este artículo fue producido por" in copy and "Fuente: Field Notes Wire" in copy
+    for feed in ("rss.xml", "atom.xml", "feed.json"):
+        assert "Este artículo fue producido por".encode() in files[feed]
+        assert b"This article was produced by" in files[feed]  # the English ones
+
+
+def test_a_brazilian_article_speaks_portuguese(site: Path) -> None:
+    text = page(rendered(load_content(site), NOW), "agua-em-sao-paulo")
+    assert '<html lang="pt-BR">' in text
+    assert "Publicado em <time" in text and "3 de novembro de 2026</time>" in text
+    copy = republish(text)
+    assert copy.startswith('<div lang="pt-BR">')
+    assert "<p>Por Lucía Mamani e Joaquín Vidal, <time" in copy
+    assert "Este artigo foi produzido por" in copy
+
+
+def test_a_language_without_a_catalogue_gets_the_sites_words_and_keeps_its_lang(
+    site: Path,
+) -> None:
+    text = page(rendered(load_content(site), NOW), "eau-a-lima")
+    assert '<html lang="en">' in text  # the furniture is the site's
+    assert '<article class="story" lang="fr">' in text  # the article is French
+    copy = republish(text)
+    assert copy.startswith('<div lang="fr">')
+    assert "This article was produced by" in copy
