@@ -28,6 +28,9 @@ PLUGINS = ["fulltext"]
 ARTICLE_PATHS = ["articles"]
 PAGE_PATHS: list[str] = []
 STATIC_PATHS = ["images"]
+# Cold builds: nothing kept from one build to the next (Pelican's defaults).
+CACHE_CONTENT = False
+LOAD_CONTENT_CACHE = False
 
 ARTICLE_URL = "articles/{slug}/"
 ARTICLE_SAVE_AS = "articles/{slug}/index.html"
