@@ -4,7 +4,7 @@ The benchmark's peers (``bench/run.py --peers``) build the same articles as
 ``feeds build``. This module writes each peer's own kind of site from a feeds
 content directory, with the templates and settings kept in ``bench/peers/``:
 
-- Hugo: ``hugo.toml``, one page bundle-less Markdown file per article under
+- Hugo: ``hugo.json`` (its settings), one Markdown file per article under
   ``content/articles/`` with YAML front matter, one taxonomy term page per
   author (``content/authors/<id>/_index.md``: the name as title, the bio as
   body), the images under ``static/``, the layouts copied in.
