@@ -292,6 +292,7 @@ def to_pelican(content: Path, site: Path, model: Content | None = None) -> Path:
     shutil.copy(HERE / "pelican" / "pelicanconf.py", site / "pelicanconf.py")
     shutil.copytree(HERE / "pelican" / "theme", site / "theme")
     shutil.copytree(HERE / "pelican" / "plugins", site / "plugins")
+    (site / "theme" / "static").mkdir(exist_ok=True)
     shutil.copy(HERE / "style.css", site / "theme" / "static" / "style.css")
     _copy_images(content, site / "content" / "images")
     links = _SiteLinks(model)
