@@ -16,6 +16,67 @@ the machines are shared and noisy, so compare the ratios, not the seconds.
 Load runs are bounded in time (``wrk -d``) and every server the script starts
 is stopped by it. nginx and wrk come from the system's packages (``apt-get
 install nginx-light wrk``); without them the load part is skipped.
+
+Peers: ``--peers`` (alone, instead of the figures above) builds the same
+generated site with Hugo and with Pelican as well, and prints each tool's cold
+build time and its ratio to feeds' for each N::
+
+    .venv/bin/python bench/run.py --peers            # N = 1,000 and 10,000
+    .venv/bin/python bench/run.py --peers --quick    # N = 300 (a smoke test)
+
+Hugo is Debian's ``hugo`` (``apt-get install hugo``; skipped without it).
+Pelican comes from PyPI, pinned, into a virtual environment of its own under
+``~/.cache/feeds-bench/`` made on first use: it is never a dependency of the
+project. ``bench/peers.py`` converts the content directory (front matter,
+authors, tags, images) into each peer's kind of site; the templates and
+settings, written for this benchmark, are in ``bench/peers/``. Every build is
+a whole process from an empty output folder and no cache (``feeds build
+--no-cache --jobs 2``, ``hugo`` with an empty ``--cacheDir``, Pelican with its
+content cache off, as by default), run in turn, feeds, hugo, pelican, feeds,
+...; each figure is the median of ``--runs`` runs.
+
+What each does, as far as it can, is what feeds does: article pages (the lead
+image with caption and credit, the body, the republishing footer with the
+producer, the author bios in byline order, the licence, the original link and
+the source, then a Republish block holding that HTML escaped), the index, tag
+and author pages paginated 20 a page, and the site, per-tag and per-author
+feeds with the full text of the newest 50 articles. Where the work differs:
+
+- feeds also validates every field (and reports every problem with its line),
+  sanitises every body with an allowlist and reads every image's size and
+  type; it writes JSON Feed, OPML, a sitemap, the XSL stylesheet and a 404
+  page, and it swaps the export in atomically. The peers do none of this,
+  but for Hugo's JSON Feed, sitemap and 404 page.
+- Markdown: feeds uses markdown-it-py (CommonMark, tables, strikethrough);
+  Hugo uses Goldmark (its default extensions, raw HTML left out, not
+  sanitised), with link and image render hooks that make every URL absolute
+  against the page, as feeds does; Pelican uses Python-Markdown with its
+  default extensions (``extra``, ``codehilite``, ``meta``) and passes raw HTML
+  through. Neither peer sanitises.
+- Links: feeds and Hugo resolve the URLs in the bodies as written; for Pelican
+  the converter rewrites links into the site in Pelican's own link syntax
+  (``{filename}``, ``{tag}``, ``{static}``), which Pelican replaces while it
+  builds, and resolves the others to absolute URLs beforehand.
+- Parallelism: feeds runs two processes; Hugo uses every core (two here);
+  Pelican runs in one process.
+- Hugo: RSS is its built-in output format with a template of ours, Atom and
+  JSON Feed custom output formats with templates of ours; it also writes a
+  ``page/1/`` redirect for the index and each term page, which Hugo 0.111
+  cannot be told not to (counted as "other" files, not as pages); summaries
+  are Hugo's (the first 70 words; feeds': the first paragraph, cut near 300
+  characters), the entry ids feeds' own.
+- Pelican: RSS and Atom only, written by its own feed writers (feedgenerator),
+  which it cannot be told how to fill: every item names only its first
+  author (one ``dc:creator``, one Atom ``<author>`` without URI), even in a
+  co-author's own feed; categories have no scheme or label; there is no image
+  enclosure and no licence; the RSS full text is in ``<description>`` (no
+  ``content:encoded``, no summary) and entry ids are Pelican's ``tag:`` URIs
+  from the link and date, not the articles' ids. The lead image and footer
+  reach the feeds only because a small plugin of ours (``fulltext``) puts them
+  into each article's content. Author pages and per-author feeds are found by
+  the author's name (Pelican has no author files): the bios come from a table
+  in the settings, rendered by Pelican's Markdown. Summaries are Pelican's
+  (the first 50 words of the body).
 """
 
 from __future__ import annotations
@@ -41,6 +102,15 @@ from markdown_it import MarkdownIt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import generate
+from peers import (
+    PELICAN_VERSION,
+    hugo_command,
+    pelican_command,
+    pelican_python,
+    read_content,
+    to_hugo,
+    to_pelican,
+)
 
 PYTHON = sys.executable
 FEEDS = [PYTHON, "-m", "feeds.cli"]
@@ -270,6 +340,82 @@ def report(size: int, figures: dict[str, float]) -> None:
         )
 
 
+def kinds_of_files(out: Path) -> dict[str, int]:
+    """How many HTML pages, feeds and other files a build wrote."""
+    counts = {"pages": 0, "feeds": 0, "other": 0}
+    for path in out.rglob("*"):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        if path.suffix == ".html" and not path.match("page/1/index.html"):
+            counts["pages"] += 1  # not Hugo's redirects from page/1/ to the listing
+        elif path.name in ("rss.xml", "atom.xml", "feed.json"):
+            counts["feeds"] += 1
+        else:
+            counts["other"] += 1
+    return counts
+
+
+def hugo_version() -> str:
+    text = subprocess.run(["hugo", "version"], check=True, capture_output=True, text=True).stdout
+    found = re.search(r"v(\d+\.\d+\.\d+)", text)
+    return found.group(1) if found else "?"
+
+
+def peer_figures(content: Path, work: Path, runs: int) -> dict[str, dict[str, float]]:
+    """Cold builds of one site by feeds, Hugo and Pelican, in turn, ``runs`` times:
+    the median seconds of each, and the files of the last build by kind."""
+    model = read_content(content)
+    out = work / "peer-out"
+    commands = {
+        "feeds": [
+            *FEEDS,
+            "build",
+            "--content",
+            str(content),
+            "--out",
+            str(out),
+            "--no-cache",
+            "--jobs",
+            "2",
+        ]
+    }
+    if shutil.which("hugo"):
+        hugo_site = to_hugo(content, work / "hugo", model)
+        commands[f"hugo {hugo_version()}"] = hugo_command(hugo_site, out)
+    else:
+        print("hugo is not installed (apt-get install hugo): no Hugo figures")
+    commands[f"pelican {PELICAN_VERSION}"] = pelican_command(
+        pelican_python(), to_pelican(content, work / "pelican", model), out
+    )
+    del model
+
+    def clear() -> None:
+        for leftover in (out, work / f".{out.name}.shadow", work / f".{out.name}.hugo-cache"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    files: dict[str, dict[str, int]] = {}
+    for _ in range(runs):
+        for name, command in commands.items():
+            clear()
+            times[name].append(timed(command))
+            files[name] = kinds_of_files(out)
+    clear()
+    return {name: {"seconds": statistics.median(times[name]), **files[name]} for name in commands}
+
+
+def report_peers(size: int, runs: int, figures: dict[str, dict[str, float]]) -> None:
+    feeds = figures["feeds"]["seconds"]
+    print(f"\n== {size:,} articles: cold builds, whole processes, medians of {runs} runs ==")
+    print(f"{'':<16}     time  peer / feeds  HTML pages   feeds   other")
+    for name, figure in figures.items():
+        ratio = "" if name == "feeds" else f"{figure['seconds'] / feeds:12.2f}"
+        print(
+            f"{name:<16}{figure['seconds']:7.2f} s  {ratio:>12}  {figure['pages']:10.0f}  "
+            f"{figure['feeds']:6.0f}  {figure['other']:6.0f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -278,10 +424,23 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", help="article counts")
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--seconds", type=int, default=10, help="seconds per load run")
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="only compare cold builds with Hugo's and Pelican's (see above)",
+    )
     args = parser.parse_args()
     sizes = args.sizes or ([300] if args.quick else [1000, 10000])
     seconds = 3 if args.quick else args.seconds
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, medians of {args.runs} runs")
+    if args.peers:
+        with tempfile.TemporaryDirectory(prefix="feeds-peers-") as scratch:
+            for size in sizes:
+                work = Path(scratch) / str(size)
+                work.mkdir()
+                content = generate(work / "content", size)
+                report_peers(size, args.runs, peer_figures(content, work, args.runs))
+        return
     with tempfile.TemporaryDirectory(prefix="feeds-bench-") as scratch:
         os.chmod(scratch, 0o755)  # nginx's workers run as another user and must read the export
         for size in sizes:
