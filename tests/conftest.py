@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,30 +141,36 @@ def require(tool: str) -> None:
         pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """The sample site under gunicorn (two workers) on a loopback port, with
-    base_url set to that address and the app's clock stopped at :data:`NOW`, so
-    that what is public does not depend on the day the tests run; started once
-    per module. Yields (base URL, content directory)."""
-    import os
+def sample_copy(folder: Path, port: int) -> Path:
+    """A copy of the sample site in ``folder``, with base_url on that port."""
     import shutil
-    import subprocess
-    import sys
-    import time
-    import urllib.request
 
     repo = Path(__file__).resolve().parent.parent
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/"
-    root = Path(shutil.copytree(repo / "content", tmp_path_factory.mktemp("served") / "content"))
+    root = Path(shutil.copytree(repo / "content", folder / "content"))
     toml = root / "site.toml"
     toml.write_text(
         toml.read_text(encoding="utf-8").replace(
-            'base_url = "https://wire.example.org/"', f'base_url = "{base}"'
+            'base_url = "https://wire.example.org/"', f'base_url = "http://127.0.0.1:{port}/"'
         ),
         encoding="utf-8",
     )
+    return root
+
+
+@contextmanager
+def gunicorn(root: Path, port: int, cache: Path, config: str = "") -> Iterator[str]:
+    """The app under gunicorn (two workers) on a loopback port, its clock
+    stopped at :data:`NOW` so that what is public does not depend on the day
+    the tests run; yields its base URL once it answers, whatever its status."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    repo = Path(__file__).resolve().parent.parent
+    base = f"http://127.0.0.1:{port}/"
     server = subprocess.Popen(
         [
             sys.executable,
@@ -172,13 +182,9 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            f"webapp:create_app({{'NOW': '{NOW.isoformat()}'}})",
+            f"webapp:create_app({{'NOW': '{NOW.isoformat()}'{config}}})",
         ],
-        env={
-            **os.environ,
-            "FEEDS_CONTENT": str(root),
-            "FEEDS_CACHE": str(tmp_path_factory.mktemp("served-cache") / "cache.sqlite"),
-        },
+        env={**os.environ, "FEEDS_CONTENT": str(root), "FEEDS_CACHE": str(cache)},
         cwd=repo,
     )
     try:
@@ -187,11 +193,54 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
             try:
                 with urllib.request.urlopen(base, timeout=2):
                     break
+            except urllib.error.HTTPError:
+                break  # it answers
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.2)
-        yield base, root
+        yield base
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The sample site under gunicorn, with base_url set to its address;
+    started once per module. Yields (base URL, content directory)."""
+    port = free_port()
+    root = sample_copy(tmp_path_factory.mktemp("served"), port)
+    cache = tmp_path_factory.mktemp("served-cache") / "cache.sqlite"
+    with gunicorn(root, port, cache) as base:
+        yield base, root
+
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+#: Where screenshots go; CI keeps the folder.
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+#: As root in a closed sandbox, Chromium needs these to start quietly.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, driven by Playwright, started once per module."""
+    require(CHROMIUM)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require("playwright (the Python package)")
+        raise
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()

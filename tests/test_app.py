@@ -230,7 +230,9 @@ def test_forged_host_changes_nothing(client: FlaskClient) -> None:
         assert b"evil.example" not in forged.data
     redirect = client.get("/articles/opinion-bus-corridors", headers={"Host": "evil.example"})
     assert redirect.status_code == 308
-    assert redirect.headers["Location"] == "/articles/opinion-bus-corridors/"
+    assert redirect.headers["Location"] == (
+        "https://wire.example.org/articles/opinion-bus-corridors/"
+    )
 
 
 def test_not_found_page(client: FlaskClient) -> None:
@@ -243,9 +245,32 @@ def test_not_found_page(client: FlaskClient) -> None:
 
 def test_redirects(client: FlaskClient) -> None:
     response = client.get("/tags/peru")
-    assert response.status_code == 308 and response.headers["Location"] == "/tags/peru/"
+    assert response.status_code == 308
+    assert response.headers["Location"] == "https://wire.example.org/tags/peru/"
     response = client.get("/page/1/")
-    assert response.status_code == 301 and response.headers["Location"] == "/"
+    assert response.status_code == 301
+    assert response.headers["Location"] == "https://wire.example.org/"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/%09/evil.example/page/1/",
+        "/%0A/evil.example/page/1/",
+        "/%5C/evil.example/page/1/",
+        "//evil.example/page/1/",
+        "/%2F/evil.example/page/1/",
+        "/%09/evil.example/tags/peru",
+    ],
+)
+def test_no_redirect_leaves_the_site(client: FlaskClient, url: str) -> None:
+    """A path that starts like another host once a browser drops its tab or
+    newline must not become a Location off the site (it was 301 to
+    //evil.example/, and a 500 for the newline)."""
+    response = client.get(url)
+    assert response.status_code in (301, 308, 404), url
+    location = response.headers.get("Location")
+    assert location is None or location.startswith("https://wire.example.org/"), location
 
 
 def test_images(client: FlaskClient) -> None:

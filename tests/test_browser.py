@@ -2,42 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from conftest import require
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-#: Where screenshots go; CI keeps the folder.
-SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-#: As root in a closed sandbox, Chromium needs these to start quietly.
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    require(CHROMIUM)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require("playwright (the Python package)")
-        raise
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
+from conftest import SHOTS
 
 
 def test_index_and_article_in_a_browser(browser: Any, served: tuple[str, Path]) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import html
 
-from flask import Blueprint, Response, current_app, redirect, request
+from flask import Blueprint, Response, current_app, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from feeds import urls
+from feeds import headers, urls
 from webapp.http import Resource, respond
 from webapp.reload import LiveSite, Snapshot
 
@@ -19,10 +19,27 @@ def live() -> LiveSite:
     return site
 
 
-def send(resource: Resource, snapshot: Snapshot, status: int = 200) -> BaseResponse:
+def send(
+    resource: Resource, snapshot: Snapshot, status: int = 200, location: str | None = None
+) -> BaseResponse:
     """A Flask response with the headers :func:`webapp.http.respond` decides."""
     code, headers, body = respond(request.environ, resource, snapshot.last_modified, status)
+    if location is not None:
+        headers.append(("Location", location))
     return Response(body, status=code, headers=headers, direct_passthrough=True)
+
+
+def moved(snapshot: Snapshot, path: str, status: int) -> BaseResponse:
+    """A redirect to ``path`` of this site: the Location is an absolute URL of
+    the site built by the URL module, so no path, however written
+    (``/%09/evil.example/``), can send a browser elsewhere."""
+    assert snapshot.served is not None
+    site = snapshot.served.plan.content.site
+    location = urls.absolute(site.base_url, path)
+    link = html.escape(location)
+    page = f'<!DOCTYPE html><title>Moved</title><p><a href="{link}">{link}</a></p>'.encode()
+    resource = Resource.of(page, "text/html; charset=utf-8", headers.cache_control(site))
+    return send(resource, snapshot, status, location)
 
 
 @bp.get("/__feeds/version")
@@ -50,11 +67,14 @@ def serve(path: str) -> BaseResponse:
     if served is None:
         return unavailable(snapshot)
     if path == "page/1/" or path.endswith("/page/1/"):
-        return redirect(request.root_path + "/" + path.removesuffix("page/1/"), code=301)
+        first = path.removesuffix("page/1/")
+        if served.path(first) is not None:
+            return moved(snapshot, first, 301)
+        return not_found()
     resource = served.path(path)
     if resource is None:
         if not path.endswith("/") and served.path(path + "/") is not None:
-            return redirect(request.root_path + "/" + path + "/", code=308)
+            return moved(snapshot, path + "/", 308)
         return not_found()
     if current_app.config["PREVIEW"] and resource.media_type.startswith("text/html"):
         resource = preview(resource, snapshot)
