@@ -120,13 +120,11 @@ class Rendered(NamedTuple):
     removed: tuple[str, ...] = ()
 
 
-#: Deepest nesting of elements an article may have. Readers and browsers give
-#: up at some depth, and the sanitiser's work grows with depth times length.
-#: Deeper bodies are refused, never cut.
+#: Deepest nesting of elements an article may have, counted on the HTML the
+#: Markdown renderer writes, raw HTML included. Readers and browsers give up
+#: at some depth, and the sanitiser's time grows with depth times length, so
+#: deeper bodies are refused before they are sanitised; never cut.
 MAX_NESTING = 16
-#: Bodies whose rendered HTML nests deeper than this, even counted generously
-#: (see :func:`nesting`), are refused without being sanitised at all.
-_SANITISE_NESTING = 4 * MAX_NESTING
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*>")
 _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
@@ -172,19 +170,19 @@ def render_markdown(text: str, page_url: str, base_url: str) -> Rendered:
     as in :func:`sanitize`.
 
     ``depth`` says how deeply the body nests; callers refuse one deeper than
-    :data:`MAX_NESTING`. One that nests far deeper is not even sanitised
-    (the sanitiser's time grows with depth times length): it comes back with
-    no HTML, only its depth.
+    :data:`MAX_NESTING`. Such a body is not sanitised at all (the
+    sanitiser's time grows with depth times length): it comes back with no
+    HTML, only its depth.
     """
     raw = markdown.to_html(text)
     depth = nesting(raw)
-    if depth > _SANITISE_NESTING:
+    if depth > MAX_NESTING:
         return Rendered("", "", depth, ())
     body = sanitize(raw, page_url, base_url)
     return Rendered(
         body.html,
         first_paragraph(body.html),
-        nesting(body.html),
+        max(depth, nesting(body.html)),
         body.urls,
         body.removed,
     )
