@@ -1,9 +1,11 @@
 """Markdown to (unsanitised) HTML: the one module that knows which library does it.
 
-CommonMark with the GitHub tables and strikethrough extensions, rendered by
-pulldown-cmark (through pyromark), which parses in time linear in the input
-and has no nesting limit that would drop text silently: bodies nested too
-deeply are refused by :func:`feeds.render.render_markdown` instead.
+CommonMark with the GitHub tables and strikethrough extensions (``~x~`` and
+``~~x~~``, written ``<del>``), rendered by pulldown-cmark through pyromark.
+It has no nesting limit that would drop text silently (bodies nested too
+deeply are refused by :func:`feeds.render.render_markdown` instead), and the
+runs of brackets that made markdown-it-py quadratic cost it linear time
+(``bench/limits.py``).
 
 Raw HTML passes through, as CommonMark requires: :func:`feeds.render.sanitize`
 must clean what this returns, and it is the defence. One thing is decided
