@@ -1,10 +1,12 @@
-"""Hostile articles whose cost once grew quadratically: `feeds check` now gets
-through each, with the located problem or the clean result an editor needs.
+"""Hostile articles that once took minutes: `feeds check` now gets through
+each, with the located problem or the clean result an editor needs.
 
-Each runs the real command in a child process, sized so that code with the
-old quadratic cost would take minutes; the child's timeout is only there to
-turn such a regression into a failure instead of a stuck run, and is far
-above what the case takes. ``bench/limits.py`` measures how these costs grow.
+Each runs the real command in a child process, on a size the code before
+these fixes did not finish within the bound (most of those costs grew
+quadratically; link openers were linear but about 60 us each). The bound is
+there only to turn a regression into a failure instead of a stuck run, and
+is far above what each case takes. ``bench/limits.py`` measures how these
+costs grow.
 """
 
 from __future__ import annotations
