@@ -32,9 +32,11 @@ _PARSER = pyromark.Markdown(options=_OPTIONS)
 _BAD_SCHEME = re.compile(r"^(?:javascript|vbscript|data|file):")
 #: What browsers ignore inside a URL's scheme: ASCII whitespace and controls.
 _IGNORED_IN_URLS = re.compile(r"[\x00-\x20\x7f]+")
-#: The URLs the renderer writes for Markdown links and images (raw HTML may
-#: match too; then there is simply nothing to escape).
-_RENDERED_URL = re.compile(r'<(?:a href|img src)="([^"]*)"')
+#: The URLs the renderer writes for Markdown links and images that could
+#: name a scheme: not those that start as a path, a fragment or a web URL,
+#: nearly all of them. (Raw HTML may match too: then there is simply nothing
+#: to escape, and the sanitiser drops the URL.)
+_RENDERED_URL = re.compile(r'<(?:a href|img src)="(?!/|\.|#|https?://)([^"]*)"')
 #: Escaping a refused link can turn the brackets around it into a new link
 #: (``[[x](javascript:a)](javascript:b)``); each pass undoes one level. Past
 #: this many, what is left is only made harmless by the sanitiser.
