@@ -52,12 +52,18 @@ def image_openers(n: int) -> str:
     return f"---\n{FRONT}authors: [a]\n---\n" + "![" * n + "\n"
 
 
+def refused_links(n: int) -> str:
+    """A body of ``n`` Markdown links to ``javascript:`` (shown as text)."""
+    return f"---\n{FRONT}authors: [a]\n---\n" + "[x](javascript:a) " * n + "\n"
+
+
 #: name -> (article for size n, the sizes at --scale 1, what the size counts)
 CASES: dict[str, tuple[Callable[[int], str], tuple[int, ...], str]] = {
     "control": (control_characters, (20_000, 40_000, 80_000, 160_000), "lines"),
     "nested-html": (nested_html, (25_000, 50_000, 100_000, 200_000), "elements"),
     "authors": (inline_authors, (1_000, 2_000, 4_000, 8_000), "authors"),
     "image-openers": (image_openers, (125_000, 250_000, 500_000, 1_000_000), "openers"),
+    "refused-links": (refused_links, (12_500, 25_000, 50_000, 100_000), "links"),
 }
 
 
