@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,13 +116,26 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
             _Resolver.__init__(self)
 
 
-_SCALAR_TAGS = frozenset(
-    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null")
-)
+_CONSTRUCTOR = SafeConstructor()
+_STR = "tag:yaml.org,2002:str"
+#: How each scalar tag front matter may use becomes a value (plain text needs
+#: nothing: it is the node's value).
+_SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
+    f"tag:yaml.org,2002:{name}": getattr(_CONSTRUCTOR, f"construct_yaml_{name}")
+    for name in ("str", "int", "float", "bool", "null")
+}
 
 
-def forbidden_character_problems(path: str, text: str, field_of_line: Any = None) -> list[Problem]:
-    """One problem per line that holds a character XML 1.0 cannot carry."""
+def forbidden_character_problems(
+    path: str, text: str, field_of_line: Callable[[int], str | None] | None = None
+) -> list[Problem]:
+    """One problem per line that holds a character XML 1.0 cannot carry.
+
+    One search of the whole text first: files without any (nearly all) cost
+    no more than that, and those with many cost one pass over their lines.
+    """
+    if FORBIDDEN_CHARACTERS.search(text) is None:
+        return []
     problems = []
     for number, line in enumerate(text.split("\n"), start=1):
         match = FORBIDDEN_CHARACTERS.search(line)
@@ -205,21 +219,34 @@ def parse_document(path: str, text: str) -> Document:
     if body.startswith("\n"):  # the newline that ends the closing '---' line
         body, body_line = body[1:], body_line + 1
 
+    fields: list[str | None] = []
+
     def field_of_line(number: int) -> str | None:
+        """The top-level field a front-matter line belongs to, or "body"."""
         if number >= body_line:
             return "body"
-        lines = text.split("\n")
-        for candidate in range(number, first_line - 1, -1):
-            key = _TOP_LEVEL_KEY.match(lines[candidate - 1])
-            if key:
-                return key.group(1)
-        return None
+        if not fields:  # worked out once, in one pass, when first needed
+            fields.extend(_top_level_fields(front, first_line))
+        return fields[number - first_line] if number >= first_line else None
 
     problems = forbidden_character_problems(path, text, field_of_line)
     if problems:
         raise ContentError(problems)
     meta = _parse_yaml_mapping(path, front, first_line, field_of_line)
     return Document(path, meta, max(first_line - 1, 1), body, body_line)
+
+
+def _top_level_fields(front: str, first_line: int) -> list[str | None]:
+    """For each line of the front matter (``first_line`` being the first), the
+    last top-level key at or above it."""
+    fields: list[str | None] = []
+    current = None
+    for line in front.split("\n"):
+        key = _TOP_LEVEL_KEY.match(line)
+        if key:
+            current = key.group(1)
+        fields.append(current)
+    return fields
 
 
 def _parse_yaml_mapping(path: str, source: str, first_line: int, field_of_line: Any) -> Mapping:
@@ -284,11 +311,17 @@ def _located(
         return Value(None, line)
     seen.add(id(node))
     if isinstance(node, ScalarNode):
-        if node.tag not in _SCALAR_TAGS:
-            problems.append(Problem(path, line, field, f"YAML tag {node.tag!r} is not allowed"))
+        tag = node.tag
+        if tag == _STR:
+            data: Any = node.value
+        elif tag in _SCALARS:
+            data = _SCALARS[tag](node)
+        else:
+            problems.append(Problem(path, line, field, f"YAML tag {tag!r} is not allowed"))
             return Value(None, line)
-        data = _Loader.construct_object(_CONSTRUCTOR, node)
-        if isinstance(data, str):  # escapes such as "\x07" decode to what the file did not hold
+        # Only double quotes have escapes, such as "\x07": they can decode to a
+        # character the file did not hold (the file itself has been checked).
+        if node.style == '"' and isinstance(data, str):
             bad = FORBIDDEN_CHARACTERS.search(data)
             if bad:
                 code = f"U+{ord(bad.group()):04X}"
@@ -325,9 +358,6 @@ def _located(
             path, value_node, first_line, problems, seen, name, key_line, depth + 1
         )
     return Value(Mapping(values, key_lines), line)
-
-
-_CONSTRUCTOR = SafeConstructor()
 
 
 def describe(data: object) -> str:

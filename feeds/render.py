@@ -14,38 +14,17 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import NamedTuple
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import nh3
-from markdown_it import MarkdownIt
 
+from feeds import markdown
 from feeds.errors import FeedsError
 from feeds.i18n import Words, words_for
 from feeds.model import Article, Author, Image, Site
 from feeds.urls import resolve
 
 SUMMARY_LENGTH = 300
-
-#: Schemes that must never reach a link, however they are disguised.
-_BAD_SCHEME = re.compile(r"^(?:javascript|vbscript|data|file):")
-#: What browsers ignore inside a URL's scheme: ASCII whitespace and controls.
-_IGNORED_IN_URLS = re.compile(r"[\x00-\x20\x7f]+")
-
-
-class _Markdown(MarkdownIt):
-    """CommonMark with tables and strikethrough, and a stricter link check.
-
-    markdown-it refuses ``javascript:`` links, but ``java&#x09;script:`` reaches
-    it as ``java%09script:``; browsers drop tabs and newlines from URLs, so the
-    check is made on the decoded URL without them.
-    """
-
-    def validateLink(self, url: str) -> bool:  # markdown-it's name for the hook
-        bare = _IGNORED_IN_URLS.sub("", unquote(url)).lower()
-        return not _BAD_SCHEME.match(bare)
-
-
-_MD = _Markdown("commonmark").enable(["table", "strikethrough"])
 
 ALLOWED_TAGS = frozenset(
     """a abbr b blockquote br cite code dd del dl dt em figcaption figure h1 h2 h3 h4 h5 h6
@@ -142,40 +121,69 @@ class Rendered(NamedTuple):
     removed: tuple[str, ...] = ()
 
 
-#: Deepest nesting of elements an article may have. Markdown stops nesting
-#: blocks at 20 levels and drops what is deeper; raw HTML nests as deep as it
-#: is written, and readers and browsers give up at some depth. Deeper bodies
-#: are refused, never cut.
+#: Deepest nesting of elements an article may have, counted on the HTML the
+#: Markdown renderer writes, raw HTML included. Readers and browsers give up
+#: at some depth, and the sanitiser's time grows with depth times length, so
+#: deeper bodies are refused before they are sanitised; never cut.
 MAX_NESTING = 16
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*>")
-_VOID = frozenset({"br", "hr", "img"})
+_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+#: Elements whose end tag may be left out when a sibling of the same name
+#: starts (``<li>a<li>b``): counting them as nested would be wrong.
+_ENDED_BY_SIBLING = frozenset("p li dt dd tr td th option".split())
 
 
-def nesting(html: str) -> int:
-    """How deeply the elements of (sanitised, balanced) HTML nest."""
-    depth = deepest = 0
-    for closing, name in _TAG.findall(html):
+def nesting(markup: str) -> int:
+    """How deeply the elements of an HTML fragment nest, in one pass.
+
+    Exact for balanced HTML (what the sanitiser returns); for raw HTML, an
+    end tag closes the elements opened since its start tag, stray end tags
+    are ignored, and an element of :data:`_ENDED_BY_SIBLING` is closed by the
+    next one of the same name. Other end tags HTML lets a writer leave out
+    make the count higher than a browser's, never lower.
+    """
+    stack: list[str] = []
+    still_open: dict[str, int] = {}
+    deepest = 0
+    for closing, name in _TAG.findall(markup):
+        name = name.lower()
         if name in _VOID:
             continue
         if closing:
-            depth -= 1
-        else:
-            depth += 1
-            deepest = max(deepest, depth)
+            if still_open.get(name):
+                while True:
+                    top = stack.pop()
+                    still_open[top] -= 1
+                    if top == name:
+                        break
+            continue
+        if name in _ENDED_BY_SIBLING and stack and stack[-1] == name:
+            continue  # the previous one ends where this one starts
+        stack.append(name)
+        still_open[name] = still_open.get(name, 0) + 1
+        deepest = max(deepest, len(stack))
     return deepest
 
 
 def render_markdown(text: str, page_url: str, base_url: str) -> Rendered:
     """Markdown to safe HTML with the plain text of its first paragraph; URLs
-    as in :func:`sanitize`."""
-    tokens = _MD.parse(text)
-    body = sanitize(_MD.renderer.render(tokens, _MD.options, {}), page_url, base_url)
-    blocks = max((t.level for t in tokens), default=0) + 1
+    as in :func:`sanitize`.
+
+    ``depth`` says how deeply the body nests; callers refuse one deeper than
+    :data:`MAX_NESTING`. Such a body is not sanitised at all (the
+    sanitiser's time grows with depth times length): it comes back with no
+    HTML, only its depth.
+    """
+    raw = markdown.to_html(text)
+    depth = nesting(raw)
+    if depth > MAX_NESTING:
+        return Rendered("", "", depth, ())
+    body = sanitize(raw, page_url, base_url)
     return Rendered(
         body.html,
         first_paragraph(body.html),
-        max(blocks, nesting(body.html)),
+        max(depth, nesting(body.html)),
         body.urls,
         body.removed,
     )

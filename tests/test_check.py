@@ -289,10 +289,10 @@ BROKEN: list[tuple[str, dict[str, str | bytes], list[str]]] = [
         ["articles/bad.md:5: subtitle" + "[1]" * 10 + ": nested more than 10 levels deep"],
     ),
     (
-        "Markdown nested deeper than it renders (it would be cut silently)",
+        "Markdown quotes nested too deeply (30 quotes around a paragraph)",
         {"articles/bad.md": article(*OK, body="> " * 30 + "deep\n")},
         [
-            "articles/bad.md:6: body: nested 20 levels deep (quotes, lists, HTML elements); "
+            "articles/bad.md:6: body: nested 31 levels deep (quotes, lists, HTML elements); "
             "at most 16"
         ],
     ),

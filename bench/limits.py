@@ -1,0 +1,117 @@
+"""Time hostile articles at four doubling sizes and print how the time grows.
+
+    .venv/bin/python bench/limits.py              # every case, default sizes
+    .venv/bin/python bench/limits.py authors      # one case
+    .venv/bin/python bench/limits.py --scale 0.25 # smaller sizes (old, slow code)
+
+Each case writes one article into a small content directory and times what
+``feeds check`` does with it (:func:`feeds.content.load`: read, parse,
+validate, render, sanitise), whether that ends in the article or in a
+located problem. For each doubling it prints the time ratio: about 2 means
+the cost grows linearly, about 4 quadratically. Each time is the median of
+``--runs`` runs; the machine is shared, so read the ratios, not the seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from feeds.content import load
+from feeds.errors import ContentError
+
+SITE = (
+    'title = "Limits"\ndescription = "Hostile input."\n'
+    'base_url = "https://limits.example.org/"\nmax_article_bytes = 100000000\n'
+)
+FRONT = "title: Limits\ndate: 2026-01-01\n"
+
+
+def control_characters(n: int) -> str:
+    """``n`` front-matter lines, each holding a control character."""
+    return f"---\n{FRONT}authors: [a]\n" + "#\x01\n" * n + "---\nText.\n"
+
+
+def nested_html(n: int) -> str:
+    """A body of ``n`` unclosed ``<div>`` elements, one inside the other."""
+    return f"---\n{FRONT}authors: [a]\n---\n" + "<div>" * n + "\n"
+
+
+def inline_authors(n: int) -> str:
+    """``n`` inline authors, each with a name and a one-line bio."""
+    authors = "".join(f"  - name: Author {i}\n    bio: Writes *things* {i}.\n" for i in range(n))
+    return f"---\n{FRONT}authors:\n{authors}---\nText.\n"
+
+
+def image_openers(n: int) -> str:
+    """A body of ``n`` ``![`` openers that never close (``2n`` characters)."""
+    return f"---\n{FRONT}authors: [a]\n---\n" + "![" * n + "\n"
+
+
+def refused_links(n: int) -> str:
+    """A body of ``n`` Markdown links to ``javascript:`` (shown as text)."""
+    return f"---\n{FRONT}authors: [a]\n---\n" + "[x](javascript:a) " * n + "\n"
+
+
+#: name -> (article for size n, the sizes at --scale 1, what the size counts)
+CASES: dict[str, tuple[Callable[[int], str], tuple[int, ...], str]] = {
+    "control": (control_characters, (20_000, 40_000, 80_000, 160_000), "lines"),
+    "nested-html": (nested_html, (25_000, 50_000, 100_000, 200_000), "elements"),
+    "authors": (inline_authors, (1_000, 2_000, 4_000, 8_000), "authors"),
+    "image-openers": (image_openers, (125_000, 250_000, 500_000, 1_000_000), "openers"),
+    "refused-links": (refused_links, (12_500, 25_000, 50_000, 100_000), "links"),
+}
+
+
+def check_seconds(root: Path, text: str) -> tuple[float, str]:
+    """Seconds to load the content with this article, and how it ended."""
+    (root / "articles" / "hostile.md").write_text(text, encoding="utf-8")
+    started = time.perf_counter()
+    try:
+        load(root)
+        outcome = "accepted"
+    except ContentError as e:
+        first = str(e.problems[0])
+        outcome = f"{len(e.problems)} problem(s): {first[:70]}"
+    return time.perf_counter() - started, outcome
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("cases", nargs="*", help=f"cases to run: {', '.join(CASES)} (all)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every size")
+    parser.add_argument("--runs", type=int, default=3, help="runs per size (median)")
+    args = parser.parse_args()
+    unknown = set(args.cases) - set(CASES)
+    if unknown:
+        parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")
+    with tempfile.TemporaryDirectory(prefix="feeds-limits-") as scratch:
+        root = Path(scratch)
+        (root / "articles").mkdir()
+        (root / "authors").mkdir()
+        (root / "site.toml").write_text(SITE, encoding="utf-8")
+        (root / "authors" / "a.md").write_text("---\nname: A\n---\nBio.\n", encoding="utf-8")
+        for name in args.cases or CASES:
+            make, sizes, unit = CASES[name]
+            print(f"\n{name} ({make.__doc__})")
+            previous = None
+            for size in (max(1, round(s * args.scale)) for s in sizes):
+                text = make(size)
+                runs = [check_seconds(root, text) for _ in range(args.runs)]
+                seconds = statistics.median(r[0] for r in runs)
+                growth = f"x{seconds / previous:5.2f}" if previous else "      "
+                print(
+                    f"  {size:>9,} {unit:<8} {len(text.encode()):>11,} bytes "
+                    f"{seconds:8.3f} s  {growth}  {runs[0][1]}"
+                )
+                previous = seconds
+
+
+if __name__ == "__main__":
+    main()
