@@ -420,24 +420,41 @@ def read_site(root: Path) -> Site:
     return site
 
 
-def scan_export(out: Path, site: Site) -> dict[str, LocalFile]:
-    """Every file of the export in ``out``, with its digest and headers."""
+def check_export(out: Path) -> None:
+    """Refuse a folder that ``feeds build`` did not write."""
     if not out.is_dir() or read_marker(out) is None:
         raise DeployError(
             f"{out} is not an export written by feeds build (it has no {MARKER}); "
             "run feeds build first"
         )
-    found = {}
-    for folder, subfolders, names in os.walk(out):
+
+
+def scan_export(
+    out: Path, site: Site, pool: ThreadPoolExecutor | None = None
+) -> dict[str, LocalFile]:
+    """Every file of the export in ``out``, with its digest and headers; the
+    files are read and hashed in ``pool`` when one is given (hashlib lets go
+    of the GIL)."""
+    check_export(out)
+    root = str(out)
+    paths: list[str] = []
+    for folder, subfolders, names in os.walk(root):
         subfolders.sort()
-        for name in sorted(names):
-            file = Path(folder, name)
-            path = file.relative_to(out).as_posix()
-            if path == MARKER:
-                continue
-            data = file.read_bytes()
-            found[path] = LocalFile(path, len(data), digest(data), headers(path, site))
-    return found
+        inside = folder[len(root) + 1 :].replace(os.sep, "/")
+        paths.extend(f"{inside}/{name}" if inside else name for name in sorted(names))
+    paths.remove(MARKER)
+
+    def scan(chunk: list[str]) -> list[LocalFile]:
+        found = []
+        for path in chunk:
+            with open(f"{root}/{path}", "rb") as file:
+                data = file.read()
+            found.append(LocalFile(path, len(data), digest(data), headers(path, site)))
+        return found
+
+    chunks = [paths[i : i + 200] for i in range(0, len(paths), 200)]
+    scanned = pool.map(scan, chunks) if pool else map(scan, chunks)
+    return {file.path: file for chunk in scanned for file in chunk}
 
 
 def not_carried(local: Iterable[LocalFile]) -> tuple[str, ...]:
@@ -482,10 +499,13 @@ def deploy(
     no longer has. ``dry_run`` plans and changes nothing."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    local = scan_export(out, site)
+    check_export(out)
     try:
         with ThreadPoolExecutor(jobs) as pool:
-            listed, has_manifest = _list(s3, target)
+            # The listing waits on the store while the export is read and hashed.
+            bucket = pool.submit(_list, s3, target)
+            local = scan_export(out, site, pool)
+            listed, has_manifest = bucket.result()
             known = _read_manifest(s3, target) if has_manifest else {}
             asked = _ask(s3, target, stale(local, listed, known), pool)
             for path, answer in list(asked.items()):
