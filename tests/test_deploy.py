@@ -20,7 +20,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -220,15 +222,33 @@ class Store:
     def objects(self, target: Target) -> dict[str, tuple[bytes, str, str, dict[str, str]]]:
         """path -> (bytes, Content-Type, Cache-Control, metadata) of every object."""
         s3 = self.client()
-        found = {}
-        for key in self.listing(target):
-            got = s3.get_object(Bucket=target.bucket, Key=target.key(key))
-            found[key] = (
+
+        def get(path: str) -> tuple[bytes, str, str, dict[str, str]]:
+            got = s3.get_object(Bucket=target.bucket, Key=target.key(path))
+            return (
                 got["Body"].read(),
                 got.get("ContentType", ""),
                 got.get("CacheControl", ""),
                 got.get("Metadata", {}),
             )
+
+        with ThreadPoolExecutor(4) as pool:
+            paths = list(self.listing(target, s3))
+            found = dict(zip(paths, pool.map(get, paths), strict=True))
+        s3.close()
+        return found
+
+    def writes(self, target: Target) -> dict[str, tuple[str, datetime]]:
+        """path -> (ETag, LastModified): what any write to an object changes."""
+        s3 = self.client()
+        pages = s3.get_paginator("list_objects_v2").paginate(
+            Bucket=target.bucket, Prefix=target.prefix
+        )
+        found = {
+            item["Key"].removeprefix(target.prefix): (item["ETag"], item["LastModified"])
+            for page in pages
+            for item in page.get("Contents", ())
+        }
         s3.close()
         return found
 
@@ -482,7 +502,7 @@ def test_max_deletes_stops_a_mass_deletion(
     for name in ("opinion-bus-corridors", "coral-nursery-cartagena", "mine-workers-heat-rules"):
         (sample / f"articles/{name}.md").unlink()
     build(sample, out, NOW)
-    before = store.objects(target)
+    before = store.writes(target)
     args = ["deploy", "--out", str(out), "--content", str(sample), "--to", str(target)]
     args += ["--endpoint-url", store.endpoint]
     assert main([*args, "--max-deletes", "2"]) == 1
@@ -490,7 +510,7 @@ def test_max_deletes_stops_a_mass_deletion(
     assert message.startswith(f"feeds deploy: {target}: would delete ")
     assert "more than --max-deletes 2; nothing was changed" in message
     assert message.count("\n") == 1
-    assert store.objects(target) == before  # nothing deleted, nothing uploaded either
+    assert store.writes(target) == before  # nothing deleted, nothing uploaded either
     assert main([*args, "--max-deletes", "2", "--force"]) == 0
     assert store.listing(target).keys() == set(tree(out)) | {MANIFEST}
 
@@ -506,11 +526,11 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
     article.write_text(article.read_text() + "\nOne more line.\n")
     (sample / "articles/opinion-bus-corridors.md").unlink()
     built = build(sample, out, NOW)
-    before = store.objects(target)
+    before = store.writes(target)
     args = ["deploy", "--out", str(out), "--content", str(sample), "--to", str(target)]
     assert main([*args, "--endpoint-url", store.endpoint, "--dry-run"]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert store.objects(target) == before
+    assert store.writes(target) == before
     assert "would upload articles/coral-nursery-cartagena/index.html (changed, " in "\n".join(
         printed
     )
