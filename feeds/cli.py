@@ -15,6 +15,7 @@ from typing import TextIO
 from feeds.cache import Cache
 from feeds.cache import default_path as default_cache
 from feeds.content import ARTICLES, AUTHORS, load_content, markdown_files
+from feeds.deploy import DEFAULT_MAX_DELETES
 from feeds.errors import ContentError, FeedsError
 from feeds.listings import is_public
 from feeds.scaffold import new_article
@@ -104,6 +105,97 @@ def progress_bar(stream: TextIO, width: int = 30) -> Callable[[int, int], None] 
     return show
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from feeds import deploy
+
+    started = time.monotonic()
+    target = deploy.Target.parse(args.to)
+    try:
+        site = deploy.read_site(args.content)
+    except ContentError as e:
+        for problem in e.problems:
+            print(problem)
+        print(
+            f"deploy stopped by {plural(len(e.problems), 'problem')} in site.toml; nothing was sent"
+        )
+        return 1
+    s3 = deploy.client(args.endpoint_url)
+    try:
+        report = deploy.deploy(
+            args.out,
+            target,
+            site,
+            s3,
+            dry_run=args.dry_run,
+            max_deletes=args.max_deletes,
+            force=args.force,
+            progress=None if args.dry_run else transfer_bar(sys.stderr),
+        )
+    finally:
+        s3.close()
+    took = f"{time.monotonic() - started:.2f} s"
+    uploads = len(report.uploaded)
+    if args.dry_run:
+        for action in report.actions:
+            if action.kind is deploy.Kind.DELETE:
+                print(f"would delete {action.path}")
+            else:
+                print(f"would upload {action.path} ({action.kind.value}, {size(action.size)})")
+        print(
+            f"dry run: would upload {plural(uploads, 'file')} ({size(report.bytes)}), "
+            f"leave {report.unchanged} unchanged and delete {len(report.deleted)} "
+            f"in {target}; nothing was changed"
+        )
+    else:
+        print(
+            f"uploaded {plural(uploads, 'file')} ({size(report.bytes)}), "
+            f"{report.unchanged} unchanged, deleted {len(report.deleted)}, "
+            f"to {target} in {took}"
+        )
+    if report.not_carried:
+        print(
+            "not carried by object storage (add them at the CDN or static host): "
+            + ", ".join(report.not_carried)
+        )
+    return 0
+
+
+def size(count: int) -> str:
+    """A byte count for people: 812 B, 12.3 kB, 4.5 MB."""
+    if count < 1000:
+        return f"{count} B"
+    value = float(count)
+    for unit in ("kB", "MB", "GB"):
+        value /= 1000
+        if value < 1000 or unit == "GB":
+            return f"{value:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def transfer_bar(stream: TextIO, width: int = 30) -> Callable[[int, int, int, int], None] | None:
+    """A progress bar with counts and bytes on a terminal; else None."""
+    if not stream.isatty():
+        return None
+    started = time.monotonic()
+    shown = [0.0]
+
+    def show(done: int, total: int, done_bytes: int, total_bytes: int) -> None:
+        now = time.monotonic()
+        if done < total and (now - started < 0.5 or now - shown[0] < 0.1):
+            return  # short deploys finish before a bar would help; redraw at most 10 times a second
+        shown[0] = now
+        filled = width * done // max(total, 1)
+        stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} objects, "
+            f"{size(done_bytes)} of {size(total_bytes)}"
+        )
+        if done == total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
@@ -129,6 +221,12 @@ def port(text: str) -> int:
     if not 1 <= number <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text!r}")
     return number
+
+
+def count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a number, 0 or more, got {text!r}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,6 +289,42 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="ID",
         help="an author id from authors/ (repeat for several; at least one)",
+    )
+    deploy = command(
+        "deploy",
+        "Upload the last export to S3-compatible object storage: changed files only.",
+        cmd_deploy,
+    )
+    deploy.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out"),
+        metavar="DIR",
+        help="the export to upload, written by feeds build (default: ./out)",
+    )
+    deploy.add_argument(
+        "--to",
+        required=True,
+        metavar="s3://BUCKET[/PREFIX]",
+        help="where: a bucket, and a prefix in it; credentials from the AWS environment",
+    )
+    deploy.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="the S3 API's address, for stores other than AWS (default: AWS's)",
+    )
+    deploy.add_argument(
+        "--max-deletes",
+        type=count,
+        default=DEFAULT_MAX_DELETES,
+        metavar="N",
+        help="stop, deleting nothing, when more objects would be deleted (default: 50)",
+    )
+    deploy.add_argument(
+        "--force", action="store_true", help="delete however many objects the export lost"
+    )
+    deploy.add_argument(
+        "--dry-run", action="store_true", help="print what would be done; change nothing"
     )
     return parser
 
