@@ -460,7 +460,7 @@ def test_an_edit_uploads_only_what_changed(store: Store, sample: Path, tmp_path:
     article = sample / "articles/coral-nursery-cartagena.md"
     article.write_text(article.read_text() + "\nA paragraph added by an editor.\n")
     built = build(sample, out, NOW)
-    assert 0 < len(built.changed) < 20
+    assert 0 < len(built.changed) < 40  # its page, the listings and feeds that show it
     report, calls = run(out, target, sample, store)
     assert set(report.uploaded) == set(report.changed) == set(built.changed)
     assert "articles/coral-nursery-cartagena/index.html" in report.uploaded
