@@ -56,3 +56,112 @@ def test_article_reads_on_a_phone(browser: Any, served: tuple[str, Path]) -> Non
     assert overflow <= 0  # nothing wider than the screen
     page.screenshot(path=str(SHOTS / "phone.png"), full_page=False)
     page.close()
+
+
+def clipboard_page(browser: Any, base: str) -> Any:
+    context = browser.new_context(viewport={"width": 1000, "height": 1200})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base.rstrip("/"))
+    return context.new_page()
+
+
+def test_copy_as_rich_text_and_the_canonical_link(browser: Any, served: tuple[str, Path]) -> None:
+    """A partner pasting into a visual editor needs text/html on the clipboard,
+    and the canonical link for the head of their page."""
+    base, _ = served
+    page = clipboard_page(browser, base)
+    page.goto(base + "articles/lima-reservoirs-dry-season/")
+    republish = page.locator("#republish-html").input_value()
+    page.get_by_role("button", name="Copy as rich text").click()
+    page.locator("section.republish [role=status]").first.get_by_text("Copied.").wait_for()
+    types, rich, plain = page.evaluate(
+        """async () => {
+            const [item] = await navigator.clipboard.read();
+            const html = await (await item.getType("text/html")).text();
+            const text = await (await item.getType("text/plain")).text();
+            return [item.types, html, text];
+        }"""
+    )
+    assert "text/html" in types and "text/plain" in types
+    assert "<h1>Lima's reservoirs enter the dry season" in rich.replace("&#x27;", "'")
+    assert 'rel="license"' in rich and "This article was produced by" in rich
+    assert plain.startswith("Lima's reservoirs enter the dry season")  # the text, not the tags
+    assert "<h1>" not in plain and "<h1>" in republish
+    page.get_by_role("button", name="Copy the link").click()
+    canonical = f'<link rel="canonical" href="{base}articles/lima-reservoirs-dry-season/">'
+    assert page.evaluate("navigator.clipboard.readText()") == canonical
+    page.context.close()
+
+
+def test_feed_links_lead_people_to_the_feeds_page(browser: Any, served: tuple[str, Path]) -> None:
+    """Chromium shows a feed as a wall of XML: every link a person clicks for
+    feeds leads to /feeds/, which lists them all with a Copy button each."""
+    base, _ = served
+    page = clipboard_page(browser, base)
+    for path in ("", "articles/opinion-bus-corridors/", "tags/peru/", "authors/ana-quispe/"):
+        page.goto(base + path)
+        hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        raw = [h for h in hrefs if h.endswith(("rss.xml", "atom.xml", "feed.json", ".opml"))]
+        assert raw == [], path
+    page.goto(base)
+    page.get_by_role("navigation", name="Feeds").get_by_role("link", name="Feeds").click()
+    page.wait_for_load_state()
+    assert page.url == base + "feeds/"
+    assert page.get_by_role("heading", name="Feeds", exact=True).is_visible()
+    site_rss = page.locator("#site-rss")
+    assert site_rss.inner_text() == base + "rss.xml"
+    site_rss.locator("xpath=..").get_by_role("button", name="Copy").click()
+    assert page.evaluate("navigator.clipboard.readText()") == base + "rss.xml"
+    page.goto(base + "tags/peru/")
+    page.get_by_role("link", name="Follow Perú in a feed reader").click()
+    page.wait_for_load_state()
+    assert page.url == base + "feeds/#tags-peru"
+    group = page.locator("#tags-peru")
+    assert group.is_visible()
+    assert group.locator("code").all_inner_texts() == [
+        base + "tags/peru/rss.xml",
+        base + "tags/peru/atom.xml",
+        base + "tags/peru/feed.json",
+    ]
+    page.screenshot(path=str(SHOTS / "feeds.png"), full_page=True)
+    page.context.close()
+
+
+def test_the_feed_stylesheet_works_from_another_origin(
+    browser: Any, served: tuple[str, Path], tmp_path: Path
+) -> None:
+    """An export served from another address than base_url (a CDN, a bucket):
+    Chromium refuses a stylesheet from another origin, so feeds link it
+    relative to themselves."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from conftest import NOW, free_port
+    from feeds.build import build
+
+    _, root = served
+    out = tmp_path / "out"
+    build(root, out, NOW)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+        cwd=out,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        other = f"http://127.0.0.1:{port}/"
+        for _ in range(50):
+            try:
+                urllib.request.urlopen(other, timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        page = browser.new_page()
+        page.goto(other + "tags/peru/rss.xml")
+        assert page.locator("h1").inner_text().startswith("Field Notes Wire: Perú")
+        page.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
