@@ -16,7 +16,7 @@ from feeds.cache import Cache
 from feeds.cache import default_path as default_cache
 from feeds.content import ARTICLES, AUTHORS, load_content, markdown_files
 from feeds.deploy import DEFAULT_MAX_DELETES
-from feeds.errors import ContentError, FeedsError
+from feeds.errors import ContentError, FeedsError, UsageError
 from feeds.listings import is_public
 from feeds.scaffold import new_article
 
@@ -201,18 +201,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from webapp import create_app
 
+    if not args.content.is_dir():
+        raise UsageError(
+            f"{args.content} is not a content directory (give --content DIR, or set "
+            "FEEDS_CONTENT; `feeds new` writes articles into one)"
+        )
     host = f"[{args.host}]" if ":" in args.host else args.host  # IPv6
     base_url = f"http://{host}:{args.port}/"
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    app = create_app({"CONTENT": str(args.content), "PREVIEW": True, "BASE_URL": base_url})
-    print(f"previewing {args.content} at {base_url} (pages reload on change; Ctrl+C stops)")
+    app = create_app(
+        {
+            "CONTENT": str(args.content),
+            "PREVIEW": True,
+            "DRAFTS": args.drafts,
+            "BASE_URL": base_url,
+        }
+    )
+    shown = "; drafts and scheduled articles shown, marked" if args.drafts else ""
+    print(f"previewing {args.content} at {base_url} (pages reload on change{shown}; Ctrl+C stops)")
     app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
     return 0
 
 
 def cmd_new(args: argparse.Namespace) -> int:
     path = new_article(args.content, args.title, args.author, datetime.now(UTC))
-    print(f"wrote {path} (a draft: set draft: false, or remove it, to publish)")
+    unnamed = "\nauthors: []" in path.read_text(encoding="utf-8")
+    note = "; name its authors under authors: before it can be built" if unnamed else ""
+    print(f"wrote {path} (a draft: set draft: false, or remove it, to publish{note})")
     return 0
 
 
@@ -279,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command("serve", "Preview the site; open pages reload when content changes.", cmd_serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=port, default=8000, help="port (default: 8000)")
+    serve.add_argument(
+        "--drafts",
+        action="store_true",
+        help="also show drafts and scheduled articles, each marked (never in feeds build "
+        "nor in the WSGI app)",
+    )
     new = command(
         "new", "Write a new draft article with a permanent id, today's date and a slug.", cmd_new
     )
@@ -288,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="ID",
-        help="an author id from authors/ (repeat for several; at least one)",
+        help="an author id from authors/ (repeat for several; default: the site's only "
+        "author, else none yet, for you to fill in)",
     )
     deploy = command(
         "deploy",

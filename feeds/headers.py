@@ -21,10 +21,11 @@ STALE_WHILE_REVALIDATE = 60
 STALE_IF_ERROR = 86_400
 
 #: Pages load only the site's own stylesheet and script; images may come from
-#: anywhere (lead images and the republication pixel can be remote).
+#: anywhere (lead images and the republication pixel can be remote); the
+#: preview's script asks the site itself whether to reload.
 PAGE_POLICY = (
     "default-src 'none'; img-src * data:; style-src 'self'; script-src 'self'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 )
 #: A feed opened in a browser may be styled by the site's XSL stylesheet.
 FEED_POLICY = "default-src 'none'; img-src * data:; style-src 'self' 'unsafe-inline'"

@@ -20,6 +20,19 @@ def is_public(article: Article, now: datetime) -> bool:
     return not article.draft and article.date <= now
 
 
+def is_shown(article: Article, now: datetime, drafts: bool = False) -> bool:
+    """Public; or, in an editor's preview with drafts (``feeds serve
+    --drafts``), any article at all."""
+    return drafts or is_public(article, now)
+
+
+def status(article: Article, now: datetime) -> str | None:
+    """``"draft"`` or ``"scheduled"`` for an article that is not public yet."""
+    if article.draft:
+        return "draft"
+    return "scheduled" if article.date > now else None
+
+
 def next_change(content: Content, now: datetime) -> datetime | None:
     """The next moment after ``now`` at which what is public changes by itself
     (a scheduled article's time comes), or None."""
@@ -128,19 +141,20 @@ def newest_first(articles: tuple[Article, ...] | list[Article]) -> tuple[Article
     return tuple(sorted(by_id, key=lambda a: a.date, reverse=True))
 
 
-def public_articles(content: Content, now: datetime) -> tuple[Article, ...]:
-    """Neither drafts nor scheduled after ``now``, newest first."""
-    return newest_first([a for a in content.articles if is_public(a, now)])
+def public_articles(content: Content, now: datetime, drafts: bool = False) -> tuple[Article, ...]:
+    """Neither drafts nor scheduled after ``now`` (but with ``drafts``), newest first."""
+    return newest_first([a for a in content.articles if is_shown(a, now, drafts)])
 
 
-def listings(content: Content, now: datetime) -> tuple[Listing, ...]:
+def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Listing, ...]:
     """The site listing, then one per tag and per author that has public articles.
 
     A tag or author whose only articles are drafts or scheduled has no listing,
-    so nothing about them is public before their time.
+    so nothing about them is public before their time. With ``drafts`` (the
+    editor's preview), every article is listed.
     """
     site = content.site
-    public = public_articles(content, now)
+    public = public_articles(content, now, drafts)
     result = [Listing(urls.HOME, site.title, site.description, articles=public)]
     tags: dict[str, list[Article]] = {}
     names: dict[str, str] = {}
@@ -178,12 +192,12 @@ def listings(content: Content, now: datetime) -> tuple[Listing, ...]:
     return tuple(result)
 
 
-def public_images(content: Content, now: datetime) -> tuple[str, ...]:
+def public_images(content: Content, now: datetime, drafts: bool = False) -> tuple[str, ...]:
     """Files under ``images/`` that may be published at ``now``: all of them but
     those used only by drafts and scheduled articles, which would give them away.
     The logo and images in author bios are always public."""
     hidden: set[str] = set()
     shown = set(content.site_images)
     for article in content.articles:
-        (shown if is_public(article, now) else hidden).update(article.images)
+        (shown if is_shown(article, now, drafts) else hidden).update(article.images)
     return tuple(path for path in content.images if path not in hidden - shown)

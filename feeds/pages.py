@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import xml.etree.ElementTree as ET
+from datetime import datetime
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -20,7 +21,7 @@ from markupsafe import Markup
 
 from feeds import urls
 from feeds.i18n import Words
-from feeds.listings import FeedLink, Page, SitemapEntry
+from feeds.listings import FeedLink, Page, SitemapEntry, status
 from feeds.model import Article
 from feeds.render import (
     Renderer,
@@ -46,18 +47,33 @@ def environment() -> Environment:
     return env
 
 
-def _render(renderer: Renderer, template: str, words: Words, **context: Any) -> bytes:
+def _render(
+    renderer: Renderer,
+    template: str,
+    words: Words,
+    preview: datetime | None = None,
+    **context: Any,
+) -> bytes:
     """A page in ``words``' language: ``_()`` in a template is its gettext,
-    ``date()`` its dates, ``href(path)`` a link within the site."""
+    ``date()`` its dates, ``href(path)`` a link within the site, ``mark()``
+    what an editor's preview says of an article not public at ``preview``."""
     site = renderer.site
     root = urlsplit(site.base_url).path  # "/" or "/news/": in-site links work on any host
 
     def href(path: str) -> str:
         return root + quote(path, safe="/")
 
-    def translate(message: str, **values: object) -> Markup:
+    def _(message: str, **values: object) -> Markup:
         text = Markup(html.escape(words.translations.gettext(message), quote=False))
         return text % values if values else text
+
+    def mark(article: Article) -> Markup | None:
+        state = status(article, preview) if preview else None
+        if state == "draft":
+            return _("Draft")
+        if state == "scheduled":
+            return _("Scheduled for %(date)s", date=words.date(article.date))
+        return None
 
     def date(article: Article, which: str = "date") -> Markup:
         moment = article.date if which == "date" else article.modified
@@ -80,7 +96,8 @@ def _render(renderer: Renderer, template: str, words: Words, **context: Any) -> 
             site_licence=licence,
             href=href,
             date=date,
-            _=translate,
+            mark=mark,
+            _=_,
             words=words,
             byline=lambda article: byline(article, words),
             byline_parts=lambda authors: byline_parts(authors, words),
@@ -90,7 +107,9 @@ def _render(renderer: Renderer, template: str, words: Words, **context: Any) -> 
     return page.encode("utf-8")
 
 
-def listing_page(renderer: Renderer, page: Page, feeds: tuple[FeedLink, ...]) -> bytes:
+def listing_page(
+    renderer: Renderer, page: Page, feeds: tuple[FeedLink, ...], preview: datetime | None = None
+) -> bytes:
     """A page of a listing: the index, a tag or an author."""
     site = renderer.site
     channel = page.channel
@@ -101,6 +120,7 @@ def listing_page(renderer: Renderer, page: Page, feeds: tuple[FeedLink, ...]) ->
         renderer,
         "listing.html",
         renderer.words(site.language),
+        preview,
         listing=channel,
         heading=heading,
         articles=page.articles,
@@ -114,7 +134,12 @@ def listing_page(renderer: Renderer, page: Page, feeds: tuple[FeedLink, ...]) ->
     )
 
 
-def article_page(renderer: Renderer, article: Article, feeds: tuple[FeedLink, ...]) -> bytes:
+def article_page(
+    renderer: Renderer,
+    article: Article,
+    feeds: tuple[FeedLink, ...],
+    preview: datetime | None = None,
+) -> bytes:
     """An article, in its language's words, with its Republish block."""
     site = renderer.site
     words = renderer.words(article.language)
@@ -123,6 +148,7 @@ def article_page(renderer: Renderer, article: Article, feeds: tuple[FeedLink, ..
         renderer,
         "article.html",
         words,
+        preview,
         article=article,
         canonical=article.canonical_url or article.url,
         feeds=feeds,

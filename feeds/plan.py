@@ -74,17 +74,21 @@ class Output:
 class Plan:
     """The outputs of a site at ``now``, by the file each is exported as."""
 
-    def __init__(self, loaded: Loaded, now: datetime) -> None:
+    def __init__(self, loaded: Loaded, now: datetime, drafts: bool = False) -> None:
+        """The outputs at ``now``; with ``drafts`` (``feeds serve --drafts``
+        only), drafts and scheduled articles too, each marked as such."""
         content = loaded.content
         self.content = content
         self.now = now
         self.renderer = Renderer(content.site)
-        self.listings = listings(content, now)
+        self.listings = listings(content, now, drafts)
         #: When what is public changes by itself, and this plan goes stale.
         self.expires = next_change(content, now)
         #: Files under ``images/`` that may be published, relative to it.
-        self.images = frozenset(public_images(content, now))
-        self.outputs: Mapping[str, Output] = _outputs(content, self.listings)
+        self.images = frozenset(public_images(content, now, drafts))
+        self.outputs: Mapping[str, Output] = _outputs(
+            content, self.listings, now if drafts else None
+        )
         self._versions = loaded.versions
         self._versions_by_id: dict[int, tuple[Article, str]] = {}
         self._common = repr((code_version(), self._token(content.site)))
@@ -124,8 +128,12 @@ class Plan:
         raise TypeError(f"no key for {type(value).__name__}")
 
 
-def _outputs(content: Content, every: tuple[Listing, ...]) -> dict[str, Output]:
-    """Every output, in the order the sitemap and the OPML list show them."""
+def _outputs(
+    content: Content, every: tuple[Listing, ...], preview: datetime | None
+) -> dict[str, Output]:
+    """Every output, in the order the sitemap and the OPML list show them.
+    ``preview`` is the moment drafts and scheduled articles are marked as of,
+    in a preview that shows them."""
     site = content.site
     outputs: dict[str, Output] = {}
     for listing in every:
@@ -141,11 +149,11 @@ def _outputs(content: Content, every: tuple[Listing, ...]) -> dict[str, Output]:
         feeds = site_feeds if not listing.path else feed_links(outputs, listing.path) + site_feeds
         for page in listing.pages():
             entry = SitemapEntry(urls.absolute(site.base_url, page.path), newest)
-            outputs[urls.file_of(page.path)] = Output(listing_page, (page, feeds), entry)
+            outputs[urls.file_of(page.path)] = Output(listing_page, (page, feeds, preview), entry)
     for article in every[0].articles:
         entry = SitemapEntry(article.url, rfc3339(article.modified))
         path = urls.file_of(urls.article(article.slug))
-        outputs[path] = Output(article_page, (article, site_feeds), entry)
+        outputs[path] = Output(article_page, (article, site_feeds, preview), entry)
     every_feed = tuple(o.listed_as for o in outputs.values() if isinstance(o.listed_as, FeedLink))
     entry = SitemapEntry(urls.absolute(site.base_url, urls.FEEDS_PAGE), None)
     outputs[urls.file_of(urls.FEEDS_PAGE)] = Output(feeds_page, (every_feed,), entry)

@@ -21,10 +21,18 @@ def new_article(root: Path, title: str, author_ids: list[str], now: datetime) ->
     """Write ``articles/<slug>.md`` under ``root`` and return its path.
 
     The id is written out so that renaming the file later never changes it;
-    the date is ``now`` in the site's timezone. An existing file is never
-    overwritten.
+    the date is ``now`` in the site's timezone. Without authors, the site's
+    only author is used, or the draft lists none yet and ``feeds check`` says
+    so. An existing file is never overwritten, and nothing is written at all
+    when anything is wrong.
     """
     title = " ".join(title.split())
+    try:
+        title.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise UsageError(
+            "the title is not valid UTF-8 text (is the terminal's encoding UTF-8?)"
+        ) from e
     bad = FORBIDDEN_CHARACTERS.search(title)
     if bad:
         raise UsageError(f"the title has a control character (U+{ord(bad.group()):04X})")
@@ -36,8 +44,8 @@ def new_article(root: Path, title: str, author_ids: list[str], now: datetime) ->
     if problems:
         raise ContentError(problems)
     known = sorted(path[len(AUTHORS) + 1 : -3] for path in markdown_files(root, AUTHORS))
-    if not author_ids:
-        raise UsageError(f"give at least one --author (known: {', '.join(known) or 'none'})")
+    if not author_ids and len(known) == 1:
+        author_ids = known
     for author in author_ids:
         if author not in known:
             hint = did_you_mean(author, known) or f" (known: {', '.join(known) or 'none'})"
@@ -48,8 +56,11 @@ def new_article(root: Path, title: str, author_ids: list[str], now: datetime) ->
         "---",
         f"title: {json.dumps(title, ensure_ascii=False)}",
         f"date: {local.isoformat()}",
-        "authors:",
-        *(f"  - {author}" for author in author_ids),
+        *(
+            ["authors:", *(f"  - {author}" for author in author_ids)]
+            if author_ids
+            else [f"authors: []  # add author ids from authors/: {', '.join(known) or 'none yet'}"]
+        ),
         f"id: {json.dumps(entry_id)}",
         f"slug: {slug}",
         "draft: true",
@@ -59,11 +70,12 @@ def new_article(root: Path, title: str, author_ids: list[str], now: datetime) ->
         "unless the front matter gives one.",
         "",
     ]
+    data = "\n".join(lines).encode("utf-8")
     path = root / ARTICLES / f"{slug}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with path.open("x", encoding="utf-8") as file:
-            file.write("\n".join(lines))
+        with path.open("xb") as file:
+            file.write(data)
     except FileExistsError as e:
         raise UsageError(f"{path} already exists; it was left as it is") from e
     return path

@@ -516,13 +516,21 @@ def test_changes_are_checked_at_most_once_an_interval(sample: Path) -> None:
     assert b"Later: " not in client.get("/articles/opinion-bus-corridors/").data
 
 
-def test_broken_content_at_start_is_reported_not_raised(sample: Path) -> None:
+def test_broken_content_at_start_is_reported_not_raised(
+    sample: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The operator reads the problems in the log, the editor in the preview;
+    the public gets a short 503 that names no file."""
     (sample / "site.toml").write_text('title = "x"\nbase_url = "nope"\n')
     client = create_app({"CONTENT": str(sample)}).test_client()
     response = client.get("/")
     assert response.status_code == 503
-    assert b"site.toml:2: base_url: expected an absolute http or https URL" in response.data
-    assert b"Traceback" not in response.data
+    assert b"Temporarily unavailable" in response.data
+    assert b"site.toml" not in response.data and b"Traceback" not in response.data
+    problem = "site.toml:2: base_url: expected an absolute http or https URL"
+    assert any(problem in record.getMessage() for record in caplog.records)
+    preview = create_app({"CONTENT": str(sample), "PREVIEW": True}).test_client()
+    assert problem.encode() in preview.get("/").data
 
 
 def test_preview_reloads_pages_and_shows_problems(sample: Path) -> None:

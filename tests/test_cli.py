@@ -108,7 +108,6 @@ def test_new_never_overwrites(content: Path, capsys: pytest.CaptureFixture[str])
     ("args", "message"),
     [
         (["--author", "ana-quipse"], "unknown author 'ana-quipse'; did you mean 'ana-quispe'?"),
-        ([], "give at least one --author (known: ana-quispe, tomas-ferreira)"),
     ],
 )
 def test_new_refuses_bad_authors(
@@ -133,4 +132,61 @@ def test_serve_refuses_a_bad_port() -> None:
     result = run("serve", "--port", "99999")
     assert result.returncode == 2
     assert "expected a port from 1 to 65535, got '99999'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_new_without_an_author_names_the_gap_for_check(
+    content: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DESIGN.md: `feeds new TITLE [--author ID]...`. With several authors to
+    choose from, the draft lists none yet, and `feeds check` says where."""
+    assert main(["new", "A story", "--content", str(content)]) == 0
+    assert capsys.readouterr().out.endswith(
+        "(a draft: set draft: false, or remove it, to publish; name its authors under "
+        "authors: before it can be built)\n"
+    )
+    text = (content / "articles" / "a-story.md").read_text()
+    assert "authors: []  # add author ids from authors/: ana-quispe, tomas-ferreira\n" in text
+    assert main(["check", "--content", str(content)]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "articles/a-story.md:4: authors: must list at least one author"
+    )
+
+
+def test_new_takes_the_sites_only_author(content: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (content / "authors" / "tomas-ferreira.md").unlink()
+    good = content / "articles" / "good.md"
+    good.write_text(good.read_text().replace(", tomas-ferreira]", "]"))
+    assert main(["new", "A story", "--content", str(content)]) == 0
+    assert "authors:\n  - ana-quispe\n" in (content / "articles" / "a-story.md").read_text()
+    assert main(["check", "--content", str(content)]) == 0
+
+
+def test_new_with_a_title_that_is_not_utf8(content: Path) -> None:
+    """A title from a terminal that is not UTF-8 (here Latin-1): a clear error,
+    and no empty article left behind (it raised UnicodeEncodeError)."""
+    import os
+
+    title = os.fsencode("Año nuevo").decode("utf-8").encode("latin-1")
+    result = subprocess.run(
+        [sys.executable, "-m", "feeds.cli", "new", title, "--content", str(content)],  # type: ignore[list-item]
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "feeds new: the title is not valid UTF-8 text (is the terminal's encoding UTF-8?)\n"
+    )
+    assert sorted(p.name for p in (content / "articles").iterdir()) == ["good.md"]
+
+
+def test_serve_without_a_content_directory(tmp_path: Path) -> None:
+    """It used to start and answer 503 to everything."""
+    result = run("serve", "--content", str(tmp_path / "nowhere"), "--port", "9")
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"feeds serve: {tmp_path / 'nowhere'} is not a content directory"
+    )
     assert "Traceback" not in result.stderr

@@ -47,7 +47,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     ``$FEEDS_CACHE``, else one under ``~/.cache/feeds/``; None for none).
     ``RELOAD_INTERVAL``: seconds between
     checks for changed files. ``PREVIEW``: reload open pages on change and show
-    content problems (``feeds serve``). ``BASE_URL``: serve under another address
+    content problems (``feeds serve``). ``DRAFTS``: in a preview, show drafts and
+    scheduled articles too, each marked (``feeds serve --drafts``; refused
+    without ``PREVIEW``). ``BASE_URL``: serve under another address
     than site.toml's ``base_url`` (previews). ``CLOCK``: a function returning the
     current aware datetime, what decides what is public (tests pass one they
     move); ``NOW``: the same as a fixed moment. ``WALL``: the machine's clock in
@@ -58,12 +60,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         CONTENT=os.environ.get("FEEDS_CONTENT") or "content",
         RELOAD_INTERVAL=1.0,
         PREVIEW=False,
+        DRAFTS=False,
         BASE_URL=None,
         CLOCK=_now,
         WALL=time.time,
     )
     if test_config:
         app.config.update(test_config)
+    if app.config["DRAFTS"] and not app.config["PREVIEW"]:
+        raise ValueError("DRAFTS is for the editor's preview only (PREVIEW)")
     if "CACHE" not in app.config:
         app.config["CACHE"] = str(default_cache(Path(app.config["CONTENT"])))
     app.logger.setLevel("INFO")
@@ -75,6 +80,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["BASE_URL"],
         wall=app.config["WALL"],
         cache=Path(app.config["CACHE"]) if app.config["CACHE"] else None,
+        drafts=bool(app.config["DRAFTS"]),
     )
     app.register_blueprint(views.bp)
     if not app.config["PREVIEW"]:  # the preview rewrites pages: Flask serves them all

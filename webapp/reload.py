@@ -61,8 +61,11 @@ class LiveSite:
         base_url: str | None = None,
         wall: Callable[[], float] = time.time,
         cache: Path | None = None,
+        drafts: bool = False,
     ) -> None:
         self.root = root
+        #: Show drafts and scheduled articles (``feeds serve --drafts`` only).
+        self.drafts = drafts
         self.clock = clock
         self.interval = interval
         self.logger = logger
@@ -200,7 +203,7 @@ class LiveSite:
         if published:
             newest = max(newest, published[0].date)
         self.snapshot = Snapshot(
-            served=Served(Plan(loaded, now), self.root),
+            served=Served(Plan(loaded, now, self.drafts), self.root),
             last_modified=min(newest, datetime.fromtimestamp(self.wall(), UTC)).replace(
                 microsecond=0
             ),

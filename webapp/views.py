@@ -89,14 +89,33 @@ def not_found() -> BaseResponse:
     return send(page, snapshot, 404)
 
 
+#: What the public sees while no good version of the content has loaded: never
+#: the problems, which name files (and drafts' headlines).
+UNAVAILABLE = (
+    b"<!DOCTYPE html><html lang=en><meta charset=utf-8><title>Temporarily unavailable</title>"
+    b"<h1>Temporarily unavailable</h1><p>This site cannot be shown right now. "
+    b"Please try again in a few minutes.</p>\n"
+)
+
+
 def unavailable(snapshot: Snapshot) -> BaseResponse:
-    """No good version of the content has loaded yet."""
+    """No good version of the content has loaded yet. The editor's preview
+    lists the problems and reloads itself once they are fixed."""
+    if not current_app.config["PREVIEW"]:
+        return send(Resource.of(UNAVAILABLE, "text/html; charset=utf-8"), snapshot, 503)
     lines = "".join(f"<li>{html.escape(p)}</li>" for p in snapshot.problems)
     page = (
-        "<!DOCTYPE html><title>Content has problems</title><h1>The content has problems</h1>"
-        f"<p>Nothing can be served until they are fixed:</p><ul>{lines}</ul>"
+        "<!DOCTYPE html><html lang=en><meta charset=utf-8><title>Content has problems</title>"
+        "<body>"
+        "<h1>The content has problems</h1>"
+        f"<p>Nothing can be shown until they are fixed:</p><ul>{lines}</ul>"
+        f"{reload_script(snapshot)}</body>"
     )
     return send(Resource.of(page.encode(), "text/html; charset=utf-8"), snapshot, 503)
+
+
+def reload_script(snapshot: Snapshot) -> str:
+    return f'<script src="/__feeds/preview.js" data-version="{snapshot.version}" defer></script>'
 
 
 #: Reloads the page when what the preview serves or reports changes.
@@ -121,7 +140,6 @@ def preview(resource: Resource, snapshot: Snapshot) -> Resource:
             f"<strong>The newest edit has problems; showing the last good version.</strong>"
             f"<ul>{items}</ul></div>"
         )
-    script = f'<script src="/__feeds/preview.js" data-version="{snapshot.version}" defer></script>'
     body = resource.data.replace(b"<body>", b"<body>" + banner.encode(), 1)
-    body = body.replace(b"</body>", script.encode() + b"</body>", 1)
+    body = body.replace(b"</body>", reload_script(snapshot).encode() + b"</body>", 1)
     return Resource.of(body, resource.media_type)
