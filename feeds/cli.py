@@ -14,7 +14,7 @@ from typing import TextIO
 
 from feeds.cache import Cache
 from feeds.cache import default_path as default_cache
-from feeds.content import ARTICLES, AUTHORS, load_content, markdown_files
+from feeds.content import ARTICLES, AUTHORS, load, markdown_files
 from feeds.deploy import DEFAULT_MAX_DELETES
 from feeds.errors import ContentError, FeedsError, UsageError
 from feeds.listings import is_public
@@ -30,23 +30,30 @@ def default_content() -> Path:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from feeds.lint import warnings
+
     root: Path = args.content
     now = datetime.now(UTC)
     try:
-        content = load_content(root)
+        loaded = load(root, lint=True)
     except ContentError as e:
         for problem in e.problems:
             print(problem)
         print(f"{_counts(root)}: {plural(len(e.problems), 'problem')}")
         return 1
+    found = warnings(loaded, now)
+    for warning in found:
+        print(warning)
+    content = loaded.content
     drafts = sum(a.draft for a in content.articles)
     public = sum(is_public(a, now) for a in content.articles)
     scheduled = len(content.articles) - drafts - public
+    warned = f", {plural(len(found), 'warning')}" if found else ""
     print(
-        f"{_counts(root)}: no problems "
+        f"{_counts(root)}: no problems{warned} "
         f"({public} public, {scheduled} scheduled, {plural(drafts, 'draft')})"
     )
-    return 0
+    return 1 if found and args.strict else 0
 
 
 def _counts(root: Path) -> str:
@@ -264,7 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    command("check", "Check every article, author and site.toml; exit 1 on any problem.", cmd_check)
+    check = command(
+        "check",
+        "Check every article, author and site.toml; exit 1 on any problem. Warnings "
+        "(content that would be changed or lost on the way) do not fail, unless --strict.",
+        cmd_check,
+    )
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     build = command(
         "build", "Check the content, then write the static export atomically.", cmd_build
     )

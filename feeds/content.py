@@ -23,6 +23,7 @@ from feeds.load import TomlDocument, decode, parse_document, read_bytes, read_do
 from feeds.model import Article, Author, Content, ImageFile, Site
 from feeds.parallel import fork_map, no_gc
 from feeds.validate import (
+    Notes,
     duplicate_problems,
     local_image,
     unify_tags,
@@ -50,6 +51,8 @@ class Loaded:
     #: Article path -> a digest of its file and of everything it was validated
     #: with. Two loads giving an article the same version give the same article.
     versions: Mapping[str, str] = field(default_factory=dict)
+    #: File path -> what ``feeds check`` warns of in it (loaded with ``lint``).
+    notes: Mapping[str, Notes] = field(default_factory=dict)
 
 
 def is_content_name(name: str) -> bool:
@@ -120,7 +123,11 @@ def load_content(root: Path, base_url: str | None = None) -> Content:
 
 
 def load(
-    root: Path, base_url: str | None = None, cache: Cache | None = None, jobs: int = 1
+    root: Path,
+    base_url: str | None = None,
+    cache: Cache | None = None,
+    jobs: int = 1,
+    lint: bool = False,
 ) -> Loaded:
     """Read and validate everything under ``root``.
 
@@ -131,6 +138,8 @@ def load(
     With a ``cache``, an article whose file and context (site settings,
     authors, images, code) are unchanged is taken from it instead of being
     parsed and rendered again; the others are validated in ``jobs`` processes.
+    With ``lint``, every file is validated afresh and ``notes`` say what
+    ``feeds check`` warns of.
     """
     problems: list[Problem] = []
     if not root.is_dir():
@@ -139,21 +148,24 @@ def load(
         site = _site(root, problems, base_url)
         images = _image_files(root, problems)
         authors: dict[str, Author] = {}
+        notes: dict[str, Notes] = {}
         for path in markdown_files(root, AUTHORS, problems):
             try:
                 doc = read_document(root, path)
             except ContentError as e:
                 problems.extend(e.problems)
                 continue
-            author = validate_author(doc, site, problems)
+            author = validate_author(
+                doc, site, problems, notes.setdefault(path, Notes()) if lint else None
+            )
             if author is not None and author.id is not None:
                 authors[author.id] = author
         paths = markdown_files(root, ARTICLES, problems)
         context = digest(
             repr((site, tuple(authors.values()), sorted(images.items()), code_version())).encode()
         )
-        shared = _Shared(root, site, authors, images, context)
-        found = _articles(shared, paths, cache, jobs, problems)
+        shared = _Shared(root, site, authors, images, context, lint)
+        found = _articles(shared, paths, None if lint else cache, jobs, problems, notes)
         articles = [found[path][0] for path in paths if path in found]
         problems.extend(duplicate_problems(articles))
         if problems:
@@ -171,7 +183,7 @@ def load(
         )
     # Tags are named across articles: another article can rename one of this one's.
     versions = {a.path: found[a.path][1] + "|" + "|".join(t.name for t in a.tags) for a in unified}
-    return Loaded(content, versions)
+    return Loaded(content, versions, notes)
 
 
 @dataclass(frozen=True)
@@ -184,10 +196,12 @@ class _Shared:
     images: dict[str, ImageFile]
     #: A digest of all of the above and of the code.
     context: str
+    #: Gather what ``feeds check`` warns of.
+    lint: bool = False
 
 
-#: (mtime_ns, size, digest of the bytes, the stored article or None, problems)
-_Validated = tuple[int, int, str, bytes | None, list[Problem]]
+#: (mtime_ns, size, digest of the bytes, the stored article or None, problems, notes)
+_Validated = tuple[int, int, str, bytes | None, list[Problem], Notes | None]
 
 
 def _articles(
@@ -196,6 +210,7 @@ def _articles(
     cache: Cache | None,
     jobs: int,
     problems: list[Problem],
+    notes: dict[str, Notes],
 ) -> dict[str, tuple[Article, str]]:
     """Each article with its version: from the cache when its file and context
     are unchanged, else validated (in ``jobs`` processes); the cache is
@@ -226,8 +241,12 @@ def _articles(
         todo.append(path)
     chunk = max(1, len(todo) // (jobs * 8))
     results = fork_map(_validate, shared, todo, jobs, chunksize=chunk)
-    for path, (mtime_ns, size, sha, blob, file_problems) in zip(todo, results, strict=True):
+    for path, (mtime_ns, size, sha, blob, file_problems, file_notes) in zip(
+        todo, results, strict=True
+    ):
         problems.extend(file_problems)
+        if file_notes is not None:
+            notes[path] = file_notes
         if blob is not None:
             article = thaw(blob, shared.authors)
             assert article is not None
@@ -247,10 +266,11 @@ def _validate(shared: _Shared, path: str) -> _Validated:
         data = read_bytes(shared.root, path, shared.site.max_article_bytes)
         doc = parse_document(path, decode(path, data))
     except ContentError as e:
-        return (0, 0, "", None, list(e.problems))
-    article = validate_article(doc, shared.site, shared.authors, shared.images, problems)
+        return (0, 0, "", None, list(e.problems), None)
+    notes = Notes() if shared.lint else None
+    article = validate_article(doc, shared.site, shared.authors, shared.images, problems, notes)
     blob = freeze(article) if article is not None else None
-    return (info.st_mtime_ns, info.st_size, digest(data), blob, problems)
+    return (info.st_mtime_ns, info.st_size, digest(data), blob, problems, notes)
 
 
 def _problem_order(problem: Problem) -> tuple[str, int, str, str]:

@@ -25,12 +25,16 @@ class Problem:
     field: str | None
     #: What is wrong, as a sentence fragment without a final full stop.
     message: str
+    #: A warning: the content can be built, but something of it will be
+    #: changed or lost on the way (``feeds check --strict`` refuses it too).
+    warning: bool = False
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
+        message = f"warning: {self.message}" if self.warning else self.message
         if self.field:
-            return f"{where}: {self.field}: {self.message}"
-        return f"{where}: {self.message}"
+            return f"{where}: {self.field}: {message}"
+        return f"{where}: {message}"
 
 
 class ContentError(FeedsError):

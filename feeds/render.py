@@ -65,9 +65,11 @@ class Sanitised(NamedTuple):
     urls: tuple[str, ...]
     #: What was taken out that the input held, as sentence fragments.
     removed: tuple[str, ...] = ()
+    #: Each of ``urls`` as the fragment wrote it.
+    written: tuple[str, ...] = ()
 
 
-def sanitize(fragment: str, page_url: str, base_url: str) -> Sanitised:
+def sanitize(fragment: str, page_url: str, base_url: str, report: bool = False) -> Sanitised:
     """Clean an HTML fragment from the page at ``page_url`` and make every URL
     in it absolute.
 
@@ -75,18 +77,23 @@ def sanitize(fragment: str, page_url: str, base_url: str) -> Sanitised:
     so a site served under a path (``https://example.org/news/``) keeps its
     images. Allowlist of tags and attributes; no script, style, frame, form or
     event handler; only http, https and mailto URLs; table alignment is the
-    only inline style kept. A URL that cannot be resolved is dropped.
+    only inline style kept. A URL that cannot be resolved is dropped. With
+    ``report`` (``feeds check``), ``removed`` also says which elements and
+    attributes of the fragment are taken out.
     """
     if not page_url.startswith(base_url):
         raise RenderError(f"{page_url!r} is not under {base_url!r}")
     found: list[str] = []
+    written: list[str] = []
 
     def absolute(element: str, attribute: str, value: str) -> str | None:
         if attribute not in _URL_ATTRIBUTES:
             return value
         url = resolve(value, page_url, base_url)
-        if url is not None:
+        # nh3 asks about elements it then drops (an iframe's src): not shown, not found.
+        if url is not None and attribute in ALLOWED_ATTRIBUTES.get(element, ()):
             found.append(url)
+            written.append(value)
         return url
 
     cleaned = nh3.clean(
@@ -100,12 +107,43 @@ def sanitize(fragment: str, page_url: str, base_url: str) -> Sanitised:
         filter_style_properties={"text-align"},
         url_relative="pass_through",
     )
-    removed: tuple[str, ...] = ()
+    removed = removed_markup(fragment, page_url, base_url) if report else []
     unsafe = XML_UNSAFE.search(cleaned)
     if unsafe:
-        removed = (f"character U+{ord(unsafe.group()):04X}, which XML cannot carry",)
+        removed.append(f"character U+{ord(unsafe.group()):04X}, which XML cannot carry")
         cleaned = XML_UNSAFE.sub("", cleaned)
-    return Sanitised(cleaned, tuple(found), removed)
+    return Sanitised(cleaned, tuple(found), tuple(removed), tuple(written))
+
+
+_START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+_ATTRIBUTE = re.compile(r"""([^\s"'/>=]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]+))?""")
+
+
+def removed_markup(fragment: str, page_url: str, base_url: str) -> list[str]:
+    """What :func:`sanitize` takes out of ``fragment``, each once, in order:
+    ``<script> and its content``, ``the onerror attribute of <img>``, ``the
+    href 'javascript:…' of <a>``. For an editor's warning: it reads the
+    fragment as the allowlist does, not as nh3 does, and errs on the side of
+    saying too much."""
+    found: dict[str, None] = {}
+    for tag, attributes in _START_TAG.findall(fragment):
+        name = tag.lower()
+        if name not in ALLOWED_TAGS:
+            content = " and its content" if name in DROPPED_WITH_CONTENT else ""
+            found[f"<{name}>{content}"] = None
+            continue
+        allowed = ALLOWED_ATTRIBUTES.get(name, ())
+        for attribute, quoted in _ATTRIBUTE.findall(attributes):
+            key = attribute.lower()
+            value = html.unescape(quoted.strip("\"'"))
+            if key not in allowed:
+                found[f"the {key} attribute of <{name}>"] = None
+            elif key in _URL_ATTRIBUTES and resolve(value, page_url, base_url) is None:
+                shown = value if len(value) <= 40 else value[:39] + "…"
+                found[f"the {key} {shown!r} of <{name}>"] = None
+            elif key == "style" and not re.fullmatch(r"\s*text-align\s*:\s*\w+\s*;?\s*", value):
+                found[f"the style {value!r} of <{name}> (only text-align is kept)"] = None
+    return list(found)
 
 
 class Rendered(NamedTuple):
@@ -119,6 +157,8 @@ class Rendered(NamedTuple):
     urls: tuple[str, ...]
     #: What the sanitiser took out (see :class:`Sanitised`).
     removed: tuple[str, ...] = ()
+    #: Each of ``urls`` as the Markdown wrote it.
+    written: tuple[str, ...] = ()
 
 
 #: Deepest nesting of elements an article may have, counted on the HTML the
@@ -166,7 +206,7 @@ def nesting(markup: str) -> int:
     return deepest
 
 
-def render_markdown(text: str, page_url: str, base_url: str) -> Rendered:
+def render_markdown(text: str, page_url: str, base_url: str, report: bool = False) -> Rendered:
     """Markdown to safe HTML with the plain text of its first paragraph; URLs
     as in :func:`sanitize`.
 
@@ -179,13 +219,14 @@ def render_markdown(text: str, page_url: str, base_url: str) -> Rendered:
     depth = nesting(raw)
     if depth > MAX_NESTING:
         return Rendered("", "", depth, ())
-    body = sanitize(raw, page_url, base_url)
+    body = sanitize(raw, page_url, base_url, report)
     return Rendered(
         body.html,
         first_paragraph(body.html),
         max(depth, nesting(body.html)),
         body.urls,
         body.removed,
+        body.written,
     )
 
 

@@ -164,10 +164,11 @@ def resolve(reference: str, page_url: str, base_url: str) -> str | None:
     return quote(joined, safe=_URL_SAFE)
 
 
-def image_path(url: str, base_url: str, hosts: frozenset[str] = frozenset()) -> str | None:
-    """The file under ``images/`` an absolute URL names, or None for any other URL.
+def site_path(url: str, base_url: str, hosts: frozenset[str] = frozenset()) -> str | None:
+    """The path of this site an absolute URL names (``articles/x/``), or None
+    for a URL of another site (or none under ``base_url``'s path).
 
-    Every spelling of one file gives one answer: ``http`` or ``https``, a
+    Every spelling of one URL gives one answer: ``http`` or ``https``, a
     default port written out, an upper-case host, doubled slashes and
     percent-encoding. ``hosts`` are further names of this site (the host of
     site.toml's ``base_url`` when a preview serves it from another address).
@@ -185,10 +186,22 @@ def image_path(url: str, base_url: str, hosts: frozenset[str] = frozenset()) -> 
     if port != base_port and not (port in default and base_port in default):
         return None
     path = re.sub("/{2,}", "/", unquote(parts.path))
-    prefix = re.sub("/{2,}", "/", base.path + IMAGES)
-    if not path.startswith(prefix):
+    prefix = re.sub("/{2,}", "/", base.path)
+    if not (path + "/").startswith(prefix):
         return None
-    name = path[len(prefix) :]
-    if not name or ".." in name.split("/") or posixpath.normpath(name) != name:
+    found = path[len(prefix) :]
+    if ".." in found.split("/"):
+        return None
+    return found
+
+
+def image_path(url: str, base_url: str, hosts: frozenset[str] = frozenset()) -> str | None:
+    """The file under ``images/`` an absolute URL names, or None for any other
+    URL; every spelling of one file gives one answer (see :func:`site_path`)."""
+    path = site_path(url, base_url, hosts)
+    if path is None or not path.startswith(IMAGES):
+        return None
+    name = path[len(IMAGES) :]
+    if not name or posixpath.normpath(name) != name:
         return None
     return name

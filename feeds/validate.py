@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import mimetypes
+import re
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds import urls
@@ -22,7 +24,7 @@ from feeds.fields import EMAIL, SLUG, URI, Fields, did_you_mean, is_web_url, too
 from feeds.licenses import LICENSES
 from feeds.load import Document, Mapping, TomlDocument, Value, describe
 from feeds.model import Article, Author, Correction, Image, ImageFile, Site, Tag
-from feeds.render import MAX_NESTING, render_markdown, shorten, with_sizes
+from feeds.render import MAX_NESTING, Rendered, render_markdown, shorten, with_sizes
 
 SITE_FIELDS = (
     "title description base_url language timezone license producer source feed_items logo "
@@ -120,7 +122,52 @@ def _zone(name: str) -> ZoneInfo | None:
         return None
 
 
-def validate_author(doc: Document, site: Site, problems: list[Problem]) -> Author | None:
+@dataclass
+class Notes:
+    """What ``feeds check`` warns of, gathered while a file is validated (only
+    when asked for: builds do not need it)."""
+
+    #: Warnings about this file alone (what the sanitiser removes).
+    warnings: list[Problem] = field(default_factory=list)
+    #: (URL of this site the body links to or shows, line where it is written).
+    links: list[tuple[str, int]] = field(default_factory=list)
+    #: (tag as written, its slug, line).
+    tags: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+def _line_of(doc: Document, needles: list[str]) -> int:
+    """The line of the body where the first of ``needles`` is found, else
+    where the body starts."""
+    for needle in needles:
+        if needle and (at := doc.body.find(needle)) >= 0:
+            return doc.body_line + doc.body.count("\n", 0, at)
+    return doc.body_line
+
+
+def _note_rendered(
+    notes: Notes | None, doc: Document, name: str, rendered: Rendered, site: Site
+) -> None:
+    """What the sanitiser removed from ``doc``'s body (or a bio in it), and the
+    links to this site it holds."""
+    if notes is None:
+        return
+    for removed in rendered.removed:
+        needle = re.search(r"<(\w+)>|the (\S+) |^(character)", removed)
+        token = ""
+        if needle:
+            token = f"<{needle.group(1)}" if needle.group(1) else needle.group(2) or "&#"
+        line = _line_of(doc, [token, token.lower()])
+        notes.warnings.append(
+            Problem(doc.path, line, name, f"the sanitiser removes {removed}", warning=True)
+        )
+    for url, written in zip(rendered.urls, rendered.written, strict=True):
+        if urls.site_path(url, site.base_url, frozenset({site.id_host})) is not None:
+            notes.links.append((url, _line_of(doc, [written, unquote(written)])))
+
+
+def validate_author(
+    doc: Document, site: Site, problems: list[Problem], notes: Notes | None = None
+) -> Author | None:
     """``authors/<id>.md`` to :class:`Author`, or None when it has problems."""
     before = len(problems)
     author_id = doc.path.rsplit("/", 1)[-1].removesuffix(".md")
@@ -146,11 +193,15 @@ def validate_author(doc: Document, site: Site, problems: list[Problem]) -> Autho
     if len(problems) > before or name is None:
         return None
     bio = render_markdown(
-        doc.body, urls.absolute(site.base_url, urls.author(author_id)), site.base_url
+        doc.body,
+        urls.absolute(site.base_url, urls.author(author_id)),
+        site.base_url,
+        notes is not None,
     )
     if bio.depth > MAX_NESTING:
         problems.append(Problem(doc.path, doc.body_line, "body", too_deep(bio.depth)))
         return None
+    _note_rendered(notes, doc, "body", bio, site)
     return Author(
         id=author_id,
         name=name,
@@ -168,6 +219,7 @@ def validate_article(
     authors: dict[str, Author],
     images: dict[str, ImageFile],
     problems: list[Problem],
+    notes: Notes | None = None,
 ) -> Article | None:
     """``articles/<stem>.md`` to :class:`Article`, or None when it has problems.
 
@@ -218,9 +270,9 @@ def validate_article(
         day = date.astimezone(zone).date().isoformat()
         entry_id = site.tag_prefix(day) + quote(stem)
 
-    byline, bio_urls = _byline(fields, authors, url, site.base_url)
+    byline, bio_urls = _byline(fields, authors, url, site.base_url, notes)
     image = _image(fields, site, url, images)
-    tags = _tags(fields)
+    tags = _tags(fields, notes)
     corrections = _corrections(fields, zone, date)
     section = fields.text("section")
     subtitle = fields.text("subtitle")
@@ -241,10 +293,11 @@ def validate_article(
         )
     if len(problems) > before or title is None or date is None or entry_id is None:
         return None
-    body = render_markdown(doc.body, url, site.base_url)
+    body = render_markdown(doc.body, url, site.base_url, notes is not None)
     if body.depth > MAX_NESTING:
         problems.append(Problem(doc.path, doc.body_line, "body", too_deep(body.depth)))
         return None
+    _note_rendered(notes, doc, "body", body, site)
     # Inline bios appear only with this article, so their images are its own.
     shown = [*body.urls, *bio_urls, *([image.url] if image else [])]
     used = {name for u in shown if (name := local_image(u, site)) is not None}
@@ -286,7 +339,7 @@ def local_image(url: str, site: Site) -> str | None:
 
 
 def _byline(
-    fields: Fields, authors: dict[str, Author], url: str, root: str
+    fields: Fields, authors: dict[str, Author], url: str, root: str, notes: Notes | None
 ) -> tuple[tuple[Author, ...], list[str]]:
     """The authors, and the URLs in their inline bios.
 
@@ -322,7 +375,18 @@ def _byline(
             if author_name:
                 bio_html = ""
                 if bio:
-                    rendered = render_markdown(bio, url, root)
+                    rendered = render_markdown(bio, url, root, notes is not None)
+                    for removed in rendered.removed:
+                        assert notes is not None  # only asked for a report with notes
+                        notes.warnings.append(
+                            Problem(
+                                fields.path,
+                                inline.line_of("bio"),
+                                f"{name}.bio",
+                                f"the sanitiser removes {removed}",
+                                warning=True,
+                            )
+                        )
                     if rendered.depth > MAX_NESTING:
                         inline.problem("bio", too_deep(rendered.depth))
                     bio_html = rendered.html
@@ -394,7 +458,7 @@ def _image(fields: Fields, site: Site, page_url: str, images: dict[str, ImageFil
     )
 
 
-def _tags(fields: Fields) -> tuple[Tag, ...]:
+def _tags(fields: Fields, notes: Notes | None) -> tuple[Tag, ...]:
     tags: dict[str, Tag] = {}
     for name, value in fields.items("tags"):
         if not isinstance(value.data, str) or not value.data.strip():
@@ -420,6 +484,8 @@ def _tags(fields: Fields) -> tuple[Tag, ...]:
             )
             continue
         tags.setdefault(slug, Tag(text, slug))
+        if notes is not None:
+            notes.tags.append((text, slug, value.line))
     return tuple(tags.values())
 
 
@@ -444,14 +510,14 @@ def _corrections(
 def duplicate_problems(articles: list[Article]) -> list[Problem]:
     """Slugs and ids must be unique across the site; both files are named."""
     problems = []
-    for field in ("slug", "id"):
+    for key in ("slug", "id"):
         first: dict[str, Article] = {}
         for article in articles:
-            value = getattr(article, field)
+            value = getattr(article, key)
             other = first.setdefault(value, article)
             if other is not article:
                 problems.append(
-                    Problem(article.path, None, field, f"{value!r} is already used by {other.path}")
+                    Problem(article.path, None, key, f"{value!r} is already used by {other.path}")
                 )
     return problems
 

@@ -47,7 +47,7 @@ name: Tomás Ferreira
 email: tomas@wire.example.org
 public_email: true
 ---
-Tomás Ferreira edits the [labour desk](/tags/labour/).
+Tomás Ferreira edits the [water desk](/tags/agua-potable/).
 """
 
 GOOD = """\
@@ -64,7 +64,7 @@ image:
 ---
 The city's reservoirs hold a third of their usual water.
 
-More in [our earlier report](../older/).
+More on [the Perú page](../../tags/peru/).
 """
 
 # A 1x1 PNG: the smallest real image file.

@@ -522,3 +522,109 @@ def test_image_link_leading_out_of_images_is_reported(
     code, lines = check(content, capsys)
     assert code == 1
     assert lines[0] == "images/secret.png: links to a file outside images/; it is not published"
+
+
+# ----------------------------------------------------------------------- warnings
+
+# (case id, files to write, exact warning lines): content that builds, but would
+# be changed or lost on its way to readers.
+WARNED: list[tuple[str, dict[str, str], list[str]]] = [
+    (
+        "script in a body",
+        {"articles/w.md": article(*OK, body="Text.\n\n<script>alert(1)</script>\n")},
+        ["articles/w.md:8: body: warning: the sanitiser removes <script> and its content"],
+    ),
+    (
+        "event handler and a javascript: link in a body",
+        {
+            "articles/w.md": article(
+                *OK,
+                body='Text.\n<img src="/images/lead.png" onerror="x()">\n'
+                '<a href="javascript:go()">go</a>\n',
+            )
+        },
+        [
+            "articles/w.md:7: body: warning: the sanitiser removes the onerror attribute of <img>",
+            "articles/w.md:8: body: warning: the sanitiser removes the href "
+            "'javascript:go()' of <a>",
+        ],
+    ),
+    (
+        "an iframe in an author's bio",
+        {"authors/zed.md": "---\nname: Zed\n---\nHer work:\n<iframe src=x></iframe>\n"},
+        ["authors/zed.md:5: body: warning: the sanitiser removes <iframe> and its content"],
+    ),
+    (
+        "style in an inline bio",
+        {
+            "articles/w.md": article(
+                "title: A title",
+                "date: 2026-10-01",
+                "authors:",
+                '  - {name: Zed, bio: "<p style=\\"color:red\\">Red</p>"}',
+            )
+        },
+        [
+            "articles/w.md:5: authors[1].bio: warning: the sanitiser removes "
+            "the style attribute of <p>"
+        ],
+    ),
+    (
+        "a character reference XML cannot carry",
+        {"articles/w.md": article(*OK, body="Text.\n\n<p>a&#1;b</p>\n")},
+        [
+            "articles/w.md:8: body: warning: the sanitiser removes character U+0001, "
+            "which XML cannot carry"
+        ],
+    ),
+    (
+        "links to pages and images of this site that do not exist",
+        {
+            "articles/w.md": article(
+                *OK,
+                body="See [this](/articles/nope/) and [that](../good/).\n\n"
+                "![chart](/images/missing.png) and [a tag](/tags/no-such-tag/),\n"
+                "[an author](https://wire.example.org/authors/nobody/), [ok](/tags/peru/).\n",
+            )
+        },
+        [
+            "articles/w.md:6: body: warning: links to https://wire.example.org/articles/nope/, "
+            "which this site does not have",
+            "articles/w.md:8: body: warning: links to https://wire.example.org/images/missing.png, "
+            "which this site does not have",
+            "articles/w.md:8: body: warning: links to https://wire.example.org/tags/no-such-tag/, "
+            "which this site does not have",
+            "articles/w.md:9: body: warning: links to https://wire.example.org/authors/nobody/, "
+            "which this site does not have",
+        ],
+    ),
+    (
+        "one tag spelled several ways",
+        {
+            "articles/a.md": article(*OK[:1], "date: 2026-09-01", OK[2], "tags: [Agua Potable]"),
+            "articles/b.md": article(*OK, "tags: [agua potable, Lima]"),
+        },
+        [
+            "articles/a.md:5: tags: warning: tag 'Agua Potable' is also written 'agua potable' "
+            "in articles/b.md:5; 'Agua potable' in articles/good.md:5; it is shown as "
+            "'Agua Potable' everywhere (write it one way)",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "files", "expected"), WARNED, ids=[c[0] for c in WARNED])
+def test_warnings(
+    content: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+    files: dict[str, str],
+    expected: list[str],
+) -> None:
+    for path, text in files.items():
+        write(content, path, text)
+    code, lines = check(content, capsys)
+    assert code == 0, lines
+    assert lines[:-1] == expected
+    assert f"no problems, {len(expected)} warning" in lines[-1]
+    assert main(["check", "--strict", "--content", str(content)]) == 1

@@ -432,3 +432,44 @@ def test_no_trace_of_hidden_articles_anywhere(tmp_path: Path) -> None:
     later = Plan(Loaded(load_content(root)), datetime(2027, 6, 2, tzinfo=UTC))
     assert "articles/secret-later/index.html" in later.paths()
     assert "page/2/index.html" in later.paths()
+
+
+ENTITIES = [
+    "<p>&#1;</p>",
+    "&#11;",
+    "&#x1F;",
+    "&#xFFFE;",
+    '<img src="/images/lead.png" alt="a&#11;b">',
+]
+
+
+def test_a_character_reference_xml_cannot_carry_takes_no_feed_down(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """nh3 decodes character references: `<p>&#1;</p>` in a body or a bio came
+    out of it as a raw U+0001, and `feeds build` died with lxml's traceback
+    (the app answered 500 on every RSS and Atom feed carrying it)."""
+    from feeds.cli import main
+    from webapp import create_app
+
+    body = "Lede.\n\n" + "\n\n".join(ENTITIES) + "\n"
+    root = site_with(
+        tmp_path / "content",
+        {"title": "Entities", "date": "2026-10-01", "authors": ["zed"]},
+        body,
+        bio="Bio " + " ".join(ENTITIES) + "\n",
+    )
+    out = tmp_path / "out"
+    assert main(["build", "--no-cache", "--content", str(root), "--out", str(out)]) == 0
+    feeds = [p for p in out.rglob("*") if p.name in ("rss.xml", "atom.xml")]
+    assert feeds
+    for path in feeds:
+        etree.fromstring(path.read_bytes())
+    client = create_app({"CONTENT": str(root), "NOW": NOW.isoformat(), "CACHE": None}).test_client()
+    for path in feeds:
+        assert client.get("/" + path.relative_to(out).as_posix()).status_code == 200
+    capsys.readouterr()
+    assert main(["check", "--content", str(root)]) == 0
+    warned = capsys.readouterr().out
+    assert "articles/hostile.md:" in warned and "authors/zed.md:" in warned
+    assert "warning: the sanitiser removes character U+0001, which XML cannot carry" in warned

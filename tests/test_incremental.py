@@ -82,7 +82,7 @@ def edit_site(root: Path) -> None:
 
 def retag(root: Path) -> None:
     path = root / "articles/glacier-retreat-cordillera-blanca.md"
-    path.write_text(path.read_text().replace("  - climate change", "  - Glaciology", 1))
+    path.write_text(path.read_text().replace("  - Climate Change", "  - Glaciology", 1))
     touch_later(path)
 
 

@@ -118,6 +118,39 @@ Text.
 """
 
 
+#: The file behind the README's example warnings, added to the sample site.
+LIMA = """\
+---
+title: Lima's water
+date: 2026-10-01
+authors: [ana-quispe]
+---
+The reservoirs run low.
+
+The chart below shows it.
+
+The water utility published these figures.
+
+<img src="/images/lima-reservoir.png" alt="A reservoir" onerror="track()">
+
+More in our coverage,
+[elsewhere](/articles/nope/).
+"""
+
+
+def test_the_example_warnings_are_what_check_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from feeds.cli import main
+
+    example = re.search(r"and a warning reads .*?for example:\n\n```\n(.+?)\n```", readme(), re.S)
+    assert example, "the Commands section shows example warnings"
+    root = Path(shutil.copytree(REPO / "content", tmp_path / "content"))
+    (root / "articles" / "lima.md").write_text(LIMA, encoding="utf-8")
+    assert main(["check", "--content", str(root)]) == 0
+    assert capsys.readouterr().out.splitlines()[:-1] == example.group(1).splitlines()
+
+
 def test_the_example_problems_are_what_check_prints(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,0 +1,92 @@
+"""What ``feeds check`` warns of: content that will be changed or lost on its
+way to readers, though it can be built.
+
+- HTML the sanitiser removes from a body or a bio (which element, which
+  attribute), and characters XML cannot carry;
+- links and images in a body to a URL of this site that does not exist (no
+  such article, tag, author, page or image);
+- one tag spelled several ways (which spelling is shown, where the others are).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from feeds import urls
+from feeds.content import Loaded
+from feeds.errors import Problem
+from feeds.plan import Plan
+
+
+def warnings(loaded: Loaded, now: datetime) -> list[Problem]:
+    """Every warning about content loaded with ``lint``, sorted by file and line."""
+    found = [w for notes in loaded.notes.values() for w in notes.warnings]
+    found += _missing_pages(loaded, now)
+    found += _tag_spellings(loaded)
+    return sorted(set(found), key=lambda p: (p.path, p.line or 0, p.field or "", p.message))
+
+
+def _missing_pages(loaded: Loaded, now: datetime) -> list[Problem]:
+    """Links to this site that lead nowhere. Everything that will exist counts
+    (drafts and scheduled articles included): a link to a story that comes
+    out later is an editor's plan, not a mistake."""
+    content = loaded.content
+    site = content.site
+    outputs = Plan(loaded, now, drafts=True).outputs
+    images = set(content.images)
+    hosts = frozenset({site.id_host})
+    found = []
+    for path, notes in loaded.notes.items():
+        for url, line in notes.links:
+            target = urls.site_path(url, site.base_url, hosts)
+            if target is None:
+                continue
+            if target.startswith(urls.IMAGES):
+                exists = target.removeprefix(urls.IMAGES) in images
+            else:
+                exists = urls.file_of(target) in outputs or urls.file_of(target + "/") in outputs
+            if not exists:
+                found.append(
+                    Problem(
+                        path,
+                        line,
+                        "body",
+                        f"links to {url}, which this site does not have",
+                        warning=True,
+                    )
+                )
+    return found
+
+
+def _tag_spellings(loaded: Loaded) -> list[Problem]:
+    """One warning for a tag written several ways, where its shown spelling is
+    first written, naming every place of the others."""
+    shown = {tag.slug: tag.name for article in loaded.content.articles for tag in article.tags}
+    written: dict[str, dict[str, list[tuple[str, int]]]] = defaultdict(lambda: defaultdict(list))
+    for path, notes in sorted(loaded.notes.items()):
+        for name, slug, line in notes.tags:
+            written[slug][name].append((path, line))
+    found = []
+    for slug, spellings in sorted(written.items()):
+        shown_as = shown.get(slug)
+        if len(spellings) < 2 or shown_as is None or shown_as not in spellings:
+            continue
+        name = shown_as
+        path, line = spellings[name][0]
+        others = [
+            f"{spelling!r} in " + ", ".join(f"{p}:{n}" for p, n in places)
+            for spelling, places in spellings.items()
+            if spelling != name
+        ]
+        found.append(
+            Problem(
+                path,
+                line,
+                "tags",
+                f"tag {name!r} is also written {'; '.join(others)}; it is shown as {name!r} "
+                "everywhere (write it one way)",
+                warning=True,
+            )
+        )
+    return found
