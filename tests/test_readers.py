@@ -100,3 +100,33 @@ def test_newsboat_gets_every_article_once_and_sees_edits(
                 break
         assert set(third) == set(first[url])  # no duplicate
         assert third[target.id][0] == "A corrected headline"
+
+
+def test_newsboat_imports_one_subscription_per_listing(
+    served: tuple[str, Path], tmp_path: Path
+) -> None:
+    """newsboat -i subscribed to all 84 feeds of the OPML list (every format of
+    every listing), and showed each story three times; one per listing now."""
+    import urllib.request
+
+    from feeds.listings import listings
+
+    require("newsboat")
+    base, root = served
+    opml = tmp_path / "feeds.opml"
+    with urllib.request.urlopen(base + "feeds.opml", timeout=10) as response:
+        opml.write_bytes(response.read())
+    urls = tmp_path / "urls"
+    urls.write_text("")
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    subprocess.run(
+        ["newsboat", "-u", str(urls), "-c", str(tmp_path / "cache.db"), "-i", str(opml)],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    subscribed = [line.split()[0] for line in urls.read_text().splitlines() if line.strip()]
+    content = load_content(root, base)
+    every = listings(content, NOW)
+    assert subscribed == [listing.feed_url(content.site, "rss") for listing in every]
