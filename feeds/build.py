@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from feeds import urls
 from feeds.cache import Cache
 from feeds.content import load, scan
 from feeds.digest import code_version, digest
+from feeds.errors import ContentError, Problem
 from feeds.export import Writer, publish, read_marker, write_file
+from feeds.files import FileRefused, read_inside
 from feeds.parallel import fork_map, no_gc
 from feeds.plan import Plan
 
@@ -62,13 +65,23 @@ def build(
         for path in paths:
             last = previous.get(path)
             wanted[path] = last[1] if last and last[0] == plan.key(path) else None
-        sources = {urls.image(name): root / "images" / name for name in sorted(plan.images)}
+        # An image's export path is its path in the content too; each is read
+        # anew, and only from inside images/, when copied (feeds.files).
+        sources = {urls.image(name): root / urls.image(name) for name in sorted(plan.images)}
+
+        def read(file: Path) -> bytes:
+            relative = file.relative_to(root).as_posix()
+            try:
+                return read_inside(root, relative)
+            except FileRefused as e:  # a link swapped in since it was loaded
+                raise ContentError([Problem(relative, None, None, e.reason)]) from e
+
         digests = (
-            cache.digests(sources)
+            cache.digests(sources, read)
             if cache
-            else {path: digest(file.read_bytes()) for path, file in sources.items()}
+            else {path: digest(read(file)) for path, file in sources.items()}
         )
-        copies = {path: (source, digests[path]) for path, source in sources.items()}
+        copies = {path: (partial(read, file), digests[path]) for path, file in sources.items()}
         published = publish(out, wanted, _writer(plan, jobs, progress), copies, cache)
     if cache is not None:
         cache.put_outputs({p: (plan.key(p), published.manifest[p]) for p in paths})

@@ -169,8 +169,11 @@ class Cache:
 
     # -- files copied as they are --------------------------------------------------
 
-    def digests(self, files: dict[str, Path]) -> dict[str, str]:
-        """name -> digest of each file, read again only when its stat changed."""
+    def digests(
+        self, files: dict[str, Path], read: Callable[[Path], bytes] = Path.read_bytes
+    ) -> dict[str, str]:
+        """name -> digest of each file, read (with ``read``) again only when its
+        stat changed."""
         with self._errors():
             known = {
                 p: (m, z, s)
@@ -183,7 +186,7 @@ class Cache:
             if row is not None and row[:2] == (info.st_mtime_ns, info.st_size):
                 result[name] = row[2]
                 continue
-            result[name] = digest(path.read_bytes())
+            result[name] = digest(read(path))
             fresh.append((str(path), info.st_mtime_ns, info.st_size, result[name]))
         if fresh:
             self._write("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", fresh)

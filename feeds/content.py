@@ -7,6 +7,7 @@ process pool (:mod:`feeds.parallel`).
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import re
 import warnings
@@ -19,6 +20,7 @@ import PIL.Image
 from feeds.cache import Cache, freeze, thaw
 from feeds.digest import code_version, digest
 from feeds.errors import ContentError, Problem
+from feeds.files import FileRefused, read_inside
 from feeds.load import TomlDocument, decode, parse_document, read_bytes, read_document, read_toml
 from feeds.model import Article, Author, Content, ImageFile, Site
 from feeds.parallel import fork_map, no_gc
@@ -151,7 +153,7 @@ def load(
         notes: dict[str, Notes] = {}
         for path in markdown_files(root, AUTHORS, problems):
             try:
-                doc = read_document(root, path)
+                doc = read_document(root, path, site.max_article_bytes)
             except ContentError as e:
                 problems.extend(e.problems)
                 continue
@@ -234,7 +236,7 @@ def _articles(
             if stored is not None and (info.st_mtime_ns, info.st_size) == row[:2]:
                 found[path] = (stored, version(path, row[2]))
                 continue
-            if stored is not None and digest((shared.root / path).read_bytes()) == row[2]:
+            if stored is not None and _same_bytes(shared.root, path, row[2]):
                 found[path] = (stored, version(path, row[2]))  # touched, not changed
                 fresh.append((path, info.st_mtime_ns, info.st_size, row[2], context, row[4]))
                 continue
@@ -256,6 +258,14 @@ def _articles(
         cache.put_articles(fresh)
         cache.forget_articles(paths)
     return found
+
+
+def _same_bytes(root: Path, path: str, sha: str) -> bool:
+    """Does the file still hold the bytes of digest ``sha`` (touched, not changed)?"""
+    try:
+        return digest(read_inside(root, path)) == sha
+    except (OSError, FileRefused):
+        return False  # validation will say what is wrong with it
 
 
 def _validate(shared: _Shared, path: str) -> _Validated:
@@ -293,12 +303,14 @@ def _site(root: Path, problems: list[Problem], base_url: str | None) -> Site:
 
 def _image_files(root: Path, problems: list[Problem]) -> dict[str, ImageFile]:
     """Files under ``images/`` by path relative to it, with their sizes in bytes
-    and pixels. A link that leads out of ``images/`` is reported: it would
-    publish that file."""
+    and pixels. A file that is not an image is reported (it would be served
+    from the site's origin: an HTML page there runs as the site's), and so is
+    a link that leads out of ``images/`` (it would publish that file), the
+    folder itself being such a link included."""
     directory = root / "images"
     if not directory.is_dir():
         return {}
-    inside = directory.resolve()
+    inside = Path(os.path.realpath(root)) / "images"
     sizes = {}
     for folder, subfolders, names in os.walk(directory):
         subfolders[:] = [d for d in subfolders if is_content_name(d)]
@@ -307,15 +319,16 @@ def _image_files(root: Path, problems: list[Problem]) -> dict[str, ImageFile]:
             relative = path.relative_to(directory).as_posix()
             if not is_content_name(name):
                 continue
-            if not path.resolve().is_relative_to(inside):
-                problems.append(
-                    Problem(
-                        f"images/{relative}",
-                        None,
-                        None,
-                        "links to a file outside images/; it is not published",
-                    )
-                )
+            where = f"images/{relative}"
+            if not Path(os.path.realpath(path)).is_relative_to(inside):
+                message = "links to a file outside images/; it is not published"
+                problems.append(Problem(where, None, None, message))
+                continue
+            kind = mimetypes.guess_type(name)[0]
+            if kind is None or not kind.startswith("image/"):
+                found = f" ({kind})" if kind else ""
+                message = f"not an image{found}; images/ publishes images only"
+                problems.append(Problem(where, None, None, message))
                 continue
             if path.is_file():
                 sizes[relative] = ImageFile(path.stat().st_size, *_pixels(path))

@@ -58,12 +58,12 @@ def publish(
     out: Path,
     wanted: Mapping[str, str | None],
     write: Writer,
-    copies: Mapping[str, tuple[Path, str]],
+    copies: Mapping[str, tuple[Callable[[], bytes], str]],
     cache: Cache | None = None,
 ) -> Published:
     """Make ``out`` hold exactly the ``wanted`` files (path to digest, or None
-    where only building the file will tell) and the ``copies`` (path to
-    source file and digest), then swap it in.
+    where only building the file will tell) and the ``copies`` (path to a
+    reader of the source file, and its digest), then swap it in.
 
     With a ``cache``, the previous export is kept beside ``out`` as a shadow
     folder, one version behind, together with the manifests of both: the new
@@ -83,7 +83,7 @@ def _publish(
     out: Path,
     wanted: Mapping[str, str | None],
     write: Writer,
-    copies: Mapping[str, tuple[Path, str]],
+    copies: Mapping[str, tuple[Callable[[], bytes], str]],
     cache: Cache | None,
 ) -> Published:
     _folders.clear()
@@ -129,7 +129,7 @@ def _publish(
             rebuilt = write(target, missing, present)
             written += len(rebuilt)
             manifest.update(rebuilt)
-        for path, (source, sha) in copies.items():
+        for path, (read, sha) in copies.items():
             manifest[path] = sha
             if present.get(path) != sha:
                 try:
@@ -137,7 +137,7 @@ def _publish(
                         raise FileNotFoundError(path)
                     link_file(out / path, target, path)
                 except FileNotFoundError:
-                    write_file(target, path, source.read_bytes())
+                    write_file(target, path, read())
                     written += 1
         for path in present.keys() - manifest.keys():
             _remove(target, path)
@@ -181,7 +181,7 @@ def _manifest_on_disk(out: Path) -> dict[str, str]:
 
 
 def _known(
-    wanted: Mapping[str, str | None], copies: Mapping[str, tuple[Path, str]]
+    wanted: Mapping[str, str | None], copies: Mapping[str, tuple[Callable[[], bytes], str]]
 ) -> dict[str, str | None]:
     return {**wanted, **{path: sha for path, (_, sha) in copies.items()}}
 

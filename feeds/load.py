@@ -29,6 +29,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from feeds.errors import ContentError, Problem
+from feeds.files import FileRefused, read_inside
 
 #: C0 controls other than tab, LF and CR, DEL, C1 controls, and the two
 #: non-characters U+FFFE and U+FFFF: XML 1.0 forbids or discourages them all.
@@ -166,24 +167,19 @@ def decode(path: str, data: bytes) -> str:
 
 
 def read_bytes(root: Path, path: str, max_bytes: int | None = None) -> bytes:
-    """A file's bytes, refusing one over ``max_bytes`` before reading it."""
-    file = root / path
+    """A file's bytes, refusing one over ``max_bytes`` before reading it, and
+    any that is not a regular file inside the content directory
+    (:func:`feeds.files.read_inside`)."""
     try:
-        if max_bytes is not None:
-            size = file.stat().st_size
-            if size > max_bytes:
-                raise ContentError(
-                    [
-                        Problem(
-                            path,
-                            None,
-                            None,
-                            f"file is {size:,} bytes, more than the limit of "
-                            f"{max_bytes:,} (max_article_bytes in site.toml)",
-                        )
-                    ]
-                )
-        return file.read_bytes()
+        return read_inside(root, path, max_bytes)
+    except FileRefused as e:
+        message = e.reason
+        if e.size is not None:
+            message = (
+                f"file is {e.size:,} bytes, more than the limit of "
+                f"{max_bytes:,} (max_article_bytes in site.toml)"
+            )
+        raise ContentError([Problem(path, None, None, message)]) from e
     except OSError as e:
         raise ContentError([Problem(path, None, None, f"cannot read: {e.strerror}")]) from e
 

@@ -226,7 +226,7 @@ def test_undoing_an_edit_after_a_build_that_changed_nothing_visible(
 def test_an_image_named_like_a_temporary_file(sample: Path, tmp_path: Path) -> None:
     cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
     logo = sample / "images/logo.png"
-    shutil.copyfile(logo, sample / "images/logo.png.feeds-new")
+    shutil.copyfile(logo, sample / "images/logo.feeds-new.png")
     build(sample, out, NOW, cache)
     edit_title(sample)
     build(sample, out, NOW, cache)
@@ -234,7 +234,7 @@ def test_an_image_named_like_a_temporary_file(sample: Path, tmp_path: Path) -> N
     logo.write_bytes(logo.read_bytes() + b"\0")
     touch_later(logo)
     build(sample, out, NOW, cache)
-    assert live["images/logo.png.feeds-new"] == (sample / "images/logo.png.feeds-new").read_bytes()
+    assert live["images/logo.feeds-new.png"] == (sample / "images/logo.feeds-new.png").read_bytes()
     assert tree(out) == clean(sample, tmp_path)
 
 

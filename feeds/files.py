@@ -1,0 +1,72 @@
+"""Reading a file of the content directory, and nothing else.
+
+Every file the loader reads, the app serves and the export copies is read by
+:func:`read_inside`: opened once, then checked, through the open file itself,
+to be a regular file inside its folder at the moment it is read. A symlink
+swapped in after the content was loaded cannot make the app serve a file from
+elsewhere, and a FIFO named ``site.toml`` cannot make ``feeds check`` hang.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from feeds.errors import FeedsError
+
+#: Where Linux shows what an open file descriptor really is.
+_PROC_FD = Path("/proc/self/fd")
+
+
+class FileRefused(FeedsError):
+    """A file that may not be read: outside its folder, not a regular file, too big."""
+
+    def __init__(self, reason: str, size: int | None = None) -> None:
+        #: Why, as a sentence fragment (``links outside images/``).
+        self.reason = reason
+        #: The file's size, when it was refused for it.
+        self.size = size
+        super().__init__(reason)
+
+
+def read_inside(root: Path, relative: str, max_bytes: int | None = None) -> bytes:
+    """The bytes of ``root/relative``, a file of the content directory ``root``.
+
+    Raises :class:`FileRefused` when the file, once opened, is not a regular
+    file, lies outside its top folder of ``root`` (``images/`` for
+    ``images/x.png``; ``root`` itself for ``site.toml``) because it, or a
+    folder on its way, is a link that leads out, or is larger than
+    ``max_bytes``; ``OSError`` when it cannot be opened or read.
+    """
+    top, _, rest = relative.partition("/")
+    inside = Path(os.path.realpath(root))
+    if rest:
+        inside = inside / top
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(root / relative, flags)  # non-blocking: opening a FIFO does not wait
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused("is not a regular file")
+        if not _real_path(fd, root / relative).is_relative_to(inside):
+            where = f"{top}/" if rest else "the content directory"
+            raise FileRefused(f"links to a file outside {where}; it is not published")
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise FileRefused(f"is {info.st_size:,} bytes, more than {max_bytes:,}", info.st_size)
+        os.set_blocking(fd, True)
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _real_path(fd: int, path: Path) -> Path:
+    """What an open file really is: read off the descriptor where the system
+    shows it (no window in which the name can change), else resolved by name."""
+    try:
+        return Path(os.readlink(_PROC_FD / str(fd)))
+    except OSError:  # pragma: no cover - not Linux
+        return Path(os.path.realpath(path))
