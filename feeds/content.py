@@ -36,6 +36,7 @@ from feeds.validate import (
 
 #: Folders of Markdown files, and what each holds.
 ARTICLES, AUTHORS = "articles", "authors"
+SITE = "site.toml"
 
 #: Files editors and tools leave beside the ones they edit: hidden files and
 #: Emacs lock files (``.#x.md``), autosaves (``#x.md#``), backups (``x.md~``),
@@ -55,6 +56,8 @@ class Loaded:
     versions: Mapping[str, str] = field(default_factory=dict)
     #: File path -> what ``feeds check`` warns of in it (loaded with ``lint``).
     notes: Mapping[str, Notes] = field(default_factory=dict)
+    #: The problems of the files left out (loaded with ``partial``).
+    problems: tuple[Problem, ...] = ()
 
 
 def is_content_name(name: str) -> bool:
@@ -130,6 +133,7 @@ def load(
     cache: Cache | None = None,
     jobs: int = 1,
     lint: bool = False,
+    partial: bool = False,
 ) -> Loaded:
     """Read and validate everything under ``root``.
 
@@ -141,7 +145,10 @@ def load(
     authors, images, code) are unchanged is taken from it instead of being
     parsed and rendered again; the others are validated in ``jobs`` processes.
     With ``lint``, every file is validated afresh and ``notes`` say what
-    ``feeds check`` warns of.
+    ``feeds check`` warns of. With ``partial`` (an app that has nothing to
+    serve yet), a broken article or author is left out, its problems given in
+    ``problems``, instead of stopping the load; a broken ``site.toml`` still
+    does.
     """
     problems: list[Problem] = []
     if not root.is_dir():
@@ -169,9 +176,12 @@ def load(
         shared = _Shared(root, site, authors, images, context, lint)
         found = _articles(shared, paths, None if lint else cache, jobs, problems, notes)
         articles = [found[path][0] for path in paths if path in found]
-        problems.extend(duplicate_problems(articles))
-        if problems:
+        duplicates = duplicate_problems(articles)
+        problems.extend(duplicates)
+        if problems and (not partial or any(p.path == SITE for p in problems)):
             raise ContentError(sorted(set(problems), key=_problem_order))
+        left_out = {p.path for p in duplicates}  # the later file of each pair
+        articles = [a for a in articles if a.path not in left_out]
         always = {name for author in authors.values() for name in author.images}
         if site.logo and (logo := local_image(site.logo, site)):
             always.add(logo)
@@ -185,7 +195,7 @@ def load(
         )
     # Tags are named across articles: another article can rename one of this one's.
     versions = {a.path: found[a.path][1] + "|" + "|".join(t.name for t in a.tags) for a in unified}
-    return Loaded(content, versions, notes)
+    return Loaded(content, versions, notes, tuple(sorted(set(problems), key=_problem_order)))
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ class LiveSite:
         self._signature: Signature | None = None
         self._checked = -float("inf")
         self._lock = threading.Lock()
+        self._starting = threading.Lock()
         self._watching = 0  # the process whose watcher thread runs
         self.refresh()
 
@@ -95,10 +96,9 @@ class LiveSite:
         none (tests), every request checks first.
         """
         if self.interval > 0:
+            # The watcher publishes changes and articles whose time has come;
+            # a request never waits for it, however slow a reload is.
             self._watch_in_this_process()
-            if not self._due():
-                return self.snapshot
-        elif time.monotonic() - self._checked < self.interval and not self._due():
             return self.snapshot
         with self._lock:
             self.refresh()
@@ -108,7 +108,7 @@ class LiveSite:
         """Start the watcher, once per process (a server may fork after create_app)."""
         if self._watching == os.getpid():
             return
-        with self._lock:
+        with self._starting:  # not the reload lock: a reload may be under way
             if self._watching != os.getpid():
                 self._watching = os.getpid()
                 watcher = threading.Thread(
@@ -153,8 +153,11 @@ class LiveSite:
             self.logger.exception("could not load %s", self.root)
             self._report((f"{self.root}: could not be loaded ({type(e).__name__}: {e})",))
             return
+        problems = tuple(str(p) for p in loaded.problems)
+        for problem in problems:
+            self.logger.error("content problem, the file is left out: %s", problem)
         self._loaded, self._changed = loaded, changed
-        self._publish(loaded, changed, ())
+        self._publish(loaded, changed, problems)
         served = self.snapshot.served
         self.logger.info(
             "loaded %s: %d articles, %d public",
@@ -164,18 +167,22 @@ class LiveSite:
         )
 
     def _load(self) -> Loaded:
+        """The content, whole. While nothing is served yet, what is valid of it:
+        one broken file (a draft, an article mid-edit) must not take the whole
+        site down; later, a broken edit keeps the last good version served."""
+        partial = self.snapshot.served is None
         if self.cache is None:
-            return load(self.root, self.base_url)
+            return load(self.root, self.base_url, partial=partial)
         try:
             cache = Cache(self.cache)  # a connection per load: requests come on many threads
             try:
                 with no_gc():
-                    return load(self.root, self.base_url, cache)
+                    return load(self.root, self.base_url, cache, partial=partial)
             finally:
                 cache.close()
         except CacheError as e:  # the cache only saves time: do without it
             self.logger.warning("%s", e)
-            return load(self.root, self.base_url)
+            return load(self.root, self.base_url, partial=partial)
 
     def _report(self, problems: tuple[str, ...]) -> None:
         for problem in problems:

@@ -90,11 +90,13 @@ def not_found() -> BaseResponse:
 
 
 #: What the public sees while no good version of the content has loaded: never
-#: the problems, which name files (and drafts' headlines).
-UNAVAILABLE = (
+#: the problems, which name files (and drafts' headlines), and the same bytes,
+#: built once, for every request.
+UNAVAILABLE = Resource.of(
     b"<!DOCTYPE html><html lang=en><meta charset=utf-8><title>Temporarily unavailable</title>"
     b"<h1>Temporarily unavailable</h1><p>This site cannot be shown right now. "
-    b"Please try again in a few minutes.</p>\n"
+    b"Please try again in a few minutes.</p>\n",
+    "text/html; charset=utf-8",
 )
 
 
@@ -102,7 +104,7 @@ def unavailable(snapshot: Snapshot) -> BaseResponse:
     """No good version of the content has loaded yet. The editor's preview
     lists the problems and reloads itself once they are fixed."""
     if not current_app.config["PREVIEW"]:
-        return send(Resource.of(UNAVAILABLE, "text/html; charset=utf-8"), snapshot, 503)
+        return send(UNAVAILABLE, snapshot, 503)
     lines = "".join(f"<li>{html.escape(p)}</li>" for p in snapshot.problems)
     page = (
         "<!DOCTYPE html><html lang=en><meta charset=utf-8><title>Content has problems</title>"
@@ -137,7 +139,8 @@ def preview(resource: Resource, snapshot: Snapshot) -> Resource:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in snapshot.problems)
         banner = (
             '<div role="alert" class="preview-problems">'
-            f"<strong>The newest edit has problems; showing the last good version.</strong>"
+            "<strong>The content has problems: this preview shows the last good version of "
+            "what they concern, or leaves it out.</strong>"
             f"<ul>{items}</ul></div>"
         )
     body = resource.data.replace(b"<body>", b"<body>" + banner.encode(), 1)
