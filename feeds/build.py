@@ -18,7 +18,7 @@ from feeds.cache import Cache
 from feeds.content import load, scan
 from feeds.digest import code_version, digest
 from feeds.errors import ContentError, Problem
-from feeds.export import Writer, publish, read_marker, write_file
+from feeds.export import ExportError, Writer, publish, read_marker, write_file
 from feeds.files import FileRefused, read_inside
 from feeds.parallel import fork_map, no_gc
 from feeds.plan import Plan
@@ -54,6 +54,12 @@ def build(
     only files whose bytes changed are written; ``jobs`` processes share the
     parsing and rendering.
     """
+    content_dir, export_dir = root.resolve(), out.resolve()
+    if export_dir.is_relative_to(content_dir) or content_dir.is_relative_to(export_dir):
+        raise ExportError(
+            f"{out} and the content directory {root} must not hold one another: an export "
+            "inside the content would publish itself (choose another --out)"
+        )
     signature = digest(repr((scan(root), code_version(), str(out.absolute()))).encode())
     if cache is not None and _unchanged(cache, signature, out, now):
         return Report(int(cache.get("files") or 0), 0)

@@ -24,6 +24,10 @@ from feeds.errors import FeedsError
 
 #: Written into every export, so that a build never replaces a folder it did not make.
 MARKER = ".feeds-export"
+#: Written into a folder a build is making or updating (in place of the
+#: marker, which it gets once finished): what says that a folder left by a
+#: killed build is ours to remove. A folder with neither is never removed.
+PARTIAL = ".feeds-export.partial"
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -92,6 +96,11 @@ def _publish(
     current = cache.manifest(out_build) if cache and out_build else None
     base = cache.manifest(shadow_build) if cache and shadow_build else None
     if base is None and shadow.exists():
+        if not _ours(shadow):
+            raise ExportError(
+                f"{shadow} is in the way and was not written by feeds build; "
+                "move it, or choose another --out"
+            )
         shutil.rmtree(shadow)
     have = current or {}
     # The shadow's manifest, less files removed from it by hand since (it was
@@ -112,7 +121,8 @@ def _publish(
         if base is not None
         else Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     )
-    (target / MARKER).unlink(missing_ok=True)  # unknown until finished, if killed
+    (target / PARTIAL).touch()  # ours, and unfinished until the marker says otherwise
+    (target / MARKER).unlink(missing_ok=True)
     try:
         built = write(target, build, present) if build else {}
         manifest: dict[str, str] = {}
@@ -175,7 +185,7 @@ def _manifest_on_disk(out: Path) -> dict[str, str]:
         for name in names:
             path = Path(folder, name)
             relative = path.relative_to(out).as_posix()
-            if relative != MARKER:
+            if relative not in (MARKER, PARTIAL):
                 found[relative] = digest(path.read_bytes())
     return found
 
@@ -195,7 +205,14 @@ def read_marker(folder: Path) -> str | None:
 
 
 def write_marker(folder: Path, build: str) -> None:
+    """Mark ``folder`` a finished export of build ``build``."""
     (folder / MARKER).write_text(build + "\n", encoding="ascii")
+    (folder / PARTIAL).unlink(missing_ok=True)
+
+
+def _ours(folder: Path) -> bool:
+    """Was ``folder`` made by a build (finished, or left by a killed one)?"""
+    return (folder / MARKER).is_file() or (folder / PARTIAL).is_file()
 
 
 @contextmanager
@@ -233,15 +250,18 @@ def write_file(root: Path, path: str, data: bytes) -> None:
     new file over it, never written into."""
     target = _destination(root, path)
     try:
-        file = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        file, temporary = _temporary(target)
+        try:
+            file = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            file, temporary = _temporary(target)
+            with os.fdopen(file, "wb") as new:
+                new.write(data)
+            os.replace(temporary, target)
+            return
         with os.fdopen(file, "wb") as new:
             new.write(data)
-        os.replace(temporary, target)
-        return
-    with os.fdopen(file, "wb") as new:
-        new.write(data)
+    except OSError as e:  # a full disk, a quota: say which file, and leave the export be
+        raise ExportError(f"cannot write {target}: {e.strerror or e}") from e
 
 
 def _temporary(target: str) -> tuple[int, str]:
@@ -297,10 +317,12 @@ def _refuse_foreign(out: Path) -> None:
 
 def _remove_leftovers(out: Path) -> None:
     """Staging folders of builds that were killed before they could clean up
-    (a killed update of the shadow folder leaves it without a marker, and it
-    is discarded when read)."""
+    (a killed update of the shadow folder leaves it unfinished, and it is
+    discarded when read). A folder named like one but not made by a build is
+    left alone."""
     for stale in out.parent.glob(f".{out.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+        if stale.is_dir() and not stale.is_symlink() and _ours(stale):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _swap(staging: Path, out: Path) -> None:

@@ -185,7 +185,9 @@ def site_path(url: str, base_url: str, hosts: frozenset[str] = frozenset()) -> s
     default = frozenset((None, *_DEFAULT_PORTS.values()))
     if port != base_port and not (port in default and base_port in default):
         return None
-    path = re.sub("/{2,}", "/", unquote(parts.path))
+    path = re.sub("/{2,}", "/", unquote(parts.path)) or "/"
+    folder = path.endswith("/")
+    path = posixpath.normpath(path) + ("/" if folder and path != "/" else "")  # . and ..
     prefix = re.sub("/{2,}", "/", base.path)
     if not (path + "/").startswith(prefix):
         return None

@@ -458,8 +458,20 @@ def _image(fields: Fields, site: Site, page_url: str, images: dict[str, ImageFil
     )
 
 
+#: Tags an article may have: each is a page and three feeds that carry the
+#: article, and every feed entry lists all its tags, so the cost of an article
+#: grows with the square of its tags (1,000 did not build in two minutes).
+MAX_TAGS = 50
+
+
 def _tags(fields: Fields, notes: Notes | None) -> tuple[Tag, ...]:
     tags: dict[str, Tag] = {}
+    value = fields.raw("tags")
+    if value is not None and isinstance(value.data, list) and len(value.data) > MAX_TAGS:
+        count = len(value.data)
+        line = fields.mapping.key_lines.get("tags")
+        fields.problem("tags", f"{count} tags; an article may have at most {MAX_TAGS}", line)
+        return ()
     for name, value in fields.items("tags"):
         if not isinstance(value.data, str) or not value.data.strip():
             fields.problems.append(
