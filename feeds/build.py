@@ -21,7 +21,7 @@ from feeds.errors import ContentError, Problem
 from feeds.export import ExportError, Writer, publish, read_marker, write_file
 from feeds.files import FileRefused, read_inside
 from feeds.parallel import fork_map, no_gc
-from feeds.plan import Plan
+from feeds.plan import Access, Plan
 
 Progress = Callable[[int, int], None]
 
@@ -66,7 +66,7 @@ def build(
     with no_gc():
         plan = Plan(load(root, cache=cache, jobs=jobs), now)
         previous = cache.outputs() if cache else {}
-        paths = plan.paths()
+        paths = plan.paths(Access.PUBLIC, Access.EXPORT)
         wanted: dict[str, str | None] = {}
         for path in paths:
             last = previous.get(path)

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from feeds.digest import digest
 from feeds.errors import FeedsError
 from feeds.licenses import LICENSES
-from feeds.model import Article, Author, Correction, Image, Tag
+from feeds.model import Article, Author, Correction, Image, Tag, Withdrawal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, mtime_ns INTEGER, size 
 """
 
 #: Bumped when the layout of a stored article changes: old rows become misses.
-FORMAT = 3
+FORMAT = 4
 
 T = TypeVar("T")
 
@@ -239,6 +239,7 @@ def freeze(article: Article) -> bytes:
             article.republish,
             article.draft,
             [[c.date.isoformat(), c.text] for c in article.corrections],
+            [w.date.isoformat(), w.reason] if (w := article.withdrawn) else None,
             list(article.images),
         ],
         ensure_ascii=False,
@@ -291,6 +292,7 @@ def thaw(data: bytes, authors: dict[str, Author]) -> Article | None:
             republish,
             draft,
             corrections,
+            withdrawn,
             images,
         ) = json.loads(data)
         if version != FORMAT:
@@ -321,6 +323,11 @@ def thaw(data: bytes, authors: dict[str, Author]) -> Article | None:
             republish=republish,
             draft=draft,
             corrections=tuple(Correction(datetime.fromisoformat(d), t) for d, t in corrections),
+            withdrawn=(
+                Withdrawal(datetime.fromisoformat(withdrawn[0]), withdrawn[1])
+                if withdrawn
+                else None
+            ),
             images=tuple(images),
         )
     except (ValueError, TypeError, KeyError, IndexError):

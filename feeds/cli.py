@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from feeds.cache import default_path as default_cache
 from feeds.content import ARTICLES, AUTHORS, load, markdown_files
 from feeds.deploy import DEFAULT_MAX_DELETES
 from feeds.errors import ContentError, FeedsError, UsageError
-from feeds.listings import is_public
+from feeds.listings import status
 from feeds.scaffold import new_article
 
 HELP = """Publish Markdown articles as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
@@ -45,13 +46,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     for warning in found:
         print(warning)
     content = loaded.content
-    drafts = sum(a.draft for a in content.articles)
-    public = sum(is_public(a, now) for a in content.articles)
-    scheduled = len(content.articles) - drafts - public
+    states = Counter(status(a, now) or "public" for a in content.articles)
     warned = f", {plural(len(found), 'warning')}" if found else ""
+    withdrawn = f", {states['withdrawn']} withdrawn" if states["withdrawn"] else ""
     print(
-        f"{_counts(root)}: no problems{warned} "
-        f"({public} public, {scheduled} scheduled, {plural(drafts, 'draft')})"
+        f"{_counts(root)}: no problems{warned} ({states['public']} public, "
+        f"{states['scheduled']} scheduled, {plural(states['draft'], 'draft')}{withdrawn})"
     )
     return 1 if found and args.strict else 0
 

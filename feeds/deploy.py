@@ -41,7 +41,7 @@ from feeds import urls
 from feeds.digest import digest
 from feeds.errors import ContentError, FeedsError, Problem
 from feeds.export import MARKER, read_marker
-from feeds.headers import Headers, headers
+from feeds.headers import HEADERS_FILE, Headers, read_headers_file, url_path
 from feeds.load import read_toml
 from feeds.model import Site
 from feeds.validate import validate_site
@@ -432,10 +432,15 @@ def check_export(out: Path) -> None:
 def scan_export(
     out: Path, site: Site, pool: ThreadPoolExecutor | None = None
 ) -> dict[str, LocalFile]:
-    """Every file of the export in ``out``, with its digest and headers; the
-    files are read and hashed in ``pool`` when one is given (hashlib lets go
-    of the GIL)."""
+    """Every file of the export in ``out``, with its digest and the headers its
+    ``_headers`` file gives it (what the build decided, for the site as it was
+    then; the same as the app sends); the files are read and hashed in
+    ``pool`` when one is given (hashlib lets go of the GIL)."""
     check_export(out)
+    try:
+        rules = read_headers_file((out / HEADERS_FILE).read_bytes())
+    except OSError as e:
+        raise DeployError(f"{out} has no {HEADERS_FILE} file: build it again") from e
     root = str(out)
     paths: list[str] = []
     for folder, subfolders, names in os.walk(root):
@@ -443,13 +448,17 @@ def scan_export(
         inside = folder[len(root) + 1 :].replace(os.sep, "/")
         paths.extend(f"{inside}/{name}" if inside else name for name in sorted(names))
     paths.remove(MARKER)
+    paths.remove(HEADERS_FILE)  # the host's instructions, not a file of the site
 
     def scan(chunk: list[str]) -> list[LocalFile]:
         found = []
         for path in chunk:
             with open(f"{root}/{path}", "rb") as file:
                 data = file.read()
-            found.append(LocalFile(path, len(data), digest(data), headers(path, site)))
+            rule = rules.get(url_path(path, site))
+            if rule is None:
+                raise DeployError(f"{out}/{HEADERS_FILE} has no rule for {path}: build it again")
+            found.append(LocalFile(path, len(data), digest(data), rule))
         return found
 
     chunks = [paths[i : i + 200] for i in range(0, len(paths), 200)]

@@ -45,14 +45,23 @@ from lxml import etree
 
 from feeds import urls, version
 from feeds.i18n import Words
-from feeds.listings import Channel
+from feeds.listings import Channel, History
 from feeds.model import Article, License, Site
-from feeds.render import Renderer, all_rights_reserved, byline, rfc3339, shared_image
+from feeds.render import (
+    Renderer,
+    all_rights_reserved,
+    byline,
+    rfc3339,
+    shared_image,
+    withdrawal_html,
+)
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 CC_NS = "http://backend.userland.com/creativeCommonsRssModule"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DCTERMS_NS = "http://purl.org/dc/terms/"
+FH_NS = "http://purl.org/syndication/history/1.0"
+AT_NS = "http://purl.org/atompub/tombstones/1.0"
 
 #: The date of an empty feed: fixed, never the clock.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -73,13 +82,20 @@ def newest(articles: tuple[Article, ...]) -> datetime:
 
 
 class _FeedExtras(BaseExtension):  # type: ignore[misc]
-    """Stylesheet instruction, and in RSS the WebSub hub link."""
+    """Stylesheet instruction; in RSS the WebSub hub link; the archive's links
+    and marker (RFC 5005); in Atom the tombstones of withdrawn entries (RFC 6721)."""
 
     stylesheet: str | None = None
     hub: str | None = None
+    #: (rel, href) of the archive links: current, prev-archive, next-archive.
+    history: tuple[tuple[str, str], ...] = ()
+    archive: bool = False
+    #: (entry id, withdrawal moment, reason).
+    tombstones: tuple[tuple[str, datetime, str], ...] = ()
 
     def extend_ns(self) -> dict[str, str]:
-        return {}
+        found = {"fh": FH_NS} if self.history or self.archive else {}
+        return {**found, **({"at": AT_NS} if self.tombstones else {})}
 
     def _stylesheet(self, root: Any) -> None:
         if self.stylesheet:
@@ -90,14 +106,32 @@ class _FeedExtras(BaseExtension):  # type: ignore[misc]
 
     def extend_rss(self, feed: Any) -> Any:
         self._stylesheet(feed)
+        channel = feed.find("channel")
+        at = 3  # beside the self link, after title, link, description
         if self.hub:
-            channel = feed.find("channel")
-            link = etree.Element(f"{{{ATOM_NS}}}link", href=self.hub, rel="hub")
-            channel.insert(3, link)  # beside the self link, after title, link, description
+            channel.insert(at, etree.Element(f"{{{ATOM_NS}}}link", href=self.hub, rel="hub"))
+            at += 1
+        for rel, href in self.history:
+            channel.insert(at, etree.Element(f"{{{ATOM_NS}}}link", href=href, rel=rel))
+            at += 1
+        if self.archive:
+            channel.insert(at, etree.Element(f"{{{FH_NS}}}archive"))
         return feed
 
     def extend_atom(self, feed: Any) -> Any:
         self._stylesheet(feed)
+        at = _index_after_links(feed)
+        if self.archive:
+            feed.insert(at, etree.Element(f"{{{FH_NS}}}archive"))
+            at += 1
+        for rel, href in self.history:
+            feed.insert(at, etree.Element("link", href=href, rel=rel))
+            at += 1
+        for ref, when, reason in self.tombstones:
+            tombstone = etree.Element(f"{{{AT_NS}}}deleted-entry", ref=ref, when=rfc3339(when))
+            etree.SubElement(tombstone, f"{{{AT_NS}}}comment").text = reason
+            feed.insert(at, tombstone)
+            at += 1
         return feed
 
 
@@ -174,7 +208,12 @@ def _index_after_links(entry: Any) -> int:
 
 
 def _generator(
-    renderer: Renderer, channel: Channel, articles: tuple[Article, ...], fmt: str
+    renderer: Renderer,
+    channel: Channel,
+    articles: tuple[Article, ...],
+    fmt: str,
+    withdrawn: tuple[Article, ...] = (),
+    history: History | None = None,
 ) -> FeedGenerator:
     site = renderer.site
     feed_url = urls.absolute(site.base_url, urls.feed(channel.path, fmt))
@@ -184,6 +223,21 @@ def _generator(
     # Relative: Chromium refuses a stylesheet from another origin, and an export
     # may be served from any address.
     feed.extras.stylesheet = urls.relative(urls.feed(channel.path, fmt), urls.STYLESHEET)
+    if history is not None:
+        feed.extras.archive = history.archive
+        feed.extras.history = tuple(
+            (rel, urls.absolute(site.base_url, urls.feed(path, fmt)))
+            for rel, path in (
+                ("current", history.current),
+                ("prev-archive", history.prev),
+                ("next-archive", history.next),
+            )
+            if path is not None
+        )
+    if fmt == "atom":
+        feed.extras.tombstones = tuple(
+            (a.id, a.withdrawn.date, a.withdrawn.reason) for a in withdrawn if a.withdrawn
+        )
     if fmt == "rss":
         feed.load_extension("dc", atom=False, rss=True)
         feed.register_extension("entry_extras", _RssNamespaces, _RssEntryExtras, atom=False)
@@ -196,8 +250,9 @@ def _generator(
     feed.language(site.language)
     feed.generator("feeds", version())
     feed.rights(rights(site.license, None, site, renderer.words(site.language)))
-    feed.updated(newest(articles))
-    feed.lastBuildDate(newest(articles))
+    changed = max([newest(articles), *(a.withdrawn.date for a in withdrawn if a.withdrawn)])
+    feed.updated(changed)
+    feed.lastBuildDate(changed)
     if site.logo:
         feed.logo(site.logo)
         feed.icon(site.logo)
@@ -270,14 +325,8 @@ _TITLE = re.compile(rb"(<title>)(.*?)(</title>)", re.S)
 _TITLE_OR_DESCRIPTION = re.compile(rb"(<title>|<description>)(.*?)(</title>|</description>)", re.S)
 
 
-def _profile_references(match: re.Match[bytes]) -> bytes:
-    text = match.group(2).replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
-    return match.group(1) + text.replace(b"&gt;", b"&#x3E;") + match.group(3)
-
-
-def build_rss(renderer: Renderer, channel: Channel, articles: tuple[Article, ...]) -> bytes:
-    """The channel's RSS 2.0 feed of ``articles`` (sorted and capped already)."""
-    xml = bytes(_generator(renderer, channel, articles, "rss").rss_str(pretty=True))
+def _plain_text_references(xml: bytes) -> bytes:
+    """RSS with its plain-text elements' ``&`` and ``<`` as hexadecimal references."""
     head, item, items = xml.partition(b"<item>")
     return (
         _TITLE_OR_DESCRIPTION.sub(_profile_references, head)
@@ -286,6 +335,104 @@ def build_rss(renderer: Renderer, channel: Channel, articles: tuple[Article, ...
     )
 
 
-def build_atom(renderer: Renderer, channel: Channel, articles: tuple[Article, ...]) -> bytes:
-    """The channel's Atom 1.0 feed of ``articles`` (sorted and capped already)."""
-    return bytes(_generator(renderer, channel, articles, "atom").atom_str(pretty=True))
+def _profile_references(match: re.Match[bytes]) -> bytes:
+    text = match.group(2).replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
+    return match.group(1) + text.replace(b"&gt;", b"&#x3E;") + match.group(3)
+
+
+def build_rss(
+    renderer: Renderer,
+    channel: Channel,
+    articles: tuple[Article, ...],
+    withdrawn: tuple[Article, ...] = (),
+    history: History | None = None,
+) -> bytes:
+    """The channel's RSS 2.0 feed of ``articles`` (sorted and capped already).
+    RSS has no tombstones: a withdrawn article just leaves it."""
+    generator = _generator(renderer, channel, articles, "rss", withdrawn, history)
+    return _plain_text_references(bytes(generator.rss_str(pretty=True)))
+
+
+def build_atom(
+    renderer: Renderer,
+    channel: Channel,
+    articles: tuple[Article, ...],
+    withdrawn: tuple[Article, ...] = (),
+    history: History | None = None,
+) -> bytes:
+    """The channel's Atom 1.0 feed of ``articles`` (sorted and capped already),
+    with a tombstone for each of ``withdrawn``."""
+    generator = _generator(renderer, channel, articles, "atom", withdrawn, history)
+    return bytes(generator.atom_str(pretty=True))
+
+
+def _withdrawals(
+    renderer: Renderer,
+    channel: Channel,
+    withdrawn: tuple[Article, ...],
+    fmt: str,
+    since: datetime,
+) -> FeedGenerator:
+    """The feed of withdrawal notices: one entry per withdrawn article, newest
+    withdrawal first, each with an id of its own (not the article's: readers
+    keep one item per id, and the notice must not replace the story in theirs)."""
+    site = renderer.site
+    feed_url = urls.absolute(site.base_url, urls.feed(channel.path, fmt))
+    page_url = urls.absolute(site.base_url, channel.path)
+    feed = FeedGenerator()
+    feed.register_extension("extras", _FeedExtras, None, atom=True, rss=True)
+    feed.extras.stylesheet = urls.relative(urls.feed(channel.path, fmt), urls.STYLESHEET)
+    if fmt == "rss":
+        feed.extras.hub = site.hub
+    feed.id(feed_url)
+    feed.title(channel.title)
+    feed.description(channel.description)
+    feed.language(site.language)
+    feed.generator("feeds", version())
+    changed = max([since, *(a.withdrawn.date for a in withdrawn if a.withdrawn)])
+    if fmt == "atom":  # who withdrew them: Atom wants an author for every entry
+        feed.author({"name": site.producer, "uri": site.base_url})
+    feed.updated(changed)
+    feed.lastBuildDate(changed)
+    feed.link(href=feed_url, rel="self", type=urls.FEED_TYPES[fmt])
+    if site.hub and fmt == "atom":
+        feed.link(href=site.hub, rel="hub")
+    feed.link(href=page_url, rel="alternate", type="text/html")  # last: RSS <link>
+    for article in withdrawn:
+        assert article.withdrawn is not None
+        words = renderer.words(article.language)
+        entry = feed.add_entry(order="append")
+        entry.id(notice_id(article))
+        entry.guid(notice_id(article), permalink=False)
+        entry.title(words("Withdrawn: %(title)s", title=article.title))
+        entry.link(href=article.url, rel="alternate", type="text/html")
+        entry.published(article.withdrawn.date)
+        entry.updated(article.withdrawn.date)
+        entry.content(withdrawal_html(article, words), type="html")
+        if fmt == "rss":
+            entry.description(html_text(article.withdrawn.reason))
+        else:
+            entry.summary(article.withdrawn.reason, type="text")
+    return feed
+
+
+def notice_id(article: Article) -> str:
+    """The id of the notice of an article's withdrawal."""
+    return f"{article.id}#withdrawn"
+
+
+def build_withdrawals_rss(
+    renderer: Renderer, channel: Channel, withdrawn: tuple[Article, ...], since: datetime
+) -> bytes:
+    """Every withdrawal; ``since`` dates the feed while it has none (the site's
+    first article: a stable date, never the clock)."""
+    generator = _withdrawals(renderer, channel, withdrawn, "rss", since)
+    return _plain_text_references(bytes(generator.rss_str(pretty=True)))
+
+
+def build_withdrawals_atom(
+    renderer: Renderer, channel: Channel, withdrawn: tuple[Article, ...], since: datetime
+) -> bytes:
+    """As :func:`build_withdrawals_rss`, in Atom."""
+    generator = _withdrawals(renderer, channel, withdrawn, "atom", since)
+    return bytes(generator.atom_str(pretty=True))

@@ -9,12 +9,16 @@ here, once.
 from __future__ import annotations
 
 import mimetypes
+from urllib.parse import urlsplit
 
 from feeds import urls
 from feeds.model import Site
 
 Headers = tuple[tuple[str, str], ...]
 
+#: How long caches may keep what changes only when its own articles change
+#: (past archive months, images).
+LASTING = 86_400
 #: How long a stale copy may be served while a cache fetches a fresh one, and
 #: while the origin is down (RFC 5861).
 STALE_WHILE_REVALIDATE = 60
@@ -59,13 +63,49 @@ def security(kind: str) -> Headers:
     return (("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", policy))
 
 
-def headers(file: str, site: Site) -> Headers:
+#: The file of an export that tells a static host (Netlify, Cloudflare Pages)
+#: what to send with each file, and tells ``feeds deploy`` the same.
+HEADERS_FILE = "_headers"
+
+
+def url_path(file: str, site: Site) -> str:
+    """The path a host serves an exported file at: ``/news/articles/x/``."""
+    return urlsplit(site.base_url).path + urls.path_of(file)
+
+
+def headers_file(rules: tuple[tuple[str, Headers], ...]) -> bytes:
+    """``_headers`` in the format Netlify and Cloudflare Pages read: each URL
+    path, then its headers indented, one rule per file (every feed's ``Link``
+    names its own URL, so no pattern could stand for them)."""
+    lines = []
+    for path, found in rules:
+        lines.append(path)
+        lines.extend(f"  {name}: {value}" for name, value in found)
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def read_headers_file(data: bytes) -> dict[str, Headers]:
+    """URL path -> headers, as :func:`headers_file` wrote them."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for line in data.decode("utf-8").splitlines():
+        if line.startswith("  ") and ":" in line:
+            name, _, value = line.strip().partition(":")
+            current.append((name, value.strip()))
+        elif line.strip():
+            current = found.setdefault(line.strip(), [])
+    return {path: tuple(values) for path, values in found.items()}
+
+
+def headers(file: str, site: Site, lasting: bool = False) -> Headers:
     """Every header of a response for the exported file ``file`` that does not
-    depend on the request."""
+    depend on the request. ``lasting``: it changes only with its own articles
+    (a past archive month); images are taken to be so too."""
     kind = media_type(file)
+    lasting = lasting or file.startswith(urls.IMAGES)
     found: list[tuple[str, str]] = [
         ("Content-Type", kind),
-        ("Cache-Control", cache_control(site)),
+        ("Cache-Control", cache_control(site, LASTING if lasting else None)),
         *security(kind),
     ]
     path = urls.path_of(file)

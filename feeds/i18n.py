@@ -14,14 +14,14 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from functools import cache
 from gettext import NullTranslations
 from importlib.resources import files
 from io import BytesIO
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -60,6 +60,10 @@ class Words:
     def date(self, moment: datetime) -> str:
         """``27 November 2026``, ``27 de noviembre de 2026``: in the site's zone."""
         return format_date(moment.astimezone(self.zone).date(), "long", locale=self.locale)
+
+    def month(self, year: int, month: int) -> str:
+        """``October 2026``, ``octubre de 2026``."""
+        return format_skeleton("yMMMM", date(year, month, 1), locale=self.locale)
 
     def names(self, names: Sequence[str]) -> str:
         """``A, B and C``, ``A, B y C``."""

@@ -8,12 +8,13 @@ spec has no field for: ``_license`` (on the feed and on each item) and
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from feeds import urls
-from feeds.listings import Channel
+from feeds.listings import Channel, History
 from feeds.model import Article, License, Site
-from feeds.render import Renderer, rfc3339, shared_image
+from feeds.render import Renderer, rfc3339, shared_image, withdrawal_html
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -59,8 +60,28 @@ def _item(article: Article, site: Site, content_html: str) -> dict[str, Any]:
     return item
 
 
-def build_json_feed(renderer: Renderer, channel: Channel, articles: tuple[Article, ...]) -> bytes:
-    """The channel's JSON Feed of ``articles`` (sorted and capped already)."""
+def withdrawal(article: Article) -> dict[str, Any]:
+    """What ``_withdrawn`` says of a withdrawn article."""
+    assert article.withdrawn is not None
+    return {
+        "id": article.id,
+        "url": article.url,
+        "title": article.title,
+        "date_withdrawn": rfc3339(article.withdrawn.date),
+        "reason": article.withdrawn.reason,
+    }
+
+
+def build_json_feed(
+    renderer: Renderer,
+    channel: Channel,
+    articles: tuple[Article, ...],
+    withdrawn: tuple[Article, ...] = (),
+    history: History | None = None,
+) -> bytes:
+    """The channel's JSON Feed of ``articles`` (sorted and capped already).
+    ``_withdrawn`` lists the ``withdrawn`` articles it used to carry; in the
+    archive, ``next_url`` leads to the next older month."""
     site = renderer.site
     feed: dict[str, Any] = {
         "version": VERSION,
@@ -75,6 +96,44 @@ def build_json_feed(renderer: Renderer, channel: Channel, articles: tuple[Articl
         feed["favicon"] = site.logo
     if site.hub:
         feed["hubs"] = [{"type": "WebSub", "url": site.hub}]
+    if history is not None and history.prev is not None:
+        feed["next_url"] = urls.absolute(site.base_url, urls.feed(history.prev, "json"))
     feed["_license"] = _license(site.license)
+    if withdrawn:
+        feed["_withdrawn"] = [withdrawal(a) for a in withdrawn]
     feed["items"] = [_item(a, site, renderer.full_html(a)) for a in articles]
+    return json.dumps(feed, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def build_withdrawals_json(
+    renderer: Renderer, channel: Channel, withdrawn: tuple[Article, ...], since: datetime
+) -> bytes:
+    """Every withdrawal as a JSON Feed item with its ``_withdrawal``."""
+    site = renderer.site
+    items = []
+    for article in withdrawn:
+        notice = withdrawal(article)
+        words = renderer.words(article.language)
+        items.append(
+            {
+                "id": f"{article.id}#withdrawn",
+                "url": article.url,
+                "title": words("Withdrawn: %(title)s", title=article.title),
+                "content_html": withdrawal_html(article, words),
+                "summary": notice["reason"],
+                "date_published": notice["date_withdrawn"],
+                "_withdrawal": notice,
+            }
+        )
+    feed: dict[str, Any] = {
+        "version": VERSION,
+        "title": channel.title,
+        "home_page_url": urls.absolute(site.base_url, channel.path),
+        "feed_url": urls.absolute(site.base_url, urls.feed(channel.path, "json")),
+        "description": channel.description,
+        "language": site.language,
+        "items": items,
+    }
+    if site.hub:
+        feed["hubs"] = [{"type": "WebSub", "url": site.hub}]
     return json.dumps(feed, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"

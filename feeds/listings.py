@@ -1,23 +1,41 @@
 """What is public at ``now``, grouped the ways readers subscribe: the whole site,
-each tag, each author. The one place that decides what is public, sorts
-(newest first), caps feeds and cuts listings into pages."""
+each tag, each author, each month's archive. The one place that decides what
+is public, what is withdrawn, sorts (newest first), caps feeds and cuts
+listings into pages."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from feeds import urls
 from feeds.model import Article, Author, Content, Site
 
 #: Articles per index, tag and author page.
 PAGE_SIZE = 20
+#: How long a withdrawn article's tombstone stays in the feeds that carried it.
+TOMBSTONE_DAYS = timedelta(days=90)
+
+
+def is_withdrawn(article: Article, now: datetime) -> bool:
+    """Taken down: its withdrawal's date has come."""
+    return article.withdrawn is not None and article.withdrawn.date <= now
 
 
 def is_public(article: Article, now: datetime) -> bool:
-    """Not a draft, and its time has come."""
-    return not article.draft and article.date <= now
+    """Not a draft, its time has come, and it has not been withdrawn."""
+    return not article.draft and article.date <= now and not is_withdrawn(article, now)
+
+
+def is_mourned(article: Article, now: datetime) -> bool:
+    """Withdrawn recently enough for the feeds that carried it to say so."""
+    withdrawn = article.withdrawn
+    return (
+        not article.draft
+        and withdrawn is not None
+        and withdrawn.date <= now < withdrawn.date + TOMBSTONE_DAYS
+    )
 
 
 def is_shown(article: Article, now: datetime, drafts: bool = False) -> bool:
@@ -30,13 +48,22 @@ def status(article: Article, now: datetime) -> str | None:
     """``"draft"`` or ``"scheduled"`` for an article that is not public yet."""
     if article.draft:
         return "draft"
+    if is_withdrawn(article, now):
+        return "withdrawn"
     return "scheduled" if article.date > now else None
 
 
 def next_change(content: Content, now: datetime) -> datetime | None:
     """The next moment after ``now`` at which what is public changes by itself
-    (a scheduled article's time comes), or None."""
-    return min((a.date for a in content.articles if not a.draft and a.date > now), default=None)
+    (a scheduled article's time comes, a withdrawal's, a tombstone's end), or None."""
+    moments = []
+    for article in content.articles:
+        if article.draft:
+            continue
+        moments.append(article.date)
+        if article.withdrawn is not None:
+            moments += [article.withdrawn.date, article.withdrawn.date + TOMBSTONE_DAYS]
+    return min((moment for moment in moments if moment > now), default=None)
 
 
 @dataclass(frozen=True)
@@ -59,6 +86,9 @@ class Listing(Channel):
     """A channel and every public article in it, newest first."""
 
     articles: tuple[Article, ...] = ()
+    #: Articles of the channel withdrawn in the last :data:`TOMBSTONE_DAYS`,
+    #: most recently withdrawn first: their feeds say so.
+    withdrawn: tuple[Article, ...] = ()
 
     @property
     def channel(self) -> Channel:
@@ -114,6 +144,8 @@ class FeedLink:
     url: str
     #: Absolute URL of its channel's first page.
     page_url: str
+    #: The kind of its channel: "site", "tag", "author", "withdrawals".
+    kind: str = "site"
 
     @property
     def label(self) -> str:
@@ -146,16 +178,33 @@ def public_articles(content: Content, now: datetime, drafts: bool = False) -> tu
     return newest_first([a for a in content.articles if is_shown(a, now, drafts)])
 
 
+def withdrawals(content: Content, now: datetime) -> tuple[Article, ...]:
+    """Every article withdrawn by ``now``, the most recently withdrawn first."""
+    gone = [a for a in content.articles if not a.draft and is_withdrawn(a, now)]
+    return tuple(sorted(newest_first(gone), key=_withdrawn_on, reverse=True))
+
+
+def _withdrawn_on(article: Article) -> datetime:
+    assert article.withdrawn is not None
+    return article.withdrawn.date
+
+
+def _mourned(content: Content, now: datetime) -> tuple[Article, ...]:
+    return tuple(a for a in withdrawals(content, now) if is_mourned(a, now))
+
+
 def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Listing, ...]:
     """The site listing, then one per tag and per author that has public articles.
 
     A tag or author whose only articles are drafts or scheduled has no listing,
     so nothing about them is public before their time. With ``drafts`` (the
-    editor's preview), every article is listed.
+    editor's preview), every article is listed. Each listing also names the
+    articles of it withdrawn lately, for the tombstones of its feeds.
     """
     site = content.site
     public = public_articles(content, now, drafts)
-    result = [Listing(urls.HOME, site.title, site.description, articles=public)]
+    mourned = _mourned(content, now)
+    result = [Listing(urls.HOME, site.title, site.description, articles=public, withdrawn=mourned)]
     tags: dict[str, list[Article]] = {}
     names: dict[str, str] = {}
     by_author: dict[str, list[Article]] = {}
@@ -174,6 +223,7 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
                 f"Articles tagged “{names[slug]}” from {site.title}.",
                 "tag",
                 articles=tuple(tags[slug]),
+                withdrawn=tuple(a for a in mourned if any(t.slug == slug for t in a.tags)),
             )
         )
     for author in content.authors:
@@ -187,9 +237,63 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
                     "author",
                     author,
                     articles=written,
+                    withdrawn=tuple(a for a in mourned if author in a.authors),
                 )
             )
     return tuple(result)
+
+
+@dataclass(frozen=True)
+class History:
+    """Where a feed stands in the archive (RFC 5005): channel paths, whose
+    feeds in the same format the links point to."""
+
+    #: This document is an archive month (``fh:archive``), not a subscription feed.
+    archive: bool = False
+    #: The subscription feed of an archive.
+    current: str | None = None
+    #: The next older month, and the next newer one.
+    prev: str | None = None
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class Month:
+    """One month of the archive (RFC 5005): every public article first
+    published that month, in the site's time zone."""
+
+    year: int
+    month: int
+    articles: tuple[Article, ...]
+    #: Articles of the month withdrawn lately, for tombstones.
+    withdrawn: tuple[Article, ...] = ()
+
+    @property
+    def path(self) -> str:
+        return urls.archive(self.year, self.month)
+
+
+def months(content: Content, now: datetime) -> tuple[Month, ...]:
+    """The archive's months that have public articles, newest first."""
+    zone = content.site.zone
+
+    def month_of(article: Article) -> tuple[int, int]:
+        local = article.date.astimezone(zone)
+        return local.year, local.month
+
+    grouped: dict[tuple[int, int], list[Article]] = {}
+    for article in public_articles(content, now):
+        grouped.setdefault(month_of(article), []).append(article)
+    mourned = _mourned(content, now)
+    return tuple(
+        Month(
+            year,
+            month,
+            tuple(grouped[year, month]),
+            tuple(a for a in mourned if month_of(a) == (year, month)),
+        )
+        for year, month in sorted(grouped, reverse=True)
+    )
 
 
 def public_images(content: Content, now: datetime, drafts: bool = False) -> tuple[str, ...]:

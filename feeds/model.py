@@ -126,6 +126,16 @@ class Correction:
 
 
 @dataclass(frozen=True)
+class Withdrawal:
+    """An article taken down: from ``date`` it is gone from every listing and
+    feed, its page answers 410 with the reason, and tombstones tell readers."""
+
+    date: datetime
+    #: Plain text, shown publicly.
+    reason: str
+
+
+@dataclass(frozen=True)
 class Article:
     #: Source file relative to the content directory (``articles/x.md``).
     path: str
@@ -157,6 +167,7 @@ class Article:
     republish: bool = True
     draft: bool = False
     corrections: tuple[Correction, ...] = ()
+    withdrawn: Withdrawal | None = None
     #: Files under ``images/`` that the article shows or links to (lead image and body).
     images: tuple[str, ...] = ()
 

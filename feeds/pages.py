@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
@@ -30,6 +31,7 @@ from feeds.render import (
     figure_html,
     footer_html,
     republish_html,
+    withdrawal_html,
 )
 
 
@@ -71,6 +73,8 @@ def _render(
         state = status(article, preview) if preview else None
         if state == "draft":
             return _("Draft")
+        if state == "withdrawn":
+            return _("Withdrawn")
         if state == "scheduled":
             return _("Scheduled for %(date)s", date=words.date(article.date))
         return None
@@ -177,6 +181,68 @@ def feeds_page(renderer: Renderer, feeds: tuple[FeedLink, ...]) -> bytes:
         groups=groups,
         feeds=tuple(f for f in feeds if not f.channel),
         canonical=urls.absolute(renderer.site.base_url, urls.FEEDS_PAGE),
+    )
+
+
+def withdrawn_page(renderer: Renderer, article: Article, feeds: tuple[FeedLink, ...]) -> bytes:
+    """What a withdrawn article's address shows (the app answers 410 with it):
+    its title, when and why; no body, no republish block."""
+    words = renderer.words(article.language)
+    return _render(
+        renderer,
+        "withdrawn.html",
+        words,
+        article=article,
+        notice=Markup(withdrawal_html(article, words)),
+        feeds=feeds,
+        canonical=None,
+    )
+
+
+def withdrawals_page(
+    renderer: Renderer, articles: tuple[Article, ...], feeds: tuple[FeedLink, ...]
+) -> bytes:
+    """``/withdrawals/``: every withdrawn article, for partners."""
+    words = renderer.words(renderer.site.language)
+
+    def withdrawn_date(article: Article) -> Markup:
+        assert article.withdrawn is not None
+        moment = article.withdrawn.date
+        return Markup('<time datetime="{}">{}</time>').format(
+            moment.isoformat(), words.date(moment)
+        )
+
+    return _render(
+        renderer,
+        "withdrawals.html",
+        words,
+        articles=articles,
+        withdrawn_date=withdrawn_date,
+        feeds=feeds,
+        canonical=urls.absolute(renderer.site.base_url, urls.WITHDRAWALS),
+    )
+
+
+@dataclass(frozen=True)
+class MonthEntry:
+    """A month as the archive page lists it."""
+
+    path: str
+    name: str
+    count: int
+
+
+def archive_page(
+    renderer: Renderer, months: tuple[MonthEntry, ...], feeds: tuple[FeedLink, ...]
+) -> bytes:
+    """``/archive/``: the months, with their article counts and feeds."""
+    return _render(
+        renderer,
+        "archive.html",
+        renderer.words(renderer.site.language),
+        months=months,
+        feeds=feeds,
+        canonical=urls.absolute(renderer.site.base_url, urls.ARCHIVE),
     )
 
 

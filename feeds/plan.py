@@ -19,28 +19,44 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from feeds import urls
+from feeds import headers, urls
 from feeds.content import Loaded
 from feeds.digest import code_version, digest
-from feeds.feedgen_formats import build_atom, build_rss
-from feeds.jsonfeed import build_json_feed
+from feeds.feedgen_formats import (
+    EPOCH,
+    build_atom,
+    build_rss,
+    build_withdrawals_atom,
+    build_withdrawals_rss,
+)
+from feeds.i18n import words_for
+from feeds.jsonfeed import build_json_feed, build_withdrawals_json
 from feeds.listings import (
+    Channel,
     FeedLink,
+    History,
     Listing,
+    Month,
     SitemapEntry,
     listings,
+    months,
     next_change,
     public_images,
+    withdrawals,
 )
-from feeds.model import Article, Content
+from feeds.model import Article, Content, Site
 from feeds.opml import build_opml
 from feeds.pages import (
+    MonthEntry,
+    archive_page,
     article_page,
     feeds_page,
     listing_page,
     not_found_page,
     sitemap,
     static_file,
+    withdrawals_page,
+    withdrawn_page,
 )
 from feeds.render import Renderer, rfc3339
 
@@ -49,6 +65,11 @@ FEED_BUILDERS: dict[str, Callable[..., bytes]] = {
     "atom": build_atom,
     "json": build_json_feed,
 }
+WITHDRAWAL_BUILDERS: dict[str, Callable[..., bytes]] = {
+    "rss": build_withdrawals_rss,
+    "atom": build_withdrawals_atom,
+    "json": build_withdrawals_json,
+}
 
 
 class Access(enum.Enum):
@@ -56,6 +77,8 @@ class Access(enum.Enum):
     PUBLIC = "public"
     #: Served only to a client with a token; never exported, never listed.
     TOKEN = "token"
+    #: Exported for the static host, never served by the app (``_headers``).
+    EXPORT = "export"
 
 
 @dataclass(frozen=True)
@@ -69,6 +92,11 @@ class Output:
     #: in the sitemap; None for what is public but never listed.
     listed_as: FeedLink | SitemapEntry | None = None
     access: Access = Access.PUBLIC
+    #: The HTTP status it is served with (a withdrawn article's page: 410).
+    status: int = 200
+    #: It changes only when an article of its own changes (an archive month
+    #: that is not the newest): caches may keep it long.
+    lasting: bool = False
 
 
 class Plan:
@@ -86,16 +114,25 @@ class Plan:
         self.expires = next_change(content, now)
         #: Files under ``images/`` that may be published, relative to it.
         self.images = frozenset(public_images(content, now, drafts))
-        self.outputs: Mapping[str, Output] = _outputs(
-            content, self.listings, now if drafts else None
+        outputs = _outputs(
+            content,
+            self.listings,
+            months(content, now),
+            withdrawals(content, now),
+            now if drafts else None,
         )
+        rules = _headers_rules(content.site, outputs, self.images)
+        outputs[headers.HEADERS_FILE] = Output(_headers_file, (rules,), access=Access.EXPORT)
+        self.outputs: Mapping[str, Output] = outputs
         self._versions = loaded.versions
         self._versions_by_id: dict[int, tuple[Article, str]] = {}
         self._common = repr((code_version(), self._token(content.site)))
 
-    def paths(self, access: Access = Access.PUBLIC) -> list[str]:
-        """The exported files with that access, sorted."""
-        return sorted(path for path, out in self.outputs.items() if out.access is access)
+    def paths(self, *access: Access) -> list[str]:
+        """The files with one of those accesses (default: what is served to
+        anyone), sorted."""
+        wanted = access or (Access.PUBLIC,)
+        return sorted(path for path, out in self.outputs.items() if out.access in wanted)
 
     def render(self, path: str) -> bytes:
         out = self.outputs[path]
@@ -129,20 +166,64 @@ class Plan:
 
 
 def _outputs(
-    content: Content, every: tuple[Listing, ...], preview: datetime | None
+    content: Content,
+    every: tuple[Listing, ...],
+    archive: tuple[Month, ...],
+    gone: tuple[Article, ...],
+    preview: datetime | None,
 ) -> dict[str, Output]:
     """Every output, in the order the sitemap and the OPML list show them.
-    ``preview`` is the moment drafts and scheduled articles are marked as of,
-    in a preview that shows them."""
+    ``archive`` holds the months, newest first; ``gone`` the withdrawn
+    articles. ``preview`` is the moment drafts and scheduled articles are
+    marked as of, in a preview that shows them."""
     site = content.site
+    words = words_for(site.language, site.language, site.zone)
     outputs: dict[str, Output] = {}
+    newest_month = History(prev=archive[0].path) if archive else None
     for listing in every:
         channel = listing.channel
+        history = newest_month if listing is every[0] else None
         for fmt, build in FEED_BUILDERS.items():
             path = urls.feed(listing.path, fmt)
             url = urls.absolute(site.base_url, path)
-            link = FeedLink(listing.path, listing.title, fmt, url, listing.page_url(site))
-            outputs[path] = Output(build, (channel, listing.feed_articles(site)), link)
+            home = listing.page_url(site)
+            link = FeedLink(listing.path, listing.title, fmt, url, home, listing.kind)
+            inputs = (channel, listing.feed_articles(site), listing.withdrawn, history)
+            outputs[path] = Output(build, inputs, link)
+    since = min((a.date for a in every[0].articles), default=EPOCH)
+    gone_channel = Channel(
+        urls.WITHDRAWALS,
+        f"{site.title}: {words('withdrawn articles')}",
+        words(
+            "Every article %(site)s has withdrawn, for partners to take their copies down.",
+            site=site.title,
+        ),
+        "withdrawals",
+    )
+    for fmt, build in WITHDRAWAL_BUILDERS.items():
+        path = urls.feed(urls.WITHDRAWALS, fmt)
+        url = urls.absolute(site.base_url, path)
+        home = urls.absolute(site.base_url, urls.WITHDRAWALS)
+        link = FeedLink(urls.WITHDRAWALS, gone_channel.title, fmt, url, home, "withdrawals")
+        outputs[path] = Output(build, (gone_channel, gone, since), link)
+    for index, month in enumerate(archive):
+        name = words.month(month.year, month.month)
+        channel = Channel(
+            month.path,
+            f"{site.title}: {name}",
+            words("Every article of %(month)s from %(site)s.", month=name, site=site.title),
+            "archive",
+        )
+        history = History(
+            archive=True,
+            current=urls.HOME,
+            prev=archive[index + 1].path if index + 1 < len(archive) else None,
+            next=archive[index - 1].path if index > 0 else None,
+        )
+        for fmt, build in FEED_BUILDERS.items():
+            inputs = (channel, month.articles, month.withdrawn, history)
+            lasting = index > 0  # the newest month still grows
+            outputs[urls.feed(month.path, fmt)] = Output(build, inputs, lasting=lasting)
     site_feeds = feed_links(outputs, urls.HOME)
     for listing in every:
         newest = rfc3339(max(a.modified for a in listing.articles)) if listing.articles else None
@@ -154,6 +235,20 @@ def _outputs(
         entry = SitemapEntry(article.url, rfc3339(article.modified))
         path = urls.file_of(urls.article(article.slug))
         outputs[path] = Output(article_page, (article, site_feeds, preview), entry)
+    for article in gone:
+        path = urls.file_of(urls.article(article.slug))
+        if path not in outputs:  # (a preview with drafts shows it, marked)
+            outputs[path] = Output(withdrawn_page, (article, site_feeds), status=410)
+    gone_feeds = feed_links(outputs, urls.WITHDRAWALS)
+    entry = SitemapEntry(urls.absolute(site.base_url, urls.WITHDRAWALS), None)
+    outputs[urls.file_of(urls.WITHDRAWALS)] = Output(
+        withdrawals_page, (gone, gone_feeds + site_feeds), entry
+    )
+    entries = tuple(
+        MonthEntry(m.path, words.month(m.year, m.month), len(m.articles)) for m in archive
+    )
+    entry = SitemapEntry(urls.absolute(site.base_url, urls.ARCHIVE), None)
+    outputs[urls.file_of(urls.ARCHIVE)] = Output(archive_page, (entries, site_feeds), entry)
     every_feed = tuple(o.listed_as for o in outputs.values() if isinstance(o.listed_as, FeedLink))
     entry = SitemapEntry(urls.absolute(site.base_url, urls.FEEDS_PAGE), None)
     outputs[urls.file_of(urls.FEEDS_PAGE)] = Output(feeds_page, (every_feed,), entry)
@@ -163,7 +258,11 @@ def _outputs(
     )
     # One feed per listing, in RSS: a reader importing every format would show
     # each story three times.
-    rss = tuple(e for e in listed if isinstance(e, FeedLink) and e.fmt == "rss")
+    rss = tuple(
+        e
+        for e in listed
+        if isinstance(e, FeedLink) and e.fmt == "rss" and e.kind in ("site", "tag", "author")
+    )
     outputs[urls.OPML] = Output(build_opml, (rss,))
     outputs[urls.STYLESHEET] = Output(static_file, ("feed.xsl",))
     outputs[urls.STYLE] = Output(static_file, ("style.css",))
@@ -171,6 +270,22 @@ def _outputs(
     outputs[urls.FAVICON] = Output(static_file, ("favicon.ico",))
     outputs[urls.NOT_FOUND] = Output(not_found_page, (site_feeds,))
     return outputs
+
+
+def _headers_file(renderer: Renderer, rules: tuple[tuple[str, headers.Headers], ...]) -> bytes:
+    return headers.headers_file(rules)
+
+
+def _headers_rules(
+    site: Site, outputs: Mapping[str, Output], images: frozenset[str]
+) -> tuple[tuple[str, headers.Headers], ...]:
+    """What a static host must send with each exported file, by URL path."""
+    files = [(path, out.lasting) for path, out in outputs.items() if out.access is Access.PUBLIC]
+    files += [(urls.image(name), True) for name in sorted(images)]
+    return tuple(
+        (headers.url_path(file, site), headers.headers(file, site, lasting))
+        for file, lasting in sorted(files)
+    )
 
 
 def feed_links(outputs: Mapping[str, Output], channel: str) -> tuple[FeedLink, ...]:

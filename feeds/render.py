@@ -438,3 +438,17 @@ def republish_html(article: Article, pixel_template: str | None, words: Words) -
         pixel = pixel_template.replace("{url}", quote(article.url, safe=""))
         parts.append(f'<img src="{_e(pixel)}" width="1" height="1" alt="">')
     return f'<div lang="{_e(article.language)}">{"".join(parts)}</div>'
+
+
+def withdrawal_html(article: Article, words: Words) -> str:
+    """The notice that replaces a withdrawn article: when, why, and what it
+    was, so that a partner can find and take down their copy."""
+    withdrawn = article.withdrawn
+    assert withdrawn is not None
+    date = _e(words.date(withdrawn.date))
+    moment = f'<time datetime="{withdrawn.date.isoformat()}">{date}</time>'
+    when = words.html("This article was withdrawn on %(date)s.", date=moment)
+    reason = words.html("Reason: %(reason)s", reason=_e(withdrawn.reason))
+    original = words.html("Original address: %(link)s", link=_link(article.url, article.url))
+    entry = words.html("Entry id: %(id)s", id=f"<code>{_e(article.id)}</code>")
+    return f"<p>{when}</p><p>{reason}</p><p>{original}</p><p>{entry}</p>"

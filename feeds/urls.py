@@ -77,6 +77,17 @@ def author(author_id: str) -> str:
     return f"authors/{author_id}/"
 
 
+#: The archive's index page; each month's feeds live under it.
+ARCHIVE = "archive/"
+#: Every withdrawn article, as a page and as feeds, for partners.
+WITHDRAWALS = "withdrawals/"
+
+
+def archive(year: int, month: int) -> str:
+    """The folder of one month's archive feeds: ``archive/2026/10/``."""
+    return f"{ARCHIVE}{year:04d}/{month:02d}/"
+
+
 def page(listing: str, number: int) -> str:
     """Page ``number`` of the listing whose first page is at ``listing``."""
     return listing if number == 1 else f"{listing}page/{number}/"

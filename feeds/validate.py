@@ -23,7 +23,16 @@ from feeds.errors import Problem
 from feeds.fields import EMAIL, SLUG, URI, Fields, did_you_mean, is_web_url, too_deep
 from feeds.licenses import LICENSES
 from feeds.load import Document, Mapping, TomlDocument, Value, describe
-from feeds.model import Article, Author, Correction, Image, ImageFile, Site, Tag
+from feeds.model import (
+    Article,
+    Author,
+    Correction,
+    Image,
+    ImageFile,
+    Site,
+    Tag,
+    Withdrawal,
+)
 from feeds.render import MAX_NESTING, Rendered, render_markdown, shorten, with_sizes
 
 SITE_FIELDS = (
@@ -34,10 +43,11 @@ AUTHOR_FIELDS = ("name", "url", "affiliation", "email", "public_email")
 INLINE_AUTHOR_FIELDS = ("name", "url", "bio")
 ARTICLE_FIELDS = (
     "title date authors id slug subtitle summary updated image tags section language producer "
-    "source canonical_url license republish draft corrections"
+    "source canonical_url license republish draft corrections withdrawn"
 ).split()
 IMAGE_FIELDS = ("src", "alt", "caption", "credit", "credit_url", "distributable")
 CORRECTION_FIELDS = ("date", "text")
+WITHDRAWAL_FIELDS = ("date", "reason")
 
 
 def validate_site(
@@ -274,6 +284,7 @@ def validate_article(
     image = _image(fields, site, url, images)
     tags = _tags(fields, notes)
     corrections = _corrections(fields, zone, date)
+    withdrawn = _withdrawal(fields, zone, date)
     section = fields.text("section")
     subtitle = fields.text("subtitle")
     summary = fields.text("summary")
@@ -329,6 +340,7 @@ def validate_article(
         republish=republish,
         draft=draft,
         corrections=corrections,
+        withdrawn=withdrawn,
         images=tuple(sorted(used)),
     )
 
@@ -517,6 +529,22 @@ def _corrections(
         elif date and text:
             corrections.append(Correction(date, text))
     return tuple(sorted(corrections, key=lambda c: c.date))
+
+
+def _withdrawal(fields: Fields, zone: tzinfo, published: datetime | None) -> Withdrawal | None:
+    value = fields.raw("withdrawn")
+    if value is None:
+        return None
+    item = fields.mapping_of(fields.name("withdrawn"), value)
+    if item is None:
+        return None
+    item.only(WITHDRAWAL_FIELDS)
+    date = item.date("date", zone, required=True)
+    reason = item.text("reason", required=True)
+    if date and published and date < published:
+        item.problem("date", "is before the article's date")
+        return None
+    return Withdrawal(date, reason) if date and reason else None
 
 
 def duplicate_problems(articles: list[Article]) -> list[Problem]:

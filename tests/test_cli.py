@@ -40,7 +40,7 @@ def test_every_command_has_help(command: list[str]) -> None:
 def test_sample_site_passes_check() -> None:
     result = run("check", "--content", "content")
     assert result.returncode == 0, result.stdout
-    assert result.stdout.startswith("checked 11 articles and 5 authors: no problems")
+    assert result.stdout.startswith("checked 12 articles and 5 authors: no problems")
 
 
 def test_content_defaults_to_the_environment() -> None:

@@ -148,7 +148,8 @@ def every_feed(base: str, root: Path) -> dict[str, bytes]:
     listings = {
         loc.removeprefix(base)
         for loc in re.findall(r"<loc>(.+?)</loc>", sitemap)
-        if not loc.startswith((base + "articles/", base + "feeds/")) and "/page/" not in loc
+        if not loc.startswith(tuple(base + p for p in ("articles/", "feeds/", "archive/")))
+        and "/page/" not in loc
     }
     return {
         f"{listing}{name}": get(f"{base}{listing}{name}")

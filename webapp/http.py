@@ -37,14 +37,23 @@ Headers = list[tuple[str, str]]
 
 #: What a 304 repeats of the 200's headers (RFC 9110, 15.4.5).
 _KEPT_ON_304 = frozenset({"ETag", "Last-Modified", "Cache-Control", "Vary", "Link"})
-_REASONS = {200: "OK", 304: "Not Modified", 404: "Not Found", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    304: "Not Modified",
+    401: "Unauthorized",
+    404: "Not Found",
+    410: "Gone",
+    503: "Service Unavailable",
+}
 
 
 class Resource:
     """One response body with what HTTP needs of it, computed once."""
 
-    def __init__(self, data: bytes, fixed: file_headers.Headers) -> None:
+    def __init__(self, data: bytes, fixed: file_headers.Headers, status: int = 200) -> None:
         self.data = data
+        #: The status it is sent with when found (a withdrawn article's page: 410).
+        self.status = status
         #: The headers that do not depend on the request (:mod:`feeds.headers`).
         self.fixed = fixed
         found = dict(fixed)
@@ -156,7 +165,9 @@ class Served:
             if data is not None:
                 resource = Resource(data, file_headers.headers(file, site))
         elif (out := self.plan.outputs.get(file)) is not None and out.access is Access.PUBLIC:
-            resource = Resource(self.plan.render(file), file_headers.headers(file, site))
+            data = self.plan.render(file)
+            fixed = file_headers.headers(file, site, out.lasting)
+            resource = Resource(data, fixed, out.status)
         if resource is not None or len(self._built) < 10_000:  # misses: a bounded memory
             self._built[file] = resource
         return resource
@@ -203,6 +214,6 @@ class FastPath:
         resource = served.path(path)
         if resource is None:
             return self.app(environ, start_response)
-        status, headers, body = respond(environ, resource, snapshot.last_modified)
+        status, headers, body = respond(environ, resource, snapshot.last_modified, resource.status)
         start_response(status_line(status), headers)
         return [] if method == "HEAD" else [body]

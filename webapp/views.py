@@ -78,7 +78,7 @@ def serve(path: str) -> BaseResponse:
         return not_found()
     if current_app.config["PREVIEW"] and resource.media_type.startswith("text/html"):
         resource = preview(resource, snapshot)
-    return send(resource, snapshot)
+    return send(resource, snapshot, resource.status)
 
 
 def not_found() -> BaseResponse:
@@ -145,4 +145,6 @@ def preview(resource: Resource, snapshot: Snapshot) -> Resource:
         )
     body = resource.data.replace(b"<body>", b"<body>" + banner.encode(), 1)
     body = body.replace(b"</body>", reload_script(snapshot).encode() + b"</body>", 1)
-    return Resource.of(body, resource.media_type)
+    rewritten = Resource.of(body, resource.media_type)
+    rewritten.status = resource.status
+    return rewritten
