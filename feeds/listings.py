@@ -53,9 +53,9 @@ def status(article: Article, now: datetime) -> str | None:
     return "scheduled" if article.date > now else None
 
 
-def next_change(content: Content, now: datetime) -> datetime | None:
-    """The next moment after ``now`` at which what is public changes by itself
-    (a scheduled article's time comes, a withdrawal's, a tombstone's end), or None."""
+def _moments(content: Content) -> list[datetime]:
+    """The moments at which what is public changes by itself: a scheduled
+    article's time comes, a withdrawal's, a tombstone's end."""
     moments = []
     for article in content.articles:
         if article.draft:
@@ -63,7 +63,17 @@ def next_change(content: Content, now: datetime) -> datetime | None:
         moments.append(article.date)
         if article.withdrawn is not None:
             moments += [article.withdrawn.date, article.withdrawn.date + TOMBSTONE_DAYS]
-    return min((moment for moment in moments if moment > now), default=None)
+    return moments
+
+
+def next_change(content: Content, now: datetime) -> datetime | None:
+    """The next moment after ``now`` at which what is public changes by itself, or None."""
+    return min((moment for moment in _moments(content) if moment > now), default=None)
+
+
+def last_change(content: Content, now: datetime) -> datetime | None:
+    """The last moment up to ``now`` at which what is public changed by itself, or None."""
+    return max((moment for moment in _moments(content) if moment <= now), default=None)
 
 
 @dataclass(frozen=True)
@@ -194,7 +204,8 @@ def _mourned(content: Content, now: datetime) -> tuple[Article, ...]:
 
 
 def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Listing, ...]:
-    """The site listing, then one per tag and per author that has public articles.
+    """The site listing, then one per tag and per author that has public
+    articles, or had until a withdrawal of the last :data:`TOMBSTONE_DAYS`.
 
     A tag or author whose only articles are drafts or scheduled has no listing,
     so nothing about them is public before their time. With ``drafts`` (the
@@ -215,6 +226,15 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
         for writer in article.authors:
             if writer.id is not None:
                 by_author.setdefault(writer.id, []).append(article)
+    # A tag or author whose articles were all withdrawn lately keeps its
+    # listing while the tombstones last: its subscribers learn of them.
+    for article in mourned:
+        for tag in article.tags:
+            tags.setdefault(tag.slug, [])
+            names.setdefault(tag.slug, tag.name)
+        for writer in article.authors:
+            if writer.id is not None:
+                by_author.setdefault(writer.id, [])
     for slug in sorted(tags):
         result.append(
             Listing(
@@ -228,7 +248,7 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
         )
     for author in content.authors:
         written = tuple(by_author.get(author.id or "", ()))
-        if written and author.id is not None:
+        if author.id in by_author and author.id is not None:
             result.append(
                 Listing(
                     urls.author(author.id),
