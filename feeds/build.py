@@ -36,6 +36,11 @@ class Report:
     written: int
     #: Exported files whose bytes changed, were added or were removed, sorted.
     changed: tuple[str, ...] = ()
+    #: The site's WebSub hub, if any.
+    hub: str | None = None
+    #: ``(url, key, digest)`` of every public feed (:meth:`Plan.key` and the
+    #: digest of its bytes), for telling the hub of those it does not know.
+    feeds: tuple[tuple[str, str, str], ...] = ()
 
 
 def build(
@@ -98,7 +103,14 @@ def build(
             expires=plan.expires.isoformat() if plan.expires else "",
             now=now.isoformat(),
         )
-    return Report(len(published.manifest), published.written, published.changed)
+    site = plan.content.site
+    feeds = tuple(
+        (urls.absolute(site.base_url, urls.path_of(path)), plan.key(path), published.manifest[path])
+        for path in paths
+        if path.endswith(tuple(urls.FEED_FILES.values()))
+        and plan.outputs[path].access is Access.PUBLIC
+    )
+    return Report(len(published.manifest), published.written, published.changed, site.hub, feeds)
 
 
 def _unchanged(cache: Cache, signature: str, out: Path, now: datetime) -> bool:

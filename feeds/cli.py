@@ -69,12 +69,10 @@ def plural(count: int, word: str) -> str:
 def cmd_build(args: argparse.Namespace) -> int:
     from feeds.build import build
 
-    started = time.monotonic()
+    started, now = time.monotonic(), datetime.now(UTC)
     cache = None if args.no_cache else Cache(args.cache or default_cache(args.content))
     try:
-        report = build(
-            args.content, args.out, datetime.now(UTC), cache, args.jobs, progress_bar(sys.stderr)
-        )
+        report = build(args.content, args.out, now, cache, args.jobs, progress_bar(sys.stderr))
     except ContentError as e:
         for problem in e.problems:
             print(problem)
@@ -91,7 +89,45 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"wrote {changed} of {report.files} to {args.out} in {took}")
     else:
         print(f"{args.out} is up to date ({plural(report.files, 'file')}), checked in {took}")
+    if report.hub and report.feeds and not args.no_ping:
+        ping_hub(report.hub, report.feeds, now)
     return 0
+
+
+def ping_hub(hub: str, feeds: Sequence[tuple[str, str, str]], now: datetime) -> None:
+    """Tell the hub of the feeds a build changed, once each (a running app or
+    another build may have already); what failed is retried in the background."""
+    from feeds import websub
+    from feeds.state import State, StateError, Topic
+
+    base = "/".join(feeds[0][0].split("/", 3)[:3])
+    try:
+        state = State()
+        try:
+            known = state.topics(base)
+            found = {
+                url: Topic(key, sha, now.timestamp())
+                for url, key, sha in feeds
+                if url not in known or known[url].digest != sha
+            }
+            websub.announce(state, hub, found, time.time())
+            # The export is in place already: a slow hub delays nothing but this.
+            sent = websub.deliver(state, time.time, websub.backoff_from_env(), PING_TIMEOUT)
+            pending = state.next_try() is not None
+        finally:
+            state.close()
+    except StateError as e:
+        print(f"could not ping {hub}: {e}", file=sys.stderr)
+        return
+    for line in websub.sent_lines(sent, base):
+        print(line)
+    if pending:
+        log = websub.send_in_background()
+        print(f"pings that failed are retried in the background; see {log}")
+
+
+#: Seconds ``feeds build`` waits for a hub: the retries do not keep it waiting.
+PING_TIMEOUT = 3.0
 
 
 def progress_bar(stream: TextIO, width: int = 30) -> Callable[[int, int], None] | None:
@@ -303,6 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--no-cache", action="store_true", help="build everything from scratch, keep nothing"
+    )
+    build.add_argument(
+        "--no-ping",
+        action="store_true",
+        help="do not tell the WebSub hub of the feeds that changed (a later build that "
+        "changes anything tells it of them too)",
     )
     serve = command("serve", "Preview the site; open pages reload when content changes.", cmd_serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")

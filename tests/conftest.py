@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,8 +100,11 @@ def write(root: Path, path: str, text: str | bytes) -> Path:
 def private_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Builds run by a test keep their cache to themselves, never in ~/.cache."""
+    """Builds run by a test keep their cache and their state database to
+    themselves, never in ~/.cache or ./state."""
     monkeypatch.setenv("FEEDS_CACHE", str(tmp_path_factory.mktemp("cache") / "feeds.sqlite"))
+    monkeypatch.setenv("FEEDS_STATE", str(tmp_path_factory.mktemp("state") / "feeds.db"))
+    monkeypatch.delenv("FEEDS_DATABASE_URL", raising=False)
 
 
 @pytest.fixture
@@ -158,10 +161,18 @@ def sample_copy(folder: Path, port: int) -> Path:
 
 
 @contextmanager
-def gunicorn(root: Path, port: int, cache: Path, config: str = "") -> Iterator[str]:
+def gunicorn(
+    root: Path,
+    port: int,
+    cache: Path,
+    config: str = "",
+    stopped: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[str]:
     """The app under gunicorn (two workers) on a loopback port, its clock
     stopped at :data:`NOW` so that what is public does not depend on the day
-    the tests run; yields its base URL once it answers, whatever its status."""
+    the tests run (``stopped=False``: the real clock); yields its base URL
+    once it answers, whatever its status."""
     import os
     import subprocess
     import sys
@@ -171,6 +182,7 @@ def gunicorn(root: Path, port: int, cache: Path, config: str = "") -> Iterator[s
 
     repo = Path(__file__).resolve().parent.parent
     base = f"http://127.0.0.1:{port}/"
+    now = f"'NOW': '{NOW.isoformat()}'" if stopped else "'RELOAD_INTERVAL': 1.0"
     server = subprocess.Popen(
         [
             sys.executable,
@@ -182,9 +194,9 @@ def gunicorn(root: Path, port: int, cache: Path, config: str = "") -> Iterator[s
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            f"webapp:create_app({{'NOW': '{NOW.isoformat()}'{config}}})",
+            f"webapp:create_app({{{now}{config}}})",
         ],
-        env={**os.environ, "FEEDS_CONTENT": str(root), "FEEDS_CACHE": str(cache)},
+        env={**os.environ, "FEEDS_CONTENT": str(root), "FEEDS_CACHE": str(cache), **(env or {})},
         cwd=repo,
     )
     try:

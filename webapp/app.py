@@ -16,8 +16,11 @@ from typing import Any
 from flask import Flask
 
 from feeds.cache import default_path as default_cache
+from feeds.state import opened
+from feeds.websub import backoff_from_env
 from webapp import views
 from webapp.http import FastPath
+from webapp.push import Pusher
 from webapp.reload import LiveSite
 
 
@@ -53,7 +56,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     than site.toml's ``base_url`` (previews). ``CLOCK``: a function returning the
     current aware datetime, what decides what is public (tests pass one they
     move); ``NOW``: the same as a fixed moment. ``WALL``: the machine's clock in
-    seconds, compared with file times (tests pass one they move).
+    seconds, compared with file times (tests pass one they move). ``STATE``:
+    the state database's URL (default ``$FEEDS_DATABASE_URL``, else SQLite at
+    ``$FEEDS_STATE``, else ``./state/feeds.db``), opened only when the site has a
+    WebSub hub to tell of changes.
     """
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(
@@ -82,6 +88,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         cache=Path(app.config["CACHE"]) if app.config["CACHE"] else None,
         drafts=bool(app.config["DRAFTS"]),
     )
+    if not app.config["PREVIEW"]:  # an editor's preview tells no hub of anything
+        live = app.extensions["feeds"]
+        # Every worker looks for changes each interval, waits for the second
+        # of the change to end, and loads: the pings wait for the slowest.
+        pusher = Pusher(
+            opened(app.config.get("STATE")),
+            app.config["WALL"],
+            app.logger,
+            backoff_from_env(),
+            lambda: live.interval + 1.0 + live.load_seconds * 2,
+        )
+        live.on_publish = pusher.published
+        pusher.published(live.snapshot)  # the first, loaded before it listened
+        app.extensions["feeds.websub"] = pusher
     app.register_blueprint(views.bp)
     if not app.config["PREVIEW"]:  # the preview rewrites pages: Flask serves them all
         app.wsgi_app = FastPath(app.wsgi_app, app.extensions["feeds"])  # type: ignore[method-assign]

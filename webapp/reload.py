@@ -24,7 +24,7 @@ from feeds.cache import Cache, CacheError
 from feeds.content import Loaded, Signature, load, scan
 from feeds.digest import source_files
 from feeds.errors import ContentError
-from feeds.listings import public_articles
+from feeds.listings import last_change
 from feeds.parallel import no_gc
 from feeds.plan import Plan
 from webapp.http import Served
@@ -85,6 +85,10 @@ class LiveSite:
         self._lock = threading.Lock()
         self._starting = threading.Lock()
         self._watching = 0  # the process whose watcher thread runs
+        #: How long the last load of the content took.
+        self.load_seconds = 0.0
+        #: Called with each new snapshot served (never in a preview's).
+        self.on_publish: Callable[[Snapshot], None] | None = None
         self.refresh()
 
     def current(self) -> Snapshot:
@@ -144,6 +148,7 @@ class LiveSite:
                 return  # the next check after the second ends takes it
             time.sleep(wait)
         self._signature = signature  # a failed load is retried when files change
+        started = time.monotonic()
         try:
             loaded = self._load()
         except ContentError as e:
@@ -157,6 +162,7 @@ class LiveSite:
         for problem in problems:
             self.logger.error("content problem, the file is left out: %s", problem)
         self._loaded, self._changed = loaded, changed
+        self.load_seconds = time.monotonic() - started
         self._publish(loaded, changed, problems)
         served = self.snapshot.served
         self.logger.info(
@@ -203,12 +209,13 @@ class LiveSite:
         or the newest article whose time has come if later (a scheduled article
         going public changes the bytes with no file touched): derived from the
         files alone, so the same in every worker. It is never later than the
-        machine's clock, which dates the responses."""
+        machine's clock, which dates the responses. Then :attr:`on_publish`
+        hears of it (the WebSub pusher)."""
         now = self.clock()
         newest = datetime.fromtimestamp(math.floor(changed), UTC)
-        published = public_articles(loaded.content, now)
-        if published:
-            newest = max(newest, published[0].date)
+        came = last_change(loaded.content, now)
+        if came is not None:
+            newest = max(newest, came)
         self.snapshot = Snapshot(
             served=Served(Plan(loaded, now, self.drafts), self.root),
             last_modified=min(newest, datetime.fromtimestamp(self.wall(), UTC)).replace(
@@ -217,6 +224,8 @@ class LiveSite:
             problems=problems,
             version=self.snapshot.version + 1,
         )
+        if self.on_publish is not None:
+            self.on_publish(self.snapshot)
 
 
 def _watch(site: weakref.ref[LiveSite], interval: float) -> None:

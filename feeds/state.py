@@ -1,0 +1,310 @@
+"""State that is not content: which feed versions hubs were told of, partner
+tokens, the audit of their fetches, republication counts.
+
+SQLite in the file ``$FEEDS_STATE`` (default ``./state/feeds.db``), or
+PostgreSQL when ``$FEEDS_DATABASE_URL`` is a ``postgresql://`` URL, so that
+several app servers share one state. Through SQLAlchemy Core, so that both
+speak the same statements; the schema is brought up to date (migrated) when
+the state is opened, by whichever process comes first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from feeds.errors import FeedsError
+
+METADATA = MetaData()
+
+schema_version = Table("schema_version", METADATA, Column("version", Integer, nullable=False))
+
+#: The version of each feed hubs were last told of: one row per feed URL.
+#: Whoever moves a row to a new digest is the one who tells the hub.
+topics = Table(
+    "topics",
+    METADATA,
+    Column("url", String(2000), primary_key=True),
+    #: What the feed is built from (:meth:`feeds.plan.Plan.key`): while it is
+    #: the same, so are the bytes, and the feed need not be built to know.
+    Column("key", String(64), nullable=False),
+    #: The digest of its bytes; "" while only the key is known (a first start).
+    Column("digest", String(64), nullable=False),
+    #: The moment of that content version, in seconds: an older version (a
+    #: worker that has not reloaded yet) never takes the row back.
+    Column("as_of", Float, nullable=False),
+)
+
+#: Pings to deliver, kept until the hub takes them (or they are given up).
+pings = Table(
+    "pings",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("hub", String(2000), nullable=False),
+    Column("topic", String(2000), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    #: When it is next tried, in seconds since the epoch; while a process is
+    #: sending it, the end of that process's lease (if it dies mid-send,
+    #: another takes the ping over when the lease ends).
+    Column("next_try", Float, nullable=False),
+    Column("done", Boolean, nullable=False),
+    #: Why the last try failed.
+    Column("error", Text, nullable=True),
+)
+
+#: Each version of the schema, from the first: the tables it adds.
+MIGRATIONS: list[tuple[Table, ...]] = [(topics, pings)]
+
+
+class StateError(FeedsError):
+    """The state database could not be opened, read or written."""
+
+    def __init__(self, where: str, error: Exception) -> None:
+        super().__init__(f"the state database {where} failed: {error}")
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What hubs were last told of one feed."""
+
+    key: str
+    digest: str
+    as_of: float
+
+
+@dataclass(frozen=True)
+class Ping:
+    """A ping this process holds the lease of: it is the one to send it."""
+
+    id: int
+    hub: str
+    topic: str
+    attempts: int
+
+
+def default_url() -> str:
+    """``$FEEDS_DATABASE_URL`` if it is PostgreSQL's, else SQLite at
+    ``$FEEDS_STATE`` (default ``./state/feeds.db``)."""
+    configured = os.environ.get("FEEDS_DATABASE_URL", "")
+    if configured.startswith(("postgresql://", "postgres://", "postgresql+")):
+        return configured
+    return "sqlite:///" + str(Path(os.environ.get("FEEDS_STATE") or "state/feeds.db").absolute())
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(connection: object, record: object) -> None:
+            connection.isolation_level = None  # type: ignore[attr-defined]  # we say BEGIN
+            cursor = connection.cursor()  # type: ignore[attr-defined]
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _immediate(connection: Connection) -> None:
+            # Writers queue here instead of failing on a lock upgrade later.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class State:
+    """One state database; safe to share between threads and processes."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_url()
+        #: Where it is, for messages (never a password).
+        self.where = self.url.split("@")[-1] if "@" in self.url else self.url
+        self._pid = os.getpid()
+        try:
+            self.engine = _engine(self.url)
+            self._migrate()
+        except (SQLAlchemyError, OSError) as e:
+            raise StateError(self.where, e) from e
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction; any database failure is a :class:`StateError`."""
+        if self._pid != os.getpid():  # forked (a server's workers): new connections
+            self.engine.dispose(close=False)
+            self._pid = os.getpid()
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as e:
+            raise StateError(self.where, e) from e
+
+    def _migrate(self) -> None:
+        """Bring the schema up to :data:`MIGRATIONS`, under a lock so that
+        workers starting together do it once."""
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(7256013)"))
+            schema_version.create(connection, checkfirst=True)
+            found = connection.execute(select(schema_version.c.version)).scalar()
+            current = found or 0
+            for tables in MIGRATIONS[current:]:
+                for table in tables:
+                    table.create(connection, checkfirst=True)
+            if found is None:
+                connection.execute(insert(schema_version).values(version=len(MIGRATIONS)))
+            elif current < len(MIGRATIONS):
+                connection.execute(update(schema_version).values(version=len(MIGRATIONS)))
+
+    # -- what hubs were told of ----------------------------------------------------
+
+    def topics(self, prefix: str) -> dict[str, Topic]:
+        """What hubs were told of each feed whose URL starts with ``prefix``."""
+        with self.begin() as connection:
+            rows = connection.execute(
+                select(topics.c.url, topics.c.key, topics.c.digest, topics.c.as_of).where(
+                    topics.c.url.startswith(prefix, autoescape=True)
+                )
+            )
+            return {row[0]: Topic(row[1], row[2], row[3]) for row in rows}
+
+    def remember(self, found: dict[str, Topic]) -> None:
+        """Record feeds as told of without telling anyone: what a first start
+        finds (nobody can have been told of a version before it)."""
+        rows = [
+            {"url": url, "key": t.key, "digest": t.digest, "as_of": t.as_of}
+            for url, t in found.items()
+        ]
+        if not rows:
+            return
+        for batch in (rows, *([row] for row in rows)):  # one by one if another process came too
+            try:
+                with self.begin() as connection:
+                    connection.execute(insert(topics), batch)
+                if batch is rows:
+                    return
+            except StateError as e:
+                if not isinstance(e.__cause__, IntegrityError):
+                    raise
+
+    def claim(self, url: str, topic: Topic, hub: str, now: float) -> bool:
+        """Record that feed ``url`` is now ``topic`` and, if its bytes are new,
+        queue the ping that tells ``hub``: in one transaction, so a crash loses
+        neither. True for exactly one caller per new version, however many
+        processes ask at once; False when it is known already or older than
+        what is (a worker that has not reloaded yet)."""
+        newer = (topics.c.url == url) & (topics.c.as_of < topic.as_of)
+        values = {"key": topic.key, "digest": topic.digest, "as_of": topic.as_of}
+        try:
+            with self.begin() as connection:
+                moved = connection.execute(
+                    update(topics).where(newer, topics.c.digest != topic.digest).values(values)
+                ).rowcount
+                if not moved:
+                    # The same bytes built from other inputs: remember the key.
+                    connection.execute(update(topics).where(newer).values(values))
+                    if connection.execute(select(topics.c.url).where(topics.c.url == url)).first():
+                        return False
+                    connection.execute(insert(topics).values(url=url, **values))
+                connection.execute(
+                    insert(pings).values(hub=hub, topic=url, attempts=0, next_try=now, done=False)
+                )
+                return True
+        except StateError as e:
+            if isinstance(e.__cause__, IntegrityError):  # another process recorded it first
+                return False
+            raise
+
+    # -- pings still to deliver ----------------------------------------------------
+
+    def take(self, now: float, lease: float, limit: int = 50) -> list[Ping]:
+        """The pings whose time has come, leased to this caller until
+        ``now + lease``: no other process sends them meanwhile."""
+        with self.begin() as connection:
+            due = connection.execute(
+                select(pings.c.id, pings.c.hub, pings.c.topic, pings.c.attempts, pings.c.next_try)
+                .where(pings.c.done.is_(False), pings.c.next_try <= now)
+                .order_by(pings.c.id)
+                .limit(limit)
+            ).all()
+            taken = []
+            for row in due:
+                leased = connection.execute(
+                    update(pings)
+                    .where(pings.c.id == row[0], pings.c.next_try == row[4])
+                    .values(next_try=now + lease)
+                ).rowcount
+                if leased:
+                    taken.append(Ping(row[0], row[1], row[2], row[3]))
+            return taken
+
+    def next_try(self) -> float | None:
+        """When the next ping is due (or its lease ends); None when none is left."""
+        with self.begin() as connection:
+            return connection.execute(
+                select(func.min(pings.c.next_try)).where(pings.c.done.is_(False))
+            ).scalar()
+
+    def delivered(self, ping: Ping) -> None:
+        with self.begin() as connection:
+            connection.execute(
+                update(pings)
+                .where(pings.c.id == ping.id)
+                .values(done=True, attempts=ping.attempts + 1, error=None)
+            )
+
+    def failed(self, ping: Ping, error: str, next_try: float | None) -> None:
+        """Record a failed try; ``next_try`` None gives the ping up."""
+        with self.begin() as connection:
+            connection.execute(
+                update(pings)
+                .where(pings.c.id == ping.id)
+                .values(
+                    attempts=ping.attempts + 1,
+                    error=error,
+                    next_try=next_try or 0.0,
+                    done=next_try is None,
+                )
+            )
+
+
+def opened(url: str | None = None) -> Callable[[], State]:
+    """A function giving the state, opened on first use (the app does not
+    touch the database unless it needs it)."""
+    found: list[State] = []
+
+    def get() -> State:
+        if not found:
+            found.append(State(url))
+        return found[0]
+
+    return get

@@ -1,0 +1,264 @@
+"""WebSub publishing: every feed whose bytes changed is pinged once.
+
+Which feeds changed, and who tells the hub, is settled in the state database
+(:mod:`feeds.state`), so that ``feeds build`` and every worker of the app
+agree: exactly one of them queues each ping, in the transaction that records
+the new version. Pings are sent apart from builds and requests, retried with
+backoff while the hub is down, and logged.
+
+A ping is a form ``hub.mode=publish`` naming the feed as both ``hub.url``
+(WordPress, PubSubHubbub 0.3 hubs) and ``hub.topic`` (flask-websub, which
+refuses ``hub.url``). Each form names one feed: hubs read the first topic of
+a form and drop the rest (flask-websub does), so a form listing every
+changed feed would tell subscribers of one.
+
+``python -m feeds.websub`` sends the pings still queued until none is left:
+``feeds build`` starts it when a ping failed, so that the build need not wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from feeds import urls, version
+from feeds.digest import digest
+from feeds.plan import Access, Plan
+from feeds.state import Ping, State, StateError, Topic
+
+#: Seconds to wait for a hub's answer.
+TIMEOUT = 10.0
+#: Seconds a process holds a ping it is sending (longer than :data:`TIMEOUT`).
+LEASE = 60.0
+#: Seconds before the first retry; each further one waits twice as long...
+BACKOFF = 10.0
+#: ... but never more than this.
+MAX_WAIT = 3600.0
+#: Tries before a ping is given up (about three and a half hours of them).
+ATTEMPTS = 12
+FEED_FILES = tuple(urls.FEED_FILES.values())
+
+logger = logging.getLogger("feeds.websub")
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The outcome of one try."""
+
+    hub: str
+    topic: str
+    #: Why the hub did not take it; None when it did.
+    error: str | None = None
+    #: When it is tried again, in seconds; None when it will not be.
+    retry: float | None = None
+
+
+def backoff_from_env() -> float:
+    """``$FEEDS_PING_BACKOFF`` seconds (a test's short one), else :data:`BACKOFF`."""
+    try:
+        return float(os.environ.get("FEEDS_PING_BACKOFF") or BACKOFF)
+    except ValueError:
+        return BACKOFF
+
+
+def feeds_of(plan: Plan) -> list[str]:
+    """The public feed files of a plan: what a hub is told of."""
+    return [path for path in plan.paths(Access.PUBLIC) if path.endswith(FEED_FILES)]
+
+
+def topic_url(plan: Plan, path: str) -> str:
+    return urls.absolute(plan.content.site.base_url, urls.path_of(path))
+
+
+def versions(
+    plan: Plan,
+    known: Mapping[str, Topic],
+    as_of: float,
+    body: Callable[[str], bytes] | None,
+) -> dict[str, Topic]:
+    """The feeds of ``plan`` whose inputs differ from what hubs were told of,
+    by URL, each with the digest of its bytes (built by ``body``; "" without)."""
+    found = {}
+    for path in feeds_of(plan):
+        url, key = topic_url(plan, path), plan.key(path)
+        last = known.get(url)
+        if last is None or last.key != key:
+            found[url] = Topic(key, digest(body(path)) if body else "", as_of)
+    return found
+
+
+def announce(state: State, hub: str, found: Mapping[str, Topic], now: float) -> list[str]:
+    """Queue a ping for each feed of ``found`` whose bytes are new to the
+    state; the URLs this caller queued (none that another process did)."""
+    return [url for url, topic in found.items() if state.claim(url, topic, hub, now)]
+
+
+def ping(hub: str, topic: str, timeout: float = TIMEOUT) -> tuple[str | None, bool]:
+    """Tell ``hub`` that ``topic`` changed: (None, True) when it took it, else
+    (why not, whether the hub answered at all)."""
+    form = urllib.parse.urlencode(
+        [("hub.mode", "publish"), ("hub.url", topic), ("hub.topic", topic)]
+    ).encode()
+    request = urllib.request.Request(
+        hub,
+        data=form,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": f"feeds/{version()} (WebSub publisher)",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read(65536)
+            return None, True
+    except urllib.error.HTTPError as e:
+        return f"HTTP {e.code} {e.reason}", True
+    except urllib.error.URLError as e:
+        return str(e.reason), False
+    except (OSError, ValueError) as e:  # a timeout, a reset, a hub URL urllib refuses
+        return str(e) or type(e).__name__, False
+
+
+def next_try(attempts: int, now: float, backoff: float) -> float | None:
+    """When a ping that has failed ``attempts`` times is tried again, or None."""
+    if attempts >= ATTEMPTS:
+        return None
+    return now + min(backoff * 2.0 ** (attempts - 1), MAX_WAIT)
+
+
+#: How many pings are sent at once.
+AT_ONCE = 8
+
+
+def deliver(
+    state: State,
+    wall: Callable[[], float],
+    backoff: float = BACKOFF,
+    timeout: float = TIMEOUT,
+    send: Callable[[str, str, float], tuple[str | None, bool]] = ping,
+) -> list[Sent]:
+    """Send every ping whose time has come, :data:`AT_ONCE` at a time, record
+    each outcome, and log it. A hub that does not answer is not tried again
+    in this call: its other pings wait for their retry, so that a hub that is
+    down costs one ``timeout``, not one per feed."""
+    sent: list[Sent] = []
+    down: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
+        while taken := state.take(wall(), LEASE):
+            for start in range(0, len(taken), AT_ONCE):
+                batch = taken[start : start + AT_ONCE]
+                trying = [one for one in batch if one.hub not in down]
+                answers = dict(
+                    zip(
+                        [one.id for one in trying],
+                        pool.map(lambda one: send(one.hub, one.topic, timeout), trying),
+                        strict=True,
+                    )
+                )
+                for one in batch:
+                    error, answered = answers.get(one.id, (down.get(one.hub), False))
+                    if error is not None and not answered:
+                        down.setdefault(one.hub, error)
+                    sent.append(_record(state, one, error, wall(), backoff))
+    return sent
+
+
+def _record(state: State, one: Ping, error: str | None, now: float, backoff: float) -> Sent:
+    if error is None:
+        state.delivered(one)
+        logger.info("pinged %s: %s changed", one.hub, one.topic)
+        return Sent(one.hub, one.topic)
+    retry = next_try(one.attempts + 1, now, backoff)
+    state.failed(one, error, retry)
+    if retry is None:
+        logger.error("gave up pinging %s for %s: %s", one.hub, one.topic, error)
+    else:
+        logger.warning(
+            "could not ping %s for %s: %s; trying again in %.0f s",
+            one.hub,
+            one.topic,
+            error,
+            retry - now,
+        )
+    return Sent(one.hub, one.topic, error, retry)
+
+
+def log_path() -> Path:
+    """Where the background sender started by ``feeds build`` logs."""
+    return Path(os.environ.get("FEEDS_STATE") or "state/feeds.db").absolute().parent / "pings.log"
+
+
+def send_in_background() -> Path:
+    """Start ``python -m feeds.websub`` apart from this process (it outlives
+    it), logging to :func:`log_path`; where it logs."""
+    log = log_path()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "feeds.websub"],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            close_fds=True,
+        )
+        out.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {sender.pid} INFO started\n".encode())
+    return log
+
+
+def run(
+    state: State,
+    wall: Callable[[], float],
+    sleep: Callable[[float], object],
+    backoff: float = BACKOFF,
+) -> None:
+    """Deliver the queued pings, waiting between tries, until none is left."""
+    while (due := state.next_try()) is not None:
+        sleep(min(max(due - wall(), 0.0), MAX_WAIT))
+        deliver(state, wall, backoff)
+
+
+def sent_lines(sent: Iterable[Sent], base_url: str) -> list[str]:
+    """What ``feeds build`` prints of the pings it sent: one line a feed."""
+    lines = []
+    for one in sent:
+        where = one.topic.removeprefix(base_url.rstrip("/")) or one.topic
+        if one.error is None:
+            lines.append(f"pinged {one.hub} for {where}")
+        elif one.retry is None:
+            lines.append(f"gave up pinging {one.hub} for {where}: {one.error}")
+        else:
+            lines.append(f"could not ping {one.hub} for {where}: {one.error} (will retry)")
+    return lines
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(message)s"
+    )
+    try:
+        state = State()
+        logger.info("sending the pings queued in %s", state.where)
+        try:
+            run(state, time.time, time.sleep, backoff_from_env())
+            logger.info("no ping is left to send")
+        finally:
+            state.close()
+    except StateError as e:
+        logger.error("%s", e)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""The state database, on SQLite and on PostgreSQL (a real server: .ci/run
+starts one and gives its URL in ``$FEEDS_TEST_DATABASE_URL``).
+
+What matters to users is asserted across processes, as gunicorn's workers
+meet it: one ping per change, however many ask at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from feeds import websub
+from feeds.state import MIGRATIONS, State, StateError, Topic, schema_version
+
+URL = "http://127.0.0.1:9/rss.xml"
+HUB = "http://127.0.0.1:9/hub"
+
+
+def postgresql_server() -> str:
+    found = os.environ.get("FEEDS_TEST_DATABASE_URL", "")
+    if not found:
+        message = "no PostgreSQL server: set $FEEDS_TEST_DATABASE_URL (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty state database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state' / 'feeds.db'}"
+        return
+    server = postgresql_server().replace("postgresql://", "postgresql+psycopg://", 1)
+    name = f"feeds_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def claim_at(url: str, start: float, digest: str) -> bool:
+    """In a process of its own: wait for the common moment, then claim."""
+    state = State(url)
+    try:
+        time.sleep(max(0.0, start - time.time()))
+        return state.claim(URL, Topic("key-" + digest, digest, 2.0), HUB, time.time())
+    finally:
+        state.close()
+
+
+def test_one_of_many_processes_claims_a_change(url: str) -> None:
+    State(url).close()  # the schema exists before the race (the race to make it is below)
+    start = time.time() + 1.5
+    with ProcessPoolExecutor(8) as pool:
+        claims = list(pool.map(claim_at, [url] * 8, [start] * 8, ["b"] * 8))
+    assert claims.count(True) == 1
+    state = State(url)
+    assert [p.topic for p in state.take(time.time(), 60)] == [URL]
+    # The same version again, from a ninth: nothing.
+    assert not state.claim(URL, Topic("key-b", "b", 3.0), HUB, time.time())
+    state.close()
+
+
+def test_processes_that_start_together_make_the_schema_once(url: str) -> None:
+    with ProcessPoolExecutor(4) as pool:
+        claims = list(pool.map(claim_at, [url] * 4, [0.0] * 4, ["a", "a", "a", "a"]))
+    assert claims.count(True) == 1
+    state = State(url)
+    with state.begin() as connection:
+        versions = connection.execute(schema_version.select()).all()
+    assert versions == [(len(MIGRATIONS),)]
+    state.close()
+
+
+def test_an_older_version_never_takes_a_feed_back(url: str) -> None:
+    state = State(url)
+    assert state.claim(URL, Topic("k2", "new bytes", 20.0), HUB, 0.0)
+    # A worker that has not reloaded yet still serves the old bytes.
+    assert not state.claim(URL, Topic("k1", "old bytes", 10.0), HUB, 0.0)
+    assert state.topics("http://127.0.0.1:9/")[URL] == Topic("k2", "new bytes", 20.0)
+    # The same bytes built from other inputs: the key is kept, nobody is told.
+    assert not state.claim(URL, Topic("k3", "new bytes", 30.0), HUB, 0.0)
+    assert state.topics("http://127.0.0.1:9/")[URL].key == "k3"
+    assert len(state.take(1.0, 60)) == 1
+    state.close()
+
+
+def test_a_first_start_remembers_without_pinging(url: str) -> None:
+    state = State(url)
+    state.remember({URL: Topic("k", "", 1.0)})
+    state.remember({URL: Topic("k", "", 1.0)})  # a second worker, as it starts too
+    assert state.take(100.0, 60) == []
+    assert state.claim(URL, Topic("k2", "bytes", 2.0), HUB, 0.0)
+    state.close()
+
+
+def test_a_leased_ping_is_sent_by_one_process_until_its_lease_ends(url: str) -> None:
+    first, second = State(url), State(url)
+    assert first.claim(URL, Topic("k", "d", 1.0), HUB, 100.0)
+    assert len(first.take(100.0, 60)) == 1
+    assert second.take(100.0, 60) == []
+    # The first died mid-send: once the lease is over, another sends it.
+    assert [p.topic for p in second.take(161.0, 60)] == [URL]
+    first.close()
+    second.close()
+
+
+def test_a_refused_ping_is_retried_with_backoff_then_given_up(url: str) -> None:
+    state = State(url)
+    assert state.claim(URL, Topic("k", "d", 1.0), HUB, 0.0)
+    clock = [0.0]
+    tries: list[float] = []
+
+    def refuse(hub: str, topic: str, timeout: float) -> tuple[str | None, bool]:
+        tries.append(clock[0])
+        return "HTTP 503 Service Unavailable", True
+
+    while (due := state.next_try()) is not None:
+        clock[0] = due
+        sent = websub.deliver(state, lambda: clock[0], backoff=10.0, send=refuse)
+        assert [s.error for s in sent] == ["HTTP 503 Service Unavailable"]
+    waits = [b - a for a, b in itertools.pairwise(tries)]
+    assert len(tries) == websub.ATTEMPTS
+    assert waits[:4] == [10.0, 20.0, 40.0, 80.0] and max(waits) == websub.MAX_WAIT
+    assert sent[0].retry is None  # given up
+    state.close()
+
+
+def test_a_broken_database_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "feeds.db").write_bytes(b"not a database, as a disk may leave it" * 100)
+    with pytest.raises(StateError, match=r"the state database sqlite:///.*feeds\.db failed: "):
+        State(f"sqlite:///{tmp_path / 'state' / 'feeds.db'}")

@@ -1,0 +1,537 @@
+"""WebSub with a real hub: flask-websub's hub and subscriber on loopback
+(Celery running their tasks in process), the app under gunicorn with two
+workers, and ``feeds build`` exporting to a static server.
+
+What a subscriber sees is what is asserted: the bodies the hub delivered,
+their ``X-Hub-Signature``, and how many pings of each feed the hub received.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import http.server
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from lxml import etree
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from conftest import free_port, gunicorn, sample_copy
+from feeds.state import State
+
+SECRET = "a secret the hub signs with"
+
+REPO = Path(__file__).resolve().parent.parent
+FEEDS = ("rss.xml", "atom.xml", "feed.json")
+
+
+def wait_for(what: Callable[[], Any], seconds: float = 30.0, message: str = "") -> Any:
+    deadline = time.monotonic() + seconds
+    while not (found := what()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {seconds} s in vain: {message}")
+        time.sleep(0.1)
+    return found
+
+
+class Served:
+    """A WSGI app on a loopback port, in a thread of the test process."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        self.app, self.port = app, port
+        self.server: BaseWSGIServer | None = None
+
+    def start(self) -> None:
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        assert self.server is not None
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Hub(Served):
+    """flask-websub's hub, recording the topic of every publish form it is sent."""
+
+    def __init__(self, folder: Path) -> None:
+        from celery import Celery
+        from flask import Flask, request
+        from flask_websub.hub import Hub as WebSubHub
+        from flask_websub.hub import SQLite3HubStorage
+
+        celery = Celery("hub", broker="memory://")
+        celery.conf.task_always_eager = True  # the hub's tasks run in its requests
+        app = Flask("hub")
+        app.config["PUBLISH_SUPPORTED"] = True
+        hub = WebSubHub(SQLite3HubStorage(str(folder / "hub.db")), celery, REQUEST_TIMEOUT=10)
+        app.register_blueprint(hub.build_blueprint(url_prefix="/hub"))
+        self.published: list[str] = []
+
+        @app.before_request
+        def record() -> None:
+            if request.form.get("hub.mode") == "publish":
+                self.published.append(request.form["hub.topic"])
+
+        super().__init__(app, free_port())
+        self.url = f"http://127.0.0.1:{self.port}/hub"
+
+    def pings(self, since: int = 0) -> Counter[str]:
+        return Counter(self.published[since:])
+
+
+class Subscriber(Served):
+    """flask-websub's subscriber: it checks each delivery's signature before
+    its listener hears of it."""
+
+    def __init__(self, folder: Path) -> None:
+        from flask import Flask, request
+        from flask_websub.subscriber import (
+            SQLite3SubscriberStorage,
+            SQLite3TempSubscriberStorage,
+        )
+        from flask_websub.subscriber import (
+            Subscriber as WebSubSubscriber,
+        )
+
+        port = free_port()
+        app = Flask("subscriber")
+        app.config["SERVER_NAME"] = f"127.0.0.1:{port}"
+        db = str(folder / "subscriber.db")
+        self.websub = WebSubSubscriber(
+            SQLite3SubscriberStorage(db), SQLite3TempSubscriberStorage(db)
+        )
+        app.register_blueprint(self.websub.build_blueprint(url_prefix="/callbacks"))
+        #: (topic, body, X-Hub-Signature) of each delivery whose signature is valid.
+        self.received: list[tuple[str, bytes, str]] = []
+
+        def listener(topic: str, callback_id: str, body: bytes) -> None:
+            self.received.append((topic, body, request.headers.get("X-Hub-Signature", "")))
+
+        self.websub.add_listener(listener)
+        super().__init__(app, port)
+
+    def subscribe(self, topic: str, hub: str) -> None:
+        """What ``Subscriber.subscribe`` does, with a secret: flask-websub
+        sends a secret only to an https hub, and this one is on loopback."""
+        from flask import url_for
+
+        callback_id = uuid.uuid4().hex
+        with self.app.app_context():
+            callback = url_for(
+                f"{self.websub.blueprint_name}.subscription_confirmation",
+                callback_id=callback_id,
+                _external=True,
+            )
+        self.websub.temp_storage[callback_id] = {
+            "mode": "subscribe",
+            "topic_url": topic,
+            "hub_url": hub,
+            "secret": SECRET,
+            "lease_seconds": None,
+            "timeout": 600,
+        }
+        form = {
+            "hub.callback": callback,
+            "hub.mode": "subscribe",
+            "hub.topic": topic,
+            "hub.secret": SECRET,
+        }
+        with urllib.request.urlopen(hub, urllib.parse.urlencode(form).encode()) as response:
+            assert response.status == 202
+        # The hub verified the intent within that request (Celery is eager).
+        assert self.websub.storage[callback_id]["topic_url"] == topic
+
+    def bodies(self, topic: str, since: int = 0) -> list[bytes]:
+        return [body for t, body, _ in self.received[since:] if t == topic]
+
+
+def signed(body: bytes, header: str) -> bool:
+    algorithm, _, signature = header.partition("=")
+    expected = hmac.new(SECRET.encode(), body, getattr(hashlib, algorithm)).hexdigest()
+    return hmac.compare_digest(signature, expected)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    found = Hub(tmp_path_factory.mktemp("hub"))
+    found.start()
+    yield found
+    found.stop()
+
+
+@pytest.fixture(scope="module")
+def subscriber(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Subscriber]:
+    found = Subscriber(tmp_path_factory.mktemp("subscriber"))
+    found.start()
+    yield found
+    found.stop()
+
+
+def with_hub(root: Path, hub: str) -> None:
+    site = root / "site.toml"
+    site.write_text(site.read_text(encoding="utf-8") + f'hub = "{hub}"\n', encoding="utf-8")
+
+
+def append(file: Path, text: str) -> None:
+    """An editor's edit."""
+    file.write_text(file.read_text(encoding="utf-8") + f"\n{text}\n", encoding="utf-8")
+
+
+# -- the app ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, hub: Hub) -> Iterator[tuple[str, Path, Path]]:
+    """The sample site under gunicorn (two workers, the real clock), with
+    the hub in site.toml. Yields (base URL, content, state database)."""
+    port = free_port()
+    root = sample_copy(tmp_path_factory.mktemp("app"), port)
+    with_hub(root, hub.url)
+    state = tmp_path_factory.mktemp("app-state") / "feeds.db"
+    env = {"FEEDS_STATE": str(state), "FEEDS_PING_BACKOFF": "0.5"}
+    cache = tmp_path_factory.mktemp("app-cache") / "cache.sqlite"
+    with gunicorn(root, port, cache, ", 'RELOAD_INTERVAL': 0.2", stopped=False, env=env) as base:
+        # Both workers have looked at the feeds once: the versions to compare with.
+        for _ in range(4):
+            urllib.request.urlopen(base + "rss.xml").close()
+        opened = State(f"sqlite:///{state}")
+        wait_for(lambda: opened.topics(base), message="the first start's versions")
+        opened.close()
+        yield base, root, state
+
+
+def tag_feeds(base: str, tag: str) -> list[str]:
+    slug = re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-")
+    return [f"{base}tags/{slug}/{name}" for name in FEEDS]
+
+
+def test_every_feed_names_its_hub_and_itself_in_headers_and_body(
+    app: tuple[str, Path, Path], hub: Hub
+) -> None:
+    base, _, _ = app
+    for path in (
+        "rss.xml",
+        "atom.xml",
+        "feed.json",
+        "tags/science/atom.xml",
+        "archive/2026/10/rss.xml",
+    ):
+        url = base + path
+        for method in ("GET", "HEAD"):
+            with urllib.request.urlopen(urllib.request.Request(url, method=method)) as response:
+                assert response.headers["Link"] == f'<{hub.url}>; rel="hub", <{url}>; rel="self"'
+                body = response.read()
+        body = urllib.request.urlopen(url).read()
+        if path.endswith(".json"):
+            assert f'"hubs": [{{"type": "WebSub", "url": "{hub.url}"}}]'.replace(" ", "") in (
+                body.decode().replace(" ", "").replace("\n", "")
+            )
+            assert f'"feed_url":"{url}"' in body.decode().replace(" ", "")
+        else:
+            parsed = feedparser.parse(body)
+            links = {(link.rel, link.href) for link in parsed.feed.links}
+            assert ("hub", hub.url) in links and ("self", url) in links
+    # A page is no topic: it names no hub.
+    with urllib.request.urlopen(base) as response:
+        assert "Link" not in response.headers or 'rel="hub"' not in response.headers["Link"]
+
+
+def test_an_edit_reaches_the_subscribers_once_signed_and_nothing_else_is_pinged(
+    app: tuple[str, Path, Path], hub: Hub, subscriber: Subscriber
+) -> None:
+    base, root, _ = app
+    article = root / "articles" / "glacier-retreat-cordillera-blanca.md"
+    text = article.read_text(encoding="utf-8")
+    assert "  - Glaciers\n" in text and "  - Brazil\n" not in text
+    home, tag, untouched = (
+        base + "rss.xml",
+        tag_feeds(base, "Glaciers")[0],
+        tag_feeds(base, "Brazil"),
+    )
+    for topic in (home, tag, untouched[0]):
+        subscriber.subscribe(topic, hub.url)
+    since, heard = len(hub.published), len(subscriber.received)
+    marker = f"Edited at {uuid.uuid4().hex}."
+    append(article, marker)
+
+    for topic in (home, tag):
+        body = wait_for(
+            lambda t=topic: [b for b in subscriber.bodies(t, heard) if marker.encode() in b],
+            message=f"{topic} delivered with the edit",
+        )[0]
+        header = next(s for t, b, s in subscriber.received[heard:] if t == topic and b == body)
+        assert header.startswith("sha512=") and signed(body, header)
+    time.sleep(2)  # the other worker, had it pinged too, would have by now
+    pings = hub.pings(since)
+    assert pings[home] == 1 and pings[tag] == 1, pings
+    assert set(pings.values()) == {1}, pings  # two workers, one ping per feed
+    assert not set(untouched) & set(pings)
+    month = re.search(r"^date: (\d{4})-(\d{2})", text, re.M)
+    assert month is not None
+    archives = {topic for topic in pings if "/archive/" in topic}
+    assert archives == {f"{base}archive/{month[1]}/{month[2]}/{name}" for name in FEEDS}
+    assert not subscriber.bodies(untouched[0], heard)
+
+
+def test_a_scheduled_article_is_pushed_when_its_time_comes(
+    app: tuple[str, Path, Path], hub: Hub, subscriber: Subscriber
+) -> None:
+    base, root, _ = app
+    home = base + "atom.xml"
+    subscriber.subscribe(home, hub.url)
+    due = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0)
+    title = f"Scheduled story {uuid.uuid4().hex[:8]}"
+    since, heard = len(hub.published), len(subscriber.received)
+    (root / "articles" / "scheduled-story.md").write_text(
+        f'---\ntitle: "{title}"\ndate: {due.isoformat()}\n'
+        f'id: "tag:wire.example.org,2026:{uuid.uuid4().hex}"\n'
+        "authors:\n  - grace-okafor\ntags:\n  - Glaciers\n---\nIt came out on time.\n",
+        encoding="utf-8",
+    )
+    time.sleep(2)
+    if datetime.now(UTC) < due - timedelta(seconds=1):  # the machine kept up
+        assert hub.pings(since) == Counter(), "a scheduled article changes no feed before its time"
+    body = wait_for(
+        lambda: [b for b in subscriber.bodies(home, heard) if title.encode() in b],
+        message="the scheduled article delivered",
+    )[0]
+    assert feedparser.parse(body).entries[0].title == title
+    time.sleep(1)
+    assert hub.pings(since)[home] == 1
+
+
+def test_a_withdrawal_is_pushed_to_every_feed_that_carried_the_story(
+    app: tuple[str, Path, Path], hub: Hub, subscriber: Subscriber
+) -> None:
+    base, root, _ = app
+    home, notices = base + "atom.xml", base + "withdrawals/atom.xml"
+    for topic in (home, notices):
+        subscriber.subscribe(topic, hub.url)
+    article = root / "articles" / "mine-workers-heat-rules.md"
+    text = article.read_text(encoding="utf-8")
+    found = re.search(r'^id: "(.+)"$', text, re.M)
+    assert found is not None and "withdrawn:" not in text and "  - Mining\n" in text
+    since, heard = len(hub.published), len(subscriber.received)
+    when = datetime.now(UTC).replace(microsecond=0).isoformat()
+    reason = f"Withdrawn for a test {uuid.uuid4().hex[:8]}."
+    article.write_text(
+        text.replace("\n---\n", f'\nwithdrawn:\n  date: {when}\n  reason: "{reason}"\n---\n', 1),
+        encoding="utf-8",
+    )
+    body = wait_for(
+        lambda: [b for b in subscriber.bodies(home, heard) if reason.encode() in b],
+        message="the tombstone delivered",
+    )[0]
+    tombstones = etree.fromstring(body).iter(
+        "{http://purl.org/atompub/tombstones/1.0}deleted-entry"
+    )
+    assert found[1] in [tombstone.get("ref") for tombstone in tombstones]
+    assert found[1] not in [entry.id for entry in feedparser.parse(body).entries]
+    notice = wait_for(lambda: subscriber.bodies(notices, heard), message="the notice")[0]
+    assert feedparser.parse(notice).entries[0].id == found[1] + "#withdrawn"  # newest first
+    time.sleep(1)
+    pings = hub.pings(since)
+    assert set(pings.values()) == {1}
+    assert {home, notices, *tag_feeds(base, "Mining")} <= set(pings)
+
+
+# -- feeds build and a static host --------------------------------------------------
+
+
+class StaticHost(http.server.ThreadingHTTPServer):
+    """Serves an export as files; with ``honour_headers``, with the headers
+    its ``_headers`` file gives each path (as Netlify and Cloudflare Pages do)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.honour_headers = False
+        host = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, directory=str(host.out), **kwargs)
+
+            def end_headers(self) -> None:
+                if host.honour_headers:
+                    for name, value in rules(host.out).get(self.path.split("?")[0], []):
+                        if name == "Link":
+                            self.send_header(name, value)
+                super().end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", free_port()), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def rules(out: Path) -> dict[str, list[tuple[str, str]]]:
+    found: dict[str, list[tuple[str, str]]] = {}
+    path = ""
+    for line in (out / "_headers").read_text(encoding="utf-8").splitlines():
+        if line and not line[0].isspace():
+            path = line.strip()
+        elif line.strip():
+            name, _, value = line.strip().partition(": ")
+            found.setdefault(path, []).append((name, value))
+    return found
+
+
+@pytest.fixture(scope="module")
+def static(
+    tmp_path_factory: pytest.TempPathFactory, hub: Hub
+) -> Iterator[tuple[StaticHost, Path, dict[str, str]]]:
+    folder = tmp_path_factory.mktemp("static")
+    out = folder / "out"
+    host = StaticHost(out)
+    root = sample_copy(folder, host.server_address[1])
+    with_hub(root, hub.url)
+    env = {
+        **os.environ,
+        "FEEDS_STATE": str(folder / "state" / "feeds.db"),
+        "FEEDS_CACHE": str(folder / "cache.sqlite"),
+        "FEEDS_PING_BACKOFF": "0.3",
+        "FEEDS_CONTENT": str(root),
+    }
+    yield host, root, env
+    host.shutdown()
+    host.server_close()
+    # The background senders ``feeds build`` started end once their pings
+    # are given up: hours, for a hub that is gone for good. End them now.
+    for log in folder.rglob("pings.log"):
+        for pid in set(re.findall(r"^\S+ \S+ (\d+) ", log.read_text(encoding="utf-8"), re.M)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGTERM)
+
+
+def build(env: dict[str, str], out: Path) -> str:
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("feeds")), "build", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stdout
+
+
+def test_the_first_build_announces_every_feed_and_a_rebuild_none(
+    static: tuple[StaticHost, Path, dict[str, str]], hub: Hub
+) -> None:
+    host, _, env = static
+    since = len(hub.published)
+    printed = build(env, host.out)
+    base = f"http://127.0.0.1:{host.server_address[1]}/"
+    pings = hub.pings(since)
+    assert pings[base + "rss.xml"] == 1 and set(pings.values()) == {1}
+    feeds = [
+        line
+        for line in rules(host.out)
+        if line.endswith((".xml", ".json")) and "Link" in dict(rules(host.out)[line])
+    ]
+    assert len(pings) == len(feeds)
+    assert f"pinged {hub.url} for /rss.xml" in printed.splitlines()
+    since = len(hub.published)
+    again = build(env, host.out)
+    assert "up to date" in again and "pinged" not in again
+    assert hub.pings(since) == Counter()
+
+
+def test_without_link_headers_the_hub_delivers_nothing(
+    static: tuple[StaticHost, Path, dict[str, str]], hub: Hub, subscriber: Subscriber
+) -> None:
+    host, root, env = static
+    base = f"http://127.0.0.1:{host.server_address[1]}/"
+    if not (host.out / "rss.xml").exists():
+        build(env, host.out)
+    topic = base + "rss.xml"
+    subscriber.subscribe(topic, hub.url)
+    article = root / "articles" / "coral-nursery-cartagena.md"
+
+    host.honour_headers = False
+    since, heard = len(hub.published), len(subscriber.received)
+    marker = f"Plain host {uuid.uuid4().hex}."
+    append(article, marker)
+    assert f"pinged {hub.url} for /rss.xml" in build(env, host.out)
+    assert hub.pings(since)[topic] == 1  # the hub took the ping (202)...
+    time.sleep(3)
+    assert subscriber.bodies(topic, heard) == []  # ... and told nobody
+
+    host.honour_headers = True  # the same export, served with its _headers file
+    since, heard = len(hub.published), len(subscriber.received)
+    marker = f"Host with headers {uuid.uuid4().hex}."
+    append(article, marker)
+    assert f"pinged {hub.url} for /rss.xml" in build(env, host.out)
+    body = wait_for(lambda: subscriber.bodies(topic, heard), message="delivered")[0]
+    assert marker.encode() in body
+    header = next(s for t, b, s in subscriber.received[heard:] if t == topic)
+    assert signed(body, header)
+
+
+def test_a_hub_that_is_down_fails_nothing_and_gets_the_pings_later(
+    static: tuple[StaticHost, Path, dict[str, str]], hub: Hub
+) -> None:
+    host, root, env = static
+    base = f"http://127.0.0.1:{host.server_address[1]}/"
+    if not (host.out / "rss.xml").exists():
+        build(env, host.out)
+    article = root / "articles" / "lima-reservoirs-dry-season.md"
+    hub.stop()
+    try:
+        since = len(hub.published)
+        append(article, f"While the hub was down {uuid.uuid4().hex}.")
+        printed = build(env, host.out)
+        assert f"could not ping {hub.url} for /rss.xml: " in printed
+        assert "(will retry)" in printed and "retried in the background" in printed
+    finally:
+        hub.start()
+    # The background sender tries again, with backoff, until the hub takes them.
+    wait_for(lambda: hub.pings(since)[base + "rss.xml"], message="the ping retried")
+    time.sleep(1)
+    assert set(hub.pings(since).values()) == {1}
+    log = (Path(env["FEEDS_STATE"]).parent / "pings.log").read_text(encoding="utf-8")
+    assert "could not ping" in log or "pinged" in log
+
+
+def test_a_hub_that_never_answers_does_not_hold_the_build(
+    static: tuple[StaticHost, Path, dict[str, str]],
+) -> None:
+    host, root, env = static
+    if not (host.out / "rss.xml").exists():
+        build(env, host.out)
+    with socket.socket() as silent:  # takes connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/hub"
+        site = root / "site.toml"
+        before = site.read_text(encoding="utf-8")
+        site.write_text(re.sub(r'hub = ".*"', f'hub = "{url}"', before), encoding="utf-8")
+        try:
+            printed = build(
+                {**env, "FEEDS_STATE": str(Path(env["FEEDS_STATE"]).parent / "silent.db")}, host.out
+            )
+        finally:
+            site.write_text(before, encoding="utf-8")
+    assert f"could not ping {url} for /rss.xml: timed out (will retry)" in printed, printed
