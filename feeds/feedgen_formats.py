@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -51,6 +51,7 @@ from feeds.render import (
     Renderer,
     all_rights_reserved,
     byline,
+    embargo_html,
     rfc3339,
     shared_image,
     withdrawal_html,
@@ -76,9 +77,15 @@ def rights(lic: License, article: Article | None, site: Site, words: Words) -> s
     return all_rights_reserved(article, words)
 
 
-def newest(articles: tuple[Article, ...]) -> datetime:
-    """The feed's date: the newest ``updated`` or ``date`` among its items."""
-    return max((a.modified for a in articles), default=EPOCH)
+def newest(
+    articles: tuple[Article, ...], embargoed: tuple[str, ...] = (), early: timedelta = timedelta()
+) -> datetime:
+    """The feed's date: the newest ``updated`` or ``date`` among its items;
+    for an embargoed item (ids in ``embargoed``), the moment it came into the
+    early-access feed (``early`` before its date), which is never in the future."""
+    return max(
+        (a.date - early if a.id in embargoed else a.modified for a in articles), default=EPOCH
+    )
 
 
 class _FeedExtras(BaseExtension):  # type: ignore[misc]
@@ -214,10 +221,12 @@ def _generator(
     fmt: str,
     withdrawn: tuple[Article, ...] = (),
     history: History | None = None,
+    embargoed: tuple[str, ...] = (),
 ) -> FeedGenerator:
     site = renderer.site
     feed_url = urls.absolute(site.base_url, urls.feed(channel.path, fmt))
-    page_url = urls.absolute(site.base_url, channel.path)
+    page_url = urls.absolute(site.base_url, channel.home or channel.path)
+    hub = site.hub if channel.kind != "partners" else None  # a hub has no token
     feed = FeedGenerator()
     feed.register_extension("extras", _FeedExtras, None, atom=True, rss=True)
     # Relative: Chromium refuses a stylesheet from another origin, and an export
@@ -241,7 +250,7 @@ def _generator(
     if fmt == "rss":
         feed.load_extension("dc", atom=False, rss=True)
         feed.register_extension("entry_extras", _RssNamespaces, _RssEntryExtras, atom=False)
-        feed.extras.hub = site.hub
+        feed.extras.hub = hub
     else:
         feed.register_extension("entry_extras", BaseExtension, _AtomEntryExtras, rss=False)
     feed.id(feed_url)
@@ -250,7 +259,10 @@ def _generator(
     feed.language(site.language)
     feed.generator("feeds", version())
     feed.rights(rights(site.license, None, site, renderer.words(site.language)))
-    changed = max([newest(articles), *(a.withdrawn.date for a in withdrawn if a.withdrawn)])
+    early = timedelta(days=site.early_access_days)
+    changed = max(
+        [newest(articles, embargoed, early), *(a.withdrawn.date for a in withdrawn if a.withdrawn)]
+    )
     feed.updated(changed)
     feed.lastBuildDate(changed)
     if site.logo:
@@ -259,12 +271,15 @@ def _generator(
         if fmt == "rss":
             feed.image(url=site.logo, title=channel.title, link=page_url)
     feed.link(href=feed_url, rel="self", type=urls.FEED_TYPES[fmt])
-    if site.hub and fmt == "atom":
-        feed.link(href=site.hub, rel="hub")
+    if hub and fmt == "atom":
+        feed.link(href=hub, rel="hub")
     feed.link(href=page_url, rel="alternate", type="text/html")  # last: RSS <link>
     for article in articles:
         words = renderer.words(article.language)
-        _entry(feed, article, site, fmt, renderer.full_html(article), words)
+        content = renderer.full_html(article)
+        if article.id in embargoed:
+            content = embargo_html(article, words) + content
+        _entry(feed, article, site, fmt, content, words)
     return feed
 
 
@@ -351,6 +366,32 @@ def build_rss(
     RSS has no tombstones: a withdrawn article just leaves it."""
     generator = _generator(renderer, channel, articles, "rss", withdrawn, history)
     return _plain_text_references(bytes(generator.rss_str(pretty=True)))
+
+
+def build_partner_rss(
+    renderer: Renderer,
+    channel: Channel,
+    articles: tuple[Article, ...],
+    withdrawn: tuple[Article, ...],
+    embargoed: tuple[str, ...],
+) -> bytes:
+    """An early-access RSS feed: each article of ``embargoed`` (ids) opens
+    with the embargo notice. No hub: a hub has no token."""
+    generator = _generator(renderer, channel, articles, "rss", withdrawn, None, embargoed)
+    return _plain_text_references(bytes(generator.rss_str(pretty=True)))
+
+
+def build_partner_atom(
+    renderer: Renderer,
+    channel: Channel,
+    articles: tuple[Article, ...],
+    withdrawn: tuple[Article, ...],
+    embargoed: tuple[str, ...],
+) -> bytes:
+    """An early-access Atom feed: an embargoed article's ``published`` is
+    in the future, and its content opens with the embargo notice."""
+    generator = _generator(renderer, channel, articles, "atom", withdrawn, None, embargoed)
+    return bytes(generator.atom_str(pretty=True))
 
 
 def build_atom(

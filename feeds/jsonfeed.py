@@ -1,8 +1,9 @@
 """JSON Feed 1.1, written with the standard library.
 
-Two extensions, documented in the README, carry what partners need and the
-spec has no field for: ``_license`` (on the feed and on each item) and
-``_image`` (the lead image's alt text, caption and credit).
+Extensions, documented in the README, carry what partners need and the spec
+has no field for: ``_license`` (on the feed and on each item), ``_image``
+(the lead image's alt text, caption and credit), ``_withdrawn`` (the
+withdrawals it used to carry) and, in the early-access feeds, ``_embargoed``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from feeds import urls
 from feeds.listings import Channel, History
 from feeds.model import Article, License, Site
-from feeds.render import Renderer, rfc3339, shared_image, withdrawal_html
+from feeds.render import Renderer, embargo_html, rfc3339, shared_image, withdrawal_html
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -82,11 +83,35 @@ def build_json_feed(
     """The channel's JSON Feed of ``articles`` (sorted and capped already).
     ``_withdrawn`` lists the ``withdrawn`` articles it used to carry; in the
     archive, ``next_url`` leads to the next older month."""
+    return _feed(renderer, channel, articles, withdrawn, history, ())
+
+
+def build_partner_json(
+    renderer: Renderer,
+    channel: Channel,
+    articles: tuple[Article, ...],
+    withdrawn: tuple[Article, ...],
+    embargoed: tuple[str, ...],
+) -> bytes:
+    """An early-access JSON Feed: each article of ``embargoed`` (ids) opens
+    with the embargo notice and carries ``_embargoed``, the moment it lifts
+    (the ``embargoed`` of IPTC's ninjs). No hub: a hub has no token."""
+    return _feed(renderer, channel, articles, withdrawn, None, embargoed)
+
+
+def _feed(
+    renderer: Renderer,
+    channel: Channel,
+    articles: tuple[Article, ...],
+    withdrawn: tuple[Article, ...],
+    history: History | None,
+    embargoed: tuple[str, ...],
+) -> bytes:
     site = renderer.site
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": channel.title,
-        "home_page_url": urls.absolute(site.base_url, channel.path),
+        "home_page_url": urls.absolute(site.base_url, channel.home or channel.path),
         "feed_url": urls.absolute(site.base_url, urls.feed(channel.path, "json")),
         "description": channel.description,
         "language": site.language,
@@ -94,14 +119,23 @@ def build_json_feed(
     if site.logo:
         feed["icon"] = site.logo
         feed["favicon"] = site.logo
-    if site.hub:
+    if site.hub and channel.kind != "partners":
         feed["hubs"] = [{"type": "WebSub", "url": site.hub}]
     if history is not None and history.prev is not None:
         feed["next_url"] = urls.absolute(site.base_url, urls.feed(history.prev, "json"))
     feed["_license"] = _license(site.license)
     if withdrawn:
         feed["_withdrawn"] = [withdrawal(a) for a in withdrawn]
-    feed["items"] = [_item(a, site, renderer.full_html(a)) for a in articles]
+    items = []
+    for article in articles:
+        if article.id in embargoed:
+            notice = embargo_html(article, renderer.words(article.language))
+            item = _item(article, site, notice + renderer.full_html(article))
+            item["_embargoed"] = rfc3339(article.date)
+        else:
+            item = _item(article, site, renderer.full_html(article))
+        items.append(item)
+    feed["items"] = items
     return json.dumps(feed, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 

@@ -53,14 +53,29 @@ def status(article: Article, now: datetime) -> str | None:
     return "scheduled" if article.date > now else None
 
 
+def is_embargoed(article: Article, now: datetime, site: Site) -> bool:
+    """Scheduled, and within ``early_access_days`` of its time: partners see it."""
+    early = timedelta(days=site.early_access_days)
+    return (
+        not article.draft
+        and article.republish
+        and not is_withdrawn(article, now)
+        and now < article.date <= now + early
+    )
+
+
 def _moments(content: Content) -> list[datetime]:
     """The moments at which what is public changes by itself: a scheduled
-    article's time comes, a withdrawal's, a tombstone's end."""
+    article's time comes (and, for partners, its early access), a
+    withdrawal's, a tombstone's end."""
     moments = []
+    early = timedelta(days=content.site.early_access_days)
     for article in content.articles:
         if article.draft:
             continue
         moments.append(article.date)
+        if article.republish:
+            moments.append(article.date - early)
         if article.withdrawn is not None:
             moments += [article.withdrawn.date, article.withdrawn.date + TOMBSTONE_DAYS]
     return moments
@@ -85,10 +100,13 @@ class Channel:
     #: Feed and page title.
     title: str
     description: str
-    #: "site", "tag" or "author".
+    #: "site", "tag", "author", "archive", "withdrawals" or "partners".
     kind: str = "site"
     #: The author of an author listing.
     author: Author | None = None
+    #: The page its feeds link to, when it is not ``path`` (the early-access
+    #: feeds have no page: they link to the public one).
+    home: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +121,7 @@ class Listing(Channel):
     @property
     def channel(self) -> Channel:
         """The channel alone: what its feeds and pages are built from besides articles."""
-        return Channel(self.path, self.title, self.description, self.kind, self.author)
+        return Channel(self.path, self.title, self.description, self.kind, self.author, self.home)
 
     def page_url(self, site: Site) -> str:
         return urls.absolute(site.base_url, self.path)
@@ -260,6 +278,53 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
                     withdrawn=tuple(a for a in mourned if author in a.authors),
                 )
             )
+    return tuple(result)
+
+
+def partner_listings(content: Content, now: datetime, title: str) -> tuple[Listing, ...]:
+    """The early-access channels, for partners with a token: the site's and
+    each tag's, holding what is public and what is embargoed (never drafts,
+    nor articles with ``republish: false``), newest first. ``title`` names
+    them ("early access")."""
+    site = content.site
+    shown = newest_first(
+        [
+            a
+            for a in content.articles
+            if a.republish and (is_public(a, now) or is_embargoed(a, now, site))
+        ]
+    )
+    mourned = tuple(a for a in _mourned(content, now) if a.republish)
+    result = [
+        Listing(
+            urls.partners(urls.HOME),
+            f"{site.title}: {title}",
+            site.description,
+            "partners",
+            home=urls.HOME,
+            articles=shown,
+            withdrawn=mourned,
+        )
+    ]
+    tags: dict[str, list[Article]] = {}
+    names: dict[str, str] = {}
+    for article in shown:
+        for tag in article.tags:
+            tags.setdefault(tag.slug, []).append(article)
+            names.setdefault(tag.slug, tag.name)
+    for slug in sorted(tags):
+        result.append(
+            Listing(
+                urls.partners(urls.tag(slug)),
+                f"{site.title}: {names[slug]}: {title}",
+                f"Articles tagged “{names[slug]}” from {site.title}.",
+                "partners",
+                # A tag of embargoed stories only has no public page yet.
+                home=urls.tag(slug) if any(is_public(a, now) for a in tags[slug]) else urls.HOME,
+                articles=tuple(tags[slug]),
+                withdrawn=tuple(a for a in mourned if any(t.slug == slug for t in a.tags)),
+            )
+        )
     return tuple(result)
 
 

@@ -28,6 +28,10 @@ class License:
         return self.url is not None and "creativecommons.org" in self.url
 
 
+#: ``republish_pixel = "builtin"``: the app counts republications itself.
+BUILTIN_PIXEL = "builtin"
+
+
 @dataclass(frozen=True)
 class Site:
     title: str
@@ -53,8 +57,11 @@ class Site:
     hub: str | None = None
     #: Seconds for ``Cache-Control: max-age``.
     cache_max_age: int = 300
-    #: Tracking-image URL template with ``{url}``, if any.
+    #: Tracking-image URL template with ``{url}``, or :data:`BUILTIN_PIXEL`
+    #: for the app's own (``/r/<digest>.gif``), if any.
     republish_pixel: str | None = None
+    #: Days before its date that partners see a scheduled article (embargoed).
+    early_access_days: int = 7
     #: Articles larger than this are refused.
     max_article_bytes: int = 2_000_000
     #: Host of site.toml's base_url, for default ``tag:`` ids: it stays the

@@ -25,12 +25,14 @@ from feeds.digest import code_version, digest
 from feeds.feedgen_formats import (
     EPOCH,
     build_atom,
+    build_partner_atom,
+    build_partner_rss,
     build_rss,
     build_withdrawals_atom,
     build_withdrawals_rss,
 )
 from feeds.i18n import words_for
-from feeds.jsonfeed import build_json_feed, build_withdrawals_json
+from feeds.jsonfeed import build_json_feed, build_partner_json, build_withdrawals_json
 from feeds.listings import (
     Channel,
     FeedLink,
@@ -41,6 +43,7 @@ from feeds.listings import (
     listings,
     months,
     next_change,
+    partner_listings,
     public_images,
     withdrawals,
 )
@@ -64,6 +67,11 @@ FEED_BUILDERS: dict[str, Callable[..., bytes]] = {
     "rss": build_rss,
     "atom": build_atom,
     "json": build_json_feed,
+}
+PARTNER_BUILDERS: dict[str, Callable[..., bytes]] = {
+    "rss": build_partner_rss,
+    "atom": build_partner_atom,
+    "json": build_partner_json,
 }
 WITHDRAWAL_BUILDERS: dict[str, Callable[..., bytes]] = {
     "rss": build_withdrawals_rss,
@@ -121,6 +129,8 @@ class Plan:
             withdrawals(content, now),
             now if drafts else None,
         )
+        if not drafts:
+            outputs.update(_partner_outputs(content, now))
         rules = _headers_rules(content.site, outputs, self.images)
         outputs[headers.HEADERS_FILE] = Output(_headers_file, (rules,), access=Access.EXPORT)
         self.outputs: Mapping[str, Output] = outputs
@@ -269,6 +279,21 @@ def _outputs(
     outputs[urls.SCRIPT] = Output(static_file, ("site.js",))
     outputs[urls.FAVICON] = Output(static_file, ("favicon.ico",))
     outputs[urls.NOT_FOUND] = Output(not_found_page, (site_feeds,))
+    return outputs
+
+
+def _partner_outputs(content: Content, now: datetime) -> dict[str, Output]:
+    """The early-access feeds: the newest ``feed_items`` public articles, and
+    before them every embargoed one (ids passed on, for their notice)."""
+    site = content.site
+    title = words_for(site.language, site.language, site.zone)("early access")
+    outputs = {}
+    for listing in partner_listings(content, now, title):
+        embargoed = tuple(a.id for a in listing.articles if a.date > now)
+        shown = listing.articles[: site.feed_items + len(embargoed)]
+        for fmt, build in PARTNER_BUILDERS.items():
+            inputs = (listing.channel, shown, listing.withdrawn, embargoed)
+            outputs[urls.feed(listing.path, fmt)] = Output(build, inputs, access=Access.TOKEN)
     return outputs
 
 

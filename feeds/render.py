@@ -18,10 +18,10 @@ from urllib.parse import quote
 
 import nh3
 
-from feeds import markdown
+from feeds import markdown, urls
 from feeds.errors import FeedsError
 from feeds.i18n import Words, words_for
-from feeds.model import Article, Author, Image, Site
+from feeds.model import BUILTIN_PIXEL, Article, Author, Image, Site
 from feeds.urls import resolve
 
 SUMMARY_LENGTH = 300
@@ -419,12 +419,35 @@ def byline(article: Article, words: Words) -> str:
     return words.names([author.name for author in article.authors])
 
 
-def republish_html(article: Article, pixel_template: str | None, words: Words) -> str:
-    """Copy-ready HTML for partner outlets, in the article's language: headline,
-    byline, date, the lead image only if it may be distributed, body, footer,
-    and the tracking pixel when the site has one. Images of ours carry their
-    size in pixels, so the partner's page keeps its layout while they load."""
-    parts = [f"<h1>{_e(article.title)}</h1>"]
+def pixel_url(article: Article, site: Site) -> str | None:
+    """The republication pixel of ``article``: the site's own (``builtin``)
+    or its template filled in with the article's URL; None without one."""
+    if site.republish_pixel is None:
+        return None
+    if site.republish_pixel == BUILTIN_PIXEL:
+        return urls.absolute(site.base_url, urls.pixel(article.id))
+    return site.republish_pixel.replace("{url}", quote(article.url, safe=""))
+
+
+def embargo_html(article: Article, words: Words) -> str:
+    """The first line of an embargoed article wherever a partner reads it."""
+    moment = article.date.astimezone(words.zone)
+    zone = getattr(words.zone, "key", None) or moment.strftime("%Z")  # America/Lima
+    when = f"{moment:%Y-%m-%d %H:%M} {zone}"
+    notice = words("EMBARGOED until %(moment)s — do not publish before", moment=when)
+    return f'<p class="embargo"><strong>{_e(notice)}</strong></p>'
+
+
+def republish_html(
+    article: Article, pixel: str | None, words: Words, embargoed: bool = False
+) -> str:
+    """Copy-ready HTML for partner outlets, in the article's language: the
+    embargo notice while there is one, headline, byline, date, the lead image
+    only if it may be distributed, body, footer, and the tracking pixel when
+    the site has one. Images of ours carry their size in pixels, so the
+    partner's page keeps its layout while they load."""
+    parts = [embargo_html(article, words)] if embargoed else []
+    parts.append(f"<h1>{_e(article.title)}</h1>")
     if article.subtitle:
         parts.append(f"<p><em>{_e(article.subtitle)}</em></p>")
     date = f'<time datetime="{article.date.isoformat()}">{_e(words.date(article.date))}</time>'
@@ -434,8 +457,7 @@ def republish_html(article: Article, pixel_template: str | None, words: Words) -
         parts.append(figure_html(image, words))
     parts.append(article.body_html)
     parts.append(footer_html(article, words))
-    if pixel_template:
-        pixel = pixel_template.replace("{url}", quote(article.url, safe=""))
+    if pixel:
         parts.append(f'<img src="{_e(pixel)}" width="1" height="1" alt="">')
     return f'<div lang="{_e(article.language)}">{"".join(parts)}</div>'
 

@@ -9,6 +9,7 @@ RSS feed. Pages are folders; the file an export writes for one is its
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -81,6 +82,25 @@ def author(author_id: str) -> str:
 ARCHIVE = "archive/"
 #: Every withdrawn article, as a page and as feeds, for partners.
 WITHDRAWALS = "withdrawals/"
+
+
+#: The early-access feeds: token only, never exported, never listed.
+PARTNERS = "partners/"
+#: The editors' desk (token with the editor scope, app only).
+DESK = "desk/"
+#: The built-in republication pixels (app only).
+PIXELS = "r/"
+
+
+def partners(listing: str) -> str:
+    """The early-access channel of a public listing: ``partners/tags/peru/``."""
+    return PARTNERS + listing
+
+
+def pixel(article_id: str) -> str:
+    """The built-in republication pixel of an article: ``r/<digest>.gif``,
+    a digest of its id (which never changes, unlike its slug)."""
+    return f"{PIXELS}{hashlib.blake2b(article_id.encode(), digest_size=16).hexdigest()}.gif"
 
 
 def archive(year: int, month: int) -> str:

@@ -24,6 +24,7 @@ from feeds.fields import EMAIL, SLUG, URI, Fields, did_you_mean, is_web_url, too
 from feeds.licenses import LICENSES
 from feeds.load import Document, Mapping, TomlDocument, Value, describe
 from feeds.model import (
+    BUILTIN_PIXEL,
     Article,
     Author,
     Correction,
@@ -37,7 +38,7 @@ from feeds.render import MAX_NESTING, Rendered, render_markdown, shorten, with_s
 
 SITE_FIELDS = (
     "title description base_url language timezone license producer source feed_items logo "
-    "hub cache_max_age republish_pixel max_article_bytes"
+    "hub cache_max_age republish_pixel early_access_days max_article_bytes"
 ).split()
 AUTHOR_FIELDS = ("name", "url", "affiliation", "email", "public_email")
 INLINE_AUTHOR_FIELDS = ("name", "url", "bio")
@@ -85,10 +86,17 @@ def validate_site(
         if logo is None or not is_web_url(logo):
             fields.problem("logo", f"expected a path or an http(s) URL, got {written_logo!r}")
             logo = None
-    pixel = fields.web_url("republish_pixel")
-    if pixel and "{url}" not in pixel:
-        fields.problem("republish_pixel", "must contain '{url}', where the article's URL goes")
-        pixel = None
+    pixel = fields.text("republish_pixel")
+    if pixel is not None and pixel != BUILTIN_PIXEL:
+        if not is_web_url(pixel):
+            fields.problem(
+                "republish_pixel",
+                f'expected "builtin" or an absolute http or https URL, got {pixel!r}',
+            )
+            pixel = None
+        elif "{url}" not in pixel:
+            fields.problem("republish_pixel", "must contain '{url}', where the article's URL goes")
+            pixel = None
     return Site(
         title=title,
         description=fields.text("description", required=True) or title,
@@ -103,6 +111,7 @@ def validate_site(
         hub=fields.web_url("hub"),
         cache_max_age=fields.integer("cache_max_age", 300, 0),
         republish_pixel=pixel,
+        early_access_days=fields.integer("early_access_days", 7, 0),
         max_article_bytes=fields.integer("max_article_bytes", 2_000_000, 1_000),
         id_host=id_host,
     )
