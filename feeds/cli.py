@@ -4,6 +4,7 @@ and it is the only place that turns errors into exit codes and messages."""
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import sys
 import time
@@ -11,15 +12,22 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
+from urllib.parse import urlsplit
 
+from feeds import urls
 from feeds.cache import Cache
 from feeds.cache import default_path as default_cache
-from feeds.content import ARTICLES, AUTHORS, load, markdown_files
+from feeds.content import ARTICLES, AUTHORS, load, load_site, markdown_files
 from feeds.deploy import DEFAULT_MAX_DELETES
 from feeds.errors import ContentError, FeedsError, UsageError
+from feeds.fields import parse_date
 from feeds.listings import status
+from feeds.model import Site
 from feeds.scaffold import new_article
+
+if TYPE_CHECKING:
+    from feeds.state import State
 
 HELP = """Publish Markdown articles as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
 
@@ -239,6 +247,178 @@ def transfer_bar(stream: TextIO, width: int = 30) -> Callable[[int, int, int, in
     return show
 
 
+# -- feeds partner ------------------------------------------------------------------
+
+
+def _moment(text: str | None, site: Site, option: str) -> float | None:
+    """``--since``/``--expires``: ISO 8601; without an offset, in the site's zone."""
+    if text is None:
+        return None
+    found = parse_date(text, site.zone)
+    if found is None:
+        raise UsageError(f"{option}: expected an ISO 8601 date or time, got {text!r}")
+    return found.timestamp()
+
+
+def cmd_partner(args: argparse.Namespace) -> int:
+    from feeds.state import State
+
+    site = load_site(args.content)
+    now = datetime.now(UTC)
+    state = State()
+    try:
+        code: int = args.action(args, state, site, now)
+    finally:
+        state.close()
+    return code
+
+
+def partner_add(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
+    from feeds import partners
+
+    expires = _moment(args.expires, site, "--expires")
+    token, kept = partners.new_token()
+    if not state.add_partner(args.name, args.scope, expires, kept, now.timestamp()):
+        raise UsageError(f"there is a partner named {args.name!r} already (see feeds partner list)")
+    print(f"added {args.name} ({args.scope}); its token, shown this once:")
+    print()
+    print(f"  {token}")
+    print()
+    print(_how_to_use(site, token, args.scope))
+    return 0
+
+
+def _how_to_use(site: Site, token: str, scope: str) -> str:
+    from feeds import partners
+
+    parts = urlsplit(site.base_url)
+    where = urls.absolute(site.base_url, urls.DESK if scope == partners.EDITOR else urls.PARTNERS)
+    feed = urls.absolute(site.base_url, urls.feed(urls.PARTNERS, "rss"))
+    reader = f"{parts.scheme}://partner:{token}@{parts.netloc}{urlsplit(feed).path}"
+    return (
+        f"It is the password of HTTP Basic authentication (any user name) or a Bearer token,\n"
+        f"for {where} and what is under it. In a feed reader:\n  {reader}\n"
+        f"With curl:\n  curl -u partner:{token} {feed}"
+    )
+
+
+def partner_list(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
+    from feeds import partners
+
+    found = state.partners()
+    if not found:
+        print("no partners yet (feeds partner add NAME)")
+        return 0
+    last_seen: dict[str, float] = {}
+    for entry in state.audit():
+        if entry.partner and entry.outcome == "ok":
+            last_seen[entry.partner] = entry.at
+    rows = []
+    for partner in found:
+        held = ", ".join(
+            token if until is None else f"{token} (until {partners.moment(until, site.zone)})"
+            for token, until in partner.tokens
+            if until is None or until > now.timestamp()
+        )
+        rows.append(
+            (
+                partner.name,
+                partner.scope,
+                partners.status(partner, now),
+                partners.moment(partner.created, site.zone),
+                partners.moment(partner.expires, site.zone) or "never",
+                partners.moment(last_seen.get(partner.name), site.zone) or "never",
+                held or "-",
+            )
+        )
+    header = ("name", "scope", "status", "added", "expires", "last fetch", "tokens")
+    print(partners.table(header, rows))
+    return 0
+
+
+def partner_rotate(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
+    from feeds import partners
+
+    token, kept = partners.new_token()
+    grace = args.grace_days * 86_400
+    if not state.rotate(args.name, kept, now.timestamp(), grace):
+        raise UsageError(f"no partner is named {args.name!r} (see feeds partner list)")
+    until = partners.moment(now.timestamp() + grace, site.zone)
+    print(f"a new token for {args.name}, shown this once (the old one works until {until}):")
+    print()
+    print(f"  {token}")
+    print()
+    print(_how_to_use(site, token, (state.partner(args.name) or _missing(args.name)).scope))
+    return 0
+
+
+def _missing(name: str) -> NoReturn:
+    raise UsageError(f"no partner is named {name!r} (see feeds partner list)")
+
+
+def partner_revoke(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
+    if not state.revoke(args.name, now.timestamp()):
+        _missing(args.name)
+    print(f"revoked {args.name}: every token of it is refused from now on")
+    return 0
+
+
+def partner_audit(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
+    from feeds import partners
+
+    if args.name is not None and state.partner(args.name) is None:
+        _missing(args.name)
+    entries = state.audit(args.name, _moment(args.since, site, "--since"))
+    if not entries:
+        print("no fetches recorded" + (f" for {args.name}" if args.name else ""))
+        return 0
+    print(partners.table(partners.AUDIT_HEADER, partners.audit_rows(entries, site.zone)))
+    return 0
+
+
+def partner_republications(
+    args: argparse.Namespace, state: State, site: Site, now: datetime
+) -> int:
+    from feeds import partners
+
+    since = _moment(args.since, site, "--since")
+    day = (
+        datetime.fromtimestamp(since, UTC).astimezone(site.zone).date().isoformat()
+        if since is not None
+        else None
+    )
+    content = load(args.content).content
+    named = {
+        urls.pixel(a.id).removeprefix(urls.PIXELS).removesuffix(".gif"): (a.title, a.url)
+        for a in content.articles
+    }
+    figures = partners.republications(state.hits(day), named)
+    rows = [
+        (
+            figure.title,
+            figure.url or "",
+            showing.origin,
+            partners.moment(showing.first, site.zone),
+            partners.moment(showing.last, site.zone),
+            showing.hits,
+        )
+        for figure in figures
+        for showing in figure.origins
+    ]
+    header = ("article", "url", "origin", "first seen", "last seen", "hits")
+    if args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return 0
+    if not rows:
+        print("no republication seen yet" + (f" since {args.since}" if args.since else ""))
+        return 0
+    shown = [(r[0], r[2], r[3], r[4], r[5]) for r in rows]
+    print(partners.table(("article", "origin", "first seen", "last seen", "hits"), shown))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
@@ -367,6 +547,71 @@ def build_parser() -> argparse.ArgumentParser:
         help="an author id from authors/ (repeat for several; default: the site's only "
         "author, else none yet, for you to fill in)",
     )
+    partner = commands.add_parser(
+        "partner",
+        help="The partner desk: tokens for early access, the audit, republications.",
+        description="The partner desk: partners' tokens for the early-access feeds "
+        "(/partners/rss.xml and the rest), the audit of their fetches, and the "
+        "republications the built-in pixel counted. State lives in $FEEDS_STATE "
+        "(default ./state/feeds.db), or PostgreSQL at $FEEDS_DATABASE_URL.",
+    )
+    partner.set_defaults(run=cmd_partner)
+    actions = partner.add_subparsers(dest="action_name", required=True, metavar="ACTION")
+
+    def action(name: str, summary: str, run: Callable[..., int]) -> argparse.ArgumentParser:
+        sub = actions.add_parser(name, help=summary, description=summary)
+        sub.add_argument(
+            "--content",
+            type=Path,
+            default=default_content(),
+            metavar="DIR",
+            help="content directory, for site.toml's time zone (default: $FEEDS_CONTENT, "
+            "else ./content)",
+        )
+        sub.set_defaults(action=run)
+        return sub
+
+    add = action(
+        "add", "Add a partner and print its token, this once (only a hash is kept).", partner_add
+    )
+    add.add_argument("name", metavar="NAME", help="the partner's name, unique")
+    add.add_argument(
+        "--scope",
+        choices=("early-access", "editor"),
+        default="early-access",
+        help="early-access: the partner feeds; editor: those and /desk/ (default: early-access)",
+    )
+    add.add_argument(
+        "--expires",
+        metavar="DATE",
+        help="refuse its tokens from then on (ISO 8601; without an offset, in the site's zone)",
+    )
+    action("list", "List the partners, their tokens and their last fetch.", partner_list)
+    rotate = action(
+        "rotate",
+        "Give a partner a new token; the old one keeps working for a grace period.",
+        partner_rotate,
+    )
+    rotate.add_argument("name", metavar="NAME")
+    rotate.add_argument(
+        "--grace-days",
+        type=count,
+        default=7,
+        metavar="N",
+        help="days the old token keeps working (default: 7)",
+    )
+    revoke = action("revoke", "Refuse every token of a partner from now on.", partner_revoke)
+    revoke.add_argument("name", metavar="NAME")
+    audit = action("audit", "Print the audit of fetches, granted or refused.", partner_audit)
+    audit.add_argument("name", nargs="?", metavar="NAME", help="one partner's only")
+    audit.add_argument("--since", metavar="DATE", help="from then on (ISO 8601)")
+    republished = action(
+        "republications",
+        "Print, for each article, the origins that showed it, with hits.",
+        partner_republications,
+    )
+    republished.add_argument("--since", metavar="DATE", help="from that day on (ISO 8601)")
+    republished.add_argument("--csv", action="store_true", help="CSV, for spreadsheets")
     deploy = command(
         "deploy",
         "Upload the last export to S3-compatible object storage: changed files only.",
@@ -413,6 +658,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FeedsError as e:
         print(f"feeds {args.command}: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `feeds partner audit | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:
         where = f"{e.filename}: " if e.filename else ""
         print(f"feeds {args.command}: {where}{e.strerror or e}", file=sys.stderr)

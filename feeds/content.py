@@ -297,6 +297,15 @@ def _problem_order(problem: Problem) -> tuple[str, int, str, str]:
     return (problem.path, problem.line or 0, problem.field or "", problem.message)
 
 
+def load_site(root: Path) -> Site:
+    """``site.toml`` alone (what a command needs that reads no article)."""
+    problems: list[Problem] = []
+    site = _site(root, problems, None)
+    if problems:
+        raise ContentError(problems)
+    return site
+
+
 def _site(root: Path, problems: list[Problem], base_url: str | None) -> Site:
     try:
         doc = read_toml(root, "site.toml")

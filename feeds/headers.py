@@ -63,6 +63,25 @@ def security(kind: str) -> Headers:
     return (("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", policy))
 
 
+#: What is behind a token: no shared cache keeps it, no browser stores it.
+PRIVATE = "private, no-store"
+
+
+def private(file: str) -> Headers:
+    """The headers of what is served only with a token (the early-access
+    feeds, the desk): kept by no cache, stored by no browser, varying with
+    the credentials, sending no Referer onwards; never a hub (a hub fetches
+    without credentials)."""
+    kind = media_type(file)
+    return (
+        ("Content-Type", kind),
+        ("Cache-Control", PRIVATE),
+        ("Vary", "Authorization"),
+        ("Referrer-Policy", "no-referrer"),
+        *security(kind),
+    )
+
+
 #: The file of an export that tells a static host (Netlify, Cloudflare Pages)
 #: what to send with each file, and tells ``feeds deploy`` the same.
 HEADERS_FILE = "_headers"

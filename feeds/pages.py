@@ -11,10 +11,10 @@ from __future__ import annotations
 import html
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -30,9 +30,14 @@ from feeds.render import (
     byline_parts,
     figure_html,
     footer_html,
+    pixel_url,
     republish_html,
     withdrawal_html,
 )
+
+if TYPE_CHECKING:  # the state database is the app's, not the build's: not imported here
+    from feeds.partners import Republication
+    from feeds.state import AuditEntry
 
 
 @cache
@@ -162,7 +167,7 @@ def article_page(
         figure=Markup(figure_html(image, words)) if image else "",
         body=Markup(article.body_html),
         footer=Markup(footer_html(article, words)),
-        republish=republish_html(article, site.republish_pixel, words)
+        republish=republish_html(article, pixel_url(article, site), words)
         if article.republish
         else None,
     )
@@ -268,3 +273,49 @@ def sitemap(renderer: Renderer, entries: tuple[SitemapEntry, ...]) -> bytes:
 def static_file(renderer: Renderer, name: str) -> bytes:
     """A file of the package's ``static/`` folder, as it is."""
     return files("feeds").joinpath("static", name).read_bytes()
+
+
+#: Days of hits the desk's charts show.
+CHART_DAYS = 30
+
+
+def desk_page(renderer: Renderer, figures: list[Republication], entries: list[AuditEntry]) -> bytes:
+    """The editors' desk (app only): each article's republications with a bar
+    chart of its hits a day, and the newest partner fetches."""
+    site = renderer.site
+
+    def chart(figure: Republication) -> Markup:
+        days = dict(figure.days)
+        last = max(days) if days else "1970-01-01"
+        end = date.fromisoformat(last)
+        shown = [(end - timedelta(days=n)).isoformat() for n in range(CHART_DAYS - 1, -1, -1)]
+        top = max(days.values(), default=1)
+        bars = []
+        for index, day in enumerate(shown):
+            count = days.get(day, 0)
+            height = round(38 * count / top) if count else 0
+            bars.append(
+                Markup(
+                    '<rect x="{}" y="{}" width="8" height="{}" fill="#2a6f97">'
+                    "<title>{}: {}</title></rect>"
+                ).format(index * 10, 40 - height, max(height, 0), day, count)
+            )
+        label = f"Hits a day, {shown[0]} to {shown[-1]}"
+        return Markup(
+            '<svg class="chart" role="img" aria-label="{}" width="300" height="40" '
+            'viewBox="0 0 300 40" xmlns="http://www.w3.org/2000/svg">{}</svg>'
+        ).format(label, Markup("").join(bars))
+
+    return _render(
+        renderer,
+        "desk.html",
+        renderer.words(site.language),
+        figures=figures,
+        entries=entries,
+        chart=chart,
+        moment=lambda seconds: (
+            f"{datetime.fromtimestamp(seconds, UTC).astimezone(site.zone):%Y-%m-%d %H:%M}"
+        ),
+        feeds=(),
+        canonical=None,
+    )

@@ -1,5 +1,5 @@
-"""State that is not content: which feed versions hubs were told of, partner
-tokens, the audit of their fetches, republication counts.
+"""State that is not content: which feed versions hubs were told of, partners
+and their tokens, the audit of what they fetched, republication counts.
 
 SQLite in the file ``$FEEDS_STATE`` (default ``./state/feeds.db``), or
 PostgreSQL when ``$FEEDS_DATABASE_URL`` is a ``postgresql://`` URL, so that
@@ -10,17 +10,20 @@ the state is opened, by whichever process comes first.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
     Column,
     Engine,
     Float,
+    ForeignKey,
     Integer,
     MetaData,
     String,
@@ -34,6 +37,8 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -76,8 +81,68 @@ pings = Table(
     Column("error", Text, nullable=True),
 )
 
+#: Partner outlets (and editors) who may fetch what is behind a token.
+partners = Table(
+    "partners",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    #: "early-access" (the partner feeds) or "editor" (those and the desk).
+    Column("scope", String(40), nullable=False),
+    Column("created", Float, nullable=False),
+    #: From then on its tokens are refused; None: never.
+    Column("expires", Float, nullable=True),
+    #: When it was revoked; None: it was not.
+    Column("revoked", Float, nullable=True),
+)
+
+#: Tokens, each ``fp_<id>.<secret>``: only a SHA-256 of the secret is kept.
+tokens = Table(
+    "tokens",
+    METADATA,
+    Column("id", String(40), primary_key=True),
+    Column("partner", Integer, ForeignKey("partners.id"), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created", Float, nullable=False),
+    #: A rotated-out token stays valid until then; None: no end.
+    Column("valid_until", Float, nullable=True),
+)
+
+#: One row per request for what is behind a token, granted or not.
+audit = Table(
+    "audit",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False, index=True),
+    #: The partner's name and the token's id, when the token named one.
+    Column("partner", String(200), nullable=True, index=True),
+    Column("token", String(40), nullable=True),
+    Column("path", String(2000), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("client", String(100), nullable=False),
+    Column("agent", String(500), nullable=False),
+    #: "ok", or why not: "no token", "unknown token", "revoked", "expired", ...
+    Column("outcome", String(40), nullable=False),
+)
+
+#: Hits of the built-in republication pixel: per article, origin and day.
+hits = Table(
+    "hits",
+    METADATA,
+    #: The pixel's name: a digest of the article's id (:func:`feeds.urls.pixel`).
+    Column("pixel", String(64), primary_key=True),
+    #: ``https://partner.example``, from the Referer; "unknown" without one.
+    Column("origin", String(500), primary_key=True),
+    #: ``2026-11-27``, in the site's time zone.
+    Column("day", String(10), primary_key=True),
+    Column("hits", Integer, nullable=False),
+    Column("first", Float, nullable=False),
+    Column("last", Float, nullable=False),
+)
+
 #: Each version of the schema, from the first: the tables it adds.
-MIGRATIONS: list[tuple[Table, ...]] = [(topics, pings)]
+MIGRATIONS: list[tuple[Table, ...]] = [(topics, pings), (partners, tokens, audit, hits)]
 
 
 class StateError(FeedsError):
@@ -295,6 +360,211 @@ class State:
                     done=next_try is None,
                 )
             )
+
+    # -- partners and their tokens ---------------------------------------------------
+
+    def add_partner(
+        self, name: str, scope: str, expires: float | None, token: Token, now: float
+    ) -> bool:
+        """A new partner with its first token; False when the name is taken."""
+        try:
+            with self.begin() as connection:
+                number = connection.execute(
+                    insert(partners).values(
+                        name=name, scope=scope, created=now, expires=expires, revoked=None
+                    )
+                ).inserted_primary_key
+                assert number is not None
+                connection.execute(
+                    insert(tokens).values(
+                        id=token.id, partner=number[0], sha256=token.sha256, created=now
+                    )
+                )
+            return True
+        except StateError as e:
+            if isinstance(e.__cause__, IntegrityError):
+                return False
+            raise
+
+    def partners(self) -> list[Partner]:
+        with self.begin() as connection:
+            rows = connection.execute(select(partners).order_by(partners.c.name)).all()
+            held = connection.execute(
+                select(tokens.c.partner, tokens.c.id, tokens.c.valid_until).order_by(
+                    tokens.c.created
+                )
+            ).all()
+        by_partner: dict[int, list[tuple[str, float | None]]] = {}
+        for number, token, until in held:
+            by_partner.setdefault(number, []).append((token, until))
+        return [
+            Partner(
+                row.name,
+                row.scope,
+                row.created,
+                row.expires,
+                row.revoked,
+                tuple(by_partner.get(row.id, ())),
+            )
+            for row in rows
+        ]
+
+    def partner(self, name: str) -> Partner | None:
+        return next((p for p in self.partners() if p.name == name), None)
+
+    def rotate(self, name: str, token: Token, now: float, grace: float) -> bool:
+        """Give ``name`` a new token; its others stay valid ``grace`` seconds
+        more (none beyond their own end). False when there is no such partner."""
+        with self.begin() as connection:
+            number = connection.execute(
+                select(partners.c.id).where(partners.c.name == name)
+            ).scalar()
+            if number is None:
+                return False
+            ends = now + grace
+            connection.execute(
+                update(tokens)
+                .where(
+                    tokens.c.partner == number,
+                    (tokens.c.valid_until.is_(None)) | (tokens.c.valid_until > ends),
+                )
+                .values(valid_until=ends)
+            )
+            connection.execute(
+                insert(tokens).values(id=token.id, partner=number, sha256=token.sha256, created=now)
+            )
+        return True
+
+    def revoke(self, name: str, now: float) -> bool:
+        """Refuse every token of ``name`` from now on; False when there is none."""
+        with self.begin() as connection:
+            done = connection.execute(
+                update(partners)
+                .where(partners.c.name == name, partners.c.revoked.is_(None))
+                .values(revoked=now)
+            ).rowcount
+            if done:
+                return True
+            return (
+                connection.execute(select(partners.c.id).where(partners.c.name == name)).first()
+                is not None
+            )
+
+    def token(self, token_id: str) -> tuple[Partner, str, float | None] | None:
+        """The partner a token id belongs to, the SHA-256 of its secret, and
+        when it stops being valid; None for an id nobody holds."""
+        with self.begin() as connection:
+            row = connection.execute(
+                select(
+                    partners.c.name,
+                    partners.c.scope,
+                    partners.c.created,
+                    partners.c.expires,
+                    partners.c.revoked,
+                    tokens.c.sha256,
+                    tokens.c.valid_until,
+                )
+                .join(partners, partners.c.id == tokens.c.partner)
+                .where(tokens.c.id == token_id)
+            ).first()
+        if row is None:
+            return None
+        partner = Partner(row[0], row[1], row[2], row[3], row[4], ())
+        return partner, row[5], row[6]
+
+    # -- the audit -------------------------------------------------------------------
+
+    def record(self, entry: AuditEntry) -> None:
+        with self.begin() as connection:
+            connection.execute(insert(audit).values(dataclasses.asdict(entry)))
+
+    def audit(self, partner: str | None = None, since: float | None = None) -> list[AuditEntry]:
+        """The audit, oldest first."""
+        query = select(
+            audit.c.at,
+            audit.c.partner,
+            audit.c.token,
+            audit.c.path,
+            audit.c.status,
+            audit.c.bytes,
+            audit.c.client,
+            audit.c.agent,
+            audit.c.outcome,
+        ).order_by(audit.c.at, audit.c.id)
+        if partner is not None:
+            query = query.where(audit.c.partner == partner)
+        if since is not None:
+            query = query.where(audit.c.at >= since)
+        with self.begin() as connection:
+            return [AuditEntry(*row) for row in connection.execute(query)]
+
+    # -- the republication pixel -----------------------------------------------------
+
+    def count_hits(self, counted: dict[tuple[str, str, str], tuple[int, float, float]]) -> None:
+        """Add hits: (pixel, origin, day) -> (hits, first, last), in one transaction."""
+        if not counted:
+            return
+        with self.begin() as connection:
+            dialect = connection.dialect.name
+            upsert: Any = postgresql_insert if dialect == "postgresql" else sqlite_insert
+            for (pixel, origin, day), (count, first, last) in counted.items():
+                statement = upsert(hits).values(
+                    pixel=pixel, origin=origin, day=day, hits=count, first=first, last=last
+                )
+                connection.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[hits.c.pixel, hits.c.origin, hits.c.day],
+                        set_={
+                            "hits": hits.c.hits + statement.excluded.hits,
+                            "first": func.min(hits.c.first, statement.excluded.first)
+                            if dialect == "sqlite"
+                            else func.least(hits.c.first, statement.excluded.first),
+                            "last": func.max(hits.c.last, statement.excluded.last)
+                            if dialect == "sqlite"
+                            else func.greatest(hits.c.last, statement.excluded.last),
+                        },
+                    )
+                )
+
+    def hits(self, since: str | None = None) -> list[tuple[str, str, str, int, float, float]]:
+        """(pixel, origin, day, hits, first, last), from day ``since`` on."""
+        query = select(hits).order_by(hits.c.pixel, hits.c.origin, hits.c.day)
+        if since is not None:
+            query = query.where(hits.c.day >= since)
+        with self.begin() as connection:
+            return [tuple(row) for row in connection.execute(query)]
+
+
+@dataclass(frozen=True)
+class Token:
+    """What is kept of a token: its id and the SHA-256 of its secret."""
+
+    id: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Partner:
+    name: str
+    scope: str
+    created: float
+    expires: float | None
+    revoked: float | None
+    #: (token id, valid until or None), oldest first.
+    tokens: tuple[tuple[str, float | None], ...]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: float
+    partner: str | None
+    token: str | None
+    path: str
+    status: int
+    bytes: int
+    client: str
+    agent: str
+    outcome: str
 
 
 def opened(url: str | None = None) -> Callable[[], State]:

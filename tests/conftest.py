@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -168,11 +168,14 @@ def gunicorn(
     config: str = "",
     stopped: bool = True,
     env: Mapping[str, str] | None = None,
+    options: Sequence[str] = (),
+    log: Path | None = None,
 ) -> Iterator[str]:
     """The app under gunicorn (two workers) on a loopback port, its clock
     stopped at :data:`NOW` so that what is public does not depend on the day
     the tests run (``stopped=False``: the real clock); yields its base URL
-    once it answers, whatever its status."""
+    once it answers, whatever its status. ``options`` go to gunicorn;
+    ``log`` gets its standard error (the app's log)."""
     import os
     import subprocess
     import sys
@@ -183,6 +186,7 @@ def gunicorn(
     repo = Path(__file__).resolve().parent.parent
     base = f"http://127.0.0.1:{port}/"
     now = f"'NOW': '{NOW.isoformat()}'" if stopped else "'RELOAD_INTERVAL': 1.0"
+    errors = log.open("ab") if log is not None else None
     server = subprocess.Popen(
         [
             sys.executable,
@@ -194,11 +198,15 @@ def gunicorn(
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            *options,
             f"webapp:create_app({{{now}{config}}})",
         ],
         env={**os.environ, "FEEDS_CONTENT": str(root), "FEEDS_CACHE": str(cache), **(env or {})},
         cwd=repo,
+        stderr=errors,
     )
+    if errors is not None:
+        errors.close()  # gunicorn has its own copy
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -256,3 +264,48 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield chromium
         chromium.close()
+
+
+def postgresql_server() -> str:
+    """The URL of a PostgreSQL server to make databases on; skips without one,
+    fails in CI (``.ci/run`` starts one and sets ``$FEEDS_TEST_DATABASE_URL``)."""
+    found = os.environ.get("FEEDS_TEST_DATABASE_URL", "")
+    if not found:
+        message = "no PostgreSQL server: set $FEEDS_TEST_DATABASE_URL (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@contextmanager
+def state_database(kind: str, folder: Path) -> Iterator[str]:
+    """A new, empty state database: SQLite in ``folder``, or a PostgreSQL
+    database of its own, dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'state' / 'feeds.db'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    server = postgresql_server()
+    name = f"feeds_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(
+        server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def state_env(url: str) -> dict[str, str]:
+    """The environment that points the command line and the app at ``url``."""
+    if url.startswith("sqlite:///"):
+        return {"FEEDS_STATE": url.removeprefix("sqlite:///"), "FEEDS_DATABASE_URL": ""}
+    return {"FEEDS_DATABASE_URL": url}

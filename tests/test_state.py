@@ -8,16 +8,14 @@ meet it: one ping per change, however many ask at once.
 from __future__ import annotations
 
 import itertools
-import os
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
+from conftest import state_database
 from feeds import websub
 from feeds.state import MIGRATIONS, State, StateError, Topic, schema_version
 
@@ -25,33 +23,11 @@ URL = "http://127.0.0.1:9/rss.xml"
 HUB = "http://127.0.0.1:9/hub"
 
 
-def postgresql_server() -> str:
-    found = os.environ.get("FEEDS_TEST_DATABASE_URL", "")
-    if not found:
-        message = "no PostgreSQL server: set $FEEDS_TEST_DATABASE_URL (.ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A new, empty state database of each kind."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state' / 'feeds.db'}"
-        return
-    server = postgresql_server().replace("postgresql://", "postgresql+psycopg://", 1)
-    name = f"feeds_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with state_database(request.param, tmp_path) as found:
+        yield found.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 def claim_at(url: str, start: float, digest: str) -> bool:

@@ -20,6 +20,7 @@ from feeds.state import opened
 from feeds.websub import backoff_from_env
 from webapp import views
 from webapp.http import FastPath
+from webapp.pixel import Pixels
 from webapp.push import Pusher
 from webapp.reload import LiveSite
 
@@ -59,7 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     seconds, compared with file times (tests pass one they move). ``STATE``:
     the state database's URL (default ``$FEEDS_DATABASE_URL``, else SQLite at
     ``$FEEDS_STATE``, else ``./state/feeds.db``), opened only when the site has a
-    WebSub hub to tell of changes.
+    WebSub hub to tell of changes, or a partner or editor presents a token.
     """
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(
@@ -88,12 +89,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         cache=Path(app.config["CACHE"]) if app.config["CACHE"] else None,
         drafts=bool(app.config["DRAFTS"]),
     )
+    state = opened(app.config.get("STATE"))
+    app.extensions["feeds.state"] = state
+    app.extensions["feeds.pixels"] = Pixels(state, app.logger)
     if not app.config["PREVIEW"]:  # an editor's preview tells no hub of anything
         live = app.extensions["feeds"]
         # Every worker looks for changes each interval, waits for the second
         # of the change to end, and loads: the pings wait for the slowest.
         pusher = Pusher(
-            opened(app.config.get("STATE")),
+            state,
             app.config["WALL"],
             app.logger,
             backoff_from_env(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from feeds import headers as file_headers
 from feeds import urls
 from feeds.digest import digest
 from feeds.files import FileRefused, read_inside
+from feeds.model import Article
 from feeds.plan import Access, Plan
 
 if TYPE_CHECKING:
@@ -61,6 +63,8 @@ class Resource:
         #: ``public, max-age=300``, or :data:`NO_STORE` for what is never kept
         #: (it then has no validators and is never answered with a 304).
         self.cache_control = found.get("Cache-Control", NO_STORE)
+        #: Never kept: no validators, never a 304.
+        self.kept = "no-store" not in self.cache_control
         self.etag = digest(data)
         #: Worth gzip: text of some size (images are compressed already).
         self.compressible = len(data) >= GZIP_MIN_BYTES and (
@@ -95,10 +99,12 @@ class Resource:
         found = self._headers.get(key)
         if found is None:
             body = self.gzip if gzipped else self.data
-            found = [*self.fixed, ("Content-Length", str(len(body))), ("Vary", "Accept-Encoding")]
+            vary = ", ".join(["Accept-Encoding", *(v for k, v in self.fixed if k == "Vary")])
+            found = [*(h for h in self.fixed if h[0] != "Vary")]
+            found += [("Content-Length", str(len(body))), ("Vary", vary)]
             if gzipped:
                 found.append(("Content-Encoding", "gzip"))
-            if status == 200 and self.cache_control != NO_STORE:
+            if status == 200 and self.kept:
                 # Each representation has its own strong validator.
                 found.append(("ETag", f'"{self.etag}-gzip"' if gzipped else f'"{self.etag}"'))
                 if last_modified is not None:
@@ -133,7 +139,7 @@ def respond(
     """
     gzipped = resource.compressible and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
     headers = resource.headers(gzipped, status, last_modified)
-    if status == 200 and resource.cache_control != NO_STORE:
+    if status == 200 and resource.kept:
         etag = resource.etag + "-gzip" if gzipped else resource.etag
         if not is_resource_modified(environ, etag=etag, last_modified=last_modified):
             return 304, [h for h in headers if h[0] in _KEPT_ON_304], b""
@@ -153,6 +159,7 @@ class Served:
         #: The content directory, for images.
         self.root = root
         self._built: dict[str, Resource | None] = {}
+        self._private: dict[str, Resource] = {}
 
     def file(self, file: str) -> Resource | None:
         """The public output exported as ``file``, or None when there is none."""
@@ -175,6 +182,29 @@ class Served:
     def path(self, url_path: str) -> Resource | None:
         """What the site serves at a URL path (``/articles/x/``)."""
         return self.file(urls.file_of(url_path.removeprefix("/")))
+
+    def private(self, file: str) -> Resource | None:
+        """What is served at ``file`` with a token only (an early-access
+        feed), or None; built when first asked for, as :meth:`file`."""
+        found = self._private.get(file)
+        if found is None:
+            out = self.plan.outputs.get(file)
+            if out is None or out.access is not Access.TOKEN:
+                return None
+            found = self._private[file] = Resource(
+                self.plan.render(file), file_headers.private(file)
+            )
+        return found
+
+    @cached_property
+    def pixels(self) -> dict[str, Article]:
+        """Each article's built-in pixel name (``<digest>.gif``): drafts aside,
+        any article, for as long as copies of it may be shown."""
+        return {
+            urls.pixel(a.id).removeprefix(urls.PIXELS): a
+            for a in self.plan.content.articles
+            if not a.draft
+        }
 
     def _image(self, name: str) -> bytes | None:
         """The bytes of ``images/<name>``, when it may be served. None also when

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from feeds import headers, urls
+from feeds import headers, partners, urls
+from feeds.model import BUILTIN_PIXEL
+from feeds.pages import desk_page
+from feeds.partners import Verdict
+from feeds.state import AuditEntry, State, StateError
 from webapp.http import Resource, respond
+from webapp.pixel import GIF, Pixels, ignored, origin
 from webapp.reload import LiveSite, Snapshot
 
 bp = Blueprint("site", __name__)
@@ -20,12 +28,17 @@ def live() -> LiveSite:
 
 
 def send(
-    resource: Resource, snapshot: Snapshot, status: int = 200, location: str | None = None
+    resource: Resource,
+    snapshot: Snapshot,
+    status: int = 200,
+    location: str | None = None,
+    extra: tuple[tuple[str, str], ...] = (),
 ) -> BaseResponse:
     """A Flask response with the headers :func:`webapp.http.respond` decides."""
     code, headers, body = respond(request.environ, resource, snapshot.last_modified, status)
     if location is not None:
         headers.append(("Location", location))
+    headers.extend(extra)
     return Response(body, status=code, headers=headers, direct_passthrough=True)
 
 
@@ -57,6 +70,125 @@ def preview_script() -> BaseResponse:
     if not current_app.config["PREVIEW"]:
         return not_found()
     return send(Resource.of(PREVIEW_SCRIPT, "text/javascript; charset=utf-8"), live().snapshot)
+
+
+# -- behind a token -------------------------------------------------------------------
+
+
+def state() -> State:
+    opened: Callable[[], State] = current_app.extensions["feeds.state"]
+    return opened()
+
+
+#: What a client without a valid token gets, whatever it asked for: it learns
+#: nothing of what is there.
+UNAUTHORIZED = Resource(
+    b"<!DOCTYPE html><html lang=en><meta charset=utf-8><title>Partners only</title>"
+    b"<h1>Partners only</h1><p>This address needs a partner token, sent as the password "
+    b"of HTTP Basic authentication (any user name) or as a Bearer token. "
+    b"Ask the desk for one.</p>\n",
+    headers.private("401.html"),
+)
+CHALLENGE = (("WWW-Authenticate", f'Basic realm="{partners.REALM}", charset="UTF-8"'),)
+
+
+def behind_token(scope: str, serve: Callable[[Snapshot, Verdict], Resource | None]) -> BaseResponse:
+    """Check the token, serve, and write the audit row, granted or not."""
+    snapshot = live().current()
+    now = live().clock()
+    try:
+        verdict = partners.authenticate(
+            state(), request.headers.get("Authorization", ""), now, scope
+        )
+        if snapshot.served is None:
+            response = unavailable(snapshot)
+        elif not verdict.granted:
+            response = send(UNAUTHORIZED, snapshot, 401, extra=CHALLENGE)
+        elif (resource := serve(snapshot, verdict)) is None:
+            response = not_found()
+        else:
+            response = send(resource, snapshot, resource.status)
+        state().record(
+            AuditEntry(
+                at=now.timestamp(),
+                partner=verdict.partner.name if verdict.partner else None,
+                token=verdict.token,
+                path=request.path[:2000],
+                status=response.status_code,
+                bytes=response.content_length or 0,
+                client=(request.remote_addr or "")[:100],
+                agent=request.user_agent.string[:500],
+                outcome=verdict.outcome,
+            )
+        )
+    except StateError as e:
+        current_app.logger.error("%s", e)
+        return send(UNAVAILABLE, snapshot, 503)
+    return response
+
+
+@bp.route("/partners/<path:rest>", methods=["GET", "HEAD"])
+def partner_feed(rest: str) -> BaseResponse:
+    """An early-access feed, for partners with a token."""
+
+    def serve(snapshot: Snapshot, verdict: Verdict) -> Resource | None:
+        assert snapshot.served is not None
+        return snapshot.served.private(urls.PARTNERS + rest)
+
+    return behind_token(partners.EARLY_ACCESS, serve)
+
+
+@bp.route("/desk/", methods=["GET", "HEAD"])
+def desk() -> BaseResponse:
+    """Republications and the audit, for editors."""
+
+    def serve(snapshot: Snapshot, verdict: Verdict) -> Resource:
+        assert snapshot.served is not None
+        plan = snapshot.served.plan
+        named = {
+            name.removesuffix(".gif"): (a.title, a.url)
+            for name, a in snapshot.served.pixels.items()
+        }
+        figures = partners.republications(state().hits(), named)
+        entries = state().audit(since=(live().clock() - DESK_AUDIT).timestamp())
+        page = desk_page(plan.renderer, figures, entries[-DESK_AUDIT_ROWS:][::-1])
+        return Resource(page, headers.private("desk/index.html"))
+
+    return behind_token(partners.EDITOR, serve)
+
+
+#: How far back the desk shows the audit, and at most how many rows.
+DESK_AUDIT = timedelta(days=30)
+DESK_AUDIT_ROWS = 200
+
+
+@bp.route("/r/<name>", methods=["GET", "HEAD"])
+def pixel(name: str) -> BaseResponse:
+    """The built-in republication pixel: the image at once, the count later."""
+    snapshot = live().snapshot
+    served = snapshot.served
+    if served is not None and not current_app.config["PREVIEW"]:
+        article = served.pixels.get(name)
+        site = served.plan.content.site
+        if article is not None and site.republish_pixel == BUILTIN_PIXEL:
+            found = origin(request.headers.get("Referer", ""))
+            if not ignored(found, urlsplit(site.base_url).hostname):
+                now = live().clock()
+                day = now.astimezone(site.zone).date().isoformat()
+                counter: Pixels = current_app.extensions["feeds.pixels"]
+                counter.hit(
+                    urls.pixel(article.id).removeprefix(urls.PIXELS).removesuffix(".gif"),
+                    found,
+                    now,
+                    day,
+                )
+    return send(PIXEL, snapshot)
+
+
+PIXEL = Resource(
+    GIF,
+    (("Content-Type", "image/gif"), ("Cache-Control", "no-store"), *headers.security("image/gif")),
+)
 
 
 @bp.get("/", defaults={"path": ""})

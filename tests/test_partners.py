@@ -1,0 +1,430 @@
+"""The partner desk as partners and editors meet it, on SQLite and on
+PostgreSQL: tokens made with ``feeds partner``, the early-access feeds read
+by newsboat, feedparser and ``reader`` through gunicorn (two workers), the
+audit, the built-in pixel under load, and the desk in Chromium."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+
+from conftest import (
+    CHROMIUM,
+    FLAGS,
+    free_port,
+    gunicorn,
+    require,
+    sample_copy,
+    state_database,
+    state_env,
+)
+from feeds.build import build
+from feeds.content import load_content
+
+FEEDS = str(Path(sys.executable).with_name("feeds"))
+SOON = "Embargoed: a river changes its course"
+LATER = "Beyond the window: a second river"
+WITHHELD = "Scheduled but not for republishing"
+DRAFTED = "A draft the partners never see"
+LAPSING = "An embargo that lifts during the tests"
+PARTNER_ORIGIN = "https://partner.example"
+
+
+@dataclass
+class Desk:
+    base: str
+    root: Path
+    env: dict[str, str]
+    log: Path
+    access: Path
+    tokens: dict[str, str]
+    lapses: datetime
+
+
+def article(title: str, date: datetime, extra: str = "") -> str:
+    return (
+        f'---\ntitle: "{title}"\ndate: {date.isoformat()}\nauthors: [grace-okafor]\n'
+        f"tags: [Rivers]\n{extra}---\nThe water moved in the night, said the people who live "
+        "by it.\n"
+    )
+
+
+def feeds(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [FEEDS, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stdout
+
+
+def token_of(printed: str) -> str:
+    found = re.search(r"^  (fp_\S+)$", printed, re.M)
+    assert found is not None, printed
+    return found[1]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def desk(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Desk]:
+    folder = tmp_path_factory.mktemp(f"desk-{request.param}")
+    with state_database(request.param, folder) as url:
+        port = free_port()
+        root = sample_copy(folder, port)
+        site = root / "site.toml"
+        text = re.sub(r"republish_pixel = .*", 'republish_pixel = "builtin"', site.read_text())
+        site.write_text(text, encoding="utf-8")
+        now = datetime.now(UTC).replace(microsecond=0)
+        lapses = now + timedelta(seconds=12)
+        articles = root / "articles"
+        (articles / "soon.md").write_text(article(SOON, now + timedelta(days=2)))
+        (articles / "later.md").write_text(article(LATER, now + timedelta(days=20)))
+        (articles / "withheld.md").write_text(
+            article(WITHHELD, now + timedelta(days=1), "republish: false\n")
+        )
+        (articles / "drafted.md").write_text(
+            article(DRAFTED, now + timedelta(days=1), "draft: true\n")
+        )
+        (articles / "lapsing.md").write_text(article(LAPSING, lapses))
+        env = {**os.environ, **state_env(url), "FEEDS_CONTENT": str(root)}
+        tokens = {
+            name: token_of(feeds(env, "partner", "add", name, *scope))
+            for name, scope in (
+                ("La Prensa", ()),
+                ("El Diario", ()),
+                ("Rotating Daily", ()),
+                ("The Desk", ("--scope", "editor")),
+            )
+        }
+        log, access = folder / "app.log", folder / "access.log"
+        with gunicorn(
+            root,
+            port,
+            folder / "cache.sqlite",
+            ", 'RELOAD_INTERVAL': 0.5",
+            stopped=False,
+            env=state_env(url),
+            options=("--access-logfile", str(access)),
+            log=log,
+        ) as base:
+            yield Desk(base, root, env, log, access, tokens, lapses)
+
+
+def fetch(url: str, authorization: str | None = None, **headers: str) -> Any:
+    request = urllib.request.Request(url, headers=headers)
+    if authorization:
+        request.add_header("Authorization", authorization)
+    try:
+        return urllib.request.urlopen(request, timeout=30)
+    except urllib.error.HTTPError as e:
+        return e
+
+
+def basic(token: str, user: str = "newsroom") -> str:
+    return "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()
+
+
+def with_credentials(url: str, token: str) -> str:
+    return url.replace("http://", f"http://partner:{token}@", 1)
+
+
+def test_feedparser_reads_the_embargoed_story_with_its_notice(desk: Desk) -> None:
+    url = with_credentials(desk.base + "partners/atom.xml", desk.tokens["La Prensa"])
+    parsed = feedparser.parse(url)
+    assert parsed.status == 200 and not parsed.bozo, parsed.get("bozo_exception")
+    titles = [entry.title for entry in parsed.entries]
+    assert SOON in titles and LATER not in titles and WITHHELD not in titles
+    assert DRAFTED not in titles
+    soon = parsed.entries[titles.index(SOON)]
+    notice = soon.content[0].value
+    assert re.match(
+        r'<p class="embargo"><strong>EMBARGOED until \d{4}-\d\d-\d\d \d\d:\d\d America/Lima '
+        r"— do not publish before</strong></p>",
+        notice,
+    ), notice[:200]
+    assert datetime(*soon.published_parsed[:6], tzinfo=UTC) > datetime.now(UTC)
+    # The public stories are there too, but for those not for republishing.
+    withheld = {a.id for a in load_content(desk.root).articles if not a.republish}
+    public = {e.id for e in feedparser.parse(desk.base + "atom.xml").entries}
+    assert public - withheld <= {e.id for e in parsed.entries}
+    assert withheld & public and not withheld & {e.id for e in parsed.entries}
+    assert "rel" not in str([link for link in parsed.feed.links if link.rel == "hub"])
+
+
+def test_json_feed_carries_the_embargo_instant(desk: Desk) -> None:
+    with fetch(desk.base + "partners/feed.json", "Bearer " + desk.tokens["La Prensa"]) as response:
+        feed = json.load(response)
+    (item,) = [i for i in feed["items"] if i["title"] == SOON]
+    assert item["_embargoed"] == item["date_published"]
+    assert item["content_html"].startswith('<p class="embargo">')
+    assert "hubs" not in feed
+
+
+def test_reader_and_newsboat_read_it_with_a_token_and_not_without(
+    desk: Desk, tmp_path: Path
+) -> None:
+    from reader import make_reader
+
+    url = with_credentials(desk.base + "partners/rss.xml", desk.tokens["El Diario"])
+    library = make_reader(str(tmp_path / "reader.sqlite"))
+    try:
+        library.add_feed(url)
+        library.add_feed(desk.base + "partners/tags/rivers/atom.xml")  # no token
+        library.update_feeds()
+        entries = {e.title: e for e in library.get_entries(feed=url)}
+        assert SOON in entries and LATER not in entries
+        assert "EMBARGOED until" in entries[SOON].content[0].value
+        assert list(library.get_entries(feed=desk.base + "partners/tags/rivers/atom.xml")) == []
+        failed = library.get_feed(desk.base + "partners/tags/rivers/atom.xml").last_exception
+        assert failed is not None and "401" in str(failed.value_str)
+    finally:
+        library.close()
+
+    require("newsboat")
+    home = tmp_path / "newsboat"
+    home.mkdir()
+    (home / "urls").write_text(url + "\n" + desk.base + "partners/atom.xml\n")
+    (home / "config").write_text("reload-threads 2\n")
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home),
+        "XDG_DATA_HOME": str(home),
+    }
+    done = subprocess.run(
+        [
+            "newsboat",
+            "-u",
+            str(home / "urls"),
+            "-C",
+            str(home / "config"),
+            "-c",
+            str(home / "cache.db"),
+            "-x",
+            "reload",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(home / "cache.db") as db:
+        rows = db.execute("SELECT feedurl, title, content FROM rss_item").fetchall()
+    got = {title: content for feed, title, content in rows if feed == url}
+    assert SOON in got and "EMBARGOED until" in got[SOON]
+    assert not [title for feed, title, _ in rows if feed != url]  # no token, nothing
+
+
+def test_without_a_valid_token_it_is_401_with_a_challenge(desk: Desk) -> None:
+    for authorization in (
+        None,
+        "Bearer fp_nobody.nothing",
+        "Bearer not-a-token",
+        basic("fp_" + desk.tokens["La Prensa"][3:-4] + "xxxx"),  # a wrong secret
+        basic(desk.tokens["La Prensa"])[:-4],  # broken base64
+    ):
+        response = fetch(desk.base + "partners/rss.xml", authorization)
+        with response:
+            assert response.status == 401
+            assert response.headers["WWW-Authenticate"].startswith('Basic realm="partners"')
+            body = response.read()
+            assert SOON.encode() not in body and b"Partners only" in body
+    everything = feeds(desk.env, "partner", "audit", "--since", "2000-01-01")
+    for outcome in ("no token", "unknown token", "malformed token"):
+        assert re.search(rf" 401 +\d+ +{outcome} ", everything), outcome
+    audit = feeds(desk.env, "partner", "audit", "La Prensa")
+    assert "wrong secret" in audit
+
+
+def test_responses_are_private_and_name_no_hub(desk: Desk) -> None:
+    with fetch(desk.base + "partners/rss.xml", "Bearer " + desk.tokens["La Prensa"]) as response:
+        assert response.status == 200
+        assert response.headers["Cache-Control"] == "private, no-store"
+        assert "Authorization" in response.headers["Vary"]
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert "Link" not in response.headers and "ETag" not in response.headers
+        assert b'rel="hub"' not in response.read()
+
+
+def test_nothing_embargoed_reaches_the_public_or_the_export(desk: Desk, tmp_path: Path) -> None:
+    for path in (
+        "",
+        "rss.xml",
+        "atom.xml",
+        "feed.json",
+        "sitemap.xml",
+        "feeds.opml",
+        "feeds/",
+        "tags/rivers/",
+    ):
+        with fetch(desk.base + path) as response:
+            body = response.read()
+        for title in (SOON, LATER, WITHHELD, LAPSING):
+            assert title.encode() not in body, (path, title)
+        assert b"/partners/" not in body, path
+    out = tmp_path / "out"
+    build(desk.root, out, datetime.now(UTC))
+    assert not (out / "partners").exists()
+    for file in out.rglob("*"):
+        if file.is_file():
+            data = file.read_bytes()
+            assert SOON.encode() not in data and b"/partners/" not in data, file
+
+
+def test_revoked_and_rotated_tokens(desk: Desk) -> None:
+    url = desk.base + "partners/rss.xml"
+    old = desk.tokens["Rotating Daily"]
+    new = token_of(feeds(desk.env, "partner", "rotate", "Rotating Daily"))
+    for token in (old, new):  # the old one works through the grace period
+        with fetch(url, basic(token)) as response:
+            assert response.status == 200
+    newest = token_of(feeds(desk.env, "partner", "rotate", "Rotating Daily", "--grace-days", "0"))
+    with fetch(url, basic(new)) as response:
+        assert response.status == 401
+    with fetch(url, basic(newest)) as response:
+        assert response.status == 200
+    assert "rotated out" in feeds(desk.env, "partner", "audit", "Rotating Daily")
+
+    feeds(desk.env, "partner", "revoke", "El Diario")
+    with fetch(url, basic(desk.tokens["El Diario"])) as response:
+        assert response.status == 401
+    assert feedparser.parse(with_credentials(url, desk.tokens["El Diario"])).status == 401
+    audit = feeds(desk.env, "partner", "audit", "El Diario").splitlines()
+    assert re.search(r" 401 +\d+ +revoked ", audit[-1]), audit[-1]
+    listed = feeds(desk.env, "partner", "list")
+    assert re.search(r"^El Diario\s+early-access\s+revoked", listed, re.M), listed
+
+
+def test_every_fetch_is_audited_with_who_what_and_how_much(desk: Desk) -> None:
+    with fetch(
+        desk.base + "partners/tags/rivers/rss.xml",
+        basic(desk.tokens["La Prensa"]),
+        **{"User-Agent": "PartnerCMS/2.1"},
+    ) as response:
+        size = len(response.read())
+    rows = feeds(desk.env, "partner", "audit", "La Prensa").splitlines()
+    line = next(r for r in reversed(rows) if "PartnerCMS/2.1" in r)
+    assert "/partners/tags/rivers/rss.xml" in line and " 200 " in line and " ok " in line
+    assert f" {size} " in line and "127.0.0.1" in line
+
+
+def test_when_the_embargo_lapses_the_story_is_public(desk: Desk) -> None:
+    token = desk.tokens["La Prensa"]
+    wait = (desk.lapses - datetime.now(UTC)).total_seconds()
+    if wait > 2:
+        parsed = feedparser.parse(with_credentials(desk.base + "partners/atom.xml", token))
+        entry = next(e for e in parsed.entries if e.title == LAPSING)
+        assert "EMBARGOED" in entry.content[0].value
+    time.sleep(max(0.0, wait) + 2.5)
+    public = feedparser.parse(desk.base + "atom.xml")
+    assert LAPSING in [e.title for e in public.entries]
+    parsed = feedparser.parse(with_credentials(desk.base + "partners/atom.xml", token))
+    entry = next(e for e in parsed.entries if e.title == LAPSING)
+    assert "EMBARGOED" not in entry.content[0].value
+
+
+def test_the_pixel_counts_exactly_under_load(desk: Desk) -> None:
+    with fetch(desk.base + "articles/lima-reservoirs-dry-season/") as response:
+        page = response.read().decode()
+    found = re.search(r"/r/([0-9a-f]{32})\.gif", page)
+    assert found is not None, "the republish block carries the pixel"
+    pixel = desk.base + found[0].removeprefix("/")
+    errors: list[str] = []
+    plan = [
+        {"Referer": PARTNER_ORIGIN + "/news/rivers"},
+        {"Referer": "https://other.example:8443/a?b=c"},
+        {},  # no Referer: "unknown"
+        {"Referer": desk.base + "articles/x/"},  # our own page: not counted
+        {"Referer": "http://localhost:1313/preview/"},  # a preview: not counted
+    ]
+    each = 120
+
+    def hammer(headers: dict[str, str]) -> None:
+        for _ in range(each):
+            try:
+                with fetch(pixel, **headers) as response:
+                    if response.status != 200 or response.headers["Content-Type"] != "image/gif":
+                        errors.append(str(response.status))
+                    response.read()
+            except OSError as e:
+                errors.append(repr(e))
+
+    threads = [threading.Thread(target=hammer, args=(h,)) for h in plan for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    time.sleep(3)  # each worker writes its counts once a second
+    rows = list(csv.DictReader(io.StringIO(feeds(desk.env, "partner", "republications", "--csv"))))
+    counted = {
+        r["origin"]: int(r["hits"])
+        for r in rows
+        if r["url"].endswith("/lima-reservoirs-dry-season/")
+    }
+    assert counted == {
+        PARTNER_ORIGIN: 2 * each,
+        "https://other.example:8443": 2 * each,
+        "unknown": 2 * each,
+    }
+
+
+def test_the_desk_shows_editors_the_figures(desk: Desk, tmp_path: Path) -> None:
+    with fetch(desk.base + "desk/", basic(desk.tokens["La Prensa"])) as response:
+        assert response.status == 401  # a partner is no editor
+    require("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with fetch(desk.base + "r/" + "0" * 32 + ".gif", Referer=PARTNER_ORIGIN) as response:
+        assert response.status == 200  # an unknown pixel: an image, and no count
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            context = browser.new_context(
+                http_credentials={"username": "editor", "password": desk.tokens["The Desk"]}
+            )
+            page = context.new_page()
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            response = page.goto(desk.base + "desk/")
+            assert response is not None and response.status == 200
+            assert page.locator("h1").inner_text() == "Desk"
+            page.locator("svg.chart").first.wait_for()
+            assert page.locator("svg.chart rect").count() >= 30
+            assert page.locator("table.audit tbody tr").count() >= 1
+            page.screenshot(path=str(tmp_path / "desk.png"), full_page=True)
+            assert problems == []
+        finally:
+            browser.close()
+
+
+def test_no_token_ever_reaches_a_log(desk: Desk) -> None:
+    time.sleep(1)
+    logs = desk.log.read_text(errors="replace") + desk.access.read_text(errors="replace")
+    assert "/partners/rss.xml" in logs  # the access log has the requests...
+    for token in desk.tokens.values():
+        secret = token.split(".", 1)[1]
+        assert secret not in logs  # ... and never a secret
+        assert base64.b64encode(f"partner:{token}".encode()).decode() not in logs
