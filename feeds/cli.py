@@ -102,9 +102,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def ping_hub(hub: str, feeds: Sequence[tuple[str, str, str]], now: datetime) -> None:
+def ping_hub(
+    hub: str, feeds: Sequence[tuple[str, str, str]], now: datetime, deployed: bool = False
+) -> None:
     """Tell the hub of the feeds a build changed, once each (a running app or
-    another build may have already); what failed is retried in the background."""
+    another build may have already); what failed is retried in the background.
+    ``deployed``: the feeds have just reached the bucket subscribers read, and
+    each is pinged even if a build told the hub of the same bytes before."""
     from feeds import websub
     from feeds.state import State, StateError, Topic
 
@@ -116,9 +120,13 @@ def ping_hub(hub: str, feeds: Sequence[tuple[str, str, str]], now: datetime) -> 
             found = {
                 url: Topic(key, sha, now.timestamp())
                 for url, key, sha in feeds
-                if url not in known or known[url].digest != sha
+                if deployed or url not in known or known[url].digest != sha
             }
-            websub.announce(state, hub, found, time.time())
+            if deployed:
+                for url, topic in found.items():
+                    state.queue(url, topic, hub, time.time())
+            else:
+                websub.announce(state, hub, found, time.time())
             # The export is in place already: a slow hub delays nothing but this.
             sent = websub.deliver(state, time.time, websub.backoff_from_env(), PING_TIMEOUT)
             pending = state.next_try() is not None
@@ -162,7 +170,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     started = time.monotonic()
     target = deploy.Target.parse(args.to)
     try:
-        site = deploy.read_site(args.content)
+        site = load_site(args.content)
     except ContentError as e:
         for problem in e.problems:
             print(problem)
@@ -208,7 +216,24 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             "not carried by object storage (add them at the CDN or static host): "
             + ", ".join(report.not_carried)
         )
+    if site.hub and not args.dry_run and not args.no_ping:
+        feeds = deployed_feeds(args.out, site, report.changed)
+        if feeds:
+            ping_hub(site.hub, feeds, datetime.now(UTC), deployed=True)
     return 0
+
+
+def deployed_feeds(out: Path, site: Site, changed: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(URL, key, digest) of each public feed a deploy uploaded anew: what the
+    hub is told of once they can be fetched from the bucket."""
+    from feeds.digest import digest
+
+    found = []
+    for path in changed:
+        if path.endswith(tuple(urls.FEED_FILES.values())) and (out / path).is_file():
+            sha = digest((out / path).read_bytes())
+            found.append((urls.absolute(site.base_url, urls.path_of(path)), sha, sha))
+    return found
 
 
 def size(count: int) -> str:
@@ -388,10 +413,7 @@ def partner_republications(
         else None
     )
     content = load(args.content).content
-    named = {
-        urls.pixel(a.id).removeprefix(urls.PIXELS).removesuffix(".gif"): (a.title, a.url)
-        for a in content.articles
-    }
+    named = {urls.id_digest(a.id): (a.title, a.url) for a in content.articles}
     figures = partners.republications(state.hits(day), named)
     rows = [
         (
@@ -523,8 +545,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--no-ping",
         action="store_true",
-        help="do not tell the WebSub hub of the feeds that changed (a later build that "
-        "changes anything tells it of them too)",
+        help="do not tell the WebSub hub of the feeds that changed: for a site that "
+        "feeds deploy publishes (it tells the hub once the bucket has them); otherwise a "
+        "later build that changes anything tells it of them too",
     )
     serve = command("serve", "Preview the site; open pages reload when content changes.", cmd_serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -647,6 +670,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deploy.add_argument(
         "--dry-run", action="store_true", help="print what would be done; change nothing"
+    )
+    deploy.add_argument(
+        "--no-ping",
+        action="store_true",
+        help="do not tell the WebSub hub of the feeds this deploy changed",
     )
     return parser
 

@@ -39,12 +39,10 @@ from typing import Any
 
 from feeds import urls
 from feeds.digest import digest
-from feeds.errors import ContentError, FeedsError, Problem
+from feeds.errors import FeedsError
 from feeds.export import MARKER, read_marker
 from feeds.headers import HEADERS_FILE, Headers, read_headers_file, url_path
-from feeds.load import read_toml
 from feeds.model import Site
-from feeds.validate import validate_site
 
 #: The object beside the site's that records what the last deploy left.
 MANIFEST = ".feeds-deploy.json.gz"
@@ -409,15 +407,6 @@ def decode_manifest(data: bytes) -> dict[str, Known]:
 
 
 # -- the export and the site -------------------------------------------------------
-
-
-def read_site(root: Path) -> Site:
-    """The site's settings from ``root/site.toml`` alone (no article is read)."""
-    problems: list[Problem] = []
-    site = validate_site(read_toml(root, "site.toml"), problems)
-    if problems:
-        raise ContentError(problems)
-    return site
 
 
 def check_export(out: Path) -> None:

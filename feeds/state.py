@@ -309,6 +309,22 @@ class State:
                 return False
             raise
 
+    def queue(self, url: str, topic: Topic, hub: str, now: float) -> None:
+        """Record that feed ``url`` is now ``topic`` and queue a ping for it
+        whatever was known: ``feeds deploy`` has just put these bytes where
+        subscribers fetch them, so even a version told of before (by a build
+        whose export the hub could not yet see) is news to them."""
+        values = {"key": topic.key, "digest": topic.digest, "as_of": topic.as_of}
+        with self.begin() as connection:
+            moved = connection.execute(
+                update(topics).where(topics.c.url == url).values(values)
+            ).rowcount
+            if not moved:
+                connection.execute(insert(topics).values(url=url, **values))
+            connection.execute(
+                insert(pings).values(hub=hub, topic=url, attempts=0, next_try=now, done=False)
+            )
+
     # -- pings still to deliver ----------------------------------------------------
 
     def take(self, now: float, lease: float, limit: int = 50) -> list[Ping]:

@@ -97,10 +97,15 @@ def partners(listing: str) -> str:
     return PARTNERS + listing
 
 
+def id_digest(article_id: str) -> str:
+    """A short digest of an article's id (which never changes, unlike its
+    slug): the name of its pixel and its key at a CDN."""
+    return hashlib.blake2b(article_id.encode(), digest_size=16).hexdigest()
+
+
 def pixel(article_id: str) -> str:
-    """The built-in republication pixel of an article: ``r/<digest>.gif``,
-    a digest of its id (which never changes, unlike its slug)."""
-    return f"{PIXELS}{hashlib.blake2b(article_id.encode(), digest_size=16).hexdigest()}.gif"
+    """The built-in republication pixel of an article: ``r/<id digest>.gif``."""
+    return f"{PIXELS}{id_digest(article_id)}.gif"
 
 
 def archive(year: int, month: int) -> str:

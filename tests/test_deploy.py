@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from conftest import NOW, free_port, write
 from feeds import urls
 from feeds.build import build
 from feeds.cli import main, size, transfer_bar
+from feeds.content import load_site
 from feeds.deploy import (
     DIGEST_KEY,
     HEADERS_KEY,
@@ -52,7 +54,6 @@ from feeds.deploy import (
     encode_manifest,
     plan,
     rank,
-    read_site,
     stale,
 )
 from feeds.digest import digest
@@ -199,7 +200,7 @@ def test_transfer_bar_only_on_a_terminal() -> None:
 def test_deploy_refuses_a_folder_that_is_not_an_export(tmp_path: Path, content: Path) -> None:
     write(tmp_path, "precious/notes.txt", "mine")
     with pytest.raises(DeployError, match=f"not an export written by feeds build.*{MARKER}"):
-        deploy(tmp_path / "precious", Target("site"), read_site(content), None)
+        deploy(tmp_path / "precious", Target("site"), load_site(content), None)
 
 
 # -- the store --------------------------------------------------------------------------
@@ -395,7 +396,7 @@ def rule(out: Path, path: str, content: Path) -> tuple[tuple[str, str], ...]:
     from feeds.headers import read_headers_file, url_path
 
     rules = read_headers_file((out / "_headers").read_bytes())
-    return rules[url_path(path, read_site(content))]
+    return rules[url_path(path, load_site(content))]
 
 
 def site_changes(built: Any) -> set[str]:
@@ -420,7 +421,7 @@ def run(
     s3 = store.client()
     calls = Calls(s3)
     try:
-        return deploy(out, target, read_site(content), s3, **options), calls
+        return deploy(out, target, load_site(content), s3, **options), calls
     finally:
         s3.close()
 
@@ -672,6 +673,58 @@ def test_errors_are_one_line_without_a_traceback(
     assert error("--to", "gs://site").startswith("feeds deploy: expected s3://BUCKET")
     (out / MARKER).unlink()
     assert "not an export written by feeds build" in error("--to", "s3://site/errors", *here)
+
+
+def test_the_hub_is_told_once_the_bucket_has_the_feeds_and_only_then(
+    store: Store, sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``feeds build --no-ping`` then ``feeds deploy``: the hub hears of each
+    changed feed once, after the upload; nothing again from a deploy or a
+    build of the same bytes; an edit, of the feeds it changed."""
+    from test_websub import Hub
+
+    (tmp_path / "hub-state").mkdir()
+    hub = Hub(tmp_path / "hub-state")
+    hub.start()
+    try:
+        target = store.target("pinged")
+        bucket = f"{store.endpoint}/{target.bucket}/{target.prefix}"
+        site = sample / "site.toml"
+        text = re.sub(r'(?m)^base_url = .*$', f'base_url = "{bucket}"', site.read_text())
+        site.write_text(f'hub = "{hub.url}"\n' + text, encoding="utf-8")
+        out = tmp_path / "out"
+        where = ["--out", str(out), "--content", str(sample)]
+        deploy = ["deploy", *where, "--to", str(target), "--endpoint-url", store.endpoint]
+
+        assert main(["build", *where, "--no-cache", "--no-ping"]) == 0
+        assert hub.pings() == Counter()
+        assert main(deploy) == 0
+        printed = capsys.readouterr().out
+        first = hub.pings()
+        feeds = {p for p in tree(out) if p.endswith((".xml", ".json")) and "feeds.opml" not in p}
+        feeds -= {"sitemap.xml"}
+        assert set(first) == {bucket + urls.path_of(p) for p in feeds}
+        assert set(first.values()) == {1}
+        assert f"pinged {hub.url} for {urlsplit(bucket).path}rss.xml" in printed
+        with urllib.request.urlopen(bucket + "rss.xml", timeout=10) as answer:
+            assert answer.read() == (out / "rss.xml").read_bytes()  # what the hub fetches
+
+        since = len(hub.published)
+        assert main(deploy) == 0  # nothing changed
+        assert main(["build", *where, "--no-cache"]) == 0  # the same bytes: told already
+        assert hub.pings(since) == Counter()
+        assert "pinged http" not in capsys.readouterr().out
+
+        story = sample / "articles" / "lima-reservoirs-dry-season.md"
+        story.write_text(story.read_text().replace("reservoirs", "reservoirs (corrected)", 1))
+        assert main(["build", *where, "--no-cache", "--no-ping"]) == 0
+        assert hub.pings(since) == Counter()
+        assert main(deploy) == 0
+        again = hub.pings(since)
+        assert bucket + "rss.xml" in again and set(again.values()) == {1}
+        assert len(again) < len(first)  # the feeds that carry the story, not every feed
+    finally:
+        hub.stop()
 
 
 # -- killed midway ------------------------------------------------------------------------

@@ -177,7 +177,7 @@ def pixel(name: str) -> BaseResponse:
                 day = now.astimezone(site.zone).date().isoformat()
                 counter: Pixels = current_app.extensions["feeds.pixels"]
                 counter.hit(
-                    urls.pixel(article.id).removeprefix(urls.PIXELS).removesuffix(".gif"),
+                    urls.id_digest(article.id),
                     found,
                     now,
                     day,
