@@ -9,7 +9,7 @@ here, once.
 from __future__ import annotations
 
 import mimetypes
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from feeds import urls
 from feeds.model import Site
@@ -79,6 +79,52 @@ def private(file: str) -> Headers:
         ("Vary", "Authorization"),
         ("Referrer-Policy", "no-referrer"),
         *security(kind),
+    )
+
+
+#: Surrogate keys (a CDN's tags for purging, ``xkey`` in Varnish): every
+#: object of the site carries this one, so purging it empties the CDN.
+SITE_KEY = "site"
+#: How long a CDN that the app purges on every change may keep what it has
+#: (the browsers' ``max-age`` stays ``cache_max_age``).
+CDN_MAX_AGE = 86_400
+
+
+def article_key(article_id: str) -> str:
+    """The key of every object that shows an article (its page, each listing
+    page and feed that carries it): its id digest, as its pixel's name."""
+    return "a-" + urls.id_digest(article_id)
+
+
+def listing_key(listing: str) -> str:
+    """The key of every page and feed of one listing (``""`` the home page,
+    ``tags/water/``, ``archive/2026/10/``, ``withdrawals/``)."""
+    return "l-" + _token(listing or "home")
+
+
+def file_key(file: str) -> str:
+    """The key of one file that belongs to no listing and shows no article
+    as such (the sitemap, the OPML list, an image, the stylesheet)."""
+    return "f-" + _token(file)
+
+
+def _token(text: str) -> str:
+    """Text as one key: no spaces or commas (they separate keys), ASCII."""
+    return quote(text, safe="/.-_~")
+
+
+def surrogate(keys: tuple[str, ...], max_age: int) -> Headers:
+    """For a CDN in front of the app, which keeps them from browsers:
+    ``Surrogate-Key`` (what a purge of one key removes) and
+    ``Surrogate-Control`` (how long it may keep the object, and serve it stale
+    while it fetches a new one or while the app is down)."""
+    return (
+        ("Surrogate-Key", " ".join(keys)),
+        (
+            "Surrogate-Control",
+            f"max-age={max_age}, stale-while-revalidate={STALE_WHILE_REVALIDATE}, "
+            f"stale-if-error={STALE_IF_ERROR}",
+        ),
     )
 
 

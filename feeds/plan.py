@@ -105,6 +105,10 @@ class Output:
     #: It changes only when an article of its own changes (an archive month
     #: that is not the newest): caches may keep it long.
     lasting: bool = False
+    #: Its surrogate keys for a CDN, its own group's first (a listing's, an
+    #: article's): purging that one key removes it, and all it shares it with.
+    #: Empty: its file's key alone.
+    keys: tuple[str, ...] = ()
 
 
 class Plan:
@@ -137,6 +141,7 @@ class Plan:
         self._versions = loaded.versions
         self._versions_by_id: dict[int, tuple[Article, str]] = {}
         self._common = repr((code_version(), self._token(content.site)))
+        self._keys: dict[str, str] = {}
 
     def paths(self, *access: Access) -> list[str]:
         """The files with one of those accesses (default: what is served to
@@ -144,15 +149,26 @@ class Plan:
         wanted = access or (Access.PUBLIC,)
         return sorted(path for path, out in self.outputs.items() if out.access in wanted)
 
+    def surrogate_keys(self, file: str) -> tuple[str, ...]:
+        """The CDN's keys of a public file (an image's too): its own group's
+        first, the whole site's last."""
+        out = self.outputs.get(file)
+        own = out.keys if out is not None and out.keys else (headers.file_key(file),)
+        return (*own, headers.SITE_KEY)
+
     def render(self, path: str) -> bytes:
         out = self.outputs[path]
         return out.build(self.renderer, *out.inputs)
 
     def key(self, path: str) -> str:
         """A digest of everything ``path`` is built from: unchanged key, unchanged bytes."""
-        out = self.outputs[path]
-        name = f"{out.build.__module__}.{out.build.__qualname__}"
-        return digest(repr((self._common, name, self._token(out.inputs))).encode())
+        found = self._keys.get(path)
+        if found is None:
+            out = self.outputs[path]
+            name = f"{out.build.__module__}.{out.build.__qualname__}"
+            found = digest(repr((self._common, name, self._token(out.inputs))).encode())
+            self._keys[path] = found
+        return found
 
     def _token(self, value: object) -> object:
         """What stands for a value in a key: an article by its version (its
@@ -198,8 +214,10 @@ def _outputs(
             url = urls.absolute(site.base_url, path)
             home = listing.page_url(site)
             link = FeedLink(listing.path, listing.title, fmt, url, home, listing.kind)
-            inputs = (channel, listing.feed_articles(site), listing.withdrawn, history)
-            outputs[path] = Output(build, inputs, link)
+            shown = listing.feed_articles(site)
+            inputs = (channel, shown, listing.withdrawn, history)
+            keys = _keys(listing.path, shown, listing.withdrawn)
+            outputs[path] = Output(build, inputs, link, keys=keys)
     since = min((a.date for a in every[0].articles), default=EPOCH)
     gone_channel = Channel(
         urls.WITHDRAWALS,
@@ -215,7 +233,8 @@ def _outputs(
         url = urls.absolute(site.base_url, path)
         home = urls.absolute(site.base_url, urls.WITHDRAWALS)
         link = FeedLink(urls.WITHDRAWALS, gone_channel.title, fmt, url, home, "withdrawals")
-        outputs[path] = Output(build, (gone_channel, gone, since), link)
+        keys = _keys(urls.WITHDRAWALS, gone)
+        outputs[path] = Output(build, (gone_channel, gone, since), link, keys=keys)
     for index, month in enumerate(archive):
         name = words.month(month.year, month.month)
         channel = Channel(
@@ -233,26 +252,32 @@ def _outputs(
         for fmt, build in FEED_BUILDERS.items():
             inputs = (channel, month.articles, month.withdrawn, history)
             lasting = index > 0  # the newest month still grows
-            outputs[urls.feed(month.path, fmt)] = Output(build, inputs, lasting=lasting)
+            keys = _keys(month.path, month.articles, month.withdrawn)
+            outputs[urls.feed(month.path, fmt)] = Output(build, inputs, lasting=lasting, keys=keys)
     site_feeds = feed_links(outputs, urls.HOME)
     for listing in every:
         newest = rfc3339(max(a.modified for a in listing.articles)) if listing.articles else None
         feeds = site_feeds if not listing.path else feed_links(outputs, listing.path) + site_feeds
         for page in listing.pages():
             entry = SitemapEntry(urls.absolute(site.base_url, page.path), newest)
-            outputs[urls.file_of(page.path)] = Output(listing_page, (page, feeds, preview), entry)
+            keys = _keys(listing.path, page.articles)
+            outputs[urls.file_of(page.path)] = Output(
+                listing_page, (page, feeds, preview), entry, keys=keys
+            )
     for article in every[0].articles:
         entry = SitemapEntry(article.url, rfc3339(article.modified))
         path = urls.file_of(urls.article(article.slug))
-        outputs[path] = Output(article_page, (article, site_feeds, preview), entry)
+        keys = (headers.article_key(article.id),)
+        outputs[path] = Output(article_page, (article, site_feeds, preview), entry, keys=keys)
     for article in gone:
         path = urls.file_of(urls.article(article.slug))
         if path not in outputs:  # (a preview with drafts shows it, marked)
-            outputs[path] = Output(withdrawn_page, (article, site_feeds), status=410)
+            keys = (headers.article_key(article.id),)
+            outputs[path] = Output(withdrawn_page, (article, site_feeds), status=410, keys=keys)
     gone_feeds = feed_links(outputs, urls.WITHDRAWALS)
     entry = SitemapEntry(urls.absolute(site.base_url, urls.WITHDRAWALS), None)
     outputs[urls.file_of(urls.WITHDRAWALS)] = Output(
-        withdrawals_page, (gone, gone_feeds + site_feeds), entry
+        withdrawals_page, (gone, gone_feeds + site_feeds), entry, keys=_keys(urls.WITHDRAWALS, gone)
     )
     entries = tuple(
         MonthEntry(m.path, words.month(m.year, m.month), len(m.articles)) for m in archive
@@ -280,6 +305,12 @@ def _outputs(
     outputs[urls.FAVICON] = Output(static_file, ("favicon.ico",))
     outputs[urls.NOT_FOUND] = Output(not_found_page, (site_feeds,))
     return outputs
+
+
+def _keys(listing: str, *shown: tuple[Article, ...]) -> tuple[str, ...]:
+    """A listing's key, then the key of each article it shows."""
+    articles = dict.fromkeys(headers.article_key(a.id) for group in shown for a in group)
+    return (headers.listing_key(listing), *articles)
 
 
 def _partner_outputs(content: Content, now: datetime) -> dict[str, Output]:

@@ -141,8 +141,24 @@ hits = Table(
     Column("last", Float, nullable=False),
 )
 
+#: What a CDN in front of the app was last purged for: one row per site.
+#: Whoever moves it to a new version is the one who purges.
+purges = Table(
+    "purges",
+    METADATA,
+    Column("site", String(2000), primary_key=True),
+    #: :func:`feeds.cdn.fingerprint` of the version served.
+    Column("version", String(64), nullable=False),
+    #: Its ``Last-Modified``, in seconds: an older version never wins.
+    Column("as_of", Float, nullable=False),
+)
+
 #: Each version of the schema, from the first: the tables it adds.
-MIGRATIONS: list[tuple[Table, ...]] = [(topics, pings), (partners, tokens, audit, hits)]
+MIGRATIONS: list[tuple[Table, ...]] = [
+    (topics, pings),
+    (partners, tokens, audit, hits),
+    (purges,),
+]
 
 
 class StateError(FeedsError):
@@ -324,6 +340,33 @@ class State:
             connection.execute(
                 insert(pings).values(hub=hub, topic=url, attempts=0, next_try=now, done=False)
             )
+
+    def claim_purge(self, site: str, version: str, as_of: float) -> bool:
+        """Record that ``site`` is served at ``version`` now: True for exactly
+        one caller per new version, however many workers ask at once (it
+        purges the CDN); False when it is known, or older than what is."""
+        values = {"version": version, "as_of": as_of}
+        try:
+            with self.begin() as connection:
+                moved = connection.execute(
+                    update(purges)
+                    .where(
+                        purges.c.site == site,
+                        purges.c.version != version,
+                        purges.c.as_of <= as_of,
+                    )
+                    .values(values)
+                ).rowcount
+                if moved:
+                    return True
+                if connection.execute(select(purges.c.site).where(purges.c.site == site)).first():
+                    return False
+                connection.execute(insert(purges).values(site=site, **values))
+                return True
+        except StateError as e:
+            if isinstance(e.__cause__, IntegrityError):  # another process recorded it first
+                return False
+            raise
 
     # -- pings still to deliver ----------------------------------------------------
 

@@ -690,7 +690,7 @@ def test_the_hub_is_told_once_the_bucket_has_the_feeds_and_only_then(
         target = store.target("pinged")
         bucket = f"{store.endpoint}/{target.bucket}/{target.prefix}"
         site = sample / "site.toml"
-        text = re.sub(r'(?m)^base_url = .*$', f'base_url = "{bucket}"', site.read_text())
+        text = re.sub(r"(?m)^base_url = .*$", f'base_url = "{bucket}"', site.read_text())
         site.write_text(f'hub = "{hub.url}"\n' + text, encoding="utf-8")
         out = tmp_path / "out"
         where = ["--out", str(out), "--content", str(sample)]

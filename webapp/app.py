@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask
 
 from feeds.cache import default_path as default_cache
+from feeds.headers import CDN_MAX_AGE
 from feeds.state import opened
 from feeds.websub import backoff_from_env
 from webapp import views
@@ -43,6 +44,15 @@ def _clock(config: Mapping[str, Any]) -> Callable[[], datetime]:
     return lambda: moment
 
 
+def _seconds(text: str | None, default: int) -> int:
+    """A number of seconds from the environment; a bad one is refused at start."""
+    if not text:
+        return default
+    if not text.isdigit():
+        raise ValueError(f"FEEDS_CDN_MAX_AGE must be a whole number of seconds, got {text!r}")
+    return int(text)
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Defaults, then the environment, then the test's overrides.
 
@@ -61,6 +71,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     the state database's URL (default ``$FEEDS_DATABASE_URL``, else SQLite at
     ``$FEEDS_STATE``, else ``./state/feeds.db``), opened only when the site has a
     WebSub hub to tell of changes, or a partner or editor presents a token.
+    ``PURGE_URL``: a CDN in front of the app to purge on every change
+    (``$FEEDS_PURGE_URL``; ``cdn/varnish.vcl`` is one): responses then name
+    their surrogate keys, and the CDN may keep them ``CDN_MAX_AGE`` seconds
+    (``$FEEDS_CDN_MAX_AGE``, default a day).
     """
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(
@@ -71,6 +85,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         BASE_URL=None,
         CLOCK=_now,
         WALL=time.time,
+        PURGE_URL=os.environ.get("FEEDS_PURGE_URL") or None,
+        CDN_MAX_AGE=_seconds(os.environ.get("FEEDS_CDN_MAX_AGE"), CDN_MAX_AGE),
     )
     if test_config:
         app.config.update(test_config)
@@ -88,6 +104,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         wall=app.config["WALL"],
         cache=Path(app.config["CACHE"]) if app.config["CACHE"] else None,
         drafts=bool(app.config["DRAFTS"]),
+        # A preview is never behind the CDN.
+        cdn_max_age=app.config["CDN_MAX_AGE"]
+        if app.config["PURGE_URL"] and not app.config["PREVIEW"]
+        else None,
     )
     state = opened(app.config.get("STATE"))
     app.extensions["feeds.state"] = state
@@ -102,6 +122,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             app.logger,
             backoff_from_env(),
             lambda: live.interval + 1.0 + live.load_seconds * 2,
+            app.config["PURGE_URL"],
         )
         live.on_publish = pusher.published
         pusher.published(live.snapshot)  # the first, loaded before it listened

@@ -38,7 +38,9 @@ NO_STORE = "no-store"
 Headers = list[tuple[str, str]]
 
 #: What a 304 repeats of the 200's headers (RFC 9110, 15.4.5).
-_KEPT_ON_304 = frozenset({"ETag", "Last-Modified", "Cache-Control", "Vary", "Link"})
+_KEPT_ON_304 = frozenset(
+    {"ETag", "Last-Modified", "Cache-Control", "Vary", "Link", "Surrogate-Key", "Surrogate-Control"}
+)
 _REASONS = {
     200: "OK",
     304: "Not Modified",
@@ -154,10 +156,13 @@ class Served:
     """A plan's files as HTTP resources, each built when first asked for and
     then kept until the plan is replaced."""
 
-    def __init__(self, plan: Plan, root: Path) -> None:
+    def __init__(self, plan: Plan, root: Path, cdn_max_age: int | None = None) -> None:
         self.plan = plan
         #: The content directory, for images.
         self.root = root
+        #: With a CDN in front: how long it may keep each file (then every
+        #: public file names its surrogate keys for it).
+        self.cdn_max_age = cdn_max_age
         self._built: dict[str, Resource | None] = {}
         self._private: dict[str, Resource] = {}
 
@@ -170,14 +175,20 @@ class Served:
         if file.startswith(urls.IMAGES):
             data = self._image(file.removeprefix(urls.IMAGES))
             if data is not None:
-                resource = Resource(data, file_headers.headers(file, site))
+                resource = Resource(data, self._fixed(file, file_headers.headers(file, site)))
         elif (out := self.plan.outputs.get(file)) is not None and out.access is Access.PUBLIC:
             data = self.plan.render(file)
-            fixed = file_headers.headers(file, site, out.lasting)
+            fixed = self._fixed(file, file_headers.headers(file, site, out.lasting))
             resource = Resource(data, fixed, out.status)
         if resource is not None or len(self._built) < 10_000:  # misses: a bounded memory
             self._built[file] = resource
         return resource
+
+    def _fixed(self, file: str, fixed: file_headers.Headers) -> file_headers.Headers:
+        if self.cdn_max_age is None:
+            return fixed
+        keys = self.plan.surrogate_keys(file)
+        return (*fixed, *file_headers.surrogate(keys, self.cdn_max_age))
 
     def path(self, url_path: str) -> Resource | None:
         """What the site serves at a URL path (``/articles/x/``)."""

@@ -1,10 +1,16 @@
-"""The app's WebSub publisher: tells the hub of each feed a worker serves anew.
+"""Telling others of each change a worker serves: the WebSub hub of each
+feed that changed, and the CDN in front of the app of what to purge.
 
 Every worker hears of each snapshot it starts serving (new content, an edit,
 a scheduled article whose time came). A thread of its own, never a request,
-then works out which feeds changed and lets :mod:`feeds.websub` claim them in
-the state database: however many workers serve the same change, one queues
-each ping. The same thread sends the pings and retries those a hub refused.
+then works out what changed and claims it in the state database: however
+many workers serve the same change, one queues each ping (:mod:`feeds.websub`)
+and one purges the CDN (:mod:`feeds.cdn`). The same thread sends the pings
+and retries those a hub refused.
+
+A purge is sent twice: at once, so that a correction reaches the edge within
+a second, and again once every worker must be serving the change, since the
+CDN may have fetched a file anew from a worker that had not reloaded yet.
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ import threading
 import weakref
 from collections.abc import Callable
 
-from feeds import websub
+from feeds import cdn, headers, websub
+from feeds.plan import Plan
 from feeds.state import State, StateError
 from webapp.reload import Snapshot
 
 #: Seconds between looks for pings to retry (other workers' too).
 POLL = 30.0
+#: Tries of a purge the CDN did not take, a settling time apart.
+PURGE_TRIES = 5
 
 
 class Pusher:
@@ -31,6 +40,7 @@ class Pusher:
         logger: logging.Logger,
         backoff: float = websub.BACKOFF,
         settle: Callable[[], float] = lambda: 0.0,
+        purge_url: str | None = None,
     ) -> None:
         #: The state database, opened on first use: only a site with a hub needs it.
         self.state = state
@@ -40,6 +50,11 @@ class Pusher:
         #: Seconds to wait before a ping: the hub fetches the feed at once,
         #: perhaps from another worker, which must be serving the change too.
         self.settle = settle
+        #: The CDN to purge on every change (``cdn/varnish.vcl``), if any.
+        self.purge_url = purge_url
+        self._plan: Plan | None = None  # what this worker served last
+        #: Keys to purge again: when, which, and how many tries are left.
+        self._again: tuple[float, tuple[str, ...], int] | None = None
         self._pending: Snapshot | None = None
         self._wake = threading.Event()
         self._starting = threading.Lock()
@@ -48,7 +63,7 @@ class Pusher:
     def published(self, snapshot: Snapshot) -> None:
         """Hear of a snapshot now served; returns at once."""
         served = snapshot.served
-        if served is None or not served.plan.content.site.hub:
+        if served is None or not (served.plan.content.site.hub or self.purge_url):
             return
         self._pending = snapshot
         self._start()
@@ -71,16 +86,76 @@ class Pusher:
         snapshot, self._pending = self._pending, None
         try:
             state = self.state()
-            if snapshot is not None:
-                self._announce(state, snapshot)
+            if snapshot is not None and snapshot.served is not None:
+                if snapshot.served.plan.content.site.hub:
+                    self._announce(state, snapshot)
+                if self.purge_url:
+                    self._claim_purge(state, snapshot)
             websub.deliver(state, self.wall, self.backoff)
             due = state.next_try()
         except StateError as e:
-            self.logger.error("WebSub: %s; trying again in %.0f s", e, POLL)
+            self.logger.error("WebSub and CDN: %s; trying again in %.0f s", e, POLL)
             if snapshot is not None and self._pending is None:
                 self._pending = snapshot  # not lost: announced on the next try
             return POLL
-        return POLL if due is None else min(max(due - self.wall(), 0.1), POLL)
+        wait = POLL if due is None else min(max(due - self.wall(), 0.1), POLL)
+        if self._again is not None:
+            when, keys, tries = self._again
+            if when <= self.wall():
+                self._again = None
+                self._purge(keys, tries)
+        if self._again is not None:
+            wait = min(wait, max(self._again[0] - self.wall(), 0.05))
+        return wait
+
+    def _claim_purge(self, state: State, snapshot: Snapshot) -> None:
+        """Purge the CDN of what changed since this worker's last version,
+        if no other worker has for this version; a first start (nothing to
+        compare with) purges the whole site."""
+        served = snapshot.served
+        assert served is not None
+        old, plan = self._plan, served.plan
+        self._plan = plan
+        version = cdn.fingerprint(plan)
+        if not state.claim_purge(
+            plan.content.site.base_url, version, snapshot.last_modified.timestamp()
+        ):
+            return
+        keys = (headers.SITE_KEY,) if old is None else cdn.changed_keys(old, plan)
+        if keys:
+            self._purge(keys, PURGE_TRIES)
+
+    def _purge(self, keys: tuple[str, ...], tries: int) -> None:
+        """Purge ``keys`` now, and again once every worker must serve the change
+        (or, when the CDN did not take it, once more after that time)."""
+        assert self.purge_url is not None
+        try:
+            cdn.purge(self.purge_url, keys)
+        except cdn.PurgeError as e:
+            if tries > 1:
+                self.logger.error("CDN: %s; trying again", e)
+                self._later(keys, max(self.settle(), 1.0), tries - 1)
+            else:
+                self.logger.error("CDN: %s; given up", e)
+            return
+        count = f"{len(keys)} key" + ("s" if len(keys) != 1 else "")
+        if tries == PURGE_TRIES:  # the first purge of a change: once more, later
+            self.logger.info("CDN: purged %s at %s", count, self.purge_url)
+            self._later(keys, self.settle(), tries - 1)
+        else:
+            self.logger.info("CDN: purged %s again, every worker serving the change", count)
+
+    def _later(self, keys: tuple[str, ...], seconds: float, tries: int) -> None:
+        """Purge ``keys`` again in ``seconds``, with those still waiting."""
+        when = self.wall() + seconds
+        if self._again is not None:
+            earlier, waiting, left = self._again
+            when, keys, tries = (
+                max(when, earlier),
+                tuple(sorted({*waiting, *keys})),
+                max(tries, left),
+            )
+        self._again = (when, keys, tries)
 
     def _announce(self, state: State, snapshot: Snapshot) -> None:
         served = snapshot.served

@@ -62,8 +62,11 @@ class LiveSite:
         wall: Callable[[], float] = time.time,
         cache: Path | None = None,
         drafts: bool = False,
+        cdn_max_age: int | None = None,
     ) -> None:
         self.root = root
+        #: With a CDN in front: how long it may keep what it is sent.
+        self.cdn_max_age = cdn_max_age
         #: Show drafts and scheduled articles (``feeds serve --drafts`` only).
         self.drafts = drafts
         self.clock = clock
@@ -217,7 +220,7 @@ class LiveSite:
         if came is not None:
             newest = max(newest, came)
         self.snapshot = Snapshot(
-            served=Served(Plan(loaded, now, self.drafts), self.root),
+            served=Served(Plan(loaded, now, self.drafts), self.root, self.cdn_max_age),
             last_modified=min(newest, datetime.fromtimestamp(self.wall(), UTC)).replace(
                 microsecond=0
             ),

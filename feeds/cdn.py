@@ -1,0 +1,95 @@
+"""A CDN in front of the app, purged on publish: which of its keys a change
+touches, and the ``PURGE`` requests that remove them.
+
+Every public response of the app names its keys (:func:`feeds.plan.Plan.surrogate_keys`):
+the listing it belongs to, the articles it shows, or its own file. A change
+is the set of files whose inputs differ between two plans; purging the first
+key of each removes them, and everything that shares a listing with them
+(its other pages and feeds). The request is Varnish's with the ``xkey``
+module (``cdn/varnish.vcl``): ``PURGE`` with the keys in an ``xkey`` header.
+"""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Iterator, Sequence
+from urllib.parse import urlsplit
+
+from feeds import headers, urls, version
+from feeds.digest import digest
+from feeds.errors import FeedsError
+from feeds.plan import Plan
+
+#: Seconds to wait for the CDN's answer.
+TIMEOUT = 5.0
+#: Characters of keys in one request (Varnish refuses request headers over 8 kB).
+BATCH = 4000
+
+
+class PurgeError(FeedsError):
+    """The CDN did not take a purge."""
+
+
+def fingerprint(plan: Plan) -> str:
+    """What a CDN holds of the site, as one digest: the same in every worker
+    that serves the same version."""
+    files = sorted((path, plan.key(path)) for path in plan.paths())
+    return digest(repr((files, sorted(plan.images))).encode())
+
+
+def changed_keys(old: Plan, new: Plan) -> tuple[str, ...]:
+    """The keys to purge when ``new`` replaces ``old``: the first key of each
+    public file added, removed or built from other inputs (an image by its
+    file's), sorted."""
+    before, after = set(old.paths()), set(new.paths())
+    found = set()
+    for path in before | after:
+        if path in before and path in after and old.key(path) == new.key(path):
+            continue
+        for plan in (old, new):
+            if path in plan.outputs:
+                found.add(plan.surrogate_keys(path)[0])
+    found.update(headers.file_key(urls.image(name)) for name in old.images ^ new.images)
+    return tuple(sorted(found))
+
+
+def batches(keys: Sequence[str], size: int = BATCH) -> Iterator[str]:
+    """``keys`` as ``xkey`` header values of at most ``size`` characters."""
+    current: list[str] = []
+    length = 0
+    for key in keys:
+        if current and length + len(key) + 1 > size:
+            yield " ".join(current)
+            current, length = [], 0
+        current.append(key)
+        length += len(key) + 1
+    if current:
+        yield " ".join(current)
+
+
+def purge(url: str, keys: Sequence[str], timeout: float = TIMEOUT) -> int:
+    """Ask the CDN at ``url`` to drop every object with one of ``keys``; the
+    number of requests it took. :class:`PurgeError` when it refuses or is down."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PurgeError(f"the purge URL must be http(s)://HOST[:PORT]/, got {url!r}")
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    sent = 0
+    for value in batches(keys):
+        connection = kind(parts.hostname, parts.port, timeout=timeout)
+        try:
+            connection.request(
+                "PURGE",
+                parts.path or "/",
+                headers={"xkey": value, "User-Agent": f"feeds/{version()} (CDN purge)"},
+            )
+            answer = connection.getresponse()
+            answer.read()
+        except OSError as e:
+            raise PurgeError(f"could not purge {url}: {e}") from e
+        finally:
+            connection.close()
+        if answer.status != 200:
+            raise PurgeError(f"{url} refused the purge: {answer.status} {answer.reason}")
+        sent += 1
+    return sent

@@ -1,0 +1,264 @@
+"""A real Varnish (Debian's, with the xkey module of varnish-modules) in front
+of the app under gunicorn, configured by the repository's ``cdn/varnish.vcl``:
+what a reader behind the CDN gets, as an edit is made, as someone else tries
+to purge, and as the app goes down.
+
+Varnish keeps what the app sends for a day (``Surrogate-Control``), so only
+the app's purge can bring a correction to the edge within the seconds these
+tests wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from conftest import free_port, gunicorn, require, sample_copy
+from feeds import headers
+
+REPO = Path(__file__).resolve().parent.parent
+STORY = "articles/lima-reservoirs-dry-season.md"
+
+
+@dataclass
+class Edge:
+    """Varnish on ``port`` before the app on ``app_port``."""
+
+    port: int
+    app_port: int
+    root: Path
+    folder: Path
+    log: Path
+    stack: ExitStack
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def get(
+        self, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(self.base + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, dict(answer.headers), answer.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def direct(self, path: str) -> tuple[dict[str, str], bytes]:
+        """What the app itself sends (not through Varnish)."""
+        url = f"http://127.0.0.1:{self.app_port}/{path}"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return dict(answer.headers), answer.read()
+
+    def start_app(self, **env: str) -> None:
+        """The app under gunicorn, purging this Varnish; its real clock, so
+        that it reloads on an edit."""
+        self.stack = ExitStack()
+        self.stack.enter_context(
+            gunicorn(
+                self.root,
+                self.app_port,
+                self.folder / "cache.sqlite",
+                stopped=False,
+                env={
+                    "FEEDS_STATE": str(self.folder / "state" / "feeds.db"),
+                    "FEEDS_DATABASE_URL": "",
+                    "FEEDS_PURGE_URL": self.base,
+                    **env,
+                },
+                log=self.log,
+            )
+        )
+
+    def purges(self) -> tuple[int, int]:
+        """How many changes the app's workers have purged the CDN for, and
+        for how many they have purged it again, once every worker served it."""
+        log = self.log.read_text(encoding="utf-8")
+        again = log.count("again, every worker serving the change")
+        return log.count("CDN: purged") - again, again
+
+    def settled(self) -> None:
+        """Wait for every purge to have been sent twice."""
+        deadline = time.monotonic() + 20
+        while (found := self.purges())[0] != found[1]:
+            assert time.monotonic() < deadline, "a purge was never sent again"
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
+    require("varnishd")
+    folder = tmp_path_factory.mktemp("cdn")
+    port, app_port = free_port(), free_port()
+    root = sample_copy(folder, port)  # readers know the site by the CDN's address
+    vcl = folder / "varnish.vcl"
+    text = (REPO / "cdn" / "varnish.vcl").read_text(encoding="utf-8")
+    assert '.port = "8000";' in text
+    vcl.write_text(text.replace('.port = "8000";', f'.port = "{app_port}";'), encoding="utf-8")
+    edge = Edge(port, app_port, root, folder, folder / "app.log", ExitStack())
+    with (folder / "varnish.log").open("wb") as output:
+        varnish = subprocess.Popen(
+            [
+                shutil.which("varnishd") or "varnishd",
+                "-F",  # in the foreground, a child of the test
+                "-j",
+                "none",  # as this user, in the test's own folder
+                "-n",
+                str(folder / "varnish"),
+                "-a",
+                f"127.0.0.1:{port}",
+                "-T",
+                "127.0.0.1:0",
+                "-s",
+                "malloc,64m",
+                "-f",
+                str(vcl),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        edge.start_app()
+        deadline = time.monotonic() + 30
+        while True:  # until Varnish answers and finds the app healthy
+            with contextlib.suppress(OSError):
+                if edge.get("")[0] == 200:
+                    break
+            if time.monotonic() > deadline or varnish.poll() is not None:
+                raise RuntimeError(f"varnish did not start; see {folder / 'varnish.log'}")
+            time.sleep(0.2)
+        edge.settled()  # the first start's purges of everything
+        yield edge
+    finally:
+        edge.stack.close()
+        varnish.terminate()
+        varnish.wait(timeout=20)
+
+
+def test_the_edge_keeps_what_the_app_sends_and_keeps_its_keys_to_itself(edge: Edge) -> None:
+    first = edge.get("rss.xml")
+    again = edge.get("rss.xml")
+    assert first[0] == again[0] == 200
+    assert (first[1]["X-Cache"], again[1]["X-Cache"]) == ("MISS", "HIT")
+    sent, body = edge.direct("rss.xml")
+    assert first[2] == again[2] == body
+    keys = sent["Surrogate-Key"].split()
+    assert keys[0] == "l-home" and keys[-1] == "site"
+    shown = {headers.article_key(entry.id) for entry in feedparser.parse(body).entries}
+    assert len(shown) >= 9 and shown <= set(keys)  # each article it carries
+    assert sent["Surrogate-Control"].startswith("max-age=86400,")
+    assert "stale-if-error=86400" in sent["Surrogate-Control"]
+    for name in ("Surrogate-Key", "Surrogate-Control", "xkey"):
+        assert name not in again[1]  # for the CDN, not for readers
+    # Browsers keep it as long as the site says, not as long as the CDN does.
+    assert again[1]["Cache-Control"] == sent["Cache-Control"]
+    assert again[1]["Cache-Control"].startswith("public, max-age=300,")
+
+
+def test_an_edit_reaches_the_edge_at_once_and_nothing_else_is_purged(edge: Edge) -> None:
+    changed = [
+        "rss.xml",
+        "articles/lima-reservoirs-dry-season/",
+        "tags/lima/atom.xml",
+        "tags/peru/",
+    ]
+    untouched = "authors/tomas-ferreira/"  # no byline of the story
+    for path in [*changed, untouched]:
+        edge.get(path)
+        assert edge.get(path)[1]["X-Cache"] == "HIT", path
+    assert b"in twelve years" not in edge.get(changed[0])[2]
+    purged = edge.purges()
+    story = edge.root / STORY
+    story.write_text(
+        story.read_text(encoding="utf-8").replace("in a decade", "in twelve years", 1),
+        encoding="utf-8",
+    )
+    edited = time.monotonic()
+    seen: dict[str, float] = {}
+    while len(seen) < len(changed) and time.monotonic() - edited < 15:
+        for path in changed:
+            if path not in seen and b"in twelve years" in edge.get(path)[2]:
+                seen[path] = time.monotonic() - edited
+        time.sleep(0.05)
+    assert set(seen) == set(changed), "the correction did not reach the edge"
+    print(f"edit at the edge after {max(seen.values()):.2f} s (app reload interval 1 s)")
+    status, found, _ = edge.get(untouched)
+    assert (status, found["X-Cache"]) == (200, "HIT")
+    # One purge for the change, however many workers serve it, sent again
+    # once every worker serves it; and only what the change touched.
+    edge.settled()
+    assert edge.purges() == (purged[0] + 1, purged[1] + 1)
+    status, found, _ = edge.get(untouched)
+    assert (status, found["X-Cache"]) == (200, "HIT")
+    for path in changed:  # fetched anew once more after the second purge, then kept
+        edge.get(path)
+        status, found, body = edge.get(path)
+        assert (status, found["X-Cache"]) == (200, "HIT")
+        assert b"in twelve years" in body
+
+
+def purge_from(address: str, port: int, keys: str | None) -> int:
+    """Send PURGE to Varnish from a loopback address of our choosing."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(address, 0)) as s:
+        head = "PURGE / HTTP/1.1\r\nHost: cdn\r\nConnection: close\r\n"
+        if keys is not None:
+            head += f"xkey: {keys}\r\n"
+        s.sendall((head + "\r\n").encode())
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    return int(answer.split()[1])
+
+
+def test_only_the_app_may_purge(edge: Edge) -> None:
+    edge.get("feeds.opml")
+    assert edge.get("feeds.opml")[1]["X-Cache"] == "HIT"
+    assert purge_from("127.0.0.2", edge.port, "site") == 403  # another machine, as it were
+    assert edge.get("feeds.opml")[1]["X-Cache"] == "HIT"
+    assert purge_from("127.0.0.1", edge.port, None) == 400
+    assert purge_from("127.0.0.1", edge.port, "f-feeds.opml") == 200
+    assert edge.get("feeds.opml")[1]["X-Cache"] == "MISS"
+
+
+def test_what_is_private_or_counted_is_never_kept(edge: Edge) -> None:
+    token = {"Authorization": "Bearer fp_nobody.nothing"}
+    for _ in range(2):
+        status, found, _ = edge.get("partners/rss.xml", token)
+        assert (status, found["X-Cache"]) == (401, "MISS")
+        assert found["Cache-Control"] == "private, no-store"
+    for _ in range(2):  # every hit of the pixel reaches the app, to be counted
+        status, found, _ = edge.get("r/0123456789abcdef0123456789abcdef.gif")
+        assert (status, found["X-Cache"]) == (200, "MISS")
+
+
+def test_with_the_app_down_the_edge_serves_what_it_has(edge: Edge) -> None:
+    # A short life at the edge, so that what it keeps is stale when the app goes.
+    edge.stack.close()
+    edge.start_app(FEEDS_CDN_MAX_AGE="1")
+    path = "authors/ana-quispe/feed.json"
+    assert edge.get(path)[1]["X-Cache"] == "MISS"
+    kept = edge.get(path)[2]
+    time.sleep(1.5)
+    edge.stack.close()  # the app stops
+    deadline = time.monotonic() + 15
+    while edge.get("never-cached-here/")[0] != 503:  # until Varnish sees it is down
+        assert time.monotonic() < deadline, "Varnish never saw the app go"
+        time.sleep(0.3)
+    status, found, body = edge.get(path)
+    assert (status, body) == (200, kept)
+    assert int(found["Age"]) >= 1  # past its life at the edge: served stale
+    with contextlib.suppress(Exception):
+        edge.start_app()  # for whatever runs after
