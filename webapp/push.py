@@ -30,6 +30,9 @@ from webapp.reload import Snapshot
 POLL = 30.0
 #: Tries of a purge the CDN did not take, a settling time apart.
 PURGE_TRIES = 5
+#: Seconds between the second purge of a change and its pings: a hub fetches
+#: the feed through the CDN, which must not hold a stale copy by then.
+PING_AFTER_PURGE = 0.5
 
 
 class Pusher:
@@ -91,6 +94,7 @@ class Pusher:
                     self._announce(state, snapshot)
                 if self.purge_url:
                     self._claim_purge(state, snapshot)
+            self._purge_due()
             websub.deliver(state, self.wall, self.backoff)
             due = state.next_try()
         except StateError as e:
@@ -100,13 +104,15 @@ class Pusher:
             return POLL
         wait = POLL if due is None else min(max(due - self.wall(), 0.1), POLL)
         if self._again is not None:
-            when, keys, tries = self._again
-            if when <= self.wall():
-                self._again = None
-                self._purge(keys, tries)
-        if self._again is not None:
             wait = min(wait, max(self._again[0] - self.wall(), 0.05))
         return wait
+
+    def _purge_due(self) -> None:
+        """Send the purge waiting for its time, if it has come."""
+        if self._again is not None and self._again[0] <= self.wall():
+            _, keys, tries = self._again
+            self._again = None
+            self._purge(keys, tries)
 
     def _claim_purge(self, state: State, snapshot: Snapshot) -> None:
         """Purge the CDN of what changed since this worker's last version,
@@ -176,7 +182,8 @@ class Pusher:
             return resource.data
 
         found = websub.versions(served.plan, known, as_of, body)
-        queued = websub.announce(state, site.hub, found, self.wall() + self.settle())
+        lead = PING_AFTER_PURGE if self.purge_url else 0.0
+        queued = websub.announce(state, site.hub, found, self.wall() + self.settle() + lead)
         if queued:
             self.logger.info("WebSub: %d feeds changed, pinging %s", len(queued), site.hub)
 
