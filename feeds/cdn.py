@@ -12,7 +12,8 @@ module (``cdn/varnish.vcl``): ``PURGE`` with the keys in an ``xkey`` header.
 from __future__ import annotations
 
 import http.client
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from feeds import headers, urls, version
@@ -30,17 +31,36 @@ class PurgeError(FeedsError):
     """The CDN did not take a purge."""
 
 
-def fingerprint(plan: Plan) -> str:
+#: An image file as a CDN may hold it: its size and modification time.
+Stamp = tuple[int, int]
+
+
+def image_stamps(root: Path, plan: Plan) -> dict[str, Stamp]:
+    """The public images of ``plan`` under ``root``, each with its stamp (an
+    image replaced under the same name has a new one); those gone are left out."""
+    found = {}
+    for name in plan.images:
+        try:
+            stat = (root / urls.image(name)).stat()
+        except OSError:
+            continue
+        found[name] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def fingerprint(plan: Plan, images: Mapping[str, Stamp]) -> str:
     """What a CDN holds of the site, as one digest: the same in every worker
-    that serves the same version."""
+    of a machine that serves the same version."""
     files = sorted((path, plan.key(path)) for path in plan.paths())
-    return digest(repr((files, sorted(plan.images))).encode())
+    return digest(repr((files, sorted(images.items()))).encode())
 
 
-def changed_keys(old: Plan, new: Plan) -> tuple[str, ...]:
-    """The keys to purge when ``new`` replaces ``old``: the first key of each
-    public file added, removed or built from other inputs (an image by its
-    file's), sorted."""
+def changed_keys(
+    old: Plan, new: Plan, was: Mapping[str, Stamp], now: Mapping[str, Stamp]
+) -> tuple[str, ...]:
+    """The keys to purge when ``new`` replaces ``old``, sorted: the key of
+    each public file added, removed or built from other inputs, of each image
+    added, removed or replaced, and "not found" when the site gained any."""
     before, after = set(old.paths()), set(new.paths())
     found = set()
     for path in before | after:
@@ -49,7 +69,10 @@ def changed_keys(old: Plan, new: Plan) -> tuple[str, ...]:
         for plan in (old, new):
             if path in plan.outputs:
                 found.add(plan.surrogate_keys(path)[0])
-    found.update(headers.file_key(urls.image(name)) for name in old.images ^ new.images)
+    images = {name for name in was.keys() | now.keys() if was.get(name) != now.get(name)}
+    found.update(headers.file_key(urls.image(name)) for name in images)
+    if after - before or now.keys() - was.keys():
+        found.add(headers.MISSING_KEY)
     return tuple(sorted(found))
 
 
@@ -85,7 +108,7 @@ def purge(url: str, keys: Sequence[str], timeout: float = TIMEOUT) -> int:
             )
             answer = connection.getresponse()
             answer.read()
-        except OSError as e:
+        except (OSError, http.client.HTTPException) as e:
             raise PurgeError(f"could not purge {url}: {e}") from e
         finally:
             connection.close()

@@ -364,9 +364,15 @@ def partner_list(args: argparse.Namespace, state: State, site: Site, now: dateti
 def partner_rotate(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
     from feeds import partners
 
+    known = state.partner(args.name)
+    if known is not None and known.revoked is not None:
+        raise UsageError(
+            f"{args.name} is revoked: no token of it works again "
+            "(feeds partner add gives a new partner a token)"
+        )
     token, kept = partners.new_token()
     grace = args.grace_days * 86_400
-    if not state.rotate(args.name, kept, now.timestamp(), grace):
+    if known is None or not state.rotate(args.name, kept, now.timestamp(), grace):
         raise UsageError(f"no partner is named {args.name!r} (see feeds partner list)")
     until = partners.moment(now.timestamp() + grace, site.zone)
     print(f"a new token for {args.name}, shown this once (the old one works until {until}):")

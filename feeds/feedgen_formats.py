@@ -51,7 +51,7 @@ from feeds.render import (
     Renderer,
     all_rights_reserved,
     byline,
-    embargo_html,
+    partner_html,
     rfc3339,
     shared_image,
     withdrawal_html,
@@ -277,8 +277,9 @@ def _generator(
     for article in articles:
         words = renderer.words(article.language)
         content = renderer.full_html(article)
-        if article.id in embargoed:
-            content = embargo_html(article, words) + content
+        if channel.kind == "partners":
+            embargo = article.id in embargoed
+            content = partner_html(content, article, site, words, embargo)
         _entry(feed, article, site, fmt, content, words)
     return feed
 

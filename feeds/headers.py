@@ -88,6 +88,9 @@ SITE_KEY = "site"
 #: How long a CDN that the app purges on every change may keep what it has
 #: (the browsers' ``max-age`` stays ``cache_max_age``).
 CDN_MAX_AGE = 86_400
+#: The key of every "not found": purged whenever the site gains a file, so
+#: that a URL asked for too early (a story before its time) is not kept 404.
+MISSING_KEY = "missing"
 
 
 def article_key(article_id: str) -> str:

@@ -64,17 +64,17 @@ def is_embargoed(article: Article, now: datetime, site: Site) -> bool:
     )
 
 
-def _moments(content: Content) -> list[datetime]:
+def _moments(content: Content, partners: bool = True) -> list[datetime]:
     """The moments at which what is public changes by itself: a scheduled
-    article's time comes (and, for partners, its early access), a
-    withdrawal's, a tombstone's end."""
+    article's time comes, a withdrawal's, a tombstone's end; with
+    ``partners``, also when an article enters the partners' early access."""
     moments = []
     early = timedelta(days=content.site.early_access_days)
     for article in content.articles:
         if article.draft:
             continue
         moments.append(article.date)
-        if article.republish:
+        if partners and article.republish:
             moments.append(article.date - early)
         if article.withdrawn is not None:
             moments += [article.withdrawn.date, article.withdrawn.date + TOMBSTONE_DAYS]
@@ -82,13 +82,17 @@ def _moments(content: Content) -> list[datetime]:
 
 
 def next_change(content: Content, now: datetime) -> datetime | None:
-    """The next moment after ``now`` at which what is public changes by itself, or None."""
+    """The next moment after ``now`` at which what is served changes by
+    itself (the partners' feeds included), or None."""
     return min((moment for moment in _moments(content) if moment > now), default=None)
 
 
 def last_change(content: Content, now: datetime) -> datetime | None:
-    """The last moment up to ``now`` at which what is public changed by itself, or None."""
-    return max((moment for moment in _moments(content) if moment <= now), default=None)
+    """The last moment up to ``now`` at which what is public changed by itself,
+    or None: never an early access's start, which ``Last-Modified`` would
+    give away to anyone (the partners' feeds have no validators)."""
+    moments = _moments(content, partners=False)
+    return max((moment for moment in moments if moment <= now), default=None)
 
 
 @dataclass(frozen=True)

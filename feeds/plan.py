@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,9 +106,8 @@ class Output:
     #: It changes only when an article of its own changes (an archive month
     #: that is not the newest): caches may keep it long.
     lasting: bool = False
-    #: Its surrogate keys for a CDN, its own group's first (a listing's, an
-    #: article's): purging that one key removes it, and all it shares it with.
-    #: Empty: its file's key alone.
+    #: Its surrogate key for a CDN: its listing's (shared by all its pages
+    #: and feeds) or its article's; empty: its file's own.
     keys: tuple[str, ...] = ()
 
 
@@ -133,8 +133,14 @@ class Plan:
             withdrawals(content, now),
             now if drafts else None,
         )
+        #: Images partners may fetch with a token (``partners/images/``): the
+        #: public ones, and those of embargoed stories, public only later.
+        self.partner_images = frozenset[str]()
         if not drafts:
-            outputs.update(_partner_outputs(content, now))
+            hidden = frozenset(content.images) - self.images
+            partner_outputs, early = _partner_outputs(content, now, hidden)
+            outputs.update(partner_outputs)
+            self.partner_images = self.images | early
         rules = _headers_rules(content.site, outputs, self.images)
         outputs[headers.HEADERS_FILE] = Output(_headers_file, (rules,), access=Access.EXPORT)
         self.outputs: Mapping[str, Output] = outputs
@@ -216,7 +222,7 @@ def _outputs(
             link = FeedLink(listing.path, listing.title, fmt, url, home, listing.kind)
             shown = listing.feed_articles(site)
             inputs = (channel, shown, listing.withdrawn, history)
-            keys = _keys(listing.path, shown, listing.withdrawn)
+            keys = (headers.listing_key(listing.path),)
             outputs[path] = Output(build, inputs, link, keys=keys)
     since = min((a.date for a in every[0].articles), default=EPOCH)
     gone_channel = Channel(
@@ -228,12 +234,13 @@ def _outputs(
         ),
         "withdrawals",
     )
+    gone_key = (headers.listing_key(urls.WITHDRAWALS),)
     for fmt, build in WITHDRAWAL_BUILDERS.items():
         path = urls.feed(urls.WITHDRAWALS, fmt)
         url = urls.absolute(site.base_url, path)
         home = urls.absolute(site.base_url, urls.WITHDRAWALS)
         link = FeedLink(urls.WITHDRAWALS, gone_channel.title, fmt, url, home, "withdrawals")
-        keys = _keys(urls.WITHDRAWALS, gone)
+        keys = gone_key
         outputs[path] = Output(build, (gone_channel, gone, since), link, keys=keys)
     for index, month in enumerate(archive):
         name = words.month(month.year, month.month)
@@ -252,7 +259,7 @@ def _outputs(
         for fmt, build in FEED_BUILDERS.items():
             inputs = (channel, month.articles, month.withdrawn, history)
             lasting = index > 0  # the newest month still grows
-            keys = _keys(month.path, month.articles, month.withdrawn)
+            keys = (headers.listing_key(month.path),)
             outputs[urls.feed(month.path, fmt)] = Output(build, inputs, lasting=lasting, keys=keys)
     site_feeds = feed_links(outputs, urls.HOME)
     for listing in every:
@@ -260,7 +267,7 @@ def _outputs(
         feeds = site_feeds if not listing.path else feed_links(outputs, listing.path) + site_feeds
         for page in listing.pages():
             entry = SitemapEntry(urls.absolute(site.base_url, page.path), newest)
-            keys = _keys(listing.path, page.articles)
+            keys = (headers.listing_key(listing.path),)
             outputs[urls.file_of(page.path)] = Output(
                 listing_page, (page, feeds, preview), entry, keys=keys
             )
@@ -277,7 +284,7 @@ def _outputs(
     gone_feeds = feed_links(outputs, urls.WITHDRAWALS)
     entry = SitemapEntry(urls.absolute(site.base_url, urls.WITHDRAWALS), None)
     outputs[urls.file_of(urls.WITHDRAWALS)] = Output(
-        withdrawals_page, (gone, gone_feeds + site_feeds), entry, keys=_keys(urls.WITHDRAWALS, gone)
+        withdrawals_page, (gone, gone_feeds + site_feeds), entry, keys=gone_key
     )
     entries = tuple(
         MonthEntry(m.path, words.month(m.year, m.month), len(m.articles)) for m in archive
@@ -307,25 +314,45 @@ def _outputs(
     return outputs
 
 
-def _keys(listing: str, *shown: tuple[Article, ...]) -> tuple[str, ...]:
-    """A listing's key, then the key of each article it shows."""
-    articles = dict.fromkeys(headers.article_key(a.id) for group in shown for a in group)
-    return (headers.listing_key(listing), *articles)
-
-
-def _partner_outputs(content: Content, now: datetime) -> dict[str, Output]:
+def _partner_outputs(
+    content: Content, now: datetime, hidden: frozenset[str]
+) -> tuple[dict[str, Output], frozenset[str]]:
     """The early-access feeds: the newest ``feed_items`` public articles, and
-    before them every embargoed one (ids passed on, for their notice)."""
+    before them every embargoed one (ids passed on, for their notice); and
+    the images of those that are not public yet (``hidden``), which their
+    items link behind the token instead."""
     site = content.site
     title = words_for(site.language, site.language, site.zone)("early access")
     outputs = {}
+    early: set[str] = set()
     for listing in partner_listings(content, now, title):
         embargoed = tuple(a.id for a in listing.articles if a.date > now)
-        shown = listing.articles[: site.feed_items + len(embargoed)]
+        shown = tuple(_private_images(a, site, hidden, early) for a in listing.articles)[
+            : site.feed_items + len(embargoed)
+        ]
         for fmt, build in PARTNER_BUILDERS.items():
             inputs = (listing.channel, shown, listing.withdrawn, embargoed)
             outputs[urls.feed(listing.path, fmt)] = Output(build, inputs, access=Access.TOKEN)
-    return outputs
+    return outputs, frozenset(early)
+
+
+def _private_images(
+    article: Article, site: Site, hidden: frozenset[str], found: set[str]
+) -> Article:
+    """``article`` with its images that are not public yet linked under
+    ``partners/images/`` (served with a token only); their names go to ``found``."""
+    names = [name for name in article.images if name in hidden]
+    if not names:
+        return article
+    found.update(names)
+    body, image = article.body_html, article.image
+    for name in names:
+        public = urls.absolute(site.base_url, urls.image(name))
+        private = urls.absolute(site.base_url, urls.partners(urls.image(name)))
+        body = body.replace(f'"{html.escape(public)}"', f'"{html.escape(private)}"')
+        if image is not None and image.url == public:
+            image = dataclasses.replace(image, url=private)
+    return dataclasses.replace(article, body_html=body, image=image)
 
 
 def _headers_file(renderer: Renderer, rules: tuple[tuple[str, headers.Headers], ...]) -> bytes:

@@ -438,16 +438,26 @@ def embargo_html(article: Article, words: Words) -> str:
     return f'<p class="embargo"><strong>{_e(notice)}</strong></p>'
 
 
-def republish_html(
-    article: Article, pixel: str | None, words: Words, embargoed: bool = False
-) -> str:
-    """Copy-ready HTML for partner outlets, in the article's language: the
-    embargo notice while there is one, headline, byline, date, the lead image
-    only if it may be distributed, body, footer, and the tracking pixel when
-    the site has one. Images of ours carry their size in pixels, so the
-    partner's page keeps its layout while they load."""
-    parts = [embargo_html(article, words)] if embargoed else []
-    parts.append(f"<h1>{_e(article.title)}</h1>")
+def pixel_html(pixel: str) -> str:
+    return f'<img src="{_e(pixel)}" width="1" height="1" alt="">'
+
+
+def partner_html(full: str, article: Article, site: Site, words: Words, embargoed: bool) -> str:
+    """What an item of a partners' feed carries, which their systems
+    republish as it is: the embargo notice while there is one, the article's
+    full HTML (``full``), and the republication pixel when the site has one."""
+    notice = embargo_html(article, words) if embargoed else ""
+    pixel = pixel_url(article, site)
+    return notice + full + (pixel_html(pixel) if pixel else "")
+
+
+def republish_html(article: Article, pixel: str | None, words: Words) -> str:
+    """Copy-ready HTML for partner outlets, in the article's language:
+    headline, byline, date, the lead image only if it may be distributed,
+    body, footer, and the tracking pixel when the site has one. Images of
+    ours carry their size in pixels, so the partner's page keeps its layout
+    while they load."""
+    parts = [f"<h1>{_e(article.title)}</h1>"]
     if article.subtitle:
         parts.append(f"<p><em>{_e(article.subtitle)}</em></p>")
     date = f'<time datetime="{article.date.isoformat()}">{_e(words.date(article.date))}</time>'
@@ -458,7 +468,7 @@ def republish_html(
     parts.append(article.body_html)
     parts.append(footer_html(article, words))
     if pixel:
-        parts.append(f'<img src="{_e(pixel)}" width="1" height="1" alt="">')
+        parts.append(pixel_html(pixel))
     return f'<div lang="{_e(article.language)}">{"".join(parts)}</div>'
 
 

@@ -53,6 +53,30 @@ def test_one_of_many_processes_claims_a_change(url: str) -> None:
     state.close()
 
 
+def purge_at(url: str, start: float, version: str) -> bool:
+    state = State(url)
+    try:
+        time.sleep(max(0.0, start - time.time()))
+        return state.claim_purge("http://127.0.0.1:9/", version, 2.0)
+    finally:
+        state.close()
+
+
+def test_one_of_many_workers_purges_the_cdn_for_a_version(url: str) -> None:
+    State(url).close()
+    start = time.time() + 1.5
+    with ProcessPoolExecutor(8) as pool:
+        claims = list(pool.map(purge_at, [url] * 8, [start] * 8, ["v1"] * 8))
+    assert claims.count(True) == 1
+    state = State(url)
+    site = "http://127.0.0.1:9/"
+    assert not state.claim_purge(site, "v1", 3.0)  # known
+    assert state.claim_purge(site, "v2", 3.0)  # a change
+    assert not state.claim_purge(site, "v1", 2.5)  # a worker not reloaded yet
+    assert state.claim_purge("http://127.0.0.1:9/other/", "v1", 1.0)  # another site
+    state.close()
+
+
 def test_processes_that_start_together_make_the_schema_once(url: str) -> None:
     with ProcessPoolExecutor(4) as pool:
         claims = list(pool.map(claim_at, [url] * 4, [0.0] * 4, ["a", "a", "a", "a"]))

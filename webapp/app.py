@@ -7,6 +7,7 @@ the content directory comes from ``$FEEDS_CONTENT``, else ``./content``.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -44,13 +45,24 @@ def _clock(config: Mapping[str, Any]) -> Callable[[], datetime]:
     return lambda: moment
 
 
-def _seconds(text: str | None, default: int) -> int:
-    """A number of seconds from the environment; a bad one is refused at start."""
-    if not text:
-        return default
-    if not text.isdigit():
-        raise ValueError(f"FEEDS_CDN_MAX_AGE must be a whole number of seconds, got {text!r}")
-    return int(text)
+def _check_cdn(app: Flask) -> None:
+    """Settings of the CDN that cannot work are logged, in one line each, and
+    left out: the site is served all the same."""
+    age = app.config["CDN_MAX_AGE"]
+    if not (isinstance(age, int) or (isinstance(age, str) and age.isdigit())):
+        app.logger.error(
+            "FEEDS_CDN_MAX_AGE must be a whole number of seconds, got %r; using %d",
+            age,
+            CDN_MAX_AGE,
+        )
+        age = CDN_MAX_AGE
+    app.config["CDN_MAX_AGE"] = int(age)
+    url = app.config["PURGE_URL"]
+    if url is not None and not re.match(r"https?://[^/?#\s]+", url):
+        app.logger.error(
+            "FEEDS_PURGE_URL must be http(s)://HOST[:PORT]/, got %r; the CDN is not purged", url
+        )
+        app.config["PURGE_URL"] = None
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -86,7 +98,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         CLOCK=_now,
         WALL=time.time,
         PURGE_URL=os.environ.get("FEEDS_PURGE_URL") or None,
-        CDN_MAX_AGE=_seconds(os.environ.get("FEEDS_CDN_MAX_AGE"), CDN_MAX_AGE),
+        CDN_MAX_AGE=os.environ.get("FEEDS_CDN_MAX_AGE") or CDN_MAX_AGE,
     )
     if test_config:
         app.config.update(test_config)
@@ -95,6 +107,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if "CACHE" not in app.config:
         app.config["CACHE"] = str(default_cache(Path(app.config["CONTENT"])))
     app.logger.setLevel("INFO")
+    _check_cdn(app)
     app.extensions["feeds"] = LiveSite(
         Path(app.config["CONTENT"]),
         _clock(app.config),

@@ -173,7 +173,8 @@ class Served:
         resource = None
         site = self.plan.content.site
         if file.startswith(urls.IMAGES):
-            data = self._image(file.removeprefix(urls.IMAGES))
+            name = file.removeprefix(urls.IMAGES)
+            data = self._image(name) if name in self.plan.images else None
             if data is not None:
                 resource = Resource(data, self._fixed(file, file_headers.headers(file, site)))
         elif (out := self.plan.outputs.get(file)) is not None and out.access is Access.PUBLIC:
@@ -190,6 +191,16 @@ class Served:
         keys = self.plan.surrogate_keys(file)
         return (*fixed, *file_headers.surrogate(keys, self.cdn_max_age))
 
+    @cached_property
+    def missing(self) -> Resource:
+        """The "not found" page, for any URL the site does not have."""
+        data = self.plan.render(urls.NOT_FOUND)
+        fixed = file_headers.headers(urls.NOT_FOUND, self.plan.content.site)
+        if self.cdn_max_age is not None:
+            keys = (file_headers.MISSING_KEY, file_headers.SITE_KEY)
+            fixed = (*fixed, *file_headers.surrogate(keys, self.cdn_max_age))
+        return Resource(data, fixed)
+
     def path(self, url_path: str) -> Resource | None:
         """What the site serves at a URL path (``/articles/x/``)."""
         return self.file(urls.file_of(url_path.removeprefix("/")))
@@ -198,6 +209,13 @@ class Served:
         """What is served at ``file`` with a token only (an early-access
         feed), or None; built when first asked for, as :meth:`file`."""
         found = self._private.get(file)
+        images = urls.partners(urls.IMAGES)
+        if found is None and file.startswith(images):
+            name = file.removeprefix(images)
+            data = self._image(name) if name in self.plan.partner_images else None
+            if data is None:
+                return None
+            found = self._private[file] = Resource(data, file_headers.private(urls.image(name)))
         if found is None:
             out = self.plan.outputs.get(file)
             if out is None or out.access is not Access.TOKEN:
@@ -218,11 +236,9 @@ class Served:
         }
 
     def _image(self, name: str) -> bytes | None:
-        """The bytes of ``images/<name>``, when it may be served. None also when
-        the file has gone since the content was loaded (the next look for
-        changes will know)."""
-        if name not in self.plan.images:
-            return None
+        """The bytes of ``images/<name>`` (the caller knows who may see it).
+        None when the file has gone since the content was loaded (the next
+        look for changes will know)."""
         try:
             return read_inside(self.root, urls.image(name))
         except (OSError, FileRefused):  # a link swapped in since: refused, and seen next look

@@ -26,6 +26,8 @@ GIF = bytes.fromhex(
 )
 #: Seconds between writes.
 FLUSH = 1.0
+#: The longest host name the DNS allows.
+MAX_HOST = 253
 #: Hosts a page is previewed on, never a partner's.
 PREVIEW_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
 
@@ -38,8 +40,8 @@ def origin(referer: str) -> str:
         port = parts.port
     except ValueError:
         return "unknown"
-    if parts.scheme not in ("http", "https") or not host:
-        return "unknown"
+    if parts.scheme not in ("http", "https") or not host or len(host) > MAX_HOST:
+        return "unknown"  # (a longer name is no host's: the DNS allows 253 characters)
     default = {"http": 80, "https": 443}[parts.scheme]
     shown = f"[{host}]" if ":" in host else host
     return f"{parts.scheme}://{shown}" + (f":{port}" if port and port != default else "")

@@ -55,7 +55,8 @@ class Pusher:
         self.settle = settle
         #: The CDN to purge on every change (``cdn/varnish.vcl``), if any.
         self.purge_url = purge_url
-        self._plan: Plan | None = None  # what this worker served last
+        #: What this worker served last, with its images' stamps.
+        self._served: tuple[Plan, dict[str, cdn.Stamp]] | None = None
         #: Keys to purge again: when, which, and how many tries are left.
         self._again: tuple[float, tuple[str, ...], int] | None = None
         self._pending: Snapshot | None = None
@@ -120,14 +121,18 @@ class Pusher:
         compare with) purges the whole site."""
         served = snapshot.served
         assert served is not None
-        old, plan = self._plan, served.plan
-        self._plan = plan
-        version = cdn.fingerprint(plan)
-        if not state.claim_purge(
+        plan, images = served.plan, cdn.image_stamps(served.root, served.plan)
+        version = cdn.fingerprint(plan, images)
+        claimed = state.claim_purge(  # may raise: then tried again, with the same old
             plan.content.site.base_url, version, snapshot.last_modified.timestamp()
-        ):
+        )
+        old, self._served = self._served, (plan, images)
+        if not claimed:
             return
-        keys = (headers.SITE_KEY,) if old is None else cdn.changed_keys(old, plan)
+        if old is None:
+            keys: tuple[str, ...] = (headers.SITE_KEY,)
+        else:
+            keys = cdn.changed_keys(old[0], plan, old[1], images)
         if keys:
             self._purge(keys, PURGE_TRIES)
 

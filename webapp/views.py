@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -92,6 +93,16 @@ UNAUTHORIZED = Resource(
 CHALLENGE = (("WWW-Authenticate", f'Basic realm="{partners.REALM}", charset="UTF-8"'),)
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str, limit: int) -> str:
+    """A request's text as the audit keeps it: no control characters (a NUL
+    is refused by PostgreSQL, and the rest garble a terminal), at most
+    ``limit`` characters."""
+    return _CONTROLS.sub("?", text[:limit])
+
+
 def behind_token(scope: str, serve: Callable[[Snapshot, Verdict], Resource | None]) -> BaseResponse:
     """Check the token, serve, and write the audit row, granted or not."""
     snapshot = live().current()
@@ -113,11 +124,11 @@ def behind_token(scope: str, serve: Callable[[Snapshot, Verdict], Resource | Non
                 at=now.timestamp(),
                 partner=verdict.partner.name if verdict.partner else None,
                 token=verdict.token,
-                path=request.path[:2000],
+                path=printable(request.path, 2000),
                 status=response.status_code,
                 bytes=response.content_length or 0,
-                client=(request.remote_addr or "")[:100],
-                agent=request.user_agent.string[:500],
+                client=printable(request.remote_addr or "", 100),
+                agent=printable(request.user_agent.string, 500),
                 outcome=verdict.outcome,
             )
         )
@@ -150,8 +161,9 @@ def desk() -> BaseResponse:
             for name, a in snapshot.served.pixels.items()
         }
         figures = partners.republications(state().hits(), named)
-        entries = state().audit(since=(live().clock() - DESK_AUDIT).timestamp())
-        page = desk_page(plan.renderer, figures, entries[-DESK_AUDIT_ROWS:][::-1])
+        since = (live().clock() - DESK_AUDIT).timestamp()
+        entries = state().audit(since=since, newest=DESK_AUDIT_ROWS)
+        page = desk_page(plan.renderer, figures, entries[::-1])
         return Resource(page, headers.private("desk/index.html"))
 
     return behind_token(partners.EDITOR, serve)
@@ -215,10 +227,9 @@ def serve(path: str) -> BaseResponse:
 
 def not_found() -> BaseResponse:
     snapshot = live().snapshot
-    page = snapshot.served.file(urls.NOT_FOUND) if snapshot.served else None
-    if page is None:
-        page = Resource.of(b"Not found\n", "text/plain; charset=utf-8")
-    return send(page, snapshot, 404)
+    if snapshot.served is None:
+        return send(Resource.of(b"Not found\n", "text/plain; charset=utf-8"), snapshot, 404)
+    return send(snapshot.served.missing, snapshot, 404)
 
 
 #: What the public sees while no good version of the content has loaded: never
