@@ -165,14 +165,16 @@ class Plan:
     def _token(self, value: object) -> object:
         """What stands for a value in a key: an article by its version (its
         file and all it was validated with), anything else by its fields."""
-        if value is None or isinstance(value, str | int | float | bool | datetime):
+        if type(value) in _PLAIN:  # nearly all of them: no isinstance chain
             return value
         known = self._tokens.get(id(value))
         if known is not None:
             return known[1]
+        if value is None or isinstance(value, str | int | float | bool | datetime):
+            return value
         token: object
         if isinstance(value, tuple | list):
-            token = tuple(self._token(item) for item in value)
+            token = tuple(map(self._token, value))
         elif isinstance(value, Article):
             token = self._versions.get(value.path) or digest(repr(value).encode())
         elif isinstance(value, ZoneInfo):
@@ -184,6 +186,10 @@ class Plan:
             raise TypeError(f"no key for {type(value).__name__}")
         self._tokens[id(value)] = (value, token)
         return token
+
+
+#: Values that stand for themselves in a key.
+_PLAIN = frozenset({str, int, float, bool, type(None), datetime})
 
 
 @functools.cache
