@@ -3,7 +3,8 @@
 Everything in it is keyed by what it was made from (a file's bytes, the
 "context" of site settings, authors, images and code), so a stale entry is
 never used: it is simply not found. It holds data, never code: articles are
-stored as JSON, and a row that does not read back as an article is a miss.
+stored as a line of JSON and their body's HTML, and a row that does not read
+back as an article is a miss.
 Deleting the file is always safe.
 """
 
