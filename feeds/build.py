@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from feeds import urls
 from feeds.cache import Cache
-from feeds.content import load, scan
 from feeds.digest import code_version, digest
 from feeds.errors import ContentError, Problem
 from feeds.export import ExportError, Writer, publish, read_marker, write_file
-from feeds.files import FileRefused, read_inside
-from feeds.parallel import fork_map, no_gc
-from feeds.plan import Access, Plan
+from feeds.files import FileRefused, read_inside, scan
+
+if TYPE_CHECKING:
+    from feeds.plan import Plan
 
 Progress = Callable[[int, int], None]
 
@@ -68,6 +68,13 @@ def build(
     signature = digest(repr((scan(root), code_version(), str(out.absolute()))).encode())
     if cache is not None and _unchanged(cache, signature, out, now):
         return Report(int(cache.get("files") or 0), 0)
+    # Only now: a no-op build needs none of the loading and rendering code,
+    # whose imports (YAML, Markdown, Jinja, feedgen, Pillow) would be most of its time.
+    from feeds import urls
+    from feeds.content import load
+    from feeds.parallel import no_gc
+    from feeds.plan import Access, Plan
+
     with no_gc():
         plan = Plan(load(root, cache=cache, jobs=jobs), now)
         previous = cache.outputs() if cache else {}
@@ -129,6 +136,8 @@ PARALLEL_FROM = 200
 
 
 def _writer(plan: Plan, jobs: int, progress: Progress | None) -> Writer:
+    from feeds.parallel import fork_map
+
     def write(target: Path, paths: list[str], present: Mapping[str, str]) -> dict[str, str]:
         count = jobs * 4 if len(paths) >= PARALLEL_FROM else 1
         chunks = [paths[i::count] for i in range(count)]

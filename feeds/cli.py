@@ -15,18 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 from urllib.parse import urlsplit
 
-from feeds import urls
 from feeds.cache import Cache
 from feeds.cache import default_path as default_cache
-from feeds.content import ARTICLES, AUTHORS, load, load_site, markdown_files
-from feeds.deploy import DEFAULT_MAX_DELETES
 from feeds.errors import ContentError, FeedsError, UsageError
-from feeds.fields import parse_date
-from feeds.listings import status
-from feeds.model import Site
-from feeds.scaffold import new_article
 
+# Every command but one needs only some of the package: each imports what it
+# uses, so that `feeds build` with nothing to do does not pay for loading and
+# rendering code, nor `feeds --help` for any of it.
 if TYPE_CHECKING:
+    from feeds.model import Site
     from feeds.state import State
 
 HELP = """Publish Markdown articles as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
@@ -39,7 +36,9 @@ def default_content() -> Path:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from feeds.content import load
     from feeds.lint import warnings
+    from feeds.listings import status
 
     root: Path = args.content
     now = datetime.now(UTC)
@@ -65,6 +64,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _counts(root: Path) -> str:
+    from feeds.content import ARTICLES, AUTHORS, markdown_files
+
     articles = len(markdown_files(root, ARTICLES))
     authors = len(markdown_files(root, AUTHORS))
     return f"checked {plural(articles, 'article')} and {plural(authors, 'author')}"
@@ -166,6 +167,7 @@ def progress_bar(stream: TextIO, width: int = 30) -> Callable[[int, int], None] 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     from feeds import deploy
+    from feeds.content import load_site
 
     started = time.monotonic()
     target = deploy.Target.parse(args.to)
@@ -186,7 +188,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             site,
             s3,
             dry_run=args.dry_run,
-            max_deletes=args.max_deletes,
+            max_deletes=(
+                deploy.DEFAULT_MAX_DELETES if args.max_deletes is None else args.max_deletes
+            ),
             force=args.force,
             progress=None if args.dry_run else transfer_bar(sys.stderr),
         )
@@ -226,6 +230,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 def deployed_feeds(out: Path, site: Site, changed: Sequence[str]) -> list[tuple[str, str, str]]:
     """(URL, key, digest) of each public feed a deploy uploaded anew: what the
     hub is told of once they can be fetched from the bucket."""
+    from feeds import urls
     from feeds.digest import digest
 
     found = []
@@ -279,6 +284,8 @@ def _moment(text: str | None, site: Site, option: str) -> float | None:
     """``--since``/``--expires``: ISO 8601; without an offset, in the site's zone."""
     if text is None:
         return None
+    from feeds.fields import parse_date
+
     found = parse_date(text, site.zone)
     if found is None:
         raise UsageError(f"{option}: expected an ISO 8601 date or time, got {text!r}")
@@ -286,6 +293,7 @@ def _moment(text: str | None, site: Site, option: str) -> float | None:
 
 
 def cmd_partner(args: argparse.Namespace) -> int:
+    from feeds.content import load_site
     from feeds.state import State
 
     site = load_site(args.content)
@@ -314,7 +322,7 @@ def partner_add(args: argparse.Namespace, state: State, site: Site, now: datetim
 
 
 def _how_to_use(site: Site, token: str, scope: str) -> str:
-    from feeds import partners
+    from feeds import partners, urls
 
     parts = urlsplit(site.base_url)
     where = urls.absolute(site.base_url, urls.DESK if scope == partners.EDITOR else urls.PARTNERS)
@@ -410,7 +418,7 @@ def partner_audit(args: argparse.Namespace, state: State, site: Site, now: datet
 def partner_republications(
     args: argparse.Namespace, state: State, site: Site, now: datetime
 ) -> int:
-    from feeds import partners
+    from feeds import partners, urls
 
     since = _moment(args.since, site, "--since")
     day = (
@@ -418,6 +426,8 @@ def partner_republications(
         if since is not None
         else None
     )
+    from feeds.content import load
+
     content = load(args.content).content
     named = {urls.id_digest(a.id): (a.title, a.url) for a in content.articles}
     figures = partners.republications(state.hits(day), named)
@@ -475,6 +485,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    from feeds.scaffold import new_article
+
     path = new_article(args.content, args.title, args.author, datetime.now(UTC))
     unnamed = "\nauthors: []" in path.read_text(encoding="utf-8")
     note = "; name its authors under authors: before it can be built" if unnamed else ""
@@ -667,7 +679,6 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--max-deletes",
         type=count,
-        default=DEFAULT_MAX_DELETES,
         metavar="N",
         help="stop, deleting nothing, when more objects would be deleted (default: 50)",
     )

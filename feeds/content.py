@@ -21,6 +21,8 @@ from feeds.cache import Cache, freeze, thaw
 from feeds.digest import code_version, digest
 from feeds.errors import ContentError, Problem
 from feeds.files import FileRefused, read_inside
+from feeds.files import Signature as Signature  # what webapp.reload compares
+from feeds.files import scan as scan
 from feeds.load import TomlDocument, decode, parse_document, read_bytes, read_document, read_toml
 from feeds.model import Article, Author, Content, ImageFile, Site
 from feeds.parallel import fork_map, no_gc
@@ -42,8 +44,6 @@ SITE = "site.toml"
 #: Emacs lock files (``.#x.md``), autosaves (``#x.md#``), backups (``x.md~``),
 #: merge leftovers (``x.md.orig``) and Vim swap files. They are not content.
 _NOT_CONTENT = re.compile(r"^(?:\..*|#.*#|.*~|.*\.orig|.*\.sw[a-p])\Z", re.S)
-
-Signature = tuple[tuple[str, int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -96,30 +96,6 @@ def markdown_files(root: Path, folder: str, problems: list[Problem] | None = Non
                 )
             )
     return found
-
-
-def scan(root: Path) -> Signature:
-    """(path, mtime in ns, size) of every file and folder under root, sorted:
-    what changes when anything in the content changes."""
-    found: list[tuple[str, int, int]] = []
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-            found.append((str(folder), folder.stat().st_mtime_ns, 0))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
-                else:
-                    info = entry.stat()
-                    found.append((entry.path, info.st_mtime_ns, info.st_size))
-            except OSError:
-                continue  # deleted between listing and stat: the next walk sees it
-    return tuple(sorted(found))
 
 
 def load_content(root: Path, base_url: str | None = None) -> Content:

@@ -70,3 +70,31 @@ def _real_path(fd: int, path: Path) -> Path:
         return Path(os.readlink(_PROC_FD / str(fd)))
     except OSError:  # pragma: no cover - not Linux
         return Path(os.path.realpath(path))
+
+
+#: (path, mtime in ns, size) of every file and folder under a content directory.
+Signature = tuple[tuple[str, int, int], ...]
+
+
+def scan(root: Path) -> Signature:
+    """(path, mtime in ns, size) of every file and folder under root, sorted:
+    what changes when anything in the content changes."""
+    found: list[tuple[str, int, int]] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+            found.append((str(folder), folder.stat().st_mtime_ns, 0))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                else:
+                    info = entry.stat()
+                    found.append((entry.path, info.st_mtime_ns, info.st_size))
+            except OSError:
+                continue  # deleted between listing and stat: the next walk sees it
+    return tuple(sorted(found))

@@ -15,7 +15,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 from gettext import NullTranslations
 from importlib.resources import files
 from io import BytesIO
@@ -59,15 +59,28 @@ class Words:
 
     def date(self, moment: datetime) -> str:
         """``27 November 2026``, ``27 de noviembre de 2026``: in the site's zone."""
-        return format_date(moment.astimezone(self.zone).date(), "long", locale=self.locale)
+        return _long_date(moment.astimezone(self.zone).date(), self.locale)
 
     def month(self, year: int, month: int) -> str:
         """``October 2026``, ``octubre de 2026``."""
-        return format_skeleton("yMMMM", date(year, month, 1), locale=self.locale)
+        return _month(year, month, self.locale)
 
     def names(self, names: Sequence[str]) -> str:
         """``A, B and C``, ``A, B y C``."""
         return format_list(list(names), locale=self.locale)
+
+
+# Babel takes about 20 us to format a date, and one article's date is shown on
+# its page, in each listing page that lists it and in the archive: each
+# distinct date is formatted once per process.
+@lru_cache(maxsize=65536)
+def _long_date(day: date, locale: Locale) -> str:
+    return format_date(day, "long", locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _month(year: int, month: int, locale: Locale) -> str:
+    return format_skeleton("yMMMM", date(year, month, 1), locale=locale)
 
 
 @cache

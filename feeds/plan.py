@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -145,9 +146,11 @@ class Plan:
         outputs[headers.HEADERS_FILE] = Output(_headers_file, (rules,), access=Access.EXPORT)
         self.outputs: Mapping[str, Output] = outputs
         self._versions = loaded.versions
-        self._versions_by_id: dict[int, tuple[Article, str]] = {}
-        self._common = repr((code_version(), self._token(content.site)))
+        #: id of an input (kept alive here, so the id stays its own) -> its token:
+        #: the site's feed links or an article stand in many keys, walked once.
+        self._tokens: dict[int, tuple[object, object]] = {}
         self._keys: dict[str, str] = {}
+        self._common = repr((code_version(), self._token(content.site)))
 
     def paths(self, *access: Access) -> list[str]:
         """The files with one of those accesses (default: what is served to
@@ -168,33 +171,47 @@ class Plan:
 
     def key(self, path: str) -> str:
         """A digest of everything ``path`` is built from: unchanged key, unchanged bytes."""
-        found = self._keys.get(path)
-        if found is None:
+        key = self._keys.get(path)
+        if key is None:
             out = self.outputs[path]
             name = f"{out.build.__module__}.{out.build.__qualname__}"
-            found = digest(repr((self._common, name, self._token(out.inputs))).encode())
-            self._keys[path] = found
-        return found
+            token = self._token(out.inputs)
+            key = self._keys[path] = digest(repr((self._common, name, token)).encode())
+        return key
 
     def _token(self, value: object) -> object:
         """What stands for a value in a key: an article by its version (its
         file and all it was validated with), anything else by its fields."""
+        if type(value) in _PLAIN:  # nearly all of them: no isinstance chain
+            return value
+        known = self._tokens.get(id(value))
+        if known is not None:
+            return known[1]
         if value is None or isinstance(value, str | int | float | bool | datetime):
             return value
+        token: object
         if isinstance(value, tuple | list):
-            return tuple(self._token(item) for item in value)
-        if isinstance(value, Article):
-            known = self._versions_by_id.get(id(value))
-            if known is None:
-                version = self._versions.get(value.path) or digest(repr(value).encode())
-                known = self._versions_by_id[id(value)] = (value, version)  # the id stays taken
-            return known[1]
-        if isinstance(value, ZoneInfo):
-            return value.key
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            fields = dataclasses.fields(value)
-            return (type(value).__name__, *(self._token(getattr(value, f.name)) for f in fields))
-        raise TypeError(f"no key for {type(value).__name__}")
+            token = tuple(map(self._token, value))
+        elif isinstance(value, Article):
+            token = self._versions.get(value.path) or digest(repr(value).encode())
+        elif isinstance(value, ZoneInfo):
+            token = value.key
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            names = _field_names(type(value))
+            token = (type(value).__name__, *(self._token(getattr(value, n)) for n in names))
+        else:
+            raise TypeError(f"no key for {type(value).__name__}")
+        self._tokens[id(value)] = (value, token)
+        return token
+
+
+#: Values that stand for themselves in a key.
+_PLAIN = frozenset({str, int, float, bool, type(None), datetime})
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
 
 
 def _outputs(
@@ -261,10 +278,11 @@ def _outputs(
             lasting = index > 0  # the newest month still grows
             keys = (headers.listing_key(month.path),)
             outputs[urls.feed(month.path, fmt)] = Output(build, inputs, lasting=lasting, keys=keys)
-    site_feeds = feed_links(outputs, urls.HOME)
+    links = feed_links(outputs)  # every feed is planned by now
+    site_feeds = links.get(urls.HOME, ())
     for listing in every:
         newest = rfc3339(max(a.modified for a in listing.articles)) if listing.articles else None
-        feeds = site_feeds if not listing.path else feed_links(outputs, listing.path) + site_feeds
+        feeds = site_feeds if not listing.path else links.get(listing.path, ()) + site_feeds
         for page in listing.pages():
             entry = SitemapEntry(urls.absolute(site.base_url, page.path), newest)
             keys = (headers.listing_key(listing.path),)
@@ -281,7 +299,7 @@ def _outputs(
         if path not in outputs:  # (a preview with drafts shows it, marked)
             keys = (headers.article_key(article.id),)
             outputs[path] = Output(withdrawn_page, (article, site_feeds), status=410, keys=keys)
-    gone_feeds = feed_links(outputs, urls.WITHDRAWALS)
+    gone_feeds = links.get(urls.WITHDRAWALS, ())
     entry = SitemapEntry(urls.absolute(site.base_url, urls.WITHDRAWALS), None)
     outputs[urls.file_of(urls.WITHDRAWALS)] = Output(
         withdrawals_page, (gone, gone_feeds + site_feeds), entry, keys=gone_key
@@ -371,12 +389,11 @@ def _headers_rules(
     )
 
 
-def feed_links(outputs: Mapping[str, Output], channel: str) -> tuple[FeedLink, ...]:
-    """The listed feeds of one channel, for its pages' autodiscovery links."""
-    return tuple(
-        out.listed_as
-        for out in outputs.values()
-        if isinstance(out.listed_as, FeedLink)
-        and out.listed_as.channel == channel
-        and out.access is Access.PUBLIC
-    )
+def feed_links(outputs: Mapping[str, Output]) -> dict[str, tuple[FeedLink, ...]]:
+    """The listed feeds of each channel, for its pages' autodiscovery links,
+    in the order of the plan."""
+    found: dict[str, list[FeedLink]] = {}
+    for out in outputs.values():
+        if isinstance(out.listed_as, FeedLink) and out.access is Access.PUBLIC:
+            found.setdefault(out.listed_as.channel, []).append(out.listed_as)
+    return {channel: tuple(links) for channel, links in found.items()}

@@ -9,6 +9,7 @@ RSS feed. Pages are folders; the file an export writes for one is its
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import posixpath
 import re
@@ -64,6 +65,9 @@ _REMOVED = re.compile("[\t\n\r]")
 _EDGES = re.compile("^[\x00-\x20]+|[\x00-\x20]+$")
 #: What may stand in a URL as it is; everything else is percent-encoded as UTF-8.
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
+#: A reference that names its scheme and a host: ``urljoin`` takes no more of
+#: the page's URL than its scheme to resolve it.
+_NAMES_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]")
 
 
 def article(slug: str) -> str:
@@ -181,6 +185,15 @@ def resolve(reference: str, page_url: str, base_url: str) -> str | None:
     text = _EDGES.sub("", _REMOVED.sub("", reference))
     if text.startswith("/") and not text.startswith("//"):
         text = base_url + text[1:]
+    if _NAMES_HOST.match(text):
+        # The same on every page with this scheme (nearly every URL of a site
+        # is written on many pages): worked out once each.
+        return _join_on(text, page_url.partition(":")[0].lower() + "://")
+    return _join(text, page_url)
+
+
+def _join(text: str, page_url: str) -> str | None:
+    """The rest of :func:`resolve`: ``text`` read on ``page_url``."""
     try:
         joined = urljoin(page_url, text)
         parts = urlsplit(joined)
@@ -198,6 +211,10 @@ def resolve(reference: str, page_url: str, base_url: str) -> str | None:
             return None
         joined = joined.replace(parts.netloc, parts.netloc.replace(host, ascii_host), 1)
     return quote(joined, safe=_URL_SAFE)
+
+
+#: :func:`_join` of references that name a host, by the page's scheme alone.
+_join_on = functools.lru_cache(maxsize=16384)(_join)
 
 
 def site_path(url: str, base_url: str, hosts: frozenset[str] = frozenset()) -> str | None:
@@ -233,6 +250,7 @@ def site_path(url: str, base_url: str, hosts: frozenset[str] = frozenset()) -> s
     return found
 
 
+@functools.lru_cache(maxsize=16384)
 def image_path(url: str, base_url: str, hosts: frozenset[str] = frozenset()) -> str | None:
     """The file under ``images/`` an absolute URL names, or None for any other
     URL; every spelling of one file gives one answer (see :func:`site_path`)."""
