@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from conftest import free_port, sample_copy, write
+from feeds.content import load
+from feeds.listings import is_public
 
 REPO = Path(__file__).resolve().parent.parent
 #: Long after any run of these tests: scheduled whatever the day.
@@ -156,5 +158,6 @@ def test_a_preview_broken_from_the_start_reloads_once_fixed(
         )
         toml.write_text(good)
         wait_until(lambda: page.title() == "Field Notes Wire")  # it reloaded itself
-        assert page.locator("ol.articles > li").count() == 9
+        public = [a for a in load(root).content.articles if is_public(a, datetime.now(UTC))]
+        assert page.locator("ol.articles > li").count() == len(public)  # 9 in 2026
         page.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 
@@ -193,6 +194,20 @@ class Pusher:
             self.logger.info("WebSub: %d feeds changed, pinging %s", len(queued), site.hub)
 
 
+#: Seconds between looks at the wake-up event while waiting.
+TICK = 0.1
+
+
+def _wait(wake: threading.Event, seconds: float) -> None:
+    """Wait until ``wake`` is set or ``seconds`` have passed. In short sleeps,
+    not ``Event.wait(timeout)``: that one waits on a deadline of the monotonic
+    clock, which libfaketime (a run of the tests dated years ahead) moves for
+    the reading but not for the wait, so it would never end."""
+    deadline = time.monotonic() + seconds
+    while not wake.is_set() and time.monotonic() < deadline:
+        time.sleep(min(TICK, max(deadline - time.monotonic(), 0.0)))
+
+
 def _run(pusher: weakref.ref[Pusher]) -> None:
     """The pusher's thread: ends when its app is gone."""
     wait = 0.0
@@ -202,7 +217,7 @@ def _run(pusher: weakref.ref[Pusher]) -> None:
             return
         wake = live._wake
         del live
-        wake.wait(wait)
+        _wait(wake, wait)
         wake.clear()
         live = pusher()
         if live is None:
