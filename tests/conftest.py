@@ -144,6 +144,34 @@ def require(tool: str) -> None:
         pytest.skip(message)
 
 
+def newsboat_reload(home: Path, *feeds: str) -> Path:
+    """Run ``newsboat -x reload`` once over ``feeds``, with ``home`` as its
+    home, configuration and cache; the cache database it wrote."""
+    import os
+    import subprocess
+
+    (home / "urls").write_text("".join(f"{url}\n" for url in feeds))
+    (home / "config").write_text("reload-threads 2\n")
+    cache = home / "cache.db"
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home),
+        "XDG_DATA_HOME": str(home),
+    }
+    command = ["newsboat", "-u", str(home / "urls"), "-C", str(home / "config")]
+    done = subprocess.run(
+        [*command, "-c", str(cache), "-x", "reload"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return cache
+
+
 def sample_copy(folder: Path, port: int) -> Path:
     """A copy of the sample site in ``folder``, with base_url on that port."""
     import shutil

@@ -32,6 +32,7 @@ from conftest import (
     FLAGS,
     free_port,
     gunicorn,
+    newsboat_reload,
     require,
     sample_copy,
     state_database,
@@ -207,34 +208,8 @@ def test_reader_and_newsboat_read_it_with_a_token_and_not_without(
     require("newsboat")
     home = tmp_path / "newsboat"
     home.mkdir()
-    (home / "urls").write_text(url + "\n" + desk.base + "partners/atom.xml\n")
-    (home / "config").write_text("reload-threads 2\n")
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home),
-        "XDG_DATA_HOME": str(home),
-    }
-    done = subprocess.run(
-        [
-            "newsboat",
-            "-u",
-            str(home / "urls"),
-            "-C",
-            str(home / "config"),
-            "-c",
-            str(home / "cache.db"),
-            "-x",
-            "reload",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    with sqlite3.connect(home / "cache.db") as db:
+    cache = newsboat_reload(home, url, desk.base + "partners/atom.xml")
+    with sqlite3.connect(cache) as db:
         rows = db.execute("SELECT feedurl, title, content FROM rss_item").fetchall()
     got = {title: content for feed, title, content in rows if feed == url}
     assert SOON in got and "EMBARGOED until" in got[SOON]

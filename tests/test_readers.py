@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import NOW, require, words_of
+from conftest import NOW, newsboat_reload, require, words_of
 from feeds.content import load_content
 from feeds.listings import public_articles
 from feeds.render import byline
@@ -19,36 +19,9 @@ def poll(home: Path, url: str) -> dict[str, tuple[str, str, str]]:
     """Run ``newsboat -x reload`` once for one feed, with its own cache (newsboat
     keeps one item per guid across all feeds, and our formats share ids);
     return guid -> (title, author, content) as newsboat stored them."""
-    tmp_path = home / url.rsplit("/", 1)[-1]
-    tmp_path.mkdir(exist_ok=True)
-    (tmp_path / "urls").write_text(url + "\n")
-    (tmp_path / "config").write_text("reload-threads 2\n")
-    cache = tmp_path / "cache.db"
-    env = {
-        **os.environ,
-        "HOME": str(tmp_path),
-        "XDG_CONFIG_HOME": str(tmp_path),
-        "XDG_DATA_HOME": str(tmp_path),
-    }
-    result = subprocess.run(
-        [
-            "newsboat",
-            "-u",
-            str(tmp_path / "urls"),
-            "-C",
-            str(tmp_path / "config"),
-            "-c",
-            str(cache),
-            "-x",
-            "reload",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    folder = home / url.rsplit("/", 1)[-1]
+    folder.mkdir(exist_ok=True)
+    cache = newsboat_reload(folder, url)
     with sqlite3.connect(cache) as db:
         rows = db.execute(
             "SELECT guid, title, author, content FROM rss_item WHERE feedurl = ?", (url,)
