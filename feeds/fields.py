@@ -241,3 +241,14 @@ class Fields:
             )
             return None
         return Fields(self.path, value.data, value.line, self.problems, name)
+
+    def section(self, key: str, allowed: Collection[str]) -> Fields | None:
+        """The optional nested mapping at ``key``, holding only ``allowed``
+        keys (each other one a problem); None when absent or not a mapping."""
+        value = self.raw(key)
+        if value is None:
+            return None
+        found = self.mapping_of(self.name(key), value)
+        if found is not None:
+            found.only(allowed)
+        return found

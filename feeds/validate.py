@@ -434,13 +434,9 @@ def _byline(
 
 
 def _image(fields: Fields, site: Site, page_url: str, images: dict[str, ImageFile]) -> Image | None:
-    value = fields.raw("image")
-    if value is None:
-        return None
-    image = fields.mapping_of(fields.name("image"), value)
+    image = fields.section("image", IMAGE_FIELDS)
     if image is None:
         return None
-    image.only(IMAGE_FIELDS)
     src = image.text("src", required=True)
     alt = image.text("alt", required=True)
     caption = image.text("caption")
@@ -541,13 +537,9 @@ def _corrections(
 
 
 def _withdrawal(fields: Fields, zone: tzinfo, published: datetime | None) -> Withdrawal | None:
-    value = fields.raw("withdrawn")
-    if value is None:
-        return None
-    item = fields.mapping_of(fields.name("withdrawn"), value)
+    item = fields.section("withdrawn", WITHDRAWAL_FIELDS)
     if item is None:
         return None
-    item.only(WITHDRAWAL_FIELDS)
     date = item.date("date", zone, required=True)
     reason = item.text("reason", required=True)
     if date and published and date < published:
