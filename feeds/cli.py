@@ -221,24 +221,24 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             + ", ".join(report.not_carried)
         )
     if site.hub and not args.dry_run and not args.no_ping:
-        feeds = deployed_feeds(args.out, site, report.changed)
+        feeds = deployed_feeds(site, report.fresh)
         if feeds:
             ping_hub(site.hub, feeds, datetime.now(UTC), deployed=True)
     return 0
 
 
-def deployed_feeds(out: Path, site: Site, changed: Sequence[str]) -> list[tuple[str, str, str]]:
-    """(URL, key, digest) of each public feed a deploy uploaded anew: what the
-    hub is told of once they can be fetched from the bucket."""
+def deployed_feeds(site: Site, fresh: Sequence[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(URL, key, digest) of each public feed a deploy uploaded anew, from
+    its (path, digest) pairs: what the hub is told of once they can be
+    fetched from the bucket."""
     from feeds import urls
-    from feeds.digest import digest
 
-    found = []
-    for path in changed:
-        if path.endswith(tuple(urls.FEED_FILES.values())) and (out / path).is_file():
-            sha = digest((out / path).read_bytes())
-            found.append((urls.absolute(site.base_url, urls.path_of(path)), sha, sha))
-    return found
+    feeds = tuple(urls.FEED_FILES.values())
+    return [
+        (urls.absolute(site.base_url, urls.path_of(path)), sha, sha)
+        for path, sha in fresh
+        if path.endswith(feeds)
+    ]
 
 
 def size(count: int) -> str:

@@ -226,6 +226,9 @@ class Report:
     #: or the static host in front of the bucket must add them.
     not_carried: tuple[str, ...]
     dry_run: bool = False
+    #: (path, digest of the bytes deployed) of each changed path the export
+    #: still has: what a hub is told of.
+    fresh: tuple[tuple[str, str], ...] = ()
 
     @property
     def uploaded(self) -> tuple[str, ...]:
@@ -519,6 +522,7 @@ def deploy(
                 changed=work.changed,
                 not_carried=not_carried(local.values()),
                 dry_run=dry_run,
+                fresh=tuple((p, local[p].digest) for p in work.changed if p in local),
             )
             if dry_run:
                 return report
