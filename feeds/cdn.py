@@ -90,16 +90,27 @@ def batches(keys: Sequence[str], size: int = BATCH) -> Iterator[str]:
         yield " ".join(current)
 
 
+def is_purge_url(url: str) -> bool:
+    """Can :func:`purge` send to ``url``: ``http(s)://HOST[:PORT]/``?"""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a port out of range raises)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def purge(url: str, keys: Sequence[str], timeout: float = TIMEOUT) -> int:
     """Ask the CDN at ``url`` to drop every object with one of ``keys``; the
     number of requests it took. :class:`PurgeError` when it refuses or is down."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not is_purge_url(url):
         raise PurgeError(f"the purge URL must be http(s)://HOST[:PORT]/, got {url!r}")
+    parts = urlsplit(url)
+    host = parts.hostname or ""  # (never empty: checked above)
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     sent = 0
     for value in batches(keys):
-        connection = kind(parts.hostname, parts.port, timeout=timeout)
+        connection = kind(host, parts.port, timeout=timeout)
         try:
             connection.request(
                 "PURGE",

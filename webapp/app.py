@@ -7,7 +7,6 @@ the content directory comes from ``$FEEDS_CONTENT``, else ``./content``.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from typing import Any
 
 from flask import Flask
 
+from feeds import cdn
 from feeds.cache import default_path as default_cache
 from feeds.headers import CDN_MAX_AGE
 from feeds.state import opened
@@ -58,7 +58,7 @@ def _check_cdn(app: Flask) -> None:
         age = CDN_MAX_AGE
     app.config["CDN_MAX_AGE"] = int(age)
     url = app.config["PURGE_URL"]
-    if url is not None and not re.match(r"https?://[^/?#\s]+", url):
+    if url is not None and not cdn.is_purge_url(url):
         app.logger.error(
             "FEEDS_PURGE_URL must be http(s)://HOST[:PORT]/, got %r; the CDN is not purged", url
         )
