@@ -85,6 +85,18 @@ def rendered(content: Content, now: datetime) -> dict[str, bytes]:
     return {path: plan.render(path) for path in plan.paths()}
 
 
+#: Variables by which libfaketime (Debian's ``faketime``, for a run of the
+#: suite dated years ahead) reaches a child process.
+FAKETIME_VARIABLES = ("LD_PRELOAD", "FAKETIME", "FAKETIME_NO_CACHE", "DONT_FAKE_MONOTONIC")
+
+
+def real_clock_env() -> dict[str, str]:
+    """This process's environment without libfaketime, for a child that is
+    no part of the product and must keep the real clock: varnishd cannot
+    start under it, and pip's TLS refuses certificates years "expired"."""
+    return {k: v for k, v in os.environ.items() if k not in FAKETIME_VARIABLES}
+
+
 def write(root: Path, path: str, text: str | bytes) -> Path:
     """Write a file under root, making folders; text is dedented."""
     file = root / path

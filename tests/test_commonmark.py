@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
+from conftest import real_clock_env
 from feeds.markdown import to_html
 from feeds.render import render_markdown, sanitize
 
@@ -77,6 +78,7 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
         check=True,
         capture_output=True,
         timeout=300,
+        env=real_clock_env(),
     )
     (archive,) = folder.glob("*.tar.gz")
     with tarfile.open(archive) as tar:
