@@ -2,7 +2,8 @@
 way to readers, though it can be built.
 
 - HTML the sanitiser removes from a body or a bio (which element, which
-  attribute), and characters XML cannot carry;
+  attribute), and characters XML cannot carry; a tag typed into a correction,
+  which is plain text and shows it as written;
 - links and images in a body to a URL of this site that does not exist (no
   such article, tag, author, page or image);
 - one tag spelled several ways (which spelling is shown, where the others are).

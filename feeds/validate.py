@@ -292,7 +292,7 @@ def validate_article(
     byline, bio_urls = _byline(fields, authors, url, site.base_url, notes)
     image = _image(fields, site, url, images)
     tags = _tags(fields, notes)
-    corrections = _corrections(fields, zone, date)
+    corrections = _corrections(fields, zone, date, notes)
     withdrawn = _withdrawal(fields, zone, date)
     section = fields.text("section")
     subtitle = fields.text("subtitle")
@@ -518,8 +518,12 @@ def _tags(fields: Fields, notes: Notes | None) -> tuple[Tag, ...]:
     return tuple(tags.values())
 
 
+#: An HTML tag, as an editor may type one into a correction's plain text.
+_WRITTEN_TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*>")
+
+
 def _corrections(
-    fields: Fields, zone: tzinfo, published: datetime | None
+    fields: Fields, zone: tzinfo, published: datetime | None, notes: Notes | None
 ) -> tuple[Correction, ...]:
     corrections = []
     for name, value in fields.items("corrections"):
@@ -529,6 +533,18 @@ def _corrections(
         item.only(CORRECTION_FIELDS)
         date = item.date("date", zone, required=True)
         text = item.text("text", required=True)
+        if notes is not None and text and (tag := _WRITTEN_TAG.search(text)):
+            # A correction is plain text: markup in it reaches readers as typed.
+            notes.warnings.append(
+                Problem(
+                    fields.path,
+                    item.line_of("text"),
+                    item.name("text"),
+                    f"a correction is plain text: <{tag.group(1)}> is shown as written, "
+                    "not as HTML",
+                    warning=True,
+                )
+            )
         if date and published and date < published:
             item.problem("date", "is before the article's date")
         elif date and text:

@@ -304,6 +304,17 @@ def test_hidden_articles_leave_no_trace(client: FlaskClient) -> None:
         assert b"/tags/tariffs/" not in body and b"water tariffs take effect" not in body
 
 
+def test_only_the_preview_shows_drafts(sample: Path, clock: Clock) -> None:
+    """`feeds serve --drafts` is the one way to see drafts and scheduled
+    articles: the app a server runs refuses the setting outright."""
+    config = {"CONTENT": str(sample), "CLOCK": clock, "RELOAD_INTERVAL": 0, "DRAFTS": True}
+    with pytest.raises(ValueError, match="DRAFTS is for the editor's preview only"):
+        create_app(config)
+    preview = create_app({**config, "PREVIEW": True}).test_client()
+    for slug in (SCHEDULED, DRAFT):
+        assert preview.get(f"/articles/{slug}/").status_code == 200
+
+
 def test_scheduled_article_appears_on_its_own(client: FlaskClient, clock: Clock) -> None:
     assert client.get(f"/articles/{SCHEDULED}/").status_code == 404
     clock.now = datetime(2027, 3, 1, 12, 0, 1, tzinfo=UTC)

@@ -66,13 +66,18 @@ def clipboard_page(browser: Any, base: str) -> Any:
 
 def test_copy_as_rich_text_and_the_canonical_link(browser: Any, served: tuple[str, Path]) -> None:
     """A partner pasting into a visual editor needs text/html on the clipboard,
-    and the canonical link for the head of their page."""
+    and the canonical link for the head of their page. Copying fetches nothing:
+    the HTML's images, the republication pixel among them, stay unloaded."""
     base, _ = served
     page = clipboard_page(browser, base)
     page.goto(base + "articles/lima-reservoirs-dry-season/")
     republish = page.locator("#republish-html").input_value()
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
     page.get_by_role("button", name="Copy as rich text").click()
     page.locator("section.republish [role=status]").first.get_by_text("Copied.").wait_for()
+    page.wait_for_timeout(500)
+    assert [url for url in fetched if "pixel.gif" in url] == []
     types, rich, plain = page.evaluate(
         """async () => {
             const [item] = await navigator.clipboard.read();
@@ -85,6 +90,9 @@ def test_copy_as_rich_text_and_the_canonical_link(browser: Any, served: tuple[st
     assert "<h1>Lima's reservoirs enter the dry season" in rich.replace("&#x27;", "'")
     assert 'rel="license"' in rich and "This article was produced by" in rich
     assert plain.startswith("Lima's reservoirs enter the dry season")  # the text, not the tags
+    paragraphs = plain.split("\n\n")  # a blank line between blocks, as they are shown
+    assert paragraphs[0].endswith("the dry season at their lowest level in a decade")
+    assert "This article was produced by Field Notes Wire." in paragraphs
     assert "<h1>" not in plain and "<h1>" in republish
     page.get_by_role("button", name="Copy the link").click()
     canonical = f'<link rel="canonical" href="{base}articles/lima-reservoirs-dry-season/">'

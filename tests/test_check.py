@@ -570,6 +570,23 @@ WARNED: list[tuple[str, dict[str, str], list[str]]] = [
         ],
     ),
     (
+        "HTML in a correction, which is plain text",
+        {
+            "articles/w.md": article(
+                *OK,
+                "corrections:",
+                "  - date: 2026-10-02",
+                "    text: We misnamed <em>the mayor</em>.",
+                "  - date: 2026-10-03",
+                "    text: Reservoirs are at <50% & falling.",  # no tag: nothing to say
+            )
+        },
+        [
+            "articles/w.md:7: corrections[1].text: warning: a correction is plain text: "
+            "<em> is shown as written, not as HTML"
+        ],
+    ),
+    (
         "a character reference XML cannot carry",
         {"articles/w.md": article(*OK, body="Text.\n\n<p>a&#1;b</p>\n")},
         [

@@ -75,6 +75,8 @@ def test_readme_shows_exactly_two_commands() -> None:
     assert len(commands) == 2
     assert commands[0].endswith(".venv/bin/feeds serve")
     assert commands[1].endswith(".venv/bin/pytest")
+    for command in commands:  # the install takes a minute: pip shows its progress
+        assert " -q" not in command and "--quiet" not in command, command
 
 
 def test_ci_runs_the_readme_test_command() -> None:

@@ -5,6 +5,18 @@
 // next <span role="status"> says how it went, in the words of its data-done
 // and data-failed attributes.
 (function () {
+  var BLOCKS = "address,blockquote,dd,div,dl,dt,figcaption,figure,h1,h2,h3,h4,h5,h6,hr,li," +
+               "ol,p,pre,table,tr,ul";
+  // The text of some HTML, a blank line after each block, read off an inert
+  // document: HTML put into this page, even into an element never attached,
+  // fetches its images, the republication pixel among them.
+  function plainOf(html) {
+    var body = new DOMParser().parseFromString(html, "text/html").body;
+    body.querySelectorAll(BLOCKS).forEach(function (block) { block.append("\u2029"); });
+    body.querySelectorAll("br").forEach(function (br) { br.replaceWith("\u2028"); });
+    return body.textContent.replace(/[ \t\n\r\f]+/g, " ")
+      .replace(/ *\u2029[\u2029 ]*/g, "\n\n").replace(/ *\u2028 */g, "\n").trim();
+  }
   function textOf(element) {
     return "value" in element ? element.value : element.textContent;
   }
@@ -33,11 +45,9 @@
   function copyRich(button, element) {
     var html = textOf(element);
     if (navigator.clipboard && window.ClipboardItem && window.isSecureContext) {
-      var holder = document.createElement("div");
-      holder.innerHTML = html;  // never attached to the page: only for its text
       var item = new ClipboardItem({
         "text/html": new Blob([html], {type: "text/html"}),
-        "text/plain": new Blob([holder.textContent], {type: "text/plain"})
+        "text/plain": new Blob([plainOf(html)], {type: "text/plain"})
       });
       navigator.clipboard.write([item]).then(function () { report(button, true); },
                                              function () { report(button, false); });
@@ -45,7 +55,7 @@
     }
     var listener = function (event) {
       event.clipboardData.setData("text/html", html);
-      event.clipboardData.setData("text/plain", html);
+      event.clipboardData.setData("text/plain", plainOf(html));
       event.preventDefault();
     };
     document.addEventListener("copy", listener);
