@@ -22,7 +22,8 @@ And what feed clients were seen doing with the result:
   into text/plain, and rss2email, which prefers text/plain, then mails the
   summary instead of the full text: the caption goes as ``type="html"``.
 * reader, gofeed and rss-parser find a lead image in RSS only as an
-  ``<enclosure>``: RSS gets one besides Media RSS.
+  ``<enclosure>``: RSS gets one besides Media RSS, of length 0 when the
+  image is on another server (RSS requires a length).
 * readers show an Atom category's ``term``, not its ``label``: the term is the
   tag's name, the scheme its page.
 * RSS's plain-text elements (titles, the channel's description) write ``&``
@@ -308,8 +309,11 @@ def _entry(
             entry.category(term=tag.name, scheme=tag_scheme)
         if article.section:
             entry.category(term=article.section)
-        if image and image.length is not None and image.media_type:
-            entry.enclosure(image.url, str(image.length), image.media_type)
+        if image and image.media_type:
+            # RSS requires a length; the Best Practices Profile's for one not
+            # known (an image on another server) is 0.
+            length = 0 if image.length is None else image.length
+            entry.enclosure(image.url, str(length), image.media_type)
         return
     entry.summary(article.summary, type="text")
     for author in article.authors:

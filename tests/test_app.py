@@ -196,6 +196,27 @@ def test_gzip_for_clients_that_accept_it(client: FlaskClient) -> None:
     assert "Content-Encoding" not in refused.headers
 
 
+def test_a_bug_answers_500_with_the_headers_of_every_response(app: Flask) -> None:
+    """A 500 cannot be caused from outside (tests/test_status.py reads every
+    other status with curl and Chromium): Flask's own answer goes through the
+    one header policy too, and is text with or without gzip."""
+
+    def broken() -> str:
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/__broken", view_func=broken)
+    client = app.test_client()
+    for encoding in ("identity", "gzip"):
+        response = client.get("/__broken", headers={"Accept-Encoding": encoding})
+        assert response.status_code == 500
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Cache-Control"] == "no-store"
+        zipped = response.headers.get("Content-Encoding") == "gzip"
+        body = gzip.decompress(response.data) if zipped else response.data
+        assert b"<h1>Something went wrong</h1>" in body
+        assert b"a bug" not in body
+
+
 def test_head(client: FlaskClient) -> None:
     for url in ("/rss.xml", "/", "/articles/opinion-bus-corridors/", "/images/logo.png"):
         get, head = client.get(url), client.head(url)

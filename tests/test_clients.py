@@ -17,7 +17,7 @@ from typing import Any
 import feedparser
 import pytest
 
-from conftest import NOW, require, words_of
+from conftest import NOW, rendered, require, words_of
 from feeds.content import load_content
 from feeds.listings import public_articles
 from feeds.model import Article
@@ -125,6 +125,28 @@ def test_reader_sees_the_lead_image_in_rss_and_atom(
             else:
                 assert found == [(image.url, image.media_type, image.length)], name
         reader.close()
+
+
+def test_reader_sees_a_lead_image_from_another_server_in_rss(content: Path, tmp_path: Path) -> None:
+    """RSS requires an enclosure's length: an image on another server, whose
+    length is not known, gets the Best Practices Profile's 0 rather than no
+    enclosure at all (which `reader` showed as no attachment, in RSS only)."""
+    from reader import make_reader
+
+    url = "https://images.example.net/photos/reservoir.jpg"
+    article = content / "articles/good.md"
+    article.write_text(article.read_text().replace("src: /images/lead.png", f"src: {url}"))
+    files = rendered(load_content(content), NOW)
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    reader = make_reader(str(tmp_path / "reader.sqlite"), feed_root=str(feeds))
+    for name in ("rss.xml", "atom.xml"):
+        (feeds / name).write_bytes(files[name])
+        reader.add_feed(f"file:{name}")
+    reader.update_feeds()
+    found = {e.feed_url: [(x.href, x.type) for x in e.enclosures] for e in reader.get_entries()}
+    reader.close()
+    assert found == {"file:rss.xml": [(url, "image/jpeg")], "file:atom.xml": [(url, "image/jpeg")]}
 
 
 def test_atom_categories_are_the_names_readers_show(

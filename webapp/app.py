@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.exceptions import HTTPException
 
 from feeds import cdn
 from feeds.cache import default_path as default_cache
@@ -146,8 +147,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config["PREVIEW"]:  # the preview rewrites pages: Flask serves them all
         app.wsgi_app = FastPath(app.wsgi_app, app.extensions["feeds"])  # type: ignore[method-assign]
 
-    @app.errorhandler(500)
-    def server_error(error: Exception) -> tuple[str, int]:
-        return "<!DOCTYPE html><title>Server error</title><h1>Something went wrong</h1>", 500
-
+    app.register_error_handler(HTTPException, views.http_error)
     return app

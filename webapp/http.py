@@ -1,7 +1,7 @@
 """HTTP for the site's files: the one header policy, and the fast path.
 
 :func:`respond` decides every response's status, headers and body, whatever
-the status (200, 304, 404, 503), for the fast path and for Flask alike:
+the status (Flask's own 405 and 500 too), for the fast path and for Flask alike:
 strong ETags, ``Last-Modified``, gzip, ``Vary``, ``Cache-Control``. Werkzeug
 decides conditional requests (``is_resource_modified``), with
 ``If-None-Match`` taking precedence over ``If-Modified-Since`` as RFC 9110 asks.

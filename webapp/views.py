@@ -9,6 +9,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from feeds import headers, partners, urls
@@ -230,6 +231,23 @@ def not_found() -> BaseResponse:
     if snapshot.served is None:
         return send(Resource.of(b"Not found\n", "text/plain; charset=utf-8"), snapshot, 404)
     return send(snapshot.served.missing, snapshot, 404)
+
+
+def http_error(error: HTTPException) -> BaseResponse:
+    """What Flask answers by itself (405 to a POST, 500 on a bug) goes through
+    :func:`webapp.http.respond` like every other response: the one header
+    policy, gzip only when it says so. Not :func:`send`: on a 500 the live site
+    may be what failed."""
+    code = error.code or 500
+    heading = "Something went wrong" if code >= 500 else error.name
+    page = (
+        f"<!DOCTYPE html><html lang=en><meta charset=utf-8><title>{html.escape(error.name)}"
+        f"</title><h1>{html.escape(heading)}</h1>\n"
+    )
+    resource = Resource.of(page.encode(), "text/html; charset=utf-8")
+    status, found, body = respond(request.environ, resource, None, code)
+    found.extend(h for h in error.get_headers() if h[0] == "Allow")
+    return Response(body, status=status, headers=found, direct_passthrough=True)
 
 
 #: What the public sees while no good version of the content has loaded: never
