@@ -358,18 +358,25 @@ def _private_images(
     article: Article, site: Site, hidden: frozenset[str], found: set[str]
 ) -> Article:
     """``article`` with its images that are not public yet linked under
-    ``partners/images/`` (served with a token only); their names go to ``found``."""
-    names = [name for name in article.images if name in hidden]
-    if not names:
-        return article
-    found.update(names)
+    ``partners/images/`` (served with a token only); their names go to ``found``.
+    A lead image that is not distributable is never one of them: no feed
+    carries it, so no token may fetch it."""
     body, image = article.body_html, article.image
-    for name in names:
+    for name in article.images:
+        if name not in hidden:
+            continue
         public = urls.absolute(site.base_url, urls.image(name))
         private = urls.absolute(site.base_url, urls.partners(urls.image(name)))
-        body = body.replace(f'"{html.escape(public)}"', f'"{html.escape(private)}"')
-        if image is not None and image.url == public:
+        quoted = f'"{html.escape(public)}"'
+        lead = image is not None and image.url == public and image.distributable
+        if not lead and quoted not in body:
+            continue
+        found.add(name)
+        body = body.replace(quoted, f'"{html.escape(private)}"')
+        if image is not None and lead:
             image = dataclasses.replace(image, url=private)
+    if body == article.body_html and image == article.image:
+        return article
     return dataclasses.replace(article, body_html=body, image=image)
 
 

@@ -192,6 +192,9 @@ def test_an_image_for_our_pages_only_is_in_no_feed(served: tuple[str, Path]) -> 
     assert name in article.image.url
     page = get(base + "articles/sao-paulo-flood-season/").decode()
     assert page.count(f'src="{base}images/{name}"') == 1  # on our page, not in the block
+    # Nor its og:image: a social network's link preview republishes that.
+    assert f'content="{base}images/{name}"' not in page
+    assert f'<meta property="og:image" content="{base}images/logo.png">' in page
     for path, data in every_feed(base, root).items():
         assert name.encode() not in data, path
     json_item = next(

@@ -451,3 +451,24 @@ def test_no_token_ever_reaches_a_log(desk: Desk) -> None:
         secret = token.split(".", 1)[1]
         assert secret not in logs  # ... and never a secret
         assert base64.b64encode(f"partner:{token}".encode()).decode() not in logs
+
+
+def test_a_lead_image_kept_from_the_feeds_is_never_behind_the_token(tmp_path: Path) -> None:
+    """``distributable: false`` on an embargoed story's lead image: no partner
+    feed carries it, and ``partners/images/`` does not serve it either."""
+    from feeds.content import load
+    from feeds.plan import Access, Plan
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    root = sample_copy(tmp_path, free_port())
+    images = root / "images"
+    (images / "river-ours.png").write_bytes((images / "lima-reservoir.png").read_bytes())
+    lead = 'image:\n  src: /images/river-ours.png\n  alt: "Ours only"\n  distributable: false\n'
+    (root / "articles" / "soon.md").write_text(article(SOON, now + timedelta(days=2), lead))
+    plan = Plan(load(root), now)
+    partner_feeds = plan.paths(Access.TOKEN)
+    assert "partners/rss.xml" in partner_feeds
+    assert SOON.encode() in plan.render("partners/rss.xml")
+    for path in partner_feeds:
+        assert b"river-ours" not in plan.render(path), path
+    assert "river-ours.png" not in plan.partner_images
