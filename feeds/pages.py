@@ -8,6 +8,7 @@ these return, so the export equals what the app serves. Templates link with
 
 from __future__ import annotations
 
+import functools
 import html
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -247,6 +248,7 @@ def archive_page(
         renderer.words(renderer.site.language),
         months=months,
         feeds=feeds,
+        absolute=functools.partial(urls.absolute, renderer.site.base_url),
         canonical=urls.absolute(renderer.site.base_url, urls.ARCHIVE),
     )
 

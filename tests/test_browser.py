@@ -105,7 +105,14 @@ def test_feed_links_lead_people_to_the_feeds_page(browser: Any, served: tuple[st
     feeds leads to /feeds/, which lists them all with a Copy button each."""
     base, _ = served
     page = clipboard_page(browser, base)
-    for path in ("", "articles/opinion-bus-corridors/", "tags/peru/", "authors/ana-quispe/"):
+    for path in (
+        "",
+        "articles/opinion-bus-corridors/",
+        "tags/peru/",
+        "authors/ana-quispe/",
+        "archive/",
+        "withdrawals/",
+    ):
         page.goto(base + path)
         hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
         raw = [h for h in hrefs if h.endswith(("rss.xml", "atom.xml", "feed.json", ".opml"))]
@@ -131,6 +138,12 @@ def test_feed_links_lead_people_to_the_feeds_page(browser: Any, served: tuple[st
         base + "tags/peru/feed.json",
     ]
     page.screenshot(path=str(SHOTS / "feeds.png"), full_page=True)
+    # The archive's month feeds are addresses to copy too.
+    page.goto(base + "archive/")
+    first = page.locator(".feed-group code").first
+    first.locator("xpath=..").get_by_role("button", name="Copy").click()
+    assert page.evaluate("navigator.clipboard.readText()") == first.inner_text()
+    assert first.inner_text().startswith(base + "archive/")
     page.context.close()
 
 
