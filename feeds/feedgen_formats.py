@@ -14,7 +14,9 @@ feedgen's quirks, and how they are contained here:
   refuses ``rel="license"``; media has no credit. The extensions below write
   the enclosure and licence links, Media RSS with credit, Creative Commons
   licences and the stylesheet instruction themselves. Their Atom elements are
-  unqualified, like feedgen's, so that lxml does not invent an ``ns0:`` prefix.
+  unqualified, like feedgen's, so that lxml does not invent an ``ns0:`` prefix;
+* each ``category()`` call rebuilds the entry's RSS categories from all it has:
+  an entry's categories are given in one call.
 
 And what feed clients were seen doing with the result:
 
