@@ -227,12 +227,12 @@ def test_an_export_inside_the_content_is_refused(
 def test_a_file_name_ending_in_a_newline_is_not_a_slug(
     sample: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """SLUG used $, which also matches before a final newline."""
     write(
         sample,
         "articles/story\n.md",
         "---\ntitle: x\ndate: 2026-10-01\nauthors: [ana-quispe]\n---\nx\n",
     )
-    """SLUG used $, which also matches before a final newline."""
     code, lines = check_lines(sample, capsys)
     assert code == 1
     assert "slug: file name 'story\\n' is not a valid URL segment" in "\n".join(lines)
