@@ -128,13 +128,11 @@ class Cache:
 
     def outputs(self) -> dict[str, tuple[str, str]]:
         """path -> (key of its inputs, sha of its bytes), as last built."""
-        found: dict[str, Any] | None = self._blob("outputs", dict)
-        if not found or not all(
-            isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)
-            for v in found.values()
-        ):
+        found: dict[str, list[str]] | None = self._blob("outputs", dict)
+        try:
+            return {path: (k, s) for path, (k, s) in found.items()} if found else {}
+        except (ValueError, TypeError):
             return {}  # not ours, or damaged: as if never written
-        return {path: (k, s) for path, (k, s) in found.items()}
 
     def put_outputs(self, outputs: dict[str, tuple[str, str]]) -> None:
         self._write("INSERT OR REPLACE INTO blobs VALUES (?, ?)", [("outputs", _pack(outputs))])

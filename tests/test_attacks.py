@@ -294,6 +294,19 @@ def test_a_small_value_that_does_not_read_is_a_miss(
     assert build(sample, out, NOW, Cache(cache_file)).files == files
 
 
+def test_outputs_that_do_not_read_are_a_miss(sample: Path, tmp_path: Path) -> None:
+    """The keys of the last build's outputs were unpacked as they were
+    written: a value that is not a pair stopped the build with TypeError."""
+    cache_file = tmp_path / "cache.sqlite"
+    out = tmp_path / "out"
+    files = build(sample, out, NOW, Cache(cache_file)).files
+    with sqlite3.connect(cache_file) as db:
+        damaged = zlib.compress(json.dumps({"rss.xml": 5}).encode())
+        db.execute("UPDATE blobs SET value = ? WHERE name = 'outputs'", (damaged,))
+    (sample / "articles/opinion-bus-corridors.md").touch()
+    assert build(sample, out, NOW, Cache(cache_file)).files == files
+
+
 def test_a_manifest_row_naming_a_file_beside_the_export_removes_nothing(
     sample: Path, tmp_path: Path
 ) -> None:
