@@ -7,20 +7,26 @@
 Each case writes one article into a small content directory and times what
 ``feeds check`` does with it (:func:`feeds.content.load`: read, parse,
 validate, render, sanitise), whether that ends in the article or in a
-located problem. For each doubling it prints the time ratio: about 2 means
-the cost grows linearly, about 4 quadratically. Each time is the median of
+located problem; the ``tags`` case times ``feeds build`` instead
+(:func:`feeds.build.build`), since each tag is a page and three feeds, and
+its sizes end at the cap (``--scale 2`` and more are refused). For each
+doubling it prints the time ratio: about 2 means the cost grows linearly
+(a constant cost per tag), about 4 quadratically. Each time is the median of
 ``--runs`` runs; the machine is shared, so read the ratios, not the seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
+from feeds.build import build
 from feeds.content import load
 from feeds.errors import ContentError
 
@@ -52,6 +58,12 @@ def image_openers(n: int) -> str:
     return f"---\n{FRONT}authors: [a]\n---\n" + "![" * n + "\n"
 
 
+def tags(n: int) -> str:
+    """``n`` tags on one article (each a page and three feeds that list them all)."""
+    names = "".join(f"  - Tag {i}\n" for i in range(n))
+    return f"---\n{FRONT}authors: [a]\ntags:\n{names}---\nText.\n"
+
+
 def refused_links(n: int) -> str:
     """A body of ``n`` Markdown links to ``javascript:`` (shown as text)."""
     return f"---\n{FRONT}authors: [a]\n---\n" + "[x](javascript:a) " * n + "\n"
@@ -64,16 +76,28 @@ CASES: dict[str, tuple[Callable[[int], str], tuple[int, ...], str]] = {
     "authors": (inline_authors, (1_000, 2_000, 4_000, 8_000), "authors"),
     "image-openers": (image_openers, (125_000, 250_000, 500_000, 1_000_000), "openers"),
     "refused-links": (refused_links, (12_500, 25_000, 50_000, 100_000), "links"),
+    "tags": (tags, (6, 12, 25, 50), "tags"),
 }
 
+#: Cases timed as ``feeds build`` (load, plan, render, write), not ``feeds check``.
+BUILT = {"tags"}
 
-def check_seconds(root: Path, text: str) -> tuple[float, str]:
-    """Seconds to load the content with this article, and how it ended."""
+
+def check_seconds(root: Path, text: str, built: bool = False) -> tuple[float, str]:
+    """Seconds to load the content with this article (and, if ``built``, to
+    write its export), and how it ended."""
     (root / "articles" / "hostile.md").write_text(text, encoding="utf-8")
+    out = root.parent / "out"
+    shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     try:
-        load(root)
-        outcome = "accepted"
+        if built:
+            files = build(root, out, datetime(2026, 6, 1, tzinfo=UTC)).files
+            size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+            outcome = f"{files:,} files, {size:,} bytes exported"
+        else:
+            load(root)
+            outcome = "accepted"
     except ContentError as e:
         first = str(e.problems[0])
         outcome = f"{len(e.problems)} problem(s): {first[:70]}"
@@ -92,8 +116,8 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")
     with tempfile.TemporaryDirectory(prefix="feeds-limits-") as scratch:
-        root = Path(scratch)
-        (root / "articles").mkdir()
+        root = Path(scratch) / "content"
+        (root / "articles").mkdir(parents=True)
         (root / "authors").mkdir()
         (root / "site.toml").write_text(SITE, encoding="utf-8")
         (root / "authors" / "a.md").write_text("---\nname: A\n---\nBio.\n", encoding="utf-8")
@@ -103,7 +127,7 @@ def main() -> None:
             previous = None
             for size in (max(1, round(s * args.scale)) for s in sizes):
                 text = make(size)
-                runs = [check_seconds(root, text) for _ in range(args.runs)]
+                runs = [check_seconds(root, text, name in BUILT) for _ in range(args.runs)]
                 seconds = statistics.median(r[0] for r in runs)
                 growth = f"x{seconds / previous:5.2f}" if previous else "      "
                 print(

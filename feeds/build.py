@@ -66,8 +66,9 @@ def build(
             "inside the content would publish itself (choose another --out)"
         )
     signature = digest(repr((scan(root), code_version(), str(out.absolute()))).encode())
-    if cache is not None and _unchanged(cache, signature, out, now):
-        return Report(int(cache.get("files") or 0), 0)
+    files = _unchanged(cache, signature, out, now) if cache is not None else None
+    if files is not None:
+        return Report(files, 0)
     # Only now: a no-op build needs none of the loading and rendering code,
     # whose imports (YAML, Markdown, Jinja, feedgen, Pillow) would be most of its time.
     from feeds import urls
@@ -120,15 +121,21 @@ def build(
     return Report(len(published.manifest), published.written, published.changed, site.hub, feeds)
 
 
-def _unchanged(cache: Cache, signature: str, out: Path, now: datetime) -> bool:
-    """Nothing to do: the same files, the same code, the same export in place,
-    and nothing whose time has come since."""
+def _unchanged(cache: Cache, signature: str, out: Path, now: datetime) -> int | None:
+    """The export's number of files if there is nothing to do: the same files,
+    the same code, the same export in place, and nothing whose time has come
+    since. None otherwise, and for values that do not read (not ours, or damaged)."""
     if cache.get("signature") != signature or read_marker(out) != cache.get("build"):
-        return False
-    last, expires = cache.get("now"), cache.get("expires")
-    if not last or now < datetime.fromisoformat(last):  # time went back: drafts may hide again
-        return False
-    return not expires or now < datetime.fromisoformat(expires)
+        return None
+    last, expires, files = cache.get("now"), cache.get("expires"), cache.get("files")
+    try:
+        if not last or now < datetime.fromisoformat(last):  # time went back: drafts may hide again
+            return None
+        if expires and now >= datetime.fromisoformat(expires):
+            return None
+        return int(files or 0)
+    except (ValueError, TypeError):
+        return None
 
 
 #: Fewer files than this to build are not worth starting processes for.

@@ -129,14 +129,24 @@ class Cache:
     def outputs(self) -> dict[str, tuple[str, str]]:
         """path -> (key of its inputs, sha of its bytes), as last built."""
         found: dict[str, list[str]] | None = self._blob("outputs", dict)
-        return {path: (k, s) for path, (k, s) in found.items()} if found else {}
+        try:
+            return {path: (k, s) for path, (k, s) in found.items()} if found else {}
+        except (ValueError, TypeError):
+            return {}  # not ours, or damaged: as if never written
 
     def put_outputs(self, outputs: dict[str, tuple[str, str]]) -> None:
         self._write("INSERT OR REPLACE INTO blobs VALUES (?, ?)", [("outputs", _pack(outputs))])
 
     def manifest(self, build: str) -> dict[str, str] | None:
-        """path -> sha of what build ``build`` wrote, or None if not recorded."""
-        found: dict[str, str] | None = self._blob(f"manifest {build}", dict)
+        """path -> sha of what build ``build`` wrote, or None if not recorded.
+        A manifest naming a path outside an export is not one a build wrote:
+        the export removes the files of the one it replaces that the new one
+        lacks, so ``../x`` there would remove a file beside it."""
+        found: dict[str, Any] | None = self._blob(f"manifest {build}", dict)
+        if found is None or not all(
+            isinstance(sha, str) and _inside(path) for path, sha in found.items()
+        ):
+            return None
         return found
 
     def put_manifest(self, build: str, manifest: dict[str, str], keep: set[str]) -> None:
@@ -164,7 +174,7 @@ class Cache:
             return None
         try:
             value = json.loads(zlib.decompress(row[0]))
-        except (zlib.error, ValueError, TypeError):
+        except (zlib.error, ValueError, TypeError, RecursionError):
             return None  # not ours, or damaged: as if never written
         return value if isinstance(value, kind) else None  # type: ignore[arg-type]
 
@@ -206,6 +216,12 @@ class Cache:
 
 def _pack(value: object) -> bytes:
     return zlib.compress(json.dumps(value).encode(), 1)
+
+
+def _inside(path: str) -> bool:
+    """Is ``path`` (from a manifest) a path inside an export folder?"""
+    parts = path.split("/")
+    return bool(path) and not path.startswith("/") and ".." not in parts and "\0" not in path
 
 
 # -- articles as data -----------------------------------------------------------------
@@ -273,6 +289,8 @@ def _image_data(image: Image | None) -> list[Any] | None:
 def thaw(data: bytes, authors: dict[str, Author]) -> Article | None:
     """The article :func:`freeze` stored, or None when ``data`` is not one
     (another version's layout, damage, or anything else written there)."""
+    if not isinstance(data, bytes):
+        return None  # NULL, or text: not a row freeze wrote
     try:
         end = data.index(b"\n")
         (
@@ -338,5 +356,5 @@ def thaw(data: bytes, authors: dict[str, Author]) -> Article | None:
             ),
             images=tuple(images),
         )
-    except (ValueError, TypeError, KeyError, IndexError):
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError):
         return None

@@ -5,6 +5,7 @@ start-up and redirects in test_hostile.py and test_app.py.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import resource
@@ -14,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from conftest import NOW, PNG, write
 from feeds.build import build
 from feeds.cache import Cache
 from feeds.cli import main
-from feeds.export import ExportError
+from feeds.export import ExportError, read_marker
 from webapp import create_app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -225,12 +227,12 @@ def test_an_export_inside_the_content_is_refused(
 def test_a_file_name_ending_in_a_newline_is_not_a_slug(
     sample: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """SLUG used $, which also matches before a final newline."""
     write(
         sample,
         "articles/story\n.md",
         "---\ntitle: x\ndate: 2026-10-01\nauthors: [ana-quispe]\n---\nx\n",
     )
-    """SLUG used $, which also matches before a final newline."""
     code, lines = check_lines(sample, capsys)
     assert code == 1
     assert "slug: file name 'story\\n' is not a valid URL segment" in "\n".join(lines)
@@ -255,6 +257,84 @@ def test_a_pickle_in_the_cache_runs_nothing(sample: Path, tmp_path: Path) -> Non
     build(sample, out, NOW, Cache(cache_file))
     assert not witness.exists()
     assert (out / "articles/opinion-bus-corridors/index.html").exists()
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [None, b"[" * 100_000 + b"\n<p>x</p>"],
+    ids=["null", "nested"],
+)
+def test_an_article_row_that_does_not_read_is_a_miss(
+    sample: Path, tmp_path: Path, blob: object
+) -> None:
+    """A NULL blob stopped the build with AttributeError, JSON nested deeper
+    than Python recurses with RecursionError: a traceback, not a miss."""
+    cache_file = tmp_path / "cache.sqlite"
+    out = tmp_path / "out"
+    build(sample, out, NOW, Cache(cache_file))
+    with sqlite3.connect(cache_file) as db:
+        db.execute("UPDATE articles SET blob = ?", (blob,))
+    (sample / "articles/opinion-bus-corridors.md").touch()
+    build(sample, out, NOW, Cache(cache_file))
+    with sqlite3.connect(cache_file) as db:
+        blobs = [b for (b,) in db.execute("SELECT blob FROM articles")]
+    assert blobs and all(isinstance(b, bytes) and b.startswith(b"[") for b in blobs)
+
+
+@pytest.mark.parametrize(("name", "value"), [("now", "not a date"), ("files", "many")])
+def test_a_small_value_that_does_not_read_is_a_miss(
+    sample: Path, tmp_path: Path, name: str, value: str
+) -> None:
+    """A no-op build read the last build's time and file count as they were
+    written: anything else there stopped it with ValueError."""
+    cache_file = tmp_path / "cache.sqlite"
+    out = tmp_path / "out"
+    files = build(sample, out, NOW, Cache(cache_file)).files
+    Cache(cache_file).set(**{name: value})
+    assert build(sample, out, NOW, Cache(cache_file)).files == files
+
+
+def test_outputs_that_do_not_read_are_a_miss(sample: Path, tmp_path: Path) -> None:
+    """The keys of the last build's outputs were unpacked as they were
+    written: a value that is not a pair stopped the build with TypeError."""
+    cache_file = tmp_path / "cache.sqlite"
+    out = tmp_path / "out"
+    files = build(sample, out, NOW, Cache(cache_file)).files
+    with sqlite3.connect(cache_file) as db:
+        damaged = zlib.compress(json.dumps({"rss.xml": 5}).encode())
+        db.execute("UPDATE blobs SET value = ? WHERE name = 'outputs'", (damaged,))
+    (sample / "articles/opinion-bus-corridors.md").touch()
+    assert build(sample, out, NOW, Cache(cache_file)).files == files
+
+
+def test_a_manifest_row_naming_a_file_beside_the_export_removes_nothing(
+    sample: Path, tmp_path: Path
+) -> None:
+    """The export removes the files of the version it replaces that the new
+    one lacks, as the cache's manifest of that version lists them: a manifest
+    naming ../../victim.txt made the next build delete a file beside the export."""
+    victim = write(tmp_path, "victim.txt", "precious")
+    cache_file = tmp_path / "cache.sqlite"
+    out = tmp_path / "site/out"
+    article = sample / "articles/opinion-bus-corridors.md"
+    original = article.read_text()
+    for title in ("Once", "Twice", "Three times"):
+        article.write_text(original.replace("Give the bus the road", title, 1))
+        build(sample, out, NOW, Cache(cache_file))
+        if title == "Twice":  # there is a shadow now: out as the first build wrote it
+            shadow = read_marker(out.with_name(".out.shadow"))
+            with sqlite3.connect(cache_file) as db:
+                ((value,),) = db.execute(
+                    "SELECT value FROM blobs WHERE name = ?", (f"manifest {shadow}",)
+                )
+                manifest = json.loads(zlib.decompress(value))
+                manifest["../../victim.txt"] = "0" * 64
+                db.execute(
+                    "UPDATE blobs SET value = ? WHERE name = ?",
+                    (zlib.compress(json.dumps(manifest).encode()), f"manifest {shadow}"),
+                )
+    assert victim.read_text() == "precious"
+    assert "Three times" in (out / "articles/opinion-bus-corridors/index.html").read_text()
 
 
 def test_a_fifo_for_site_toml_does_not_hang_check(
