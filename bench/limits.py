@@ -47,6 +47,17 @@ def nested_html(n: int) -> str:
     return f"---\n{FRONT}authors: [a]\n---\n" + "<div>" * n + "\n"
 
 
+def commented_html(n: int) -> str:
+    """``n`` ``<div>`` elements whose end tags are inside comments."""
+    return f"---\n{FRONT}authors: [a]\n---\n" + "<div><!--</div>-->" * n + "\n"
+
+
+def reopened_formatting(n: int) -> str:
+    """``n`` ``<div>`` elements each closing a ``<b>`` that HTML opens again."""
+    body = "".join(f'<div><b title="{i}"></div>' for i in range(n))
+    return f"---\n{FRONT}authors: [a]\n---\n{body}\n"
+
+
 def inline_authors(n: int) -> str:
     """``n`` inline authors, each with a name and a one-line bio."""
     authors = "".join(f"  - name: Author {i}\n    bio: Writes *things* {i}.\n" for i in range(n))
@@ -73,6 +84,8 @@ def refused_links(n: int) -> str:
 CASES: dict[str, tuple[Callable[[int], str], tuple[int, ...], str]] = {
     "control": (control_characters, (20_000, 40_000, 80_000, 160_000), "lines"),
     "nested-html": (nested_html, (25_000, 50_000, 100_000, 200_000), "elements"),
+    "commented-html": (commented_html, (12_500, 25_000, 50_000, 100_000), "elements"),
+    "reopened": (reopened_formatting, (8_000, 16_000, 32_000, 64_000), "elements"),
     "authors": (inline_authors, (1_000, 2_000, 4_000, 8_000), "authors"),
     "image-openers": (image_openers, (125_000, 250_000, 500_000, 1_000_000), "openers"),
     "refused-links": (refused_links, (12_500, 25_000, 50_000, 100_000), "links"),

@@ -121,10 +121,9 @@ def load(
     authors, images, code) are unchanged is taken from it instead of being
     parsed and rendered again; the others are validated in ``jobs`` processes.
     With ``lint``, every file is validated afresh and ``notes`` say what
-    ``feeds check`` warns of. With ``partial`` (an app that has nothing to
-    serve yet), a broken article or author is left out, its problems given in
-    ``problems``, instead of stopping the load; a broken ``site.toml`` still
-    does.
+    ``feeds check`` warns of. With ``partial`` (the app), a broken article,
+    author or image is left out, its problems given in ``problems``, instead
+    of stopping the load; a broken ``site.toml`` still does.
     """
     problems: list[Problem] = []
     if not root.is_dir():

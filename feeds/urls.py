@@ -222,7 +222,8 @@ def site_path(url: str, base_url: str, hosts: frozenset[str] = frozenset()) -> s
     for a URL of another site (or none under ``base_url``'s path).
 
     Every spelling of one URL gives one answer: ``http`` or ``https``, a
-    default port written out, an upper-case host, doubled slashes and
+    default port written out, a host in upper case, percent-encoded or with
+    the final dot of a fully qualified name, doubled slashes and
     percent-encoding. ``hosts`` are further names of this site (the host of
     site.toml's ``base_url`` when a preview serves it from another address).
     """
@@ -233,7 +234,8 @@ def site_path(url: str, base_url: str, hosts: frozenset[str] = frozenset()) -> s
         return None
     if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
         return None
-    if parts.hostname != base.hostname and parts.hostname not in hosts:
+    host = _host(parts.hostname)
+    if host != _host(base.hostname or "") and host not in hosts:
         return None
     default = frozenset((None, *_DEFAULT_PORTS.values()))
     if port != base_port and not (port in default and base_port in default):
@@ -248,6 +250,12 @@ def site_path(url: str, base_url: str, hosts: frozenset[str] = frozenset()) -> s
     if ".." in found.split("/"):
         return None
     return found
+
+
+def _host(name: str) -> str:
+    """A host name as a browser reads it: ``wire%2Eexample.org.`` is
+    ``wire.example.org`` (``urlsplit`` has made it lower case already)."""
+    return unquote(name).lower().removesuffix(".")
 
 
 @functools.lru_cache(maxsize=16384)

@@ -151,6 +151,8 @@ def test_every_response_forbids_sniffing_and_pages_allow_only_our_script(sample:
         "https://WIRE.Example.org/images/secret.png",
         "/images//secret.png",
         "https://wire.example.org/images/./secret.png",
+        "https://wire.example.org./images/secret.png",
+        "https://wire%2Eexample.org/images/secret.png",
     ],
 )
 def test_a_hidden_articles_image_stays_hidden_under_any_spelling(

@@ -130,3 +130,26 @@ def test_chromium_shows_every_status_as_text(
     assert response is not None and response.status == 503
     assert page.inner_text("h1") == "Temporarily unavailable"  # the public sees no problem list
     page.close()
+
+
+@pytest.mark.parametrize("path", ["%09/evil.example/page/1/", "%0A/evil.example/page/1/"])
+def test_chromium_is_sent_nowhere_off_the_site(
+    browser: Any, served: tuple[str, Path], path: str
+) -> None:
+    """`GET /%09/evil.example/page/1/` answered `301 Location: //evil.example/`
+    and Chromium followed it off the site; with a newline it was a 500."""
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import Error
+
+    base, _ = served
+    page = browser.new_page()
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    try:
+        response = page.goto(base + path)
+    except Error:  # the host does not exist: sent there, Chromium fails to load it
+        response = None
+    assert asked and all(urlsplit(url).hostname == "127.0.0.1" for url in asked), asked
+    assert response is not None and response.status == 404
+    page.close()

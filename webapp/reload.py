@@ -3,8 +3,10 @@
 A watcher thread in each process walks the directory's ``stat`` results every
 ``interval`` seconds (no file is read); requests never do. When the walk
 differs from the last one, or when a scheduled article's time has come, the
-site is loaded again; if the new content has a problem, the problem is logged
-with file, line and field and the last good site goes on being served.
+site is loaded again. Every problem is logged with file, line and field. A
+broken file that is not served (a new draft, or one broken since the start)
+is left out; if a file that is served breaks, the last good site goes on
+being served whole.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from feeds import urls
 from feeds.cache import Cache, CacheError
-from feeds.content import Loaded, Signature, load, scan
+from feeds.content import AUTHORS, Loaded, Signature, load, scan
 from feeds.digest import source_files
 from feeds.errors import ContentError
 from feeds.listings import last_change
@@ -161,6 +164,12 @@ class LiveSite:
             self.logger.exception("could not load %s", self.root)
             self._report((f"{self.root}: could not be loaded ({type(e).__name__}: {e})",))
             return
+        in_use = served_files(self._loaded) if self._loaded is not None else frozenset()
+        if any(p.path in in_use for p in loaded.problems):
+            # A file served now is broken: its last good version, with all
+            # the rest, goes on being served until it is mended.
+            self._report(tuple(str(p) for p in loaded.problems))
+            return
         problems = tuple(str(p) for p in loaded.problems)
         for problem in problems:
             self.logger.error("content problem, the file is left out: %s", problem)
@@ -176,22 +185,22 @@ class LiveSite:
         )
 
     def _load(self) -> Loaded:
-        """The content, whole. While nothing is served yet, what is valid of it:
-        one broken file (a draft, an article mid-edit) must not take the whole
-        site down; later, a broken edit keeps the last good version served."""
-        partial = self.snapshot.served is None
+        """What is valid of the content: one broken file (a draft, an article
+        mid-edit) must not take the whole site down, whether it was broken
+        when the app started or broke later (:meth:`refresh` keeps the last
+        good version of a file that is served)."""
         if self.cache is None:
-            return load(self.root, self.base_url, partial=partial)
+            return load(self.root, self.base_url, partial=True)
         try:
             cache = Cache(self.cache)  # a connection per load: requests come on many threads
             try:
                 with no_gc():
-                    return load(self.root, self.base_url, cache, partial=partial)
+                    return load(self.root, self.base_url, cache, partial=True)
             finally:
                 cache.close()
         except CacheError as e:  # the cache only saves time: do without it
             self.logger.warning("%s", e)
-            return load(self.root, self.base_url, partial=partial)
+            return load(self.root, self.base_url, partial=True)
 
     def _report(self, problems: tuple[str, ...]) -> None:
         for problem in problems:
@@ -229,6 +238,18 @@ class LiveSite:
         )
         if self.on_publish is not None:
             self.on_publish(self.snapshot)
+
+
+def served_files(loaded: Loaded) -> frozenset[str]:
+    """The files of the content directory that ``loaded`` was made from, as a
+    problem names them: those whose breaking means a broken edit, where a
+    broken file that was never served (a new draft) is only left out."""
+    content = loaded.content
+    return frozenset(
+        [a.path for a in content.articles]
+        + [f"{AUTHORS}/{a.id}.md" for a in content.authors if a.id is not None]
+        + [urls.image(name) for name in content.images]
+    )
 
 
 def _watch(site: weakref.ref[LiveSite], interval: float) -> None:
