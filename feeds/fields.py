@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from feeds.errors import Problem
 from feeds.licenses import LICENSES
 from feeds.load import Mapping, Value, describe
-from feeds.render import MAX_NESTING
+from feeds.nesting import MAX_NESTING
 
 #: Slugs and author ids: they become URL segments and file names. Always
 #: matched whole (``fullmatch``): ``$`` would let a trailing newline through.

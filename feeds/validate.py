@@ -34,7 +34,8 @@ from feeds.model import (
     Tag,
     Withdrawal,
 )
-from feeds.render import MAX_NESTING, Rendered, render_markdown, shorten, with_sizes
+from feeds.nesting import MAX_NESTING
+from feeds.render import Rendered, render_markdown, shorten, with_sizes
 
 SITE_FIELDS = (
     "title description base_url language timezone license producer source feed_items logo "
