@@ -55,7 +55,6 @@ from feeds.render import (
     Renderer,
     all_rights_reserved,
     byline,
-    partner_html,
     rfc3339,
     shared_image,
     withdrawal_html,
@@ -279,12 +278,8 @@ def _generator(
         feed.link(href=hub, rel="hub")
     feed.link(href=page_url, rel="alternate", type="text/html")  # last: RSS <link>
     for article in articles:
-        words = renderer.words(article.language)
-        content = renderer.full_html(article)
-        if channel.kind == "partners":
-            embargo = article.id in embargoed
-            content = partner_html(content, article, site, words, embargo)
-        _entry(feed, article, site, fmt, content, words)
+        content = renderer.item_html(article, channel.kind == "partners", embargoed)
+        _entry(feed, article, site, fmt, content, renderer.words(article.language))
     return feed
 
 

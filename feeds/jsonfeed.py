@@ -15,7 +15,7 @@ from typing import Any
 from feeds import urls
 from feeds.listings import Channel, History
 from feeds.model import Article, License, Site
-from feeds.render import Renderer, partner_html, rfc3339, shared_image, withdrawal_html
+from feeds.render import Renderer, rfc3339, shared_image, withdrawal_html
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -128,11 +128,7 @@ def _feed(
         feed["_withdrawn"] = [withdrawal(a) for a in withdrawn]
     items = []
     for article in articles:
-        content = renderer.full_html(article)
-        if channel.kind == "partners":
-            words = renderer.words(article.language)
-            embargo = article.id in embargoed
-            content = partner_html(content, article, site, words, embargo)
+        content = renderer.item_html(article, channel.kind == "partners", embargoed)
         item = _item(article, site, content)
         if article.id in embargoed:
             item["_embargoed"] = rfc3339(article.date)

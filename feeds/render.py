@@ -351,6 +351,15 @@ class Renderer:
             html = self._full[article.id] = content_html(article, words)
         return html
 
+    def item_html(self, article: Article, partners: bool, embargoed: tuple[str, ...]) -> str:
+        """What a feed's item of ``article`` carries: its full text; in a
+        partners' feed (``partners``), as :func:`partner_html` gives it."""
+        full = self.full_html(article)
+        if not partners:
+            return full
+        words = self.words(article.language)
+        return partner_html(full, article, self.site, words, article.id in embargoed)
+
 
 def all_rights_reserved(article: Article, words: Words) -> str:
     """The notice of an article under no licence, dated in the site's timezone."""
