@@ -185,10 +185,14 @@ class Served:
             self._built[file] = resource
         return resource
 
-    def _fixed(self, file: str, fixed: file_headers.Headers) -> file_headers.Headers:
+    def _fixed(
+        self, file: str, fixed: file_headers.Headers, keys: tuple[str, ...] | None = None
+    ) -> file_headers.Headers:
+        """``fixed``, and with a CDN in front its surrogate headers: the keys
+        of ``file`` in the plan unless ``keys`` are given."""
         if self.cdn_max_age is None:
             return fixed
-        keys = self.plan.surrogate_keys(file)
+        keys = self.plan.surrogate_keys(file) if keys is None else keys
         return (*fixed, *file_headers.surrogate(keys, self.cdn_max_age))
 
     @cached_property
@@ -196,10 +200,8 @@ class Served:
         """The "not found" page, for any URL the site does not have."""
         data = self.plan.render(urls.NOT_FOUND)
         fixed = file_headers.headers(urls.NOT_FOUND, self.plan.content.site)
-        if self.cdn_max_age is not None:
-            keys = (file_headers.MISSING_KEY, file_headers.SITE_KEY)
-            fixed = (*fixed, *file_headers.surrogate(keys, self.cdn_max_age))
-        return Resource(data, fixed)
+        keys = (file_headers.MISSING_KEY, file_headers.SITE_KEY)
+        return Resource(data, self._fixed(urls.NOT_FOUND, fixed, keys))
 
     def path(self, url_path: str) -> Resource | None:
         """What the site serves at a URL path (``/articles/x/``)."""
