@@ -20,7 +20,8 @@ from dataclasses import dataclass
 #: deeper bodies are refused before they are sanitised; never cut.
 MAX_NESTING = 16
 
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*>")
+#: A start or end tag of balanced HTML (the renderer's, or the sanitiser's).
+TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*>")
 _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 #: Elements whose end tag may be left out when a sibling of the same name
 #: starts (``<li>a<li>b``): counting them as nested would be wrong.
@@ -309,7 +310,7 @@ def balanced_nesting(markup: str) -> int:
     renderer writes of Markdown, or the sanitiser returns), in one pass;
     :func:`nesting` for any HTML."""
     depth = deepest = 0
-    for closing, name in _TAG.findall(markup):
+    for closing, name in TAG.findall(markup):
         if closing:
             depth -= 1
         elif name.lower() not in _VOID:

@@ -257,8 +257,7 @@ def _outputs(
         url = urls.absolute(site.base_url, path)
         home = urls.absolute(site.base_url, urls.WITHDRAWALS)
         link = FeedLink(urls.WITHDRAWALS, gone_channel.title, fmt, url, home, "withdrawals")
-        keys = gone_key
-        outputs[path] = Output(build, (gone_channel, gone, since), link, keys=keys)
+        outputs[path] = Output(build, (gone_channel, gone, since), link, keys=gone_key)
     for index, month in enumerate(archive):
         name = words.month(month.year, month.month)
         channel = Channel(
@@ -283,9 +282,9 @@ def _outputs(
     for listing in every:
         newest = rfc3339(max(a.modified for a in listing.articles)) if listing.articles else None
         feeds = site_feeds if not listing.path else links.get(listing.path, ()) + site_feeds
+        keys = (headers.listing_key(listing.path),)
         for page in listing.pages():
             entry = SitemapEntry(urls.absolute(site.base_url, page.path), newest)
-            keys = (headers.listing_key(listing.path),)
             outputs[urls.file_of(page.path)] = Output(
                 listing_page, (page, feeds, preview), entry, keys=keys
             )

@@ -22,7 +22,7 @@ from feeds import markdown, urls
 from feeds.errors import FeedsError
 from feeds.i18n import Words, words_for
 from feeds.model import BUILTIN_PIXEL, Article, Author, Image, Site
-from feeds.nesting import MAX_NESTING, balanced_nesting, nesting
+from feeds.nesting import MAX_NESTING, TAG, balanced_nesting, nesting
 from feeds.urls import resolve
 
 SUMMARY_LENGTH = 300
@@ -162,9 +162,6 @@ class Rendered(NamedTuple):
     written: tuple[str, ...] = ()
 
 
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*>")
-
-
 def render_markdown(text: str, page_url: str, base_url: str, report: bool = False) -> Rendered:
     """Markdown to safe HTML with the plain text of its first paragraph; URLs
     as in :func:`sanitize`.
@@ -223,7 +220,7 @@ def first_paragraph(safe_html: str) -> str:
     reaches a summary. Sanitised HTML is well formed, with ``<`` in text
     escaped, so its tags can be stripped by pattern."""
     for match in _PARAGRAPH.finditer(safe_html):
-        text = " ".join(html.unescape(_TAG.sub("", match.group(1))).split())
+        text = " ".join(html.unescape(TAG.sub("", match.group(1))).split())
         if text:
             return text
     return ""
