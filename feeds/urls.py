@@ -32,7 +32,13 @@ HOME = ""
 FEEDS_PAGE = "feeds/"
 OPML = "feeds.opml"
 STYLESHEET = "feed.xsl"
+#: The sitemap index (sitemaps.org): it names the sitemaps under :data:`SITEMAPS`.
 SITEMAP = "sitemap.xml"
+#: The folder of the sitemaps the index names.
+SITEMAPS = "sitemaps/"
+#: The sitemap of every page that is not an article (listing front pages, tag
+#: and author pages, the archive, feeds and withdrawals pages).
+SITEMAP_PAGES = f"{SITEMAPS}pages.xml"
 STYLE = "static/style.css"
 #: The site's one script (Copy buttons).
 SCRIPT = "static/site.js"
@@ -115,6 +121,12 @@ def pixel(article_id: str) -> str:
 def archive(year: int, month: int) -> str:
     """The folder of one month's archive feeds: ``archive/2026/10/``."""
     return f"{ARCHIVE}{year:04d}/{month:02d}/"
+
+
+def sitemap_articles(number: int) -> str:
+    """The sitemap of the site's articles in chunk ``number``, numbered from
+    the oldest: ``sitemaps/articles-1.xml`` names the first 1,000 articles."""
+    return f"{SITEMAPS}articles-{number}.xml"
 
 
 def page(listing: str, number: int) -> str:
