@@ -436,20 +436,18 @@ def _private_images(
     return dataclasses.replace(article, body_html=body, image=image)
 
 
-def _headers_file(renderer: Renderer, rules: tuple[tuple[str, headers.Headers], ...]) -> bytes:
+def _headers_file(renderer: Renderer, rules: tuple[headers.Rule, ...]) -> bytes:
     return headers.headers_file(rules)
 
 
 def _headers_rules(
     site: Site, outputs: Mapping[str, Output], images: frozenset[str]
-) -> tuple[tuple[str, headers.Headers], ...]:
-    """What a static host must send with each exported file, by URL path."""
+) -> tuple[headers.Rule, ...]:
+    """What a static host must send with each exported file, as URL path
+    patterns (:func:`feeds.headers.rules`)."""
     files = [(path, out.lasting) for path, out in outputs.items() if out.access is Access.PUBLIC]
     files += [(urls.image(name), True) for name in sorted(images)]
-    return tuple(
-        (headers.url_path(file, site), headers.headers(file, site, lasting))
-        for file, lasting in sorted(files)
-    )
+    return headers.rules(site, files)
 
 
 def feed_links(outputs: Mapping[str, Output]) -> dict[str, tuple[FeedLink, ...]]:

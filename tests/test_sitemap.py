@@ -70,19 +70,29 @@ NEW_STORY = (
 )
 
 
-def test_a_new_story_changes_the_newest_sitemap_and_the_index_only(tmp_path: Path) -> None:
-    """At N and 10N articles: the same two files, the index and the newest chunk."""
+def test_a_new_story_changes_the_newest_sitemap_and_the_index_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At N and 10N articles: the same two files, the index and the newest
+    chunk; ``_headers`` not at all, and the same bytes at both sizes."""
+    # Few authors, so that at both sizes every kind of page exists (an
+    # author's second page included), and _headers has the same rules.
+    monkeypatch.setattr(corpus, "AUTHORS", 4)
     base = "https://bench.example.org/"
+    rules = {}
     for count in (100, 1_000):
         root = corpus.generate(tmp_path / f"content-{count}", count)
         out = tmp_path / f"out-{count}"
         cache = Cache(tmp_path / f"cache-{count}.sqlite")
         build(root, out, NOW, cache)
+        rules[count] = (out / "_headers").read_bytes()
         write(root, "articles/new-story.md", NEW_STORY)
         report = build(root, out, NOW, cache)
 
         newest = f"sitemaps/articles-{math.ceil((count + 1) / 1000)}.xml"
         assert sitemap_files(report.changed) == {"sitemap.xml", newest}, count
+        assert "_headers" not in report.changed
+        assert (out / "_headers").read_bytes() == rules[count]
         entries, found = read_sitemaps(out, base)
         slugs = [f"story-{n:06}" for n in range(count)] + ["new-story"]
         assert articles_listed(found, base) == [f"{base}articles/{slug}/" for slug in slugs]
@@ -90,6 +100,8 @@ def test_a_new_story_changes_the_newest_sitemap_and_the_index_only(tmp_path: Pat
         pages = found["sitemaps/pages.xml"]
         assert f"{base}tags/tag-1/" in pages and f"{base}authors/author-1/" in pages
         assert not [url for url in pages if "/page/" in url or "/articles/" in url]
+    assert rules[100] == rules[1_000]
+    assert b"/authors/:author/page/" in rules[100]
 
 
 def slots(root: Path, now: datetime) -> list[tuple[str, str, datetime, bool]]:
