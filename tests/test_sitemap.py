@@ -19,6 +19,7 @@ from feeds import plan as planning
 from feeds.build import build
 from feeds.cache import Cache
 from feeds.content import load_content
+from feeds.headers import read_headers_file
 from feeds.render import rfc3339
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,7 +75,7 @@ def test_a_new_story_changes_the_newest_sitemap_and_the_index_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """At N and 10N articles: the same two files, the index and the newest
-    chunk; ``_headers`` not at all, and the same bytes at both sizes."""
+    chunk; ``_headers`` not at all, and the same rules at both sizes."""
     # Few authors, so that at both sizes every kind of page exists (an
     # author's second page included), and _headers has the same rules.
     monkeypatch.setattr(corpus, "AUTHORS", 4)
@@ -100,8 +101,13 @@ def test_a_new_story_changes_the_newest_sitemap_and_the_index_only(
         pages = found["sitemaps/pages.xml"]
         assert f"{base}tags/tag-1/" in pages and f"{base}authors/author-1/" in pages
         assert not [url for url in pages if "/page/" in url or "/articles/" in url]
-    assert rules[100] == rules[1_000]
-    assert b"/authors/:author/page/" in rules[100]
+    # The same rules at both sizes, but for a kind of file that only the
+    # larger has (with sealed archive documents, an author's may be one):
+    # never a rule for one file more.
+    small, large = (set(read_headers_file(rules[n]).rules) for n in (100, 1_000))
+    assert small <= large
+    assert [path for path, _ in large - small if ":" not in path and "*" not in path] == []
+    assert "/authors/:author/page/:n1/" in {path for path, _ in small}
 
 
 def slots(root: Path, now: datetime) -> list[tuple[str, str, datetime, bool]]:
