@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,6 +106,64 @@ def write(root: Path, path: str, text: str | bytes) -> Path:
     else:
         file.write_text(textwrap.dedent(text), encoding="utf-8")
     return file
+
+
+# -- the two tiers ---------------------------------------------------------------
+#
+# ``pytest`` runs the fast tier: every test in this process, with no server,
+# browser or child process. ``pytest --runslow`` runs every test, those marked
+# ``slow`` too (gunicorn, Chromium, newsboat, Varnish, PostgreSQL, SeaweedFS, the
+# WebSub hub, ``feeds`` in a child process); CI runs that. A fast test that
+# starts a process or opens a socket fails, naming the mark it lacks.
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--runslow",
+        action="store_true",
+        help="also run the tests marked slow: servers, browsers, child processes (CI does)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+
+
+def _refused(what: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(
+            f"{what} in a test of the fast tier: mark the test @pytest.mark.slow"
+            " (or its module: pytestmark = pytest.mark.slow)"
+        )
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def in_process_only(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast tier proves it is one: no child process, no fork, no socket."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+    import socket
+    import subprocess
+
+    spawn, refuse = subprocess.Popen._execute_child, _refused("a child process")
+
+    def execute_child(self: subprocess.Popen[Any], args: Any, *rest: Any) -> Any:
+        if isinstance(args, list) and args and str(args[0]).endswith("/ldconfig"):
+            return spawn(self, args, *rest)  # ctypes.util.find_library: no part of the test
+        return refuse()
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", execute_child)
+    monkeypatch.setattr(os, "fork", _refused("a fork"))
+    monkeypatch.setattr(socket.socket, "connect", _refused("a connection"))
+    monkeypatch.setattr(socket.socket, "connect_ex", _refused("a connection"))
+    monkeypatch.setattr(socket.socket, "bind", _refused("a server socket"))
 
 
 @pytest.fixture(autouse=True)

@@ -29,6 +29,9 @@ import pytest
 from conftest import free_port, gunicorn, real_clock_env, require, sample_copy
 from feeds import headers
 
+#: Varnish in front of gunicorn.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 STORY = "articles/lima-reservoirs-dry-season.md"
 

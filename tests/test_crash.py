@@ -10,10 +10,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from test_incremental import clean, generate, tree
 
 from conftest import NOW
 from feeds.export import MARKER
+
+#: `feeds build` in a child process, killed.
+pytestmark = pytest.mark.slow
 
 
 def build(content: Path, out: Path, cache: Path) -> subprocess.Popen[bytes]:

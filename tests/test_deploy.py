@@ -457,6 +457,7 @@ def run(
 # -- against the store --------------------------------------------------------------------
 
 
+@pytest.mark.slow  # SeaweedFS
 def test_first_deploy_uploads_every_file_with_its_headers(
     store: Store, sample: Path, tmp_path: Path
 ) -> None:
@@ -492,6 +493,7 @@ def test_first_deploy_uploads_every_file_with_its_headers(
     assert calls.counts == {"ListObjectsV2": 1, "GetObject": 1}  # the manifest; no HEAD
 
 
+@pytest.mark.slow  # SeaweedFS
 def test_an_edit_uploads_only_what_changed(store: Store, sample: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     build(sample, out, NOW)
@@ -516,6 +518,7 @@ def test_an_edit_uploads_only_what_changed(store: Store, sample: Path, tmp_path:
         assert bucket[path][0] == data, path
 
 
+@pytest.mark.slow  # SeaweedFS
 def test_a_deleted_article_is_removed_from_the_bucket(
     store: Store, sample: Path, tmp_path: Path
 ) -> None:
@@ -536,6 +539,7 @@ def test_a_deleted_article_is_removed_from_the_bucket(
     assert store.listing(target).keys() == set(tree(out)) | {MANIFEST}
 
 
+@pytest.mark.slow  # SeaweedFS
 def test_max_deletes_stops_a_mass_deletion(
     store: Store, sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -559,6 +563,7 @@ def test_max_deletes_stops_a_mass_deletion(
     assert store.listing(target).keys() == set(tree(out)) | {MANIFEST}
 
 
+@pytest.mark.slow  # SeaweedFS
 def test_dry_run_prints_the_plan_and_changes_nothing(
     store: Store, sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -590,6 +595,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
     )
 
 
+@pytest.mark.slow  # SeaweedFS
 def test_a_change_of_headers_alone_uploads_again_and_changes_nothing(
     store: Store, sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -613,6 +619,7 @@ def test_a_change_of_headers_alone_uploads_again_and_changes_nothing(
     s3.close()
 
 
+@pytest.mark.slow  # SeaweedFS
 def test_a_lost_manifest_costs_a_head_per_object_and_no_upload(
     store: Store, sample: Path, tmp_path: Path
 ) -> None:
@@ -638,6 +645,7 @@ def test_a_lost_manifest_costs_a_head_per_object_and_no_upload(
     assert calls.counts == {"ListObjectsV2": 1, "GetObject": 1}
 
 
+@pytest.mark.slow  # SeaweedFS
 def test_the_bucket_over_http_serves_what_the_app_serves(
     store: Store, sample: Path, tmp_path: Path
 ) -> None:
@@ -661,6 +669,7 @@ def test_the_bucket_over_http_serves_what_the_app_serves(
             assert answer.headers["Cache-Control"] == served.headers["Cache-Control"], path
 
 
+@pytest.mark.slow  # SeaweedFS
 def test_errors_are_one_line_without_a_traceback(
     store: Store,
     sample: Path,
@@ -703,6 +712,7 @@ def test_errors_are_one_line_without_a_traceback(
     assert "not an export written by feeds build" in error("--to", "s3://site/errors", *here)
 
 
+@pytest.mark.slow  # SeaweedFS
 def test_the_hub_is_told_once_the_bucket_has_the_feeds_and_only_then(
     store: Store, sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -792,6 +802,7 @@ def deploy_command(out: Path, content: Path, target: Target, store: Store) -> li
     ]
 
 
+@pytest.mark.slow  # SeaweedFS
 def test_a_killed_deploy_leaves_a_whole_site_and_the_next_one_finishes_it(
     store: Store, tmp_path: Path
 ) -> None:

@@ -178,6 +178,7 @@ def test_a_lost_cache_or_shadow_is_rebuilt(sample: Path, tmp_path: Path) -> None
     assert tree(out) == clean(sample, tmp_path)
 
 
+@pytest.mark.slow  # forked workers
 def test_parallel_build_equals_a_single_process_one(tmp_path: Path) -> None:
     corpus = generate(tmp_path / "corpus", 260)
     cache = Cache(tmp_path / "cache.sqlite")

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+#: `feeds check` in a child process, bounded in time.
+pytestmark = pytest.mark.slow
+
 #: A bound for one `feeds check` run, far above what any case here takes.
 BOUND_SECONDS = 90
 

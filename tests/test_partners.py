@@ -41,6 +41,9 @@ from conftest import (
 from feeds.build import build
 from feeds.content import load_content
 
+#: The desk under gunicorn, on SQLite and PostgreSQL, `feeds partner` in child processes.
+pytestmark = pytest.mark.slow
+
 FEEDS = str(Path(sys.executable).with_name("feeds"))
 SOON = "Embargoed: a river changes its course"
 LATER = "Beyond the window: a second river"

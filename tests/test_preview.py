@@ -21,6 +21,9 @@ from conftest import free_port, sample_copy, write
 from feeds.content import load
 from feeds.listings import is_public
 
+#: `feeds serve` in a child process, driven by Chromium.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 #: Long after any run of these tests: scheduled whatever the day.
 SCHEDULED = """\

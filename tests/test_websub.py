@@ -37,6 +37,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from conftest import free_port, gunicorn, sample_copy
 from feeds.state import State
 
+#: A hub, a subscriber and a static host on loopback, gunicorn, `feeds build` in a child process.
+pytestmark = pytest.mark.slow
+
 SECRET = "a secret the hub signs with"
 
 REPO = Path(__file__).resolve().parent.parent
