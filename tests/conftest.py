@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -192,6 +192,58 @@ def content(tmp_path: Path) -> Path:
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    """A copy of the sample site (``content/``) that a test may edit or break."""
+    import shutil
+
+    return Path(shutil.copytree(REPO / "content", tmp_path / "content"))
+
+
+def tree(root: Path, leave_out: Collection[str] = ()) -> dict[str, bytes]:
+    """Every file under root by relative path, but those named in ``leave_out``."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and p.name not in leave_out
+    }
+
+
+def site_files(out: Path) -> dict[str, bytes]:
+    """The files of an export, its marker left out."""
+    from feeds.export import MARKER
+
+    return tree(out, (MARKER,))
+
+
+def clean(root: Path, tmp_path: Path, now: datetime = NOW) -> dict[str, bytes]:
+    """What a build from nothing gives: no cache, one process; the export's
+    marker left out."""
+    import shutil
+
+    from feeds.build import build
+
+    out = tmp_path / "clean"
+    shutil.rmtree(out, ignore_errors=True)
+    build(root, out, now)
+    return site_files(out)
+
+
+def generate(root: Path, count: int) -> Path:
+    """A generated site of ``count`` articles (bench/corpus.py)."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from corpus import generate as generated
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    return Path(generated(root, count))
 
 
 def free_port() -> int:

@@ -31,11 +31,6 @@ from webapp import create_app
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(REPO / "content", tmp_path / "content"))
-
-
 def app_client(root: Path) -> Any:
     return create_app({"CONTENT": str(root), "NOW": NOW.isoformat(), "CACHE": None}).test_client()
 
