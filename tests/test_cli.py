@@ -197,3 +197,23 @@ def test_serve_without_a_content_directory(tmp_path: Path) -> None:
         f"feeds serve: {tmp_path / 'nowhere'} is not a content directory"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_feeds_now_sets_the_moment_a_command_runs_at(
+    sample: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``$FEEDS_NOW``, for tests: what is public is decided as at that moment."""
+    monkeypatch.setenv("FEEDS_NOW", "2026-11-27T12:00:00+00:00")
+    assert main(["check", "--content", str(sample)]) == 0
+    before = capsys.readouterr().out.splitlines()[-1]
+    monkeypatch.setenv("FEEDS_NOW", "2027-03-02T00:00:00-05:00")  # the scheduled one is out
+    assert main(["check", "--content", str(sample)]) == 0
+    after = capsys.readouterr().out.splitlines()[-1]
+    assert before.endswith("(9 public, 1 scheduled, 1 draft, 1 withdrawn)"), before
+    assert after.endswith("(10 public, 0 scheduled, 1 draft, 1 withdrawn)"), after
+    monkeypatch.setenv("FEEDS_NOW", "2027-03-02T00:00:00")
+    assert main(["check", "--content", str(sample)]) == 1
+    assert capsys.readouterr().err == (
+        "feeds check: FEEDS_NOW must be an ISO 8601 moment with an offset, got"
+        " '2027-03-02T00:00:00'\n"
+    )
