@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import textwrap
+import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -459,3 +461,61 @@ def state_env(url: str) -> dict[str, str]:
     if url.startswith("sqlite:///"):
         return {"FEEDS_STATE": url.removeprefix("sqlite:///"), "FEEDS_DATABASE_URL": ""}
     return {"FEEDS_DATABASE_URL": url}
+
+
+# -- a WebSub hub ----------------------------------------------------------------
+
+
+class Served:
+    """A WSGI app on a loopback port, in a thread of the test process."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        from werkzeug.serving import BaseWSGIServer
+
+        self.app, self.port = app, port
+        self.server: BaseWSGIServer | None = None
+
+    def start(self) -> None:
+        import threading
+
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        assert self.server is not None
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Hub(Served):
+    """flask-websub's hub, recording the topic of every publish form it is sent."""
+
+    def __init__(self, folder: Path) -> None:
+        from celery import Celery
+        from flask import Flask, request
+        from flask_websub.hub import Hub as WebSubHub
+        from flask_websub.hub import SQLite3HubStorage
+
+        celery = Celery("hub", broker="memory://")
+        celery.conf.task_always_eager = True  # the hub's tasks run in its requests
+        app = Flask("hub")
+        app.config["PUBLISH_SUPPORTED"] = True
+        hub = WebSubHub(SQLite3HubStorage(str(folder / "hub.db")), celery, REQUEST_TIMEOUT=10)
+        app.register_blueprint(hub.build_blueprint(url_prefix="/hub"))
+        self.published: list[str] = []
+        #: When each of those came, by this process's clock.
+        self.times: list[float] = []
+
+        @app.before_request
+        def record() -> None:
+            if request.form.get("hub.mode") == "publish":
+                self.times.append(time.time())
+                self.published.append(request.form["hub.topic"])
+
+        super().__init__(app, free_port())
+        self.url = f"http://127.0.0.1:{self.port}/hub"
+
+    def pings(self, since: int = 0) -> Counter[str]:
+        return Counter(self.published[since:])

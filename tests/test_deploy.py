@@ -33,7 +33,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 import botocore.auth
 import pytest
 
-from conftest import NOW, free_port, generate, real_clock_env, tree, write
+from conftest import NOW, Hub, free_port, generate, real_clock_env, tree, write
 from feeds import urls
 from feeds.build import build
 from feeds.cli import main, size, transfer_bar
@@ -728,8 +728,6 @@ def test_the_hub_is_told_once_the_bucket_has_the_feeds_and_only_then(
     """``feeds build --no-ping`` then ``feeds deploy``: the hub hears of each
     changed feed once, after the upload; nothing again from a deploy or a
     build of the same bytes; an edit, of the feeds it changed."""
-    from test_websub import Hub
-
     (tmp_path / "hub-state").mkdir()
     hub = Hub(tmp_path / "hub-state")
     hub.start()
