@@ -115,7 +115,8 @@ def write(root: Path, path: str, text: str | bytes) -> Path:
 # ``pytest`` runs the fast tier: every test in this process, with no server,
 # browser or child process. ``pytest --runslow`` runs every test, those marked
 # ``slow`` too (gunicorn, Chromium, newsboat, Varnish, PostgreSQL, SeaweedFS, the
-# WebSub hub, ``feeds`` in a child process); CI runs that. A fast test that
+# WebSub hub, ``feeds`` in a child process; and test_hostile's property tests,
+# which build hundreds of generated sites); CI runs that. A fast test that
 # starts a process or opens a socket fails, naming the mark it lacks.
 
 

@@ -312,6 +312,7 @@ class Share:
         assert self.checked >= fraction * self.total, f"{self.checked} of {self.total} rendered"
 
 
+@pytest.mark.slow  # 150 generated sites, each built whole
 def test_arbitrary_front_matter_and_body(tmp_path: Path) -> None:
     share = Share()
 
@@ -326,6 +327,7 @@ def test_arbitrary_front_matter_and_body(tmp_path: Path) -> None:
     share.at_least(0.8)  # 144 of 150 when written
 
 
+@pytest.mark.slow  # 150 generated sites, each built whole
 def test_arbitrary_text_in_plain_fields(tmp_path: Path) -> None:
     share = Share()
 
@@ -349,6 +351,7 @@ def test_arbitrary_text_in_plain_fields(tmp_path: Path) -> None:
     share.at_least(0.4)  # 83 to 86 of 150 when written: arbitrary text has control characters
 
 
+@pytest.mark.slow  # 150 generated sites, each built whole
 def test_arbitrary_bytes_as_a_file(tmp_path: Path) -> None:
     share = Share()
 
