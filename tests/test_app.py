@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -48,11 +47,10 @@ class Wall:
 
 
 @pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    """A copy of the sample site, its files dated ten minutes ago."""
-    root = Path(shutil.copytree(REPO / "content", tmp_path / "content"))
-    age_files(root, 600)
-    return root
+def sample(sample: Path) -> Path:
+    """conftest's copy of the sample site, its files dated ten minutes ago."""
+    age_files(sample, 600)
+    return sample
 
 
 def age_files(root: Path, seconds: int) -> None:

@@ -267,6 +267,7 @@ def app(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
+@pytest.mark.slow  # gunicorn
 def test_the_withdrawn_article_answers_410_with_its_notice(app: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as gone:
         urllib.request.urlopen(app + "articles/withdrawn/")

@@ -22,6 +22,9 @@ from feeds.content import load_content
 from feeds.listings import public_articles
 from feeds.model import Article
 
+#: rss2email, reader and feedparser against gunicorn.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def articles(served: tuple[str, Path]) -> tuple[Article, ...]:
