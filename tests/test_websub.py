@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import hmac
 import http.server
+import itertools
 import os
 import re
 import signal
@@ -85,10 +86,13 @@ class Hub(Served):
         hub = WebSubHub(SQLite3HubStorage(str(folder / "hub.db")), celery, REQUEST_TIMEOUT=10)
         app.register_blueprint(hub.build_blueprint(url_prefix="/hub"))
         self.published: list[str] = []
+        #: When each ping of :attr:`published` came, by the test's clock.
+        self.times: list[float] = []
 
         @app.before_request
         def record() -> None:
             if request.form.get("hub.mode") == "publish":
+                self.times.append(time.time())
                 self.published.append(request.form["hub.topic"])
 
         super().__init__(app, free_port())
@@ -356,6 +360,59 @@ def test_a_withdrawal_is_pushed_to_every_feed_that_carried_the_story(
     pings = hub.pings(since)
     assert set(pings.values()) == {1}
     assert {home, notices, *tag_feeds(base, "Mining")} <= set(pings)
+
+
+def test_the_hub_is_pinged_once_every_server_serves_the_change(
+    tmp_path_factory: pytest.TempPathFactory, hub: Hub, subscriber: Subscriber
+) -> None:
+    """Two app servers share the content and the state database, as machines
+    behind one address would: a quick one (two workers looking for changes
+    every 0.2 s) and a slow one (two workers looking every 6 s, so that each
+    change reaches it seconds after the quick one served it). The site's
+    address, where the hub fetches each feed it is pinged for, is the slow
+    one's: every delivery carries the new bytes, because the ping waits for
+    the slow server's workers to serve them, however long they take."""
+    folder = tmp_path_factory.mktemp("two-servers")
+    slow_port, quick_port = free_port(), free_port()
+    root = sample_copy(folder, slow_port)
+    with_hub(root, hub.url)
+    env = {"FEEDS_STATE": str(folder / "state" / "feeds.db"), "FEEDS_DATABASE_URL": ""}
+    home = f"http://127.0.0.1:{slow_port}/rss.xml"
+    article = root / "articles" / "glacier-retreat-cordillera-blanca.md"
+    with (
+        gunicorn(
+            root, quick_port, folder / "quick.sqlite", ", 'RELOAD_INTERVAL': 0.2", False, env
+        ) as quick,
+        gunicorn(root, slow_port, folder / "slow.sqlite", ", 'RELOAD_INTERVAL': 6.0", False, env),
+    ):
+        for _ in range(4):  # each worker of each server serves a request or two
+            for base in (quick, f"http://127.0.0.1:{slow_port}/"):
+                urllib.request.urlopen(base + "rss.xml").close()
+        opened = State(f"sqlite:///{folder / 'state' / 'feeds.db'}")
+        wait_for(lambda: opened.topics(home), message="the first start's versions")
+        opened.close()
+        subscriber.subscribe(home, hub.url)
+        waits, starts = [], []
+        for round in range(8):
+            since, heard = len(hub.published), len(subscriber.received)
+            starts.append(since)
+            marker = f"Round {round}: {uuid.uuid4().hex}."
+            append(article, marker)
+            written = time.time()
+            wait_for(lambda s=since: hub.pings(s)[home], message="the ping")
+            waits.append(hub.times[hub.published.index(home, since)] - written)
+            # What the hub fetched when it was pinged, it delivers.
+            body = wait_for(
+                lambda h=heard: subscriber.bodies(home, h),
+                message="the delivery",
+            )[0]
+            assert marker.encode() in body, f"round {round}: the hub fetched the old bytes"
+            assert marker.encode() in urllib.request.urlopen(quick + "rss.xml").read()
+        # One ping a change, however many servers and workers serve it.
+        for start, end in itertools.pairwise(starts):
+            assert hub.published[start:end].count(home) == 1
+    waits.sort()
+    print(f"written until pinged: median {waits[len(waits) // 2]:.2f} s, max {waits[-1]:.2f} s")
 
 
 # -- feeds build and a static host --------------------------------------------------
