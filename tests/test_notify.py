@@ -174,7 +174,9 @@ def test_a_graceful_stop_is_not_waited_for(world: World) -> None:
     assert world.send("a") > 0 and world.pinged
 
 
-def test_what_a_dead_sender_claimed_is_sent_by_another_after_its_lease(world: World) -> None:
+def test_pings_a_dead_sender_claimed_are_sent_by_another_after_its_lease(
+    world: World,
+) -> None:
     first = world.version()
     second = world.edit()
     assert world.serve("a", first, second)
@@ -191,6 +193,22 @@ def test_what_a_dead_sender_claimed_is_sent_by_another_after_its_lease(world: Wo
     assert sorted(world.pinged) == sorted(one.topic for one in taken)
     world.tick(notify.LEASE * 2, ("b", second))
     assert world.send("b") == 0
+
+
+def test_purges_a_dead_sender_claimed_are_sent_by_another_after_its_lease(
+    world: World,
+) -> None:
+    first = world.version()
+    second = world.edit()
+    assert world.serve("a", first, second)
+    assert not world.serve("b", first, second)
+    # "a" takes both purges (both serve the change), and dies.
+    assert len(world.state.take(world.now, notify.LEASE, kind="purge", holder="a")) == 2
+    assert world.send("b") == 0  # the purges held, and the pings behind them
+    world.tick(notify.LEASE + 1, ("b", second))
+    sent = world.send("b")
+    assert len(world.purged) == 2 and world.purged[0] == world.purged[1]
+    assert sent == 2 + len(world.pinged) and world.pinged
 
 
 def test_a_live_sender_keeps_its_claim_while_it_beats(world: World) -> None:

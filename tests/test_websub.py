@@ -33,10 +33,11 @@ from typing import Any
 import feedparser
 import pytest
 from lxml import etree
+from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from conftest import free_port, gunicorn, sample_copy
-from feeds.state import State
+from conftest import free_port, gunicorn, sample_copy, state_database, state_env
+from feeds.state import State, workers
 
 SECRET = "a secret the hub signs with"
 
@@ -362,8 +363,9 @@ def test_a_withdrawal_is_pushed_to_every_feed_that_carried_the_story(
     assert {home, notices, *tag_feeds(base, "Mining")} <= set(pings)
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_the_hub_is_pinged_once_every_server_serves_the_change(
-    tmp_path_factory: pytest.TempPathFactory, hub: Hub, subscriber: Subscriber
+    tmp_path_factory: pytest.TempPathFactory, hub: Hub, subscriber: Subscriber, database: str
 ) -> None:
     """Two app servers share the content and the state database, as machines
     behind one address would: a quick one (two workers looking for changes
@@ -371,14 +373,36 @@ def test_the_hub_is_pinged_once_every_server_serves_the_change(
     change reaches it seconds after the quick one served it). The site's
     address, where the hub fetches each feed it is pinged for, is the slow
     one's: every delivery carries the new bytes, because the ping waits for
-    the slow server's workers to serve them, however long they take."""
+    the slow server's workers to serve them, however long they take. Each
+    worker's heartbeat is gone once the servers stop."""
     folder = tmp_path_factory.mktemp("two-servers")
-    slow_port, quick_port = free_port(), free_port()
+    slow_port = free_port()
     root = sample_copy(folder, slow_port)
     with_hub(root, hub.url)
-    env = {"FEEDS_STATE": str(folder / "state" / "feeds.db"), "FEEDS_DATABASE_URL": ""}
     home = f"http://127.0.0.1:{slow_port}/rss.xml"
     article = root / "articles" / "glacier-retreat-cordillera-blanca.md"
+    with (
+        state_database(database, folder) as url,
+        contextlib.closing(
+            State(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        ) as opened,
+    ):
+        _two_servers(folder, root, state_env(url), opened, hub, subscriber, home, article)
+        with opened.read() as connection:
+            assert connection.execute(select(workers)).all() == []
+
+
+def _two_servers(
+    folder: Path,
+    root: Path,
+    env: dict[str, str],
+    opened: State,
+    hub: Hub,
+    subscriber: Subscriber,
+    home: str,
+    article: Path,
+) -> None:
+    slow_port, quick_port = int(home.split(":")[2].split("/")[0]), free_port()
     with (
         gunicorn(
             root, quick_port, folder / "quick.sqlite", ", 'RELOAD_INTERVAL': 0.2", False, env
@@ -388,12 +412,12 @@ def test_the_hub_is_pinged_once_every_server_serves_the_change(
         for _ in range(4):  # each worker of each server serves a request or two
             for base in (quick, f"http://127.0.0.1:{slow_port}/"):
                 urllib.request.urlopen(base + "rss.xml").close()
-        opened = State(f"sqlite:///{folder / 'state' / 'feeds.db'}")
         wait_for(lambda: opened.topics(home), message="the first start's versions")
-        opened.close()
+        # Workers that served a request beat (a worker counts from its first).
+        wait_for(lambda: len(opened.workers(home.removesuffix("rss.xml"), time.time())) >= 2)
         subscriber.subscribe(home, hub.url)
         waits, starts = [], []
-        for round in range(8):
+        for round in range(6):
             since, heard = len(hub.published), len(subscriber.received)
             starts.append(since)
             marker = f"Round {round}: {uuid.uuid4().hex}."
