@@ -123,8 +123,11 @@ class LiveSite:
                 # The first request of this process: what it serves is the
                 # newest content (it may have idled since it loaded), and from
                 # now on it counts as a worker serving the site.
-                with self._lock:
-                    self.refresh()
+                try:
+                    with self._lock:
+                        self.refresh()
+                except Exception:  # as the watcher: log, and serve what there is
+                    self.logger.exception("looking for changes in %s failed", self.root)
                 self._watching = os.getpid()
                 watcher = threading.Thread(
                     target=_watch,
