@@ -36,12 +36,11 @@ from feeds import cdn, headers, websub
 from feeds.plan import Plan
 from feeds.state import DEAD_AFTER, Gate, Ping, State, Topic, Worker
 
-__all__ = ["DEAD_AFTER", "HEARTBEAT", "LEASE"]
-
 #: Seconds between a worker's heartbeats.
 HEARTBEAT = 1.0
 #: Seconds a worker holds a notice it sends without a heartbeat: each
-#: heartbeat renews it, so only a dead worker's lease runs out.
+#: heartbeat renews it, so only a dead worker's lease runs out. (A worker
+#: not heard from for :data:`DEAD_AFTER` seconds is dead.)
 LEASE = DEAD_AFTER
 
 logger = logging.getLogger("feeds.notify")
