@@ -126,24 +126,14 @@ def ping_hub(
     another build may have already); what failed is retried in the background.
     ``deployed``: the feeds have just reached the bucket subscribers read, and
     each is pinged even if a build told the hub of the same bytes before."""
-    from feeds import websub
-    from feeds.state import State, StateError, Topic
+    from feeds import notify, websub
+    from feeds.state import State, StateError
 
     base = "/".join(feeds[0][0].split("/", 3)[:3])
     try:
         state = State()
         try:
-            known = state.topics(base)
-            found = {
-                url: Topic(key, sha, now.timestamp())
-                for url, key, sha in feeds
-                if deployed or url not in known or known[url].digest != sha
-            }
-            if deployed:
-                for url, topic in found.items():
-                    state.queue(url, topic, hub, time.time())
-            else:
-                websub.announce(state, hub, found, time.time())
+            notify.record_build(state, hub, feeds, now.timestamp(), time.time(), deployed)
             # The export is in place already: a slow hub delays nothing but this.
             sent = websub.deliver(state, time.time, websub.backoff_from_env(), PING_TIMEOUT)
             pending = state.next_try() is not None

@@ -1,5 +1,7 @@
-"""State that is not content: which feed versions hubs were told of, partners
-and their tokens, the audit of what they fetched, republication counts.
+"""State that is not content: which feed versions hubs were told of, which
+content version each app worker serves and the notifications still owed
+(:mod:`feeds.notify`), partners and their tokens, the audit of what they
+fetched, republication counts.
 
 SQLite in the file ``$FEEDS_STATE`` (default ``./state/feeds.db``), or
 PostgreSQL when ``$FEEDS_DATABASE_URL`` is a ``postgresql://`` URL, so that
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
+import socket
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +34,10 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    exists,
     func,
     insert,
+    literal,
     select,
     text,
     update,
@@ -41,6 +46,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
 
 from feeds.errors import FeedsError
 
@@ -153,12 +159,69 @@ purges = Table(
     Column("as_of", Float, nullable=False),
 )
 
+#: Each app worker that tells of changes, and the content version it serves:
+#: its heartbeat (:mod:`feeds.notify`). A row not refreshed for
+#: :data:`feeds.notify.DEAD_AFTER` seconds is a dead worker, counted for nothing.
+workers = Table(
+    "workers",
+    METADATA,
+    #: ``host:pid:random``, new at each start of a worker.
+    Column("id", String(200), primary_key=True),
+    #: The site's ``base_url``: workers of other sites sharing the database
+    #: do not count.
+    Column("site", String(2000), nullable=False),
+    #: :func:`feeds.cdn.fingerprint` of the version it serves.
+    Column("version", String(64), nullable=False),
+    #: That version's ``Last-Modified``, in seconds: versions are ordered by it.
+    Column("as_of", Float, nullable=False),
+    #: Its last heartbeat, in seconds since the epoch.
+    Column("seen", Float, nullable=False),
+)
+
+#: Notifications owed (hub pings, CDN purges), kept until sent (or given up).
+notices = Table(
+    "notices",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    #: "ping" or "purge" (:class:`feeds.notify.Kind`).
+    Column("kind", String(20), nullable=False),
+    #: Who is told: the hub's URL, the CDN's purge URL.
+    Column("party", String(2000), nullable=False),
+    #: What of: the feed's URL, or the surrogate keys (space-separated).
+    Column("subject", Text, nullable=False),
+    #: Owed only once every live worker of this site serves the version
+    #: (``version`` at ``as_of``, or a newer one); None: owed at once.
+    Column("site", String(2000), nullable=True),
+    Column("version", String(64), nullable=True),
+    Column("as_of", Float, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    #: When it is next tried, in seconds since the epoch; while someone is
+    #: sending it, the end of that sender's lease (an app worker renews it
+    #: with each heartbeat: if it dies, another takes the notice over).
+    Column("next_try", Float, nullable=False),
+    #: The worker sending it now (its lease), if any.
+    Column("holder", String(200), nullable=True),
+    Column("done", Boolean, nullable=False),
+    #: Why the last try failed.
+    Column("error", Text, nullable=True),
+    Column("recorded", Float, nullable=False),
+)
+
 #: Each version of the schema, from the first: the tables it adds.
 MIGRATIONS: list[tuple[Table, ...]] = [
     (topics, pings),
     (partners, tokens, audit, hits),
     (purges,),
+    (workers, notices),
 ]
+
+#: Seconds after its last heartbeat that an app worker counts as dead
+#: (:mod:`feeds.notify`, which beats every second).
+DEAD_AFTER = 5.0
+
+#: Seconds any statement may wait (a lock, a busy database, a connection):
+#: well under the 30 s after which gunicorn kills a worker.
+TIMEOUT = 5.0
 
 
 class StateError(FeedsError):
@@ -179,12 +242,28 @@ class Topic:
 
 @dataclass(frozen=True)
 class Ping:
-    """A ping this process holds the lease of: it is the one to send it."""
+    """A notice this process holds the lease of: it is the one to send it.
+    For a ping, ``hub`` is the hub and ``topic`` the feed; for a purge, the
+    CDN's purge URL and the keys, space-separated."""
 
     id: int
     hub: str
     topic: str
     attempts: int
+    kind: str = "ping"
+    #: Whether it waited for every live worker to serve its version.
+    waited: bool = False
+
+
+@dataclass(frozen=True)
+class Worker:
+    """An app worker's heartbeat: the version it serves, and when it said so."""
+
+    id: str
+    site: str
+    version: str
+    as_of: float
+    seen: float
 
 
 def default_url() -> str:
@@ -201,7 +280,7 @@ def _engine(url: str) -> Engine:
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": TIMEOUT}, pool_timeout=TIMEOUT)
 
         @event.listens_for(engine, "connect")
         def _pragmas(connection: object, record: object) -> None:
@@ -213,11 +292,28 @@ def _engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _immediate(connection: Connection) -> None:
-            # Writers queue here instead of failing on a lock upgrade later.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers queue here instead of failing on a lock upgrade later;
+            # reads (State.read) take no write lock and wait for no writer.
+            if connection.info.pop(READ_ONLY, False):
+                connection.exec_driver_sql("BEGIN")
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    milliseconds = int(TIMEOUT * 1000)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_timeout=TIMEOUT,
+        connect_args={
+            "connect_timeout": int(TIMEOUT),
+            "options": f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}",
+        },
+    )
+
+
+#: Marks a SQLite connection whose next transaction only reads.
+READ_ONLY = "feeds.read_only"
 
 
 class State:
@@ -249,6 +345,21 @@ class State:
         except SQLAlchemyError as e:
             raise StateError(self.where, e) from e
 
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A transaction that only reads: on SQLite a deferred ``BEGIN``, so
+        that it neither takes the write lock nor queues behind a writer."""
+        if self._pid != os.getpid():
+            self.engine.dispose(close=False)
+            self._pid = os.getpid()
+        try:
+            with self.engine.connect() as connection:
+                connection.info[READ_ONLY] = True
+                with connection.begin():
+                    yield connection
+        except SQLAlchemyError as e:
+            raise StateError(self.where, e) from e
+
     def _migrate(self) -> None:
         """Bring the schema up to :data:`MIGRATIONS`, under a lock so that
         workers starting together do it once."""
@@ -261,6 +372,8 @@ class State:
             for tables in MIGRATIONS[current:]:
                 for table in tables:
                     table.create(connection, checkfirst=True)
+            if 0 < current < 4:  # pings still queued move to the notices
+                _move_pings(connection)
             if found is None:
                 connection.execute(insert(schema_version).values(version=len(MIGRATIONS)))
             elif current < len(MIGRATIONS):
@@ -270,7 +383,7 @@ class State:
 
     def topics(self, prefix: str) -> dict[str, Topic]:
         """What hubs were told of each feed whose URL starts with ``prefix``."""
-        with self.begin() as connection:
+        with self.read() as connection:
             rows = connection.execute(
                 select(topics.c.url, topics.c.key, topics.c.digest, topics.c.as_of).where(
                     topics.c.url.startswith(prefix, autoescape=True)
@@ -297,33 +410,15 @@ class State:
                 if not isinstance(e.__cause__, IntegrityError):
                     raise
 
-    def claim(self, url: str, topic: Topic, hub: str, now: float) -> bool:
+    def claim(self, url: str, topic: Topic, hub: str, now: float, gate: Gate | None = None) -> bool:
         """Record that feed ``url`` is now ``topic`` and, if its bytes are new,
-        queue the ping that tells ``hub``: in one transaction, so a crash loses
-        neither. True for exactly one caller per new version, however many
-        processes ask at once; False when it is known already or older than
-        what is (a worker that has not reloaded yet)."""
-        newer = (topics.c.url == url) & (topics.c.as_of < topic.as_of)
-        values = {"key": topic.key, "digest": topic.digest, "as_of": topic.as_of}
-        try:
-            with self.begin() as connection:
-                moved = connection.execute(
-                    update(topics).where(newer, topics.c.digest != topic.digest).values(values)
-                ).rowcount
-                if not moved:
-                    # The same bytes built from other inputs: remember the key.
-                    connection.execute(update(topics).where(newer).values(values))
-                    if connection.execute(select(topics.c.url).where(topics.c.url == url)).first():
-                        return False
-                    connection.execute(insert(topics).values(url=url, **values))
-                connection.execute(
-                    insert(pings).values(hub=hub, topic=url, attempts=0, next_try=now, done=False)
-                )
-                return True
-        except StateError as e:
-            if isinstance(e.__cause__, IntegrityError):  # another process recorded it first
-                return False
-            raise
+        owe the ping that tells ``hub`` (once every live worker serves ``gate``,
+        if given): in one transaction, so a crash loses neither. True for
+        exactly one caller per new version, however many processes ask at
+        once; False when it is known already or older than what is (a worker
+        that has not reloaded yet)."""
+        with self.begin() as connection:
+            return _claim(connection, url, topic, hub, now, gate)
 
     def queue(self, url: str, topic: Topic, hub: str, now: float) -> None:
         """Record that feed ``url`` is now ``topic`` and queue a ping for it
@@ -337,86 +432,211 @@ class State:
             ).rowcount
             if not moved:
                 connection.execute(insert(topics).values(url=url, **values))
-            connection.execute(
-                insert(pings).values(hub=hub, topic=url, attempts=0, next_try=now, done=False)
-            )
+            _owe(connection, "ping", hub, url, None, now)
 
     def claim_purge(self, site: str, version: str, as_of: float) -> bool:
         """Record that ``site`` is served at ``version`` now: True for exactly
         one caller per new version, however many workers ask at once (it
-        purges the CDN); False when it is known, or older than what is."""
-        values = {"version": version, "as_of": as_of}
-        try:
-            with self.begin() as connection:
-                moved = connection.execute(
-                    update(purges)
-                    .where(
-                        purges.c.site == site,
-                        purges.c.version != version,
-                        purges.c.as_of <= as_of,
-                    )
-                    .values(values)
-                ).rowcount
-                if moved:
-                    return True
-                if connection.execute(select(purges.c.site).where(purges.c.site == site)).first():
-                    return False
-                connection.execute(insert(purges).values(site=site, **values))
-                return True
-        except StateError as e:
-            if isinstance(e.__cause__, IntegrityError):  # another process recorded it first
-                return False
-            raise
-
-    # -- pings still to deliver ----------------------------------------------------
-
-    def take(self, now: float, lease: float, limit: int = 50) -> list[Ping]:
-        """The pings whose time has come, leased to this caller until
-        ``now + lease``: no other process sends them meanwhile."""
+        owes the CDN's purge); False when it is known, or older than what is."""
         with self.begin() as connection:
+            return _claim_version(connection, site, version, as_of)
+
+    def record_change(
+        self,
+        gate: Gate,
+        feeds: Mapping[str, Topic],
+        hub: str | None,
+        purge: tuple[str, Sequence[str]] | None,
+        now: float,
+    ) -> tuple[list[str], bool]:
+        """In one transaction: claim each feed of ``feeds`` (:meth:`claim`),
+        owing its ping to ``hub`` once every live worker serves ``gate``; and,
+        with ``purge`` (the CDN's purge URL and the keys of what changed),
+        claim the version itself and owe the purge twice: at once, and once
+        every live worker serves it. The feeds this caller claimed, and
+        whether it claimed the version."""
+        with self.begin() as connection:
+            pinged = [
+                url
+                for url, topic in feeds.items()
+                if hub is not None and _claim(connection, url, topic, hub, now, gate)
+            ]
+            claimed = False
+            if purge is not None:
+                claimed = _claim_version(connection, gate.site, gate.version, gate.as_of)
+                party, keys = purge
+                if claimed and keys:
+                    subject = " ".join(keys)
+                    _owe(connection, "purge", party, subject, None, now)
+                    _owe(connection, "purge", party, subject, gate, now)
+            return pinged, claimed
+
+    # -- app workers and what each serves --------------------------------------------
+
+    def heartbeat(self, worker: Worker, lease: float) -> None:
+        """Record that ``worker`` serves its version as of ``worker.seen``, and
+        extend the leases of the notices it is sending to ``seen + lease``."""
+        values = {
+            "site": worker.site,
+            "version": worker.version,
+            "as_of": worker.as_of,
+            "seen": worker.seen,
+        }
+        with self.begin() as connection:
+            statement = _upsert(connection)(workers).values(id=worker.id, **values)
+            connection.execute(
+                statement.on_conflict_do_update(index_elements=[workers.c.id], set_=values)
+            )
+            connection.execute(
+                update(notices)
+                .where(notices.c.holder == worker.id, notices.c.done.is_(False))
+                .values(next_try=worker.seen + lease)
+            )
+
+    def gone(self, worker: str, now: float) -> None:
+        """``worker`` stops: it no longer counts, and what it was sending is
+        another's to send at once."""
+        with self.begin() as connection:
+            connection.execute(workers.delete().where(workers.c.id == worker))
+            connection.execute(
+                update(notices)
+                .where(notices.c.holder == worker, notices.c.done.is_(False))
+                .values(holder=None, next_try=now)
+            )
+
+    def workers(self, site: str, now: float, dead_after: float = DEAD_AFTER) -> list[Worker]:
+        """The live workers of ``site``: those heard from within ``dead_after``."""
+        with self.read() as connection:
+            rows = connection.execute(
+                select(workers)
+                .where(workers.c.site == site, workers.c.seen >= now - dead_after)
+                .order_by(workers.c.id)
+            ).all()
+        return [Worker(*row) for row in rows]
+
+    # -- notices still to send -------------------------------------------------------
+
+    def take(
+        self,
+        now: float,
+        lease: float,
+        limit: int = 50,
+        kind: str = "ping",
+        holder: str | None = None,
+        dead_after: float = DEAD_AFTER,
+    ) -> list[Ping]:
+        """The notices of ``kind`` whose time has come, leased to ``holder``
+        (by default this process) until ``now + lease``: no other process
+        sends them meanwhile. A notice owed once every live worker serves a
+        version comes only when one live worker does and none serves an older
+        one; a ping, moreover, only once the purge of its version was tried,
+        since a hub may fetch the feed through the CDN."""
+        holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        live = workers.c.seen >= now - dead_after
+        same = workers.c.site == notices.c.site
+        behind = select(workers.c.id).where(
+            same,
+            live,
+            (workers.c.as_of < notices.c.as_of)
+            | ((workers.c.as_of == notices.c.as_of) & (workers.c.version != notices.c.version)),
+        )
+        serving = select(workers.c.id).where(
+            same,
+            live,
+            (workers.c.as_of > notices.c.as_of)
+            | ((workers.c.as_of == notices.c.as_of) & (workers.c.version == notices.c.version)),
+        )
+        ready = notices.c.site.is_(None) | (~exists(behind) & exists(serving))
+        if kind == "ping":
+            purge = notices.alias("purge")
+            untried = select(purge.c.id).where(
+                purge.c.kind == "purge",
+                purge.c.site == notices.c.site,
+                purge.c.as_of <= notices.c.as_of,
+                purge.c.done.is_(False),
+                purge.c.attempts == 0,
+            )
+            ready = ready & (notices.c.site.is_(None) | ~exists(untried))
+        with self.read() as connection:  # most looks find nothing: no write lock
             due = connection.execute(
-                select(pings.c.id, pings.c.hub, pings.c.topic, pings.c.attempts, pings.c.next_try)
-                .where(pings.c.done.is_(False), pings.c.next_try <= now)
-                .order_by(pings.c.id)
+                select(
+                    notices.c.id,
+                    notices.c.party,
+                    notices.c.subject,
+                    notices.c.attempts,
+                    notices.c.next_try,
+                    notices.c.site,
+                )
+                .where(
+                    notices.c.kind == kind,
+                    notices.c.done.is_(False),
+                    notices.c.next_try <= now,
+                    ready,
+                )
+                .order_by(notices.c.id)
                 .limit(limit)
             ).all()
+        if not due:
+            return []
+        with self.begin() as connection:
             taken = []
-            for row in due:
+            for row in due:  # unless another process leased it meanwhile
                 leased = connection.execute(
-                    update(pings)
-                    .where(pings.c.id == row[0], pings.c.next_try == row[4])
-                    .values(next_try=now + lease)
+                    update(notices)
+                    .where(notices.c.id == row[0], notices.c.next_try == row[4])
+                    .values(next_try=now + lease, holder=holder)
                 ).rowcount
                 if leased:
-                    taken.append(Ping(row[0], row[1], row[2], row[3]))
+                    taken.append(Ping(row[0], row[1], row[2], row[3], kind, row[5] is not None))
             return taken
 
-    def next_try(self) -> float | None:
-        """When the next ping is due (or its lease ends); None when none is left."""
-        with self.begin() as connection:
+    def next_try(self, kind: str = "ping", site: str | None = None) -> float | None:
+        """When the next notice of ``kind`` owed at once is due (or its lease
+        ends), and with ``site``, those owed once its workers serve a version;
+        None when none is left."""
+        owed: ColumnElement[bool] = notices.c.site.is_(None)
+        if site is not None:
+            owed = owed | (notices.c.site == site)
+        with self.read() as connection:
             return connection.execute(
-                select(func.min(pings.c.next_try)).where(pings.c.done.is_(False))
+                select(func.min(notices.c.next_try)).where(
+                    notices.c.kind == kind, notices.c.done.is_(False), owed
+                )
             ).scalar()
+
+    def owed(self) -> list[tuple[str, str, str, bool]]:
+        """(kind, party, subject, whether it waits for the workers) of every
+        notice not yet sent, oldest first."""
+        with self.read() as connection:
+            return [
+                (row[0], row[1], row[2], row[3] is not None)
+                for row in connection.execute(
+                    select(notices.c.kind, notices.c.party, notices.c.subject, notices.c.site)
+                    .where(notices.c.done.is_(False))
+                    .order_by(notices.c.id)
+                )
+            ]
 
     def delivered(self, ping: Ping) -> None:
         with self.begin() as connection:
             connection.execute(
-                update(pings)
-                .where(pings.c.id == ping.id)
-                .values(done=True, attempts=ping.attempts + 1, error=None)
+                update(notices)
+                .where(notices.c.id == ping.id)
+                .values(done=True, attempts=ping.attempts + 1, error=None, holder=None)
             )
 
     def failed(self, ping: Ping, error: str, next_try: float | None) -> None:
-        """Record a failed try; ``next_try`` None gives the ping up."""
+        """Record a failed try; ``next_try`` None gives the notice up."""
         with self.begin() as connection:
             connection.execute(
-                update(pings)
-                .where(pings.c.id == ping.id)
+                update(notices)
+                .where(notices.c.id == ping.id)
                 .values(
                     attempts=ping.attempts + 1,
                     error=error,
                     next_try=next_try or 0.0,
                     done=next_try is None,
+                    holder=None,
                 )
             )
 
@@ -446,7 +666,7 @@ class State:
             raise
 
     def partners(self) -> list[Partner]:
-        with self.begin() as connection:
+        with self.read() as connection:
             rows = connection.execute(select(partners).order_by(partners.c.name)).all()
             held = connection.execute(
                 select(tokens.c.partner, tokens.c.id, tokens.c.valid_until).order_by(
@@ -512,7 +732,7 @@ class State:
     def token(self, token_id: str) -> tuple[Partner, str, float | None] | None:
         """The partner a token id belongs to, the SHA-256 of its secret, and
         when it stops being valid; None for an id nobody holds."""
-        with self.begin() as connection:
+        with self.read() as connection:
             row = connection.execute(
                 select(
                     partners.c.name,
@@ -558,9 +778,9 @@ class State:
             query = query.where(audit.c.at >= since)
         if newest is not None:
             query = query.order_by(audit.c.at.desc(), audit.c.id.desc()).limit(newest)
-            with self.begin() as connection:
+            with self.read() as connection:
                 return [AuditEntry(*row) for row in connection.execute(query)][::-1]
-        with self.begin() as connection:
+        with self.read() as connection:
             return [
                 AuditEntry(*row)
                 for row in connection.execute(query.order_by(audit.c.at, audit.c.id))
@@ -600,8 +820,119 @@ class State:
         query = select(hits).order_by(hits.c.pixel, hits.c.origin, hits.c.day)
         if since is not None:
             query = query.where(hits.c.day >= since)
-        with self.begin() as connection:
+        with self.read() as connection:
             return [tuple(row) for row in connection.execute(query)]
+
+
+def _upsert(connection: Connection) -> Any:
+    return postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+
+
+def _claim(
+    connection: Connection, url: str, topic: Topic, hub: str, now: float, gate: Gate | None
+) -> bool:
+    """:meth:`State.claim` within ``connection``'s transaction."""
+    newer = (topics.c.url == url) & (topics.c.as_of < topic.as_of)
+    values = {"key": topic.key, "digest": topic.digest, "as_of": topic.as_of}
+    moved = connection.execute(
+        update(topics).where(newer, topics.c.digest != topic.digest).values(values)
+    ).rowcount
+    if not moved:
+        # The same bytes built from other inputs: remember the key.
+        connection.execute(update(topics).where(newer).values(values))
+        added = connection.execute(
+            _upsert(connection)(topics)
+            .values(url=url, **values)
+            .on_conflict_do_nothing()
+            .returning(topics.c.url)
+        ).first()
+        if added is None:  # known already, or another process recorded it first
+            return False
+    _owe(connection, "ping", hub, url, gate, now)
+    return True
+
+
+def _claim_version(connection: Connection, site: str, version: str, as_of: float) -> bool:
+    """:meth:`State.claim_purge` within ``connection``'s transaction."""
+    values = {"version": version, "as_of": as_of}
+    moved = connection.execute(
+        update(purges)
+        .where(purges.c.site == site, purges.c.version != version, purges.c.as_of <= as_of)
+        .values(values)
+    ).rowcount
+    if moved:
+        return True
+    added = connection.execute(
+        _upsert(connection)(purges)
+        .values(site=site, **values)
+        .on_conflict_do_nothing()
+        .returning(purges.c.site)
+    ).first()
+    return added is not None
+
+
+def _owe(
+    connection: Connection, kind: str, party: str, subject: str, gate: Gate | None, now: float
+) -> None:
+    """Owe a notice. A ping replaces one of the same feed to the same hub
+    still waiting (nobody is sending it): one ping tells of both changes."""
+    if kind == "ping":
+        connection.execute(
+            update(notices)
+            .where(
+                notices.c.kind == kind,
+                notices.c.party == party,
+                notices.c.subject == subject,
+                notices.c.done.is_(False),
+                notices.c.holder.is_(None),
+            )
+            .values(done=True, error="replaced by a newer change")
+        )
+    connection.execute(
+        insert(notices).values(
+            kind=kind,
+            party=party,
+            subject=subject,
+            site=gate.site if gate else None,
+            version=gate.version if gate else None,
+            as_of=gate.as_of if gate else None,
+            attempts=0,
+            next_try=now,
+            holder=None,
+            done=False,
+            error=None,
+            recorded=now,
+        )
+    )
+
+
+def _move_pings(connection: Connection) -> None:
+    """The pings a database of schema 1 to 3 still had to send, owed as notices."""
+    connection.execute(
+        insert(notices).from_select(
+            ["kind", "party", "subject", "attempts", "next_try", "done", "error", "recorded"],
+            select(
+                literal("ping"),
+                pings.c.hub,
+                pings.c.topic,
+                pings.c.attempts,
+                pings.c.next_try,
+                pings.c.done,
+                pings.c.error,
+                pings.c.next_try,
+            ).where(pings.c.done.is_(False)),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A content version of a site: what every live worker must serve (or a
+    newer one) before a notice owed for it is sent."""
+
+    site: str
+    version: str
+    as_of: float
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """WebSub publishing: every feed whose bytes changed is pinged once.
 
-Which feeds changed, and who tells the hub, is settled in the state database
-(:mod:`feeds.state`), so that ``feeds build`` and every worker of the app
-agree: exactly one of them queues each ping, in the transaction that records
-the new version. Pings are sent apart from builds and requests, retried with
-backoff while the hub is down, and logged.
+Which feeds changed, and when the hub is told, is decided by
+:mod:`feeds.notify` and settled in the state database (:mod:`feeds.state`),
+so that ``feeds build`` and every worker of the app agree: exactly one of them
+owes each ping, in the transaction that records the new version. Pings are
+sent apart from builds and requests, retried with backoff while the hub is
+down, and logged.
 
 A ping is a form ``hub.mode=publish`` naming the feed as both ``hub.url``
 (WordPress, PubSubHubbub 0.3 hubs) and ``hub.topic`` (flask-websub, which
@@ -146,15 +147,19 @@ def deliver(
     backoff: float = BACKOFF,
     timeout: float = TIMEOUT,
     send: Callable[[str, str, float], tuple[str | None, bool]] = ping,
+    holder: str | None = None,
+    lease: float = LEASE,
 ) -> list[Sent]:
     """Send every ping whose time has come, :data:`AT_ONCE` at a time, record
     each outcome, and log it. A hub that does not answer is not tried again
     in this call: its other pings wait for their retry, so that a hub that is
-    down costs one ``timeout``, not one per feed."""
+    down costs one ``timeout``, not one per feed. ``holder`` and ``lease``:
+    an app worker's (:mod:`feeds.notify`), else this process's for
+    :data:`LEASE` seconds."""
     sent: list[Sent] = []
     down: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
-        while taken := state.take(wall(), LEASE):
+        while taken := state.take(wall(), lease, holder=holder):
             for start in range(0, len(taken), AT_ONCE):
                 batch = taken[start : start + AT_ONCE]
                 trying = [one for one in batch if one.hub not in down]

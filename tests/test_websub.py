@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import hmac
 import http.server
+import itertools
 import os
 import re
 import signal
@@ -32,9 +33,10 @@ from typing import Any
 import feedparser
 import pytest
 from lxml import etree
+from sqlalchemy import select
 
-from conftest import Hub, Served, free_port, gunicorn, sample_copy
-from feeds.state import State
+from conftest import Hub, Served, free_port, gunicorn, sample_copy, state_database, state_env
+from feeds.state import State, workers
 
 #: A hub, a subscriber and a static host on loopback, gunicorn, `feeds build` in a child process.
 pytestmark = pytest.mark.slow
@@ -331,6 +333,82 @@ def test_a_withdrawal_is_pushed_to_every_feed_that_carried_the_story(
     pings = hub.pings(since)
     assert set(Counter({t: n for t, n in pings.items() if t not in touched}).values()) == {1}
     assert {home, notices, *tag_feeds(base, "Mining")} <= set(pings)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_hub_is_pinged_once_every_server_serves_the_change(
+    tmp_path_factory: pytest.TempPathFactory, hub: Hub, subscriber: Subscriber, database: str
+) -> None:
+    """Two app servers share the content and the state database, as machines
+    behind one address would: a quick one (two workers looking for changes
+    every 0.2 s) and a slow one (two workers looking every 6 s, so that each
+    change reaches it seconds after the quick one served it). The site's
+    address, where the hub fetches each feed it is pinged for, is the slow
+    one's: every delivery carries the new bytes, because the ping waits for
+    the slow server's workers to serve them, however long they take. Each
+    worker's heartbeat is gone once the servers stop."""
+    folder = tmp_path_factory.mktemp("two-servers")
+    slow_port = free_port()
+    root = sample_copy(folder, slow_port)
+    with_hub(root, hub.url)
+    home = f"http://127.0.0.1:{slow_port}/rss.xml"
+    article = root / "articles" / "glacier-retreat-cordillera-blanca.md"
+    with (
+        state_database(database, folder) as url,
+        contextlib.closing(
+            State(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        ) as opened,
+    ):
+        _two_servers(folder, root, state_env(url), opened, hub, subscriber, home, article)
+        with opened.read() as connection:
+            assert connection.execute(select(workers)).all() == []
+
+
+def _two_servers(
+    folder: Path,
+    root: Path,
+    env: dict[str, str],
+    opened: State,
+    hub: Hub,
+    subscriber: Subscriber,
+    home: str,
+    article: Path,
+) -> None:
+    slow_port, quick_port = int(home.split(":")[2].split("/")[0]), free_port()
+    with (
+        gunicorn(
+            root, quick_port, folder / "quick.sqlite", ", 'RELOAD_INTERVAL': 0.2", False, env
+        ) as quick,
+        gunicorn(root, slow_port, folder / "slow.sqlite", ", 'RELOAD_INTERVAL': 6.0", False, env),
+    ):
+        for _ in range(4):  # each worker of each server serves a request or two
+            for base in (quick, f"http://127.0.0.1:{slow_port}/"):
+                urllib.request.urlopen(base + "rss.xml").close()
+        wait_for(lambda: opened.topics(home), message="the first start's versions")
+        # Workers that served a request beat (a worker counts from its first).
+        wait_for(lambda: len(opened.workers(home.removesuffix("rss.xml"), time.time())) >= 2)
+        subscriber.subscribe(home, hub.url)
+        waits, starts = [], []
+        for round in range(6):
+            since, heard = len(hub.published), len(subscriber.received)
+            starts.append(since)
+            marker = f"Round {round}: {uuid.uuid4().hex}."
+            append(article, marker)
+            written = time.time()
+            wait_for(lambda s=since: hub.pings(s)[home], message="the ping")
+            waits.append(hub.times[hub.published.index(home, since)] - written)
+            # What the hub fetched when it was pinged, it delivers.
+            body = wait_for(
+                lambda h=heard: subscriber.bodies(home, h),
+                message="the delivery",
+            )[0]
+            assert marker.encode() in body, f"round {round}: the hub fetched the old bytes"
+            assert marker.encode() in urllib.request.urlopen(quick + "rss.xml").read()
+        # One ping a change, however many servers and workers serve it.
+        for start, end in itertools.pairwise(starts):
+            assert hub.published[start:end].count(home) == 1
+    waits.sort()
+    print(f"written until pinged: median {waits[len(waits) // 2]:.2f} s, max {waits[-1]:.2f} s")
 
 
 # -- feeds build and a static host --------------------------------------------------

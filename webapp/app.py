@@ -128,17 +128,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["feeds.pixels"] = Pixels(state, app.logger)
     if not app.config["PREVIEW"]:  # an editor's preview tells no hub of anything
         live = app.extensions["feeds"]
-        # Every worker looks for changes each interval, waits for the second
-        # of the change to end, and loads: the pings wait for the slowest,
-        # whose load on a busy machine takes longer than this one's (a CI run
-        # saw the second of two workers serve an edit 1.5 s after the first).
+        # Each worker records which version it serves; the hub and the CDN
+        # are told once every live worker serves a change (feeds.notify).
         pusher = Pusher(
             state,
             app.config["WALL"],
             app.logger,
             backoff_from_env(),
-            lambda: live.interval + 2.0 + live.load_seconds * 3,
             app.config["PURGE_URL"],
+            live.serving_here,
         )
         live.on_publish = pusher.published
         pusher.published(live.snapshot)  # the first, loaded before it listened

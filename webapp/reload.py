@@ -120,6 +120,14 @@ class LiveSite:
             return
         with self._starting:  # not the reload lock: a reload may be under way
             if self._watching != os.getpid():
+                # The first request of this process: what it serves is the
+                # newest content (it may have idled since it loaded), and from
+                # now on it counts as a worker serving the site.
+                try:
+                    with self._lock:
+                        self.refresh()
+                except Exception:  # as the watcher: log, and serve what there is
+                    self.logger.exception("looking for changes in %s failed", self.root)
                 self._watching = os.getpid()
                 watcher = threading.Thread(
                     target=_watch,
@@ -128,6 +136,12 @@ class LiveSite:
                     name="feeds-watch",
                 )
                 watcher.start()
+                if self.on_publish is not None and self.snapshot.served is not None:
+                    self.on_publish(self.snapshot)
+
+    def serving_here(self) -> bool:
+        """Does this process serve requests (a server's master does not)?"""
+        return self.interval <= 0 or self._watching == os.getpid()
 
     def _due(self) -> bool:
         """Has the time come at which what is public changes by itself?"""
