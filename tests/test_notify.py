@@ -23,7 +23,7 @@ PURGE = "http://127.0.0.1:9/"
 SITE = "https://wire.example.org/"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
     with state_database(request.param, tmp_path) as url:
         opened = State(url.replace("postgresql://", "postgresql+psycopg://", 1))
