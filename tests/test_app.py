@@ -771,3 +771,65 @@ def test_a_request_never_waits_for_a_reload(sample: Path, clock: Clock) -> None:
     finally:
         done.set()
         thread.join()
+
+
+EMBARGOED = (
+    '---\ntitle: "Embargoed: the river moves"\ndate: {date}\nauthors: [ana-quispe]\n'
+    "tags: [Water]\n---\nThe water moved in the night{more}.\n"
+)
+
+
+def test_an_unpublished_edit_moves_no_public_header(sample: Path) -> None:
+    """A scheduled (embargoed) story written and edited, a draft edited, an
+    editor's swap file beside them: every public response keeps its bytes,
+    ``ETag`` and ``Last-Modified``, in the worker that saw the edits and in
+    one started after them. Its time coming changes them; so does a public
+    edit, to that edit's time."""
+    second = float(int(time.time()))
+    wall, clock = Wall(second), Clock(NOW)
+    config = {"CONTENT": str(sample), "RELOAD_INTERVAL": 0, "CLOCK": clock, "WALL": wall}
+    client = create_app(config).test_client()
+    paths = ("/rss.xml", "/", "/atom.xml", "/feed.json", "/sitemap.xml", "/tags/water/")
+    before = {path: client.get(path) for path in paths}
+    due = NOW + timedelta(hours=2)
+    story = write(sample, "articles/river.md", EMBARGOED.format(date=due.isoformat(), more=""))
+    draft = sample / f"articles/{DRAFT}.md"
+    draft.write_text(draft.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+    swap = write(sample, "articles/.river.md.swp", b"\0swap")
+    backdate(story, draft, swap, story.parent, seconds=120)
+    client.get("/")  # loads the new story
+    story.write_text(EMBARGOED.format(date=due.isoformat(), more=", they said"), encoding="utf-8")
+    backdate(story, story.parent, seconds=60)
+    later = create_app(config).test_client()  # a worker started after the edits
+    for path, was in before.items():
+        for worker in (client, later):
+            now = worker.get(path)
+            assert now.data == was.data, path
+            for name in ("ETag", "Last-Modified", "Cache-Control"):
+                assert now.headers.get(name) == was.headers.get(name), (path, name)
+    clock.now = due  # its time comes: dated by its file or that moment, the later
+    came = client.get("/rss.xml")
+    assert b"the river moves" in came.data
+    written = datetime.fromtimestamp(int(story.stat().st_mtime), UTC)
+    assert came.last_modified == min(max(written, due), datetime.fromtimestamp(second, UTC))
+    public = sample / "articles/opinion-bus-corridors.md"
+    edit(public, 'title: "', 'title: "Revised: ', 30)
+    clock.now = due + timedelta(hours=1)
+    revised = client.get("/rss.xml")
+    assert b"Revised: " in revised.data
+    edited = datetime.fromtimestamp(int(public.stat().st_mtime), UTC)
+    assert revised.last_modified == min(max(edited, due), datetime.fromtimestamp(second, UTC))
+
+
+def test_a_deleted_article_moves_last_modified(live: tuple[FlaskClient, Path]) -> None:
+    """A public file's removal changes the bytes with no file left to date
+    it: its folder's time dates the change."""
+    client, sample = live
+    before = client.get("/rss.xml")
+    articles = sample / "articles"
+    (articles / "opinion-bus-corridors.md").unlink()
+    backdate(articles, seconds=30)
+    after = client.get("/rss.xml")
+    assert after.data != before.data
+    assert after.last_modified == datetime.fromtimestamp(int(articles.stat().st_mtime), UTC)
+    assert after.last_modified > before.last_modified
