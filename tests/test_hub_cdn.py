@@ -4,8 +4,11 @@ WebSub hub and a subscriber. The site's ``base_url`` is Varnish's address, so
 the hub fetches every feed it is pinged for THROUGH the CDN, which holds the
 old bytes until the app purges them.
 
-What is asserted is what the subscriber receives: for an edit, a scheduled
-story coming due and a withdrawal, the new bytes, never the old.
+One of the two workers is slow on purpose: each load of the content takes it
+3 s longer, so for 3 s after a change the edge may fetch the old bytes anew
+from it after the first purge. What is asserted is what the subscriber
+receives: for an edit, a scheduled story coming due and a withdrawal, the new
+bytes, never the old.
 """
 
 from __future__ import annotations
@@ -35,6 +38,23 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 
+#: A gunicorn configuration that makes every other worker load the content
+#: 3 s late (the first worker forked has age 1).
+SLOW_WORKER = """
+def post_fork(server, worker):
+    if worker.age % 2:
+        import time
+        from webapp import reload
+
+        load = reload.LiveSite._load
+
+        def slow(self):
+            time.sleep(3)
+            return load(self)
+
+        reload.LiveSite._load = slow
+"""
+
 
 @dataclass(frozen=True)
 class Chain:
@@ -45,6 +65,8 @@ class Chain:
     root: Path
     hub: Hub
     subscriber: Subscriber
+    #: The state database's URL.
+    state: str
 
     def edge(self, path: str) -> tuple[str, bytes]:
         """``X-Cache`` and the body of ``path`` through Varnish."""
@@ -59,7 +81,14 @@ class Chain:
             assert self.edge(path)[0] == "HIT", path
 
     def subscribe(self, *paths: str) -> int:
-        """Subscribe to the feeds at ``paths``; how many deliveries came before."""
+        """Subscribe to the feeds at ``paths`` once every ping and purge of
+        earlier changes is sent (the hub delivers within the ping's request);
+        how many deliveries came before."""
+        opened = State(self.state)
+        try:
+            wait_for(lambda: not opened.owed(), message="earlier changes told")
+        finally:
+            opened.close()
         for path in paths:
             self.subscriber.subscribe(self.base + path, self.hub.url)
         return len(self.subscriber.received)
@@ -127,6 +156,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     subscriber = Subscriber(folder)
     subscriber.start()
     state = folder / "state" / "feeds.db"
+    slow = folder / "slow.py"
+    slow.write_text(SLOW_WORKER, encoding="utf-8")
     env = {
         "FEEDS_STATE": str(state),
         "FEEDS_DATABASE_URL": "",
@@ -143,6 +174,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
                 stopped=False,
                 env=env,
                 log=folder / "app.log",
+                options=["--config", str(slow)],
             ),
             varnish(folder, port, app_port),
         ):
@@ -152,7 +184,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
             opened = State(f"sqlite:///{state}")
             wait_for(lambda: opened.topics(base), message="the first start's versions")
             opened.close()
-            yield Chain(base, root, hub, subscriber)
+            yield Chain(base, root, hub, subscriber, f"sqlite:///{state}")
     finally:
         subscriber.stop()
         hub.stop()
@@ -205,7 +237,11 @@ def test_a_withdrawal_reaches_the_subscriber_through_the_cdn(chain: Chain) -> No
     text = article.read_text(encoding="utf-8")
     assert "withdrawn:" not in text
     reason = f"Withdrawn for a test {uuid.uuid4().hex[:8]}."
-    when = datetime.now(UTC).replace(microsecond=0).isoformat()
+    # Dated at the next whole second or later: an edit within the second a
+    # story came due (the test before) would date its version by that same
+    # second, two versions with one Last-Modified, which the state database
+    # does not tell apart (a known limit, not what this test is about).
+    when = (datetime.now(UTC) + timedelta(seconds=1.5)).replace(microsecond=0).isoformat()
     article.write_text(
         text.replace("\n---\n", f'\nwithdrawn:\n  date: {when}\n  reason: "{reason}"\n---\n', 1),
         encoding="utf-8",
