@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from feeds.cache import Cache
 from feeds.digest import code_version, digest
 from feeds.errors import ContentError, Problem
-from feeds.export import ExportError, Writer, publish, read_marker, write_file
+from feeds.export import MANIFEST_FILE, ExportError, Writer, publish, read_marker, write_file
 from feeds.files import FileRefused, read_inside, scan
 
 if TYPE_CHECKING:
@@ -126,6 +126,8 @@ def _unchanged(cache: Cache, signature: str, out: Path, now: datetime) -> int | 
     the same code, the same export in place, and nothing whose time has come
     since. None otherwise, and for values that do not read (not ours, or damaged)."""
     if cache.get("signature") != signature or read_marker(out) != cache.get("build"):
+        return None
+    if not (out / MANIFEST_FILE).is_file():  # removed by hand, or an older export: write it
         return None
     last, expires, files = cache.get("now"), cache.get("expires"), cache.get("files")
     try:

@@ -24,6 +24,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,12 +36,14 @@ import pytest
 from conftest import NOW, free_port, write
 from feeds import urls
 from feeds.build import build
+from feeds.cache import Cache
 from feeds.cli import main, size, transfer_bar
 from feeds.content import load_site
 from feeds.deploy import (
     DIGEST_KEY,
     HEADERS_KEY,
     MANIFEST,
+    Applied,
     DeployError,
     Kind,
     Known,
@@ -59,7 +62,7 @@ from feeds.deploy import (
     stale,
 )
 from feeds.digest import digest
-from feeds.export import MARKER
+from feeds.export import MANIFEST_FILE, MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
@@ -177,10 +180,12 @@ def test_plan_refuses_a_mass_deletion_unless_forced() -> None:
 
 def test_manifests_read_back_and_a_broken_one_is_empty() -> None:
     entries = {"rss.xml": Known("d", "h", '"e"', 3), "new.html": Known(None, None, None, 0)}
-    assert decode_manifest(encode_manifest(entries)) == entries
+    assert decode_manifest(encode_manifest(entries)) == (entries, None)
+    rules = Applied("r", ("Content-Security-Policy", "Link"))
+    assert decode_manifest(encode_manifest(entries, rules)) == (entries, rules)
     assert encode_manifest(entries) == encode_manifest(dict(reversed(entries.items())))
     for broken in (b"", b"not gzip", gzip.compress(b"[1]"), gzip.compress(b'{"version": 9}')):
-        assert decode_manifest(broken) == {}
+        assert decode_manifest(broken) == ({}, None)
 
 
 def test_transfer_bar_only_on_a_terminal() -> None:
@@ -415,7 +420,7 @@ def tree(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in root.rglob("*")
-        if p.is_file() and p.name not in (MARKER, "_headers")
+        if p.is_file() and p.name not in (MARKER, MANIFEST_FILE, "_headers")
     }
 
 
@@ -430,6 +435,35 @@ def rule(out: Path, path: str, content: Path) -> tuple[tuple[str, str], ...]:
 def site_changes(built: Any) -> set[str]:
     """What a build changed of the site's files (not the host's _headers)."""
     return set(built.changed) - {"_headers"}
+
+
+#: (export folder, paths opened in it) of each :func:`opened` under way.
+_WATCHED: list[tuple[str, list[str]]] = []
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    """Every way of opening a file raises the audit event ``open`` (builtin
+    ``open``, ``Path.read_bytes``, ``os.open``), whatever thread it is in."""
+    if event != "open" or not _WATCHED or not isinstance(args[0], str | bytes | os.PathLike):
+        return
+    path = os.fsdecode(args[0])
+    for root, found in _WATCHED:
+        if path.startswith(root + "/"):
+            found.append(path[len(root) + 1 :])
+
+
+sys.addaudithook(_audit)  # for good: an audit hook cannot be removed
+
+
+@contextmanager
+def opened(out: Path) -> Iterator[list[str]]:
+    """The files of the export in ``out`` this process opens meanwhile."""
+    watch = (str(out), [])
+    _WATCHED.append(watch)
+    try:
+        yield watch[1]
+    finally:
+        _WATCHED.remove(watch)
 
 
 class Calls:
@@ -514,6 +548,93 @@ def test_an_edit_uploads_only_what_changed(store: Store, sample: Path, tmp_path:
     bucket = store.objects(target)
     for path, data in tree(out).items():
         assert bucket[path][0] == data, path
+
+
+NEW_STORY = """---
+title: One more story
+date: 2026-03-01T09:00:00Z
+authors: [ana-quispe]
+tags: [Peru]
+---
+A new story, filed today.
+"""
+
+
+def test_a_new_story_reads_only_the_files_it_changed(
+    store: Store, sample: Path, tmp_path: Path
+) -> None:
+    """The deploy plans from the export's manifest: it opens the files it
+    uploads (and ``_headers``, which changed with them), each once, and no other."""
+    out, cache = tmp_path / "out", Cache(tmp_path / "cache.sqlite")
+    build(sample, out, NOW, cache)
+    target = store.target("new-story")
+    run(out, target, sample, store)
+    write(sample, "articles/one-more-story.md", NEW_STORY)
+    built = build(sample, out, NOW, cache)
+    cache.close()
+    assert "articles/one-more-story/index.html" in built.changed
+    assert "_headers" in built.changed
+    with opened(out) as reads:
+        report, calls = run(out, target, sample, store)
+    assert set(report.uploaded) == set(report.changed) == site_changes(built)
+    assert {a.kind for a in report.actions} == {Kind.NEW, Kind.CHANGED}
+    files = Counter(path for path in reads if path not in (MARKER, MANIFEST_FILE))
+    assert files == Counter(built.changed)  # each changed file once; nothing else
+    assert "articles/coral-nursery-cartagena/index.html" not in files  # an older story's
+    assert len(files) < len(tree(out))
+    assert calls.counts == {"ListObjectsV2": 1, "GetObject": 1, "PutObject": len(files) + 1}
+    bucket = store.objects(target)
+    for path, data in tree(out).items():
+        assert bucket[path][0] == data, path
+
+
+def test_nothing_to_deploy_reads_no_file_of_the_export(
+    store: Store, sample: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    build(sample, out, NOW)
+    target = store.target("idle")
+    with opened(out) as reads:
+        first, _ = run(out, target, sample, store)
+    assert set(reads) - {MARKER, MANIFEST_FILE} == set(first.uploaded) | {"_headers"}
+    build(sample, out, NOW)  # built again, the same bytes
+    before = store.writes(target)
+    with opened(out) as reads:
+        report, calls = run(out, target, sample, store)
+    assert (report.uploaded, report.deleted, report.changed) == ((), (), ())
+    assert report.unchanged == len(tree(out))
+    assert set(reads) <= {MARKER, MANIFEST_FILE}  # not one file of the site, nor _headers
+    assert report.not_carried == first.not_carried  # as the last deploy found them
+    assert calls.counts == {"ListObjectsV2": 1, "GetObject": 1}
+    assert store.writes(target) == before
+
+
+def test_the_export_is_deployed_as_the_build_wrote_it(
+    store: Store, sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The export's manifest is the build's word: a file edited by hand in
+    the export is not deployed, and one the deploy uploads stops it."""
+    out, cache = tmp_path / "out", Cache(tmp_path / "cache.sqlite")
+    build(sample, out, NOW, cache)
+    target = store.target("by-hand")
+    run(out, target, sample, store)
+    page = "articles/coral-nursery-cartagena/index.html"
+    (out / page).write_bytes(b"edited by hand")
+    report, _ = run(out, target, sample, store)
+    assert report.uploaded == ()
+    assert store.objects(target)[page][0] != b"edited by hand"
+    write(sample, "articles/one-more-story.md", NEW_STORY)
+    build(sample, out, NOW, cache)
+    cache.close()
+    (out / "rss.xml").write_bytes(b"edited by hand")
+    args = ["deploy", "--out", str(out), "--content", str(sample), "--to", str(target)]
+    assert main([*args, "--endpoint-url", store.endpoint]) == 1
+    assert capsys.readouterr().err == (
+        f"feeds deploy: {out / 'rss.xml'} is not what feeds build wrote (a build ran "
+        "during the deploy, or it was edited by hand: an export is the build's, edit the "
+        "content); nothing after it was uploaded: run feeds deploy again\n"
+    )
+    assert store.objects(target)["rss.xml"][0] != b"edited by hand"
 
 
 def test_a_deleted_article_is_removed_from_the_bucket(

@@ -15,7 +15,7 @@ import pytest
 from conftest import NOW, write
 from feeds.build import build
 from feeds.cache import Cache
-from feeds.export import MARKER
+from feeds.export import MANIFEST_FILE, MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
@@ -26,7 +26,7 @@ def tree(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in root.rglob("*")
-        if p.is_file() and p.name != MARKER
+        if p.is_file() and p.name not in (MARKER, MANIFEST_FILE)
     }
 
 
