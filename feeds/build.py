@@ -18,7 +18,7 @@ from feeds.cache import Cache
 from feeds.digest import code_version, digest
 from feeds.errors import ContentError, Problem
 from feeds.export import MANIFEST_FILE, ExportError, Writer, publish, read_marker, write_file
-from feeds.files import FileRefused, read_inside, scan
+from feeds.files import FileRefused, fingerprint, read_inside
 
 if TYPE_CHECKING:
     from feeds.plan import Plan
@@ -65,7 +65,7 @@ def build(
             f"{out} and the content directory {root} must not hold one another: an export "
             "inside the content would publish itself (choose another --out)"
         )
-    signature = digest(repr((scan(root), code_version(), str(out.absolute()))).encode())
+    signature = digest(repr((fingerprint(root), code_version(), str(out.absolute()))).encode())
     files = _unchanged(cache, signature, out, now) if cache is not None else None
     if files is not None:
         return Report(files, 0)

@@ -7,8 +7,6 @@ which the export is missing; elsewhere it is two renames.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import fcntl
 import json
 import os
@@ -404,6 +402,9 @@ def _swap(staging: Path, out: Path) -> None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically exchange two paths with renameat2; False where it is unavailable."""
+    import ctypes  # only here: a no-op build needs none of it
+    import ctypes.util
+
     libc_name = ctypes.util.find_library("c")
     if not libc_name:
         return False
