@@ -569,23 +569,44 @@ def deploy(
     force: bool = False,
     progress: Progress | None = None,
     jobs: int = JOBS,
+    check_bucket: bool = False,
 ) -> Report:
     """Make the bucket hold the export in ``out`` under ``target``: upload new
     and changed files in the order of :func:`plan`, then delete what the export
-    no longer has. ``dry_run`` plans and changes nothing."""
+    no longer has. ``dry_run`` plans and changes nothing.
+
+    The bucket's manifest says what is there: only the objects a stopped
+    deploy left unsure are asked. Without a manifest, or with
+    ``check_bucket``, every object under the prefix is listed (what was
+    changed or added behind the deploy's back is then found)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     manifest = check_export(out)
     try:
         with ThreadPoolExecutor(jobs) as pool:
-            listed, has_manifest = _list(s3, target)
-            known, last = _read_manifest(s3, target) if has_manifest else ({}, None)
+            found = _read_manifest(s3, target)
+            known, last = found or ({}, None)
+            if found is None or check_bucket:
+                listed = _list(s3, target)
+                unsure: list[str] = []
+            else:  # as the manifest has them; those a stopped deploy touched are asked
+                listed = {
+                    path: Listed(entry.etag, entry.size)
+                    for path, entry in known.items()
+                    if entry.etag is not None and entry.digest is not None
+                }
+                unsure = sorted(path for path, entry in known.items() if entry.etag is None)
             local = local_files(out, manifest, site)
-            asked = _ask(s3, target, stale(local, listed, known), pool)
-            for path, answer in list(asked.items()):
+            asked = _ask(s3, target, unsure, pool)
+            for path, answer in asked.items():
+                if answer is not None:
+                    listed[path] = answer[0]
+            more = [path for path in stale(local, listed, known) if path not in asked]
+            asked.update(_ask(s3, target, more, pool))
+            for path, answer in asked.items():
                 if answer is None:  # gone since the listing
-                    del listed[path], asked[path]
-            answers = {p: a for p, a in asked.items() if a is not None}
+                    listed.pop(path, None)
+            answers = {p: a[1] for p, a in asked.items() if a is not None}
             rules = Applied(manifest.files[HEADERS_FILE][0], ())
             work = None
             # With the export's _headers as the last deploy applied it, and
@@ -639,30 +660,27 @@ def _tracker(total: int, size: int, progress: Progress | None) -> Callable[[int,
     return advance
 
 
-def _list(s3: Client, target: Target) -> tuple[dict[str, Listed], bool]:
-    """Every object under the prefix, by exported path, and whether the
-    manifest is among them."""
+def _list(s3: Client, target: Target) -> dict[str, Listed]:
+    """Every object under the prefix but the manifest, by exported path."""
     listed = {}
-    has_manifest = False
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=target.prefix)
     for page in pages:
         for item in page.get("Contents", ()):
             path = item["Key"][len(target.prefix) :]
-            if path == MANIFEST:
-                has_manifest = True
-            elif path and not path.endswith("/"):  # a folder marker is not a file
+            if path and path != MANIFEST and not path.endswith("/"):  # a folder marker is no file
                 listed[path] = Listed(item.get("ETag", ""), int(item.get("Size", 0)))
-    return listed, has_manifest
+    return listed
 
 
-def _read_manifest(s3: Client, target: Target) -> tuple[dict[str, Known], Applied | None]:
+def _read_manifest(s3: Client, target: Target) -> tuple[dict[str, Known], Applied | None] | None:
+    """The bucket's manifest; None when there is none."""
     from botocore.exceptions import ClientError
 
     try:
         answer = s3.get_object(Bucket=target.bucket, Key=target.key(MANIFEST))
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return {}, None
+            return None
         raise
     return decode_manifest(answer["Body"].read())
 
@@ -681,11 +699,11 @@ def _put_manifest(
 
 def _ask(
     s3: Client, target: Target, paths: list[str], pool: ThreadPoolExecutor
-) -> dict[str, Stored | None]:
-    """The metadata of each object (None for one gone since the listing)."""
+) -> dict[str, tuple[Listed, Stored] | None]:
+    """What each object is and holds (None for one that is not there)."""
     from botocore.exceptions import ClientError
 
-    def head(path: str) -> Stored | None:
+    def head(path: str) -> tuple[Listed, Stored] | None:
         try:
             answer = s3.head_object(Bucket=target.bucket, Key=target.key(path))
         except ClientError as e:
@@ -693,7 +711,8 @@ def _ask(
                 return None
             raise
         metadata = {k.lower(): v for k, v in answer.get("Metadata", {}).items()}
-        return Stored(metadata.get(DIGEST_KEY), metadata.get(HEADERS_KEY))
+        seen = Listed(answer.get("ETag", ""), int(answer.get("ContentLength", 0)))
+        return seen, Stored(metadata.get(DIGEST_KEY), metadata.get(HEADERS_KEY))
 
     return dict(zip(paths, pool.map(head, paths), strict=True))
 

@@ -503,8 +503,8 @@ def test_first_deploy_uploads_every_file_with_its_headers(
     assert report.deleted == () and report.unchanged == 0
     assert report.bytes == sum(len(data) for data in files.values())
     assert report.not_carried == ("Content-Security-Policy", "X-Content-Type-Options")
-    # One listing, no HEAD: the bucket was empty; and the manifest, written twice.
-    assert calls.counts == {"ListObjectsV2": 1, "PutObject": len(files) + 2}
+    # No manifest yet: one listing, no HEAD (the bucket was empty); the manifest, written twice.
+    assert calls.counts == {"GetObject": 1, "ListObjectsV2": 1, "PutObject": len(files) + 2}
     s3 = store.client()
     for path, data in files.items():
         head = s3.head_object(Bucket=target.bucket, Key=target.key(path))
@@ -523,7 +523,7 @@ def test_first_deploy_uploads_every_file_with_its_headers(
     again, calls = run(out, target, sample, store)
     assert (again.uploaded, again.deleted, again.changed) == ((), (), ())
     assert again.unchanged == len(files)
-    assert calls.counts == {"ListObjectsV2": 1, "GetObject": 1}  # the manifest; no HEAD
+    assert calls.counts == {"GetObject": 1}  # the manifest; no listing, no HEAD
 
 
 def test_an_edit_uploads_only_what_changed(store: Store, sample: Path, tmp_path: Path) -> None:
@@ -540,11 +540,7 @@ def test_an_edit_uploads_only_what_changed(store: Store, sample: Path, tmp_path:
     assert "articles/coral-nursery-cartagena/index.html" in report.uploaded
     assert {a.kind for a in report.actions} == {Kind.CHANGED}
     assert report.unchanged == len(tree(out)) - len(site_changes(built))
-    assert calls.counts == {
-        "ListObjectsV2": 1,
-        "GetObject": 1,
-        "PutObject": len(site_changes(built)) + 2,
-    }
+    assert calls.counts == {"GetObject": 1, "PutObject": len(site_changes(built)) + 2}
     bucket = store.objects(target)
     for path, data in tree(out).items():
         assert bucket[path][0] == data, path
@@ -582,7 +578,7 @@ def test_a_new_story_reads_only_the_files_it_changed(
     assert files == Counter(built.changed)  # each changed file once; nothing else
     assert "articles/coral-nursery-cartagena/index.html" not in files  # an older story's
     assert len(files) < len(tree(out))
-    assert calls.counts == {"ListObjectsV2": 1, "GetObject": 1, "PutObject": len(files) + 1}
+    assert calls.counts == {"GetObject": 1, "PutObject": len(files) + 1}
     bucket = store.objects(target)
     for path, data in tree(out).items():
         assert bucket[path][0] == data, path
@@ -605,7 +601,7 @@ def test_nothing_to_deploy_reads_no_file_of_the_export(
     assert report.unchanged == len(tree(out))
     assert set(reads) <= {MARKER, MANIFEST_FILE}  # not one file of the site, nor _headers
     assert report.not_carried == first.not_carried  # as the last deploy found them
-    assert calls.counts == {"ListObjectsV2": 1, "GetObject": 1}
+    assert calls.counts == {"GetObject": 1}
     assert store.writes(target) == before
 
 
@@ -750,13 +746,38 @@ def test_a_lost_manifest_costs_a_head_per_object_and_no_upload(
     assert report.uploaded == () and report.deleted == ("stray.txt",)
     assert report.changed == ("stray.txt",)
     assert calls.counts == {
+        "GetObject": 1,
         "ListObjectsV2": 1,
         "HeadObject": files,
         "PutObject": 2,
         "DeleteObjects": 1,
     }
     report, calls = run(out, target, sample, store)
-    assert calls.counts == {"ListObjectsV2": 1, "GetObject": 1}
+    assert calls.counts == {"GetObject": 1}
+
+
+def test_objects_it_did_not_write_are_left_and_check_bucket_finds_changes(
+    store: Store, sample: Path, tmp_path: Path
+) -> None:
+    """The bucket's manifest is the deploy's word on what it wrote: an object
+    put there by someone else is not even listed; --check-bucket lists every
+    object, and puts back one changed behind the deploy's back."""
+    out = tmp_path / "out"
+    build(sample, out, NOW)
+    target = store.target("foreign")
+    run(out, target, sample, store)
+    s3 = store.client()
+    s3.put_object(Bucket=target.bucket, Key=target.key("ads.txt"), Body=b"not ours")
+    s3.put_object(Bucket=target.bucket, Key=target.key("rss.xml"), Body=b"changed by hand")
+    s3.close()
+    report, calls = run(out, target, sample, store)
+    assert (report.uploaded, report.deleted) == ((), ())
+    assert calls.counts == {"GetObject": 1}
+    assert store.objects(target)["ads.txt"][0] == b"not ours"
+    report, calls = run(out, target, sample, store, check_bucket=True)
+    assert report.uploaded == ("rss.xml",)
+    assert calls.counts["ListObjectsV2"] == 1 and calls.counts["HeadObject"] == 1
+    assert store.objects(target)["rss.xml"][0] == (out / "rss.xml").read_bytes()
 
 
 def test_the_bucket_over_http_serves_what_the_app_serves(
@@ -802,13 +823,11 @@ def test_errors_are_one_line_without_a_traceback(
 
     here = ["--endpoint-url", store.endpoint]
     assert error("--to", "s3://no-such-bucket", *here) == (
-        "feeds deploy: s3://no-such-bucket/: ListObjectsV2 failed: NoSuchBucket: "
+        "feeds deploy: s3://no-such-bucket/: GetObject failed: NoSuchBucket: "
         "The specified bucket does not exist\n"
     )
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
-    assert "ListObjectsV2 failed: SignatureDoesNotMatch: " in error(
-        "--to", "s3://site/errors", *here
-    )
+    assert "GetObject failed: SignatureDoesNotMatch: " in error("--to", "s3://site/errors", *here)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     assert "no AWS credentials found" in error("--to", "s3://site/errors", *here)
