@@ -99,19 +99,28 @@ def generate(out: Path, count: int, seed: int = 1) -> Path:
     slugs = [f"story-{n:06}" for n in range(count)]
     start = datetime(2016, 1, 1, tzinfo=UTC)
     for number, slug in enumerate(slugs):
-        date = start + timedelta(minutes=number * 29)
-        authors = ", ".join(f"author-{a}" for a in rng.sample(range(AUTHORS), rng.randint(1, 3)))
-        tags = ", ".join(f'"{t}"' for t in tag_names(rng))
-        front = (
-            f'---\ntitle: "{sentence(rng, 9).rstrip(".")}"\n'
-            f"date: {date.isoformat()}\nauthors: [{authors}]\ntags: [{tags}]\n"
-            f"section: {rng.choice(['Reporting', 'Opinion', 'Analysis'])}\n"
-            "image:\n  src: /images/lead.png\n  alt: A lead image\n"
-            "  caption: A caption that says what the picture shows.\n  credit: Staff photographer\n"
-            "---\n"
-        )
-        (out / "articles" / f"{slug}.md").write_text(front + body(rng, slugs), encoding="utf-8")
+        write_story(out, slug, start + timedelta(minutes=number * 29), rng, slugs)
     return out
+
+
+def write_story(
+    out: Path, slug: str, date: datetime, rng: random.Random, slugs: list[str], title: str = ""
+) -> Path:
+    """One article of the corpus, ``articles/<slug>.md``: its title is ``title``
+    or a random one."""
+    authors = ", ".join(f"author-{a}" for a in rng.sample(range(AUTHORS), rng.randint(1, 3)))
+    tags = ", ".join(f'"{t}"' for t in tag_names(rng))
+    front = (
+        f'---\ntitle: "{title or sentence(rng, 9).rstrip(".")}"\n'
+        f"date: {date.isoformat()}\nauthors: [{authors}]\ntags: [{tags}]\n"
+        f"section: {rng.choice(['Reporting', 'Opinion', 'Analysis'])}\n"
+        "image:\n  src: /images/lead.png\n  alt: A lead image\n"
+        "  caption: A caption that says what the picture shows.\n  credit: Staff photographer\n"
+        "---\n"
+    )
+    path = out / "articles" / f"{slug}.md"
+    path.write_text(front + body(rng, slugs), encoding="utf-8")
+    return path
 
 
 def main() -> None:

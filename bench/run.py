@@ -91,6 +91,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import resource
 import shutil
@@ -103,6 +104,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import frontmatter
@@ -110,7 +112,7 @@ import nh3
 from markdown_it import MarkdownIt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import generate
+from corpus import generate, write_story
 from peers import (
     PELICAN_VERSION,
     hugo_command,
@@ -120,6 +122,7 @@ from peers import (
     to_hugo,
     to_pelican,
 )
+from publish import publish_figures, report_publish
 
 PYTHON = sys.executable
 FEEDS = [PYTHON, "-m", "feeds.cli"]
@@ -150,6 +153,22 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> float:
     return time.perf_counter() - started
 
 
+def timed_build(command: list[str]) -> tuple[float, int]:
+    """Seconds of a ``feeds build`` and the number of files it wrote (from its
+    closing line, "wrote N changed files of M ...")."""
+    started = time.perf_counter()
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    seconds = time.perf_counter() - started
+    found = re.search(r"wrote (\d+) changed files? of", output)
+    return seconds, int(found.group(1)) if found else 0
+
+
+def largest_file(out: Path) -> tuple[int, str]:
+    """Bytes and path of the largest file of an export."""
+    sizes = ((path.stat().st_size, path.relative_to(out).as_posix()) for path in out.rglob("*"))
+    return max((size, name) for size, name in sizes if not name.startswith("."))
+
+
 def build_figures(content: Path, work: Path, runs: int) -> dict[str, float]:
     out, cache = work / "out", work / "cache.sqlite"
     build = [
@@ -176,6 +195,8 @@ def build_figures(content: Path, work: Path, runs: int) -> dict[str, float]:
 
     figures["cold"] = median_of(runs, cold)
     figures["peak_mb"] = peak_of_children()
+    figures["largest"], largest = largest_file(out)
+    print(f"largest exported file: {largest}, {figures['largest'] / 1e6:.2f} MB")
     figures["noop"] = median_of(runs, lambda: timed(build))
     stories = sorted((content / "articles").glob("*.md"))
     edits = iter(stories[len(stories) // 3 :])
@@ -187,6 +208,28 @@ def build_figures(content: Path, work: Path, runs: int) -> dict[str, float]:
 
     figures["first_edit"] = one_edit()  # also makes the shadow folder: reported apart
     figures["edit"] = median_of(runs, one_edit)
+    rng = random.Random(3)
+    newest = max(
+        datetime.fromisoformat(s.read_text().split("date: ")[1].split("\n")[0])
+        for s in stories[-5:]
+    )
+    slugs = [s.stem for s in stories]
+    new_stories: list[tuple[float, int]] = []
+    retitled: list[tuple[float, int]] = []
+    old = iter(stories[: len(stories) // 3])
+    for number in range(runs):
+        # A new story, the newest of the wire; then an old story's title changed.
+        date = newest + timedelta(minutes=29 * (number + 1))
+        write_story(content, f"new-story-{number}", date, rng, slugs)
+        new_stories.append(timed_build(build))
+        story = next(old)
+        text = story.read_text(encoding="utf-8")
+        story.write_text(text.replace('title: "', 'title: "Retitled: ', 1), encoding="utf-8")
+        retitled.append(timed_build(build))
+    figures["new_story"] = statistics.median(t for t, _ in new_stories)
+    figures["new_story_files"] = statistics.median(n for _, n in new_stories)
+    figures["retitle"] = statistics.median(t for t, _ in retitled)
+    figures["retitle_files"] = statistics.median(n for _, n in retitled)
     return figures
 
 
@@ -353,7 +396,13 @@ def report(size: int, figures: dict[str, float]) -> None:
             f"{label:<47}{value:8.2f} s  {value / size * 1000:6.2f} ms/article  "
             f"ratio to bare {value / bare:5.2f}"
         )
+    for label, name in (("a new story", "new_story"), ("an old story's title", "retitle")):
+        print(
+            f"build after {label:<35}{figures[name]:8.2f} s  "
+            f"files rewritten {figures[name + '_files']:.0f}"
+        )
     print(f"peak memory of a build process so far{figures['peak_mb']:13.0f} MB")
+    print(f"largest exported file{figures['largest'] / 1e6:29.2f} MB")
 
 
 def kinds_of_files(out: Path) -> dict[str, int]:
@@ -441,6 +490,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--seconds", type=int, default=10, help="seconds per load run")
     parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="only the publish latency: stories written one by one under gunicorn, "
+        "with the hub and Varnish (see bench/publish.py)",
+    )
+    parser.add_argument(
         "--peers",
         action="store_true",
         help="only compare cold builds with Hugo's and Pelican's (see above)",
@@ -456,6 +511,14 @@ def main() -> None:
                 work.mkdir()
                 content = generate(work / "content", size)
                 report_peers(size, args.runs, peer_figures(content, work, args.runs))
+        return
+    if args.publish:
+        with tempfile.TemporaryDirectory(prefix="feeds-publish-") as scratch:
+            for size in sizes:
+                work = Path(scratch) / str(size)
+                work.mkdir()
+                content = generate(work / "content", size)
+                report_publish(size, publish_figures(content, work))
         return
     with tempfile.TemporaryDirectory(prefix="feeds-bench-") as scratch:
         os.chmod(scratch, 0o755)  # nginx's workers run as another user and must read the export

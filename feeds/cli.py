@@ -35,13 +35,29 @@ def default_content() -> Path:
     return Path(os.environ.get("FEEDS_CONTENT") or "content")
 
 
+def _now() -> datetime:
+    """The moment a command runs at: the machine's clock, or the fixed moment
+    in ``$FEEDS_NOW`` (ISO 8601 with an offset), which tests set so that what
+    is public does not depend on the day they run."""
+    fixed = os.environ.get("FEEDS_NOW")
+    if not fixed:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(fixed)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise UsageError(f"FEEDS_NOW must be an ISO 8601 moment with an offset, got {fixed!r}")
+    return moment
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from feeds.content import load
     from feeds.lint import warnings
     from feeds.listings import status
 
     root: Path = args.content
-    now = datetime.now(UTC)
+    now = _now()
     try:
         loaded = load(root, lint=True)
     except ContentError as e:
@@ -78,7 +94,7 @@ def plural(count: int, word: str) -> str:
 def cmd_build(args: argparse.Namespace) -> int:
     from feeds.build import build
 
-    started, now = time.monotonic(), datetime.now(UTC)
+    started, now = time.monotonic(), _now()
     cache = None if args.no_cache else Cache(args.cache or default_cache(args.content))
     try:
         report = build(args.content, args.out, now, cache, args.jobs, progress_bar(sys.stderr))
@@ -224,7 +240,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     if site.hub and not args.dry_run and not args.no_ping:
         feeds = deployed_feeds(site, report.fresh)
         if feeds:
-            ping_hub(site.hub, feeds, datetime.now(UTC), deployed=True)
+            ping_hub(site.hub, feeds, _now(), deployed=True)
     return 0
 
 
@@ -298,7 +314,7 @@ def cmd_partner(args: argparse.Namespace) -> int:
     from feeds.state import State
 
     site = load_site(args.content)
-    now = datetime.now(UTC)
+    now = _now()
     state = State()
     try:
         code: int = args.action(args, state, site, now)
@@ -477,6 +493,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "PREVIEW": True,
             "DRAFTS": args.drafts,
             "BASE_URL": base_url,
+            # The clock stopped at $FEEDS_NOW when it is set (tests); else the real one.
+            **({"NOW": _now()} if os.environ.get("FEEDS_NOW") else {}),
         }
     )
     shown = "; drafts and scheduled articles shown, marked" if args.drafts else ""
@@ -488,7 +506,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_new(args: argparse.Namespace) -> int:
     from feeds.scaffold import new_article
 
-    path = new_article(args.content, args.title, args.author, datetime.now(UTC))
+    path = new_article(args.content, args.title, args.author, _now())
     unnamed = "\nauthors: []" in path.read_text(encoding="utf-8")
     note = "; name its authors under authors: before it can be built" if unnamed else ""
     print(f"wrote {path} (a draft: set draft: false, or remove it, to publish{note})")

@@ -50,7 +50,7 @@ from feeds import urls
 from feeds.digest import digest
 from feeds.errors import FeedsError
 from feeds.export import MANIFEST_FILE, MARKER, Manifest, read_manifest, read_marker
-from feeds.headers import HEADERS_FILE, Headers, read_headers_file, url_path
+from feeds.headers import HEADERS_FILE, HeaderRules, Headers, read_headers_file, url_path
 from feeds.model import Site
 
 #: The object beside the site's that records what the last deploy left.
@@ -279,10 +279,11 @@ def rank(path: str) -> int:
     """Where an exported file goes in the upload order: images, stylesheets
     and scripts first, then article pages, listing pages, the home page (where
     readers come in), feeds, and last the OPML list and sitemap, which name
-    every feed and page."""
+    every feed and page (the sitemaps it names, of pages and articles, go
+    with the feeds)."""
     if path in (urls.OPML, urls.SITEMAP):
         return INDEX
-    if urls.path_of(path).endswith(_FEED_NAMES):
+    if urls.path_of(path).endswith(_FEED_NAMES) or path.startswith(urls.SITEMAPS):
         return FEED
     if not path.endswith(".html") or path == urls.NOT_FOUND:
         return ASSET
@@ -484,7 +485,7 @@ def read_export_file(out: Path, path: str) -> bytes:
 
 
 def local_files(
-    out: Path, manifest: Manifest, site: Site, rules: Mapping[str, Headers] | None = None
+    out: Path, manifest: Manifest, site: Site, rules: HeaderRules | None = None
 ) -> dict[str, LocalFile]:
     """Every file of the export as the build's ``manifest`` describes it, with
     the headers ``rules`` (read from ``_headers`` by :func:`read_rules`) give
@@ -517,8 +518,8 @@ def applied(
     return found
 
 
-def read_rules(out: Path, manifest: Manifest) -> dict[str, Headers]:
-    """The export's ``_headers``: URL path -> headers."""
+def read_rules(out: Path, manifest: Manifest) -> HeaderRules:
+    """The rules of the export's ``_headers``."""
     data = read_export_file(out, HEADERS_FILE)
     if digest(data) != manifest.files[HEADERS_FILE][0]:
         raise _not_built(out, HEADERS_FILE)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,6 +110,65 @@ def write(root: Path, path: str, text: str | bytes) -> Path:
     return file
 
 
+# -- the two tiers ---------------------------------------------------------------
+#
+# ``pytest`` runs the fast tier: every test in this process, with no server,
+# browser or child process. ``pytest --runslow`` runs every test, those marked
+# ``slow`` too (gunicorn, Chromium, newsboat, Varnish, PostgreSQL, SeaweedFS, the
+# WebSub hub, ``feeds`` in a child process; and test_hostile's property tests,
+# which build hundreds of generated sites); CI runs that. A fast test that
+# starts a process or opens a socket fails, naming the mark it lacks.
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--runslow",
+        action="store_true",
+        help="also run the tests marked slow: servers, browsers, child processes (CI does)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+
+
+def _refused(what: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(
+            f"{what} in a test of the fast tier: mark the test @pytest.mark.slow"
+            " (or its module: pytestmark = pytest.mark.slow)"
+        )
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def in_process_only(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast tier proves it is one: no child process, no fork, no socket."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+    import socket
+    import subprocess
+
+    spawn, refuse = subprocess.Popen._execute_child, _refused("a child process")
+
+    def execute_child(self: subprocess.Popen[Any], args: Any, *rest: Any) -> Any:
+        if isinstance(args, list) and args and str(args[0]).endswith("/ldconfig"):
+            return spawn(self, args, *rest)  # ctypes.util.find_library: no part of the test
+        return refuse()
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", execute_child)
+    monkeypatch.setattr(os, "fork", _refused("a fork"))
+    monkeypatch.setattr(socket.socket, "connect", _refused("a connection"))
+    monkeypatch.setattr(socket.socket, "connect_ex", _refused("a connection"))
+    monkeypatch.setattr(socket.socket, "bind", _refused("a server socket"))
+
+
 @pytest.fixture(autouse=True)
 def private_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
@@ -134,6 +195,58 @@ def content(tmp_path: Path) -> Path:
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    """A copy of the sample site (``content/``) that a test may edit or break."""
+    import shutil
+
+    return Path(shutil.copytree(REPO / "content", tmp_path / "content"))
+
+
+def tree(root: Path, leave_out: Collection[str] = ()) -> dict[str, bytes]:
+    """Every file under root by relative path, but those named in ``leave_out``."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and p.name not in leave_out
+    }
+
+
+def site_files(out: Path) -> dict[str, bytes]:
+    """The files of an export, its marker and manifest left out."""
+    from feeds.export import MANIFEST_FILE, MARKER
+
+    return tree(out, (MARKER, MANIFEST_FILE))
+
+
+def clean(root: Path, tmp_path: Path, now: datetime = NOW) -> dict[str, bytes]:
+    """What a build from nothing gives: no cache, one process; the export's
+    marker left out."""
+    import shutil
+
+    from feeds.build import build
+
+    out = tmp_path / "clean"
+    shutil.rmtree(out, ignore_errors=True)
+    build(root, out, now)
+    return site_files(out)
+
+
+def generate(root: Path, count: int) -> Path:
+    """A generated site of ``count`` articles (bench/corpus.py)."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from corpus import generate as generated
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    return Path(generated(root, count))
 
 
 def free_port() -> int:
@@ -349,3 +462,61 @@ def state_env(url: str) -> dict[str, str]:
     if url.startswith("sqlite:///"):
         return {"FEEDS_STATE": url.removeprefix("sqlite:///"), "FEEDS_DATABASE_URL": ""}
     return {"FEEDS_DATABASE_URL": url}
+
+
+# -- a WebSub hub ----------------------------------------------------------------
+
+
+class Served:
+    """A WSGI app on a loopback port, in a thread of the test process."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        from werkzeug.serving import BaseWSGIServer
+
+        self.app, self.port = app, port
+        self.server: BaseWSGIServer | None = None
+
+    def start(self) -> None:
+        import threading
+
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        assert self.server is not None
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Hub(Served):
+    """flask-websub's hub, recording the topic of every publish form it is sent."""
+
+    def __init__(self, folder: Path) -> None:
+        from celery import Celery
+        from flask import Flask, request
+        from flask_websub.hub import Hub as WebSubHub
+        from flask_websub.hub import SQLite3HubStorage
+
+        celery = Celery("hub", broker="memory://")
+        celery.conf.task_always_eager = True  # the hub's tasks run in its requests
+        app = Flask("hub")
+        app.config["PUBLISH_SUPPORTED"] = True
+        hub = WebSubHub(SQLite3HubStorage(str(folder / "hub.db")), celery, REQUEST_TIMEOUT=10)
+        app.register_blueprint(hub.build_blueprint(url_prefix="/hub"))
+        self.published: list[str] = []
+        #: When each of those came, by this process's clock.
+        self.times: list[float] = []
+
+        @app.before_request
+        def record() -> None:
+            if request.form.get("hub.mode") == "publish":
+                self.times.append(time.time())
+                self.published.append(request.form["hub.topic"])
+
+        super().__init__(app, free_port())
+        self.url = f"http://127.0.0.1:{self.port}/hub"
+
+    def pings(self, since: int = 0) -> Counter[str]:
+        return Counter(self.published[since:])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -48,11 +47,10 @@ class Wall:
 
 
 @pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    """A copy of the sample site, its files dated ten minutes ago."""
-    root = Path(shutil.copytree(REPO / "content", tmp_path / "content"))
-    age_files(root, 600)
-    return root
+def sample(sample: Path) -> Path:
+    """conftest's copy of the sample site, its files dated ten minutes ago."""
+    age_files(sample, 600)
+    return sample
 
 
 def age_files(root: Path, seconds: int) -> None:
@@ -347,8 +345,13 @@ def test_scheduled_article_appears_on_its_own(client: FlaskClient, clock: Clock)
 
 
 def test_sitemap_lists_every_public_page(client: FlaskClient) -> None:
-    body = client.get("/sitemap.xml").data.decode()
-    locs = re.findall(r"<loc>(.+?)</loc>", body)
+    index = client.get("/sitemap.xml").data.decode()
+    assert "<sitemapindex" in index
+    locs = []
+    for sitemap in re.findall(r"<loc>(.+?)</loc>", index):
+        response = client.get(sitemap.removeprefix("https://wire.example.org"))
+        assert response.status_code == 200 and "<urlset" in response.data.decode(), sitemap
+        locs += re.findall(r"<loc>(.+?)</loc>", response.data.decode())
     assert "https://wire.example.org/" in locs
     assert "https://wire.example.org/articles/chile-mine-heat-rules/" in locs
     assert "https://wire.example.org/tags/peru/" in locs
@@ -449,7 +452,6 @@ def test_pagination(sample: Path, clock: Clock) -> None:
     assert second.count("<li lang=") == 14
     assert '<a rel="prev" href="/">' in second and 'rel="next"' not in second
     assert client.get("/page/3/").status_code == 404
-    assert "https://wire.example.org/page/2/" in client.get("/sitemap.xml").data.decode()
 
 
 def test_plain_text_is_escaped_on_pages(sample: Path, clock: Clock) -> None:

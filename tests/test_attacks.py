@@ -31,11 +31,6 @@ from webapp import create_app
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(REPO / "content", tmp_path / "content"))
-
-
 def app_client(root: Path) -> Any:
     return create_app({"CONTENT": str(root), "NOW": NOW.isoformat(), "CACHE": None}).test_client()
 
@@ -101,6 +96,7 @@ SVG = b"""<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">
 </svg>"""
 
 
+@pytest.mark.slow  # Chromium under gunicorn
 def test_an_svg_with_a_script_does_not_run_and_html_is_refused(
     sample: Path, capsys: pytest.CaptureFixture[str], browser: Any
 ) -> None:
@@ -359,6 +355,7 @@ def test_a_fifo_for_site_toml_does_not_hang_check(
     assert "site.toml: is not a regular file" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # `feeds build` in a child process
 def test_a_full_disk_names_the_file(sample: Path, tmp_path: Path) -> None:
     """`feeds build: : No space left on device` named no file. The limit on the
     size of files a process may write fails a write the same way a full disk

@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conftest import SHOTS
+
+#: Chromium against the sample site under gunicorn.
+pytestmark = pytest.mark.slow
 
 
 def test_index_and_article_in_a_browser(browser: Any, served: tuple[str, Path]) -> None:

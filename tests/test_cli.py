@@ -29,6 +29,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.slow  # `feeds` in a child process
 @pytest.mark.parametrize("command", [[], ["check"], ["new"]])
 def test_every_command_has_help(command: list[str]) -> None:
     result = run(*command, "--help")
@@ -37,18 +38,21 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "--content DIR" in result.stdout or not command
 
 
+@pytest.mark.slow  # `feeds` in a child process
 def test_sample_site_passes_check() -> None:
     result = run("check", "--content", "content")
     assert result.returncode == 0, result.stdout
     assert result.stdout.startswith("checked 12 articles and 5 authors: no problems")
 
 
+@pytest.mark.slow  # `feeds` in a child process
 def test_content_defaults_to_the_environment() -> None:
     env = {**os.environ, "FEEDS_CONTENT": str(REPO / "content")}
     result = run("check", env=env)
     assert result.returncode == 0, result.stdout
 
 
+@pytest.mark.slow  # `feeds` in a child process
 def test_missing_content_directory_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     result = run("check", "--content", str(tmp_path / "nowhere"))
     assert result.returncode == 1
@@ -128,6 +132,7 @@ def test_new_with_a_title_that_cannot_be_a_file_name(
     )
 
 
+@pytest.mark.slow  # `feeds` in a child process
 def test_serve_refuses_a_bad_port() -> None:
     result = run("serve", "--port", "99999")
     assert result.returncode == 2
@@ -162,6 +167,7 @@ def test_new_takes_the_sites_only_author(content: Path, capsys: pytest.CaptureFi
     assert main(["check", "--content", str(content)]) == 0
 
 
+@pytest.mark.slow  # `feeds` in a child process
 def test_new_with_a_title_that_is_not_utf8(content: Path) -> None:
     """A title from a terminal that is not UTF-8 (here Latin-1): a clear error,
     and no empty article left behind (it raised UnicodeEncodeError)."""
@@ -182,6 +188,7 @@ def test_new_with_a_title_that_is_not_utf8(content: Path) -> None:
     assert sorted(p.name for p in (content / "articles").iterdir()) == ["good.md"]
 
 
+@pytest.mark.slow  # `feeds` in a child process
 def test_serve_without_a_content_directory(tmp_path: Path) -> None:
     """It used to start and answer 503 to everything."""
     result = run("serve", "--content", str(tmp_path / "nowhere"), "--port", "9")
@@ -190,3 +197,23 @@ def test_serve_without_a_content_directory(tmp_path: Path) -> None:
         f"feeds serve: {tmp_path / 'nowhere'} is not a content directory"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_feeds_now_sets_the_moment_a_command_runs_at(
+    sample: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``$FEEDS_NOW``, for tests: what is public is decided as at that moment."""
+    monkeypatch.setenv("FEEDS_NOW", "2026-11-27T12:00:00+00:00")
+    assert main(["check", "--content", str(sample)]) == 0
+    before = capsys.readouterr().out.splitlines()[-1]
+    monkeypatch.setenv("FEEDS_NOW", "2027-03-02T00:00:00-05:00")  # the scheduled one is out
+    assert main(["check", "--content", str(sample)]) == 0
+    after = capsys.readouterr().out.splitlines()[-1]
+    assert before.endswith("(9 public, 1 scheduled, 1 draft, 1 withdrawn)"), before
+    assert after.endswith("(10 public, 0 scheduled, 1 draft, 1 withdrawn)"), after
+    monkeypatch.setenv("FEEDS_NOW", "2027-03-02T00:00:00")
+    assert main(["check", "--content", str(sample)]) == 1
+    assert capsys.readouterr().err == (
+        "feeds check: FEEDS_NOW must be an ISO 8601 moment with an offset, got"
+        " '2027-03-02T00:00:00'\n"
+    )

@@ -6,9 +6,11 @@ example where the two write different HTML is listed in :data:`ACCEPTED`
 with the kind of difference, so a new one (a release of either library, a
 change of options) fails here and is looked at.
 
-The examples are the ones markdown-it-py tests itself with: its source
-distribution on PyPI ships them, and pip fetches it, for the installed
-version, when this module runs.
+The examples are the ones markdown-it-py tests itself with, kept in
+``tests/data/commonmark-spec.json`` (the CommonMark spec's, CC-BY-SA 4.0: the
+file names its source and licence), so that the tests need no network.
+``python tests/test_commonmark.py`` writes that file anew from the source
+distribution of the installed markdown-it-py, fetched by pip.
 """
 
 from __future__ import annotations
@@ -66,10 +68,21 @@ SITE = "https://wire.example.org/"
 PAGE = SITE + "articles/x/"
 
 
+#: The CommonMark spec's examples, with their source and licence.
+SPEC_EXAMPLES = Path(__file__).resolve().parent / "data" / "commonmark-spec.json"
+
+
 @pytest.fixture(scope="module")
-def examples(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+def examples() -> list[dict[str, Any]]:
+    loaded: list[dict[str, Any]] = json.loads(SPEC_EXAMPLES.read_text(encoding="utf-8"))["examples"]
+    return loaded
+
+
+def spec_examples(folder: Path) -> dict[str, Any]:
+    """The spec examples markdown-it-py's source distribution ships, for the
+    installed version, fetched by pip into ``folder``; with their source and
+    licence."""
     version = importlib.metadata.version("markdown-it-py")
-    folder: Path = tmp_path_factory.mktemp("markdown-it-py")
     subprocess.run(
         [
             *(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"),
@@ -83,11 +96,25 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     (archive,) = folder.glob("*.tar.gz")
     with tarfile.open(archive) as tar:
         for member in tar.getmembers():
+            if member.name.endswith("tests/test_cmark_spec/spec.md"):
+                file = tar.extractfile(member)
+                assert file is not None
+                front = file.read().decode("utf-8").split("\n...\n", 1)[0]
+                spec = re.search(r"^version: '(.+)'$", front, re.M)
+                licence = re.search(r"^license: '\[(.+?)\]\((.+?)\)'$", front, re.M)
+                assert spec is not None and licence is not None, front
+        for member in tar.getmembers():
             if member.name.endswith("tests/test_cmark_spec/commonmark.json"):
                 file = tar.extractfile(member)
                 assert file is not None
-                loaded: list[dict[str, Any]] = json.load(file)
-                return loaded
+                return {
+                    "source": f"CommonMark Spec {spec[1]} by John MacFarlane, its examples as "
+                    f"markdown-it-py {version} ships them "
+                    "(tests/test_cmark_spec/commonmark.json of its source distribution)",
+                    "license": f"{licence[1]}: {licence[2]}",
+                    "written_by": "python tests/test_commonmark.py",
+                    "examples": json.load(file),
+                }
     raise AssertionError(f"no CommonMark spec examples in {archive.name}")
 
 
@@ -157,3 +184,14 @@ def test_extensions_differ_from_markdown_it_only_as_listed(text: str, expected: 
     else:
         assert "<del>" in ours
         assert ours != theirs
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        found = spec_examples(Path(folder))
+    SPEC_EXAMPLES.parent.mkdir(exist_ok=True)
+    text = json.dumps(found, ensure_ascii=False, indent=1)
+    SPEC_EXAMPLES.write_text(text + "\n", encoding="utf-8")
+    print(f"{SPEC_EXAMPLES}: {len(found['examples'])} examples")

@@ -10,10 +10,13 @@ import sys
 import time
 from pathlib import Path
 
-from test_incremental import clean, generate, tree
+import pytest
 
-from conftest import NOW
+from conftest import NOW, clean, generate, site_files
 from feeds.export import MARKER
+
+#: `feeds build` in a child process, killed.
+pytestmark = pytest.mark.slow
 
 
 def build(content: Path, out: Path, cache: Path) -> subprocess.Popen[bytes]:
@@ -65,15 +68,15 @@ def test_sigkill_mid_write_leaves_the_export_and_the_next_build_works(tmp_path: 
         (content / "site.toml").read_text().replace("Benchmark Wire", "Bench Wire")
     )
     assert build(content, out, cache).wait() == 0
-    before = tree(out)
+    before = site_files(out)
     # Change every page, so the killed build has thousands of files to write.
     (content / "site.toml").write_text(
         (content / "site.toml").read_text().replace("Bench Wire", "Renamed Wire")
     )
     killed = kill_while_writing(build(content, out, cache), shadow, tmp_path)
     assert killed, "the build finished before it could be killed: nothing was tested"
-    assert tree(out) == before
+    assert site_files(out) == before
     assert build(content, out, cache).wait() == 0
     expected = clean(content, tmp_path, NOW)
-    assert tree(out) == expected
+    assert site_files(out) == expected
     assert os.listdir(tmp_path).count(".out.shadow") == 1

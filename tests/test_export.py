@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import NOW, write
+from conftest import NOW, tree, write
 from feeds.build import build
 from feeds.cache import Cache
 from feeds.cli import main
@@ -15,17 +14,6 @@ from feeds.digest import digest
 from feeds.export import MANIFEST_FILE, MARKER, ExportError, read_manifest, read_marker
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file under root, by relative path."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
-@pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    """A copy of the sample site that a test may break."""
-    return Path(shutil.copytree(REPO / "content", tmp_path / "content"))
 
 
 def test_build_writes_every_url_of_the_design(sample: Path, tmp_path: Path) -> None:

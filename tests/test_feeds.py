@@ -20,7 +20,7 @@ from lxml import etree
 
 from conftest import NOW, rendered, words_of
 from feeds.content import load_content
-from feeds.listings import Listing, is_public, listings
+from feeds.listings import TOMBSTONE_DAYS, Listing, is_public, listings
 from feeds.model import Article, Content
 from feeds.render import byline, shared_image
 
@@ -61,10 +61,46 @@ def utc(text: str) -> datetime:
     return parsedate_to_datetime(text).astimezone(UTC)
 
 
-def feed_date(listing: Listing) -> datetime:
-    """A feed's date: its newest change, a withdrawal among them."""
-    changes = [a.modified for a in listing.feed_articles(load_content(REPO / "content").site)]
-    return max(changes + [a.withdrawn.date for a in listing.withdrawn if a.withdrawn])
+def of_listing(article: Article, path: str) -> bool:
+    """Is ``article`` one of the listing at ``path`` (the site's, a tag's, an author's)?"""
+    if path.startswith("tags/"):
+        return any(f"tags/{tag.slug}/" == path for tag in article.tags)
+    if path.startswith("authors/"):
+        return any(f"authors/{author.id}/" == path for author in article.authors)
+    return path == ""
+
+
+def expected_articles(content: Content, path: str) -> list[Article]:
+    """What the feeds of the listing at ``path`` carry, worked out here from the
+    articles' own fields, not by :func:`feeds.listings.listings`: neither drafts,
+    nor dated after NOW, nor withdrawn by then; newest first, ties by id; at
+    most ``feed_items``."""
+    found = [
+        a
+        for a in content.articles
+        if not a.draft
+        and a.date <= NOW
+        and (a.withdrawn is None or a.withdrawn.date > NOW)
+        and of_listing(a, path)
+    ]
+    found.sort(key=lambda a: a.id)
+    found.sort(key=lambda a: a.date, reverse=True)
+    assert found, f"no articles for {path!r}: the test would prove nothing"
+    return found[: content.site.feed_items]
+
+
+def feed_date(content: Content, path: str) -> datetime:
+    """A feed's date: its newest change, a withdrawal of the last TOMBSTONE_DAYS among them."""
+    changes = [a.modified for a in expected_articles(content, path)]
+    withdrawn = [
+        a.withdrawn.date
+        for a in content.articles
+        if a.withdrawn is not None
+        and not a.draft
+        and a.withdrawn.date <= NOW < a.withdrawn.date + TOMBSTONE_DAYS
+        and of_listing(a, path)
+    ]
+    return max(changes + withdrawn)
 
 
 def attribution(article: Article) -> str:
@@ -90,13 +126,13 @@ def test_rss_matches_the_articles(
 ) -> None:
     site = sample.site
     feed = parse(files[listing.path + "rss.xml"])
-    articles = listing.feed_articles(site)
+    articles = expected_articles(sample, listing.path)
     assert feed.version == "rss20"
     assert feed.feed.title == listing.title
     assert feed.feed.link == listing.page_url(site)  # the page, never the feed
     self_links = [link.href for link in feed.feed.links if link.rel == "self"]
     assert self_links == [listing.feed_url(site, "rss")]
-    assert utc(feed.feed.updated) == feed_date(listing)
+    assert utc(feed.feed.updated) == feed_date(sample, listing.path)
     assert [e.id for e in feed.entries] == [a.id for a in articles]
     for entry, article in zip(feed.entries, articles, strict=True):
         assert entry.title == article.title
@@ -126,7 +162,7 @@ def test_atom_matches_the_articles(
 ) -> None:
     site = sample.site
     feed = parse(files[listing.path + "atom.xml"])
-    articles = listing.feed_articles(site)
+    articles = expected_articles(sample, listing.path)
     assert feed.version == "atom10"
     assert feed.feed.title == listing.title
     links = {link.rel: link.href for link in feed.feed.links}
@@ -134,7 +170,7 @@ def test_atom_matches_the_articles(
     if not listing.path:  # the subscription feed leads into the archive (RFC 5005)
         expected["prev-archive"] = "https://wire.example.org/archive/2026/11/atom.xml"
     assert links == expected
-    assert utc(feed.feed.updated) == feed_date(listing)
+    assert utc(feed.feed.updated) == feed_date(sample, listing.path)
     assert [e.id for e in feed.entries] == [a.id for a in articles]
     for entry, article in zip(feed.entries, articles, strict=True):
         assert entry.title == article.title
@@ -259,7 +295,7 @@ def test_json_feed_follows_the_spec(
     assert feed["feed_url"] == listing.feed_url(site, "json")
     assert isinstance(feed["items"], list)
     assert "author" not in feed  # 1.0's singular field is deprecated in 1.1
-    articles = listing.feed_articles(site)
+    articles = expected_articles(sample, listing.path)
     assert [item["id"] for item in feed["items"]] == [a.id for a in articles]
     for item, article in zip(feed["items"], articles, strict=True):
         assert isinstance(item["id"], str)

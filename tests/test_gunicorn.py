@@ -7,9 +7,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from conftest import NOW
 from feeds.content import load_content
 from feeds.listings import listings
+
+#: The sample site under gunicorn.
+pytestmark = pytest.mark.slow
 
 
 def fetch(url: str, method: str = "GET", **headers: str) -> tuple[int, dict[str, str], bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -12,41 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW, write
+from conftest import NOW, clean, generate, site_files, write
 from feeds.build import build
 from feeds.cache import Cache
-from feeds.export import MANIFEST_FILE, MARKER
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "bench"))
-from corpus import generate  # noqa: E402
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in root.rglob("*")
-        if p.is_file() and p.name not in (MARKER, MANIFEST_FILE)
-    }
-
-
-def clean(root: Path, tmp_path: Path, now: datetime = NOW) -> dict[str, bytes]:
-    """What a build from nothing gives: no cache, one process."""
-    out = tmp_path / "clean"
-    shutil.rmtree(out, ignore_errors=True)
-    build(root, out, now)
-    return tree(out)
 
 
 def touch_later(path: Path) -> None:
     """Give an edited file a new mtime even on a coarse-grained clock."""
     info = path.stat()
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 10_000_000))
-
-
-@pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(REPO / "content", tmp_path / "content"))
 
 
 def edit_title(root: Path) -> None:
@@ -101,11 +74,11 @@ def test_every_incremental_build_equals_a_clean_one(sample: Path, tmp_path: Path
     out = tmp_path / "out"
     first = build(sample, out, NOW, cache)
     assert first.written == first.files
-    assert tree(out) == clean(sample, tmp_path)
+    assert site_files(out) == clean(sample, tmp_path)
     for change in EDITS:
         change(sample)
         report = build(sample, out, NOW, cache)
-        assert tree(out) == clean(sample, tmp_path), change.__name__
+        assert site_files(out) == clean(sample, tmp_path), change.__name__
         assert report.written > 0, change.__name__
         if change is edit_title:
             assert report.written < 40  # the page, listings and feeds that show it
@@ -118,7 +91,7 @@ def test_nothing_changed_writes_nothing(sample: Path, tmp_path: Path) -> None:
     build(sample, out, NOW, cache)
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
     report = build(sample, out, NOW, cache)
-    assert report.written == 0 and report.files == len(tree(out))
+    assert report.written == 0 and report.files == len(site_files(out))
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == stamps
 
 
@@ -130,7 +103,7 @@ def test_time_passing_publishes_the_scheduled_article(sample: Path, tmp_path: Pa
     report = build(sample, out, later, cache)
     assert report.written > 0
     assert (out / "articles/water-tariff-reform-preview/index.html").exists()
-    assert tree(out) == clean(sample, tmp_path, later)
+    assert site_files(out) == clean(sample, tmp_path, later)
 
 
 def test_a_build_killed_while_updating_the_shadow(
@@ -143,7 +116,7 @@ def test_a_build_killed_while_updating_the_shadow(
     build(sample, out, NOW, cache)
     edit_title(sample)
     build(sample, out, NOW, cache)  # now there is a shadow, one version behind
-    before = tree(out)
+    before = site_files(out)
     edit_bio(sample)
     real = feeds.export.write_file
     calls = 0
@@ -159,9 +132,9 @@ def test_a_build_killed_while_updating_the_shadow(
     with pytest.raises(KeyboardInterrupt):
         build(sample, out, NOW, cache)
     monkeypatch.undo()
-    assert tree(out) == before
+    assert site_files(out) == before
     build(sample, out, NOW, cache)
-    assert tree(out) == clean(sample, tmp_path)
+    assert site_files(out) == clean(sample, tmp_path)
 
 
 def test_a_lost_cache_or_shadow_is_rebuilt(sample: Path, tmp_path: Path) -> None:
@@ -171,13 +144,14 @@ def test_a_lost_cache_or_shadow_is_rebuilt(sample: Path, tmp_path: Path) -> None
     build(sample, out, NOW, Cache(tmp_path / "one.sqlite"))
     edit_bio(sample)
     build(sample, out, NOW, Cache(tmp_path / "two.sqlite"))  # a new, empty cache
-    assert tree(out) == clean(sample, tmp_path)
+    assert site_files(out) == clean(sample, tmp_path)
     shutil.rmtree(tmp_path / ".out.shadow")
     retag(sample)
     build(sample, out, NOW, Cache(tmp_path / "two.sqlite"))
-    assert tree(out) == clean(sample, tmp_path)
+    assert site_files(out) == clean(sample, tmp_path)
 
 
+@pytest.mark.slow  # forked workers
 def test_parallel_build_equals_a_single_process_one(tmp_path: Path) -> None:
     corpus = generate(tmp_path / "corpus", 260)
     cache = Cache(tmp_path / "cache.sqlite")
@@ -185,7 +159,7 @@ def test_parallel_build_equals_a_single_process_one(tmp_path: Path) -> None:
     report = build(corpus, tmp_path / "parallel", NOW, cache, jobs=2)
     assert report.files > 260 and time.monotonic() - started < 120
     build(corpus, tmp_path / "single", NOW, None, jobs=1)
-    assert tree(tmp_path / "parallel") == tree(tmp_path / "single")
+    assert site_files(tmp_path / "parallel") == site_files(tmp_path / "single")
     # And the warm cache gives the same again after an edit.
     story = corpus / "articles/story-000007.md"
     story.write_text(story.read_text() + "\nOne more line.\n")
@@ -193,7 +167,7 @@ def test_parallel_build_equals_a_single_process_one(tmp_path: Path) -> None:
     again = build(corpus, tmp_path / "parallel", NOW, cache, jobs=2)
     assert 0 < again.written < 30
     build(corpus, tmp_path / "single", NOW, None, jobs=1)
-    assert tree(tmp_path / "parallel") == tree(tmp_path / "single")
+    assert site_files(tmp_path / "parallel") == site_files(tmp_path / "single")
 
 
 def test_renaming_an_article_file(sample: Path, tmp_path: Path) -> None:
@@ -202,7 +176,7 @@ def test_renaming_an_article_file(sample: Path, tmp_path: Path) -> None:
     old = sample / "articles/coral-nursery-cartagena.md"
     old.rename(sample / "articles/coral-nursery.md")
     build(sample, out, NOW, cache)
-    assert tree(out) == clean(sample, tmp_path)
+    assert site_files(out) == clean(sample, tmp_path)
 
 
 def test_undoing_an_edit_after_a_build_that_changed_nothing_visible(
@@ -220,7 +194,7 @@ def test_undoing_an_edit_after_a_build_that_changed_nothing_visible(
     path.write_text(original)
     touch_later(path)
     build(sample, out, NOW, cache)
-    assert tree(out) == clean(sample, tmp_path)
+    assert site_files(out) == clean(sample, tmp_path)
 
 
 def test_an_image_named_like_a_temporary_file(sample: Path, tmp_path: Path) -> None:
@@ -230,12 +204,12 @@ def test_an_image_named_like_a_temporary_file(sample: Path, tmp_path: Path) -> N
     build(sample, out, NOW, cache)
     edit_title(sample)
     build(sample, out, NOW, cache)
-    live = tree(out)
+    live = site_files(out)
     logo.write_bytes(logo.read_bytes() + b"\0")
     touch_later(logo)
     build(sample, out, NOW, cache)
     assert live["images/logo.feeds-new.png"] == (sample / "images/logo.feeds-new.png").read_bytes()
-    assert tree(out) == clean(sample, tmp_path)
+    assert site_files(out) == clean(sample, tmp_path)
 
 
 def test_a_file_removed_from_the_export_by_hand(
@@ -267,7 +241,7 @@ def test_a_file_removed_from_the_export_by_hand(
     report = build(sample, out, NOW, cache)
     assert page in linked_from_out  # it was looked for in the live export, and missed
     assert page not in report.changed and "images/logo.png" not in report.changed
-    assert tree(out) == clean(sample, tmp_path)
+    assert site_files(out) == clean(sample, tmp_path)
 
 
 def test_time_going_back_is_not_a_no_op(sample: Path, tmp_path: Path) -> None:
@@ -275,4 +249,4 @@ def test_time_going_back_is_not_a_no_op(sample: Path, tmp_path: Path) -> None:
     later = datetime(2027, 3, 2, tzinfo=UTC)
     build(sample, out, later, cache)
     build(sample, out, NOW, cache)
-    assert tree(out) == clean(sample, tmp_path, NOW)
+    assert site_files(out) == clean(sample, tmp_path, NOW)

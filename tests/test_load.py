@@ -18,6 +18,9 @@ from lxml import etree
 
 from conftest import write
 
+#: Six readers polling gunicorn while the content changes.
+pytestmark = pytest.mark.slow
+
 #: Seconds of load; CI runs this short form, `LOAD_SECONDS` makes it longer.
 SECONDS = float(os.environ.get("LOAD_SECONDS", "8"))
 CLIENTS = 6

@@ -20,6 +20,9 @@ from conftest import NOW, require
 from feeds.content import load
 from feeds.plan import Plan
 
+#: Hugo in a child process.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 from corpus import generate  # noqa: E402

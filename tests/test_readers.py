@@ -9,10 +9,15 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import NOW, newsboat_reload, require, words_of
 from feeds.content import load_content
 from feeds.listings import public_articles
 from feeds.render import byline
+
+#: newsboat in a child process, against gunicorn.
+pytestmark = pytest.mark.slow
 
 
 def poll(home: Path, url: str) -> dict[str, tuple[str, str, str]]:

@@ -74,7 +74,7 @@ def test_readme_shows_exactly_two_commands() -> None:
     commands = readme_commands()
     assert len(commands) == 2
     assert commands[0].endswith(".venv/bin/feeds serve")
-    assert commands[1].endswith(".venv/bin/pytest")
+    assert commands[1].endswith(".venv/bin/pytest --runslow")  # both tiers
     for command in commands:  # the install takes a minute: pip shows its progress
         assert " -q" not in command and "--quiet" not in command, command
 

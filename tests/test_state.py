@@ -23,7 +23,7 @@ URL = "http://127.0.0.1:9/rss.xml"
 HUB = "http://127.0.0.1:9/hub"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A new, empty state database of each kind."""
     with state_database(request.param, tmp_path) as found:
@@ -40,6 +40,7 @@ def claim_at(url: str, start: float, digest: str) -> bool:
         state.close()
 
 
+@pytest.mark.slow  # processes of their own
 def test_one_of_many_processes_claims_a_change(url: str) -> None:
     State(url).close()  # the schema exists before the race (the race to make it is below)
     start = time.time() + 1.5
@@ -62,6 +63,7 @@ def purge_at(url: str, start: float, version: str) -> bool:
         state.close()
 
 
+@pytest.mark.slow  # processes of their own
 def test_one_of_many_workers_purges_the_cdn_for_a_version(url: str) -> None:
     State(url).close()
     start = time.time() + 1.5
@@ -77,6 +79,7 @@ def test_one_of_many_workers_purges_the_cdn_for_a_version(url: str) -> None:
     state.close()
 
 
+@pytest.mark.slow  # processes of their own
 def test_processes_that_start_together_make_the_schema_once(url: str) -> None:
     with ProcessPoolExecutor(4) as pool:
         claims = list(pool.map(claim_at, [url] * 4, [0.0] * 4, ["a", "a", "a", "a"]))

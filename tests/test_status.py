@@ -14,6 +14,9 @@ import pytest
 
 from conftest import free_port, gunicorn, require, sample_copy
 
+#: curl and Chromium against gunicorn.
+pytestmark = pytest.mark.slow
+
 #: (method, path, status, text the body must hold): every status the app sends
 #: but the 304 and the 503, which need a request or an app of their own (below),
 #: and the 500, which nothing outside can cause (tests/test_app.py).

@@ -32,10 +32,12 @@ from typing import Any
 import feedparser
 import pytest
 from lxml import etree
-from werkzeug.serving import BaseWSGIServer, make_server
 
-from conftest import free_port, gunicorn, sample_copy
+from conftest import Hub, Served, free_port, gunicorn, sample_copy
 from feeds.state import State
+
+#: A hub, a subscriber and a static host on loopback, gunicorn, `feeds build` in a child process.
+pytestmark = pytest.mark.slow
 
 SECRET = "a secret the hub signs with"
 
@@ -50,52 +52,6 @@ def wait_for(what: Callable[[], Any], seconds: float = 30.0, message: str = "") 
             raise AssertionError(f"waited {seconds} s in vain: {message}")
         time.sleep(0.1)
     return found
-
-
-class Served:
-    """A WSGI app on a loopback port, in a thread of the test process."""
-
-    def __init__(self, app: Any, port: int) -> None:
-        self.app, self.port = app, port
-        self.server: BaseWSGIServer | None = None
-
-    def start(self) -> None:
-        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        assert self.server is not None
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Hub(Served):
-    """flask-websub's hub, recording the topic of every publish form it is sent."""
-
-    def __init__(self, folder: Path) -> None:
-        from celery import Celery
-        from flask import Flask, request
-        from flask_websub.hub import Hub as WebSubHub
-        from flask_websub.hub import SQLite3HubStorage
-
-        celery = Celery("hub", broker="memory://")
-        celery.conf.task_always_eager = True  # the hub's tasks run in its requests
-        app = Flask("hub")
-        app.config["PUBLISH_SUPPORTED"] = True
-        hub = WebSubHub(SQLite3HubStorage(str(folder / "hub.db")), celery, REQUEST_TIMEOUT=10)
-        app.register_blueprint(hub.build_blueprint(url_prefix="/hub"))
-        self.published: list[str] = []
-
-        @app.before_request
-        def record() -> None:
-            if request.form.get("hub.mode") == "publish":
-                self.published.append(request.form["hub.topic"])
-
-        super().__init__(app, free_port())
-        self.url = f"http://127.0.0.1:{self.port}/hub"
-
-    def pings(self, since: int = 0) -> Counter[str]:
-        return Counter(self.published[since:])
 
 
 class Subscriber(Served):
@@ -200,6 +156,22 @@ def append(file: Path, text: str) -> None:
     os.utime(file, (now, now))
 
 
+def later_change(root: Path, hub: Hub, base: str) -> set[str]:
+    """A later, unrelated change, made and waited for: an edit of the story
+    tagged Transport, until its tag's feed is pinged. Each worker tells of
+    the changes it serves in order, so the pings it owed for an earlier
+    change are in by then: a positive mark, where a sleep would pass wrongly
+    on a slow machine. The topics this change may ping."""
+    since = len(hub.published)
+    append(root / "articles" / "opinion-bus-corridors.md", f"A later line {uuid.uuid4().hex}.")
+    wait_for(
+        lambda: hub.pings(since)[f"{base}tags/transport/rss.xml"],
+        message="the later change pinged",
+    )
+    listings = ["", "tags/cities/", "tags/transport/", "tags/climate-change/", "archive/2026/11/"]
+    return {f"{base}{listing}{name}" for listing in listings for name in FEEDS}
+
+
 # -- the app ----------------------------------------------------------------------
 
 
@@ -284,11 +256,13 @@ def test_an_edit_reaches_the_subscribers_once_signed_and_nothing_else_is_pinged(
         )[0]
         header = next(s for t, b, s in subscriber.received[heard:] if t == topic and b == body)
         assert header.startswith("sha512=") and signed(body, header)
-    time.sleep(2)  # the other worker, had it pinged too, would have by now
-    pings = hub.pings(since)
-    assert pings[home] == 1 and pings[tag] == 1, pings
+    assert hub.pings(since)[home] == 1
+    touched = later_change(root, hub, base)  # the other worker, had it pinged too, has by now
+    every = hub.pings(since)
+    pings = Counter({t: n for t, n in every.items() if t not in touched})
+    assert pings[tag] == 1 and every[home] <= 2, every
     assert set(pings.values()) == {1}, pings  # two workers, one ping per feed
-    assert not set(untouched) & set(pings)
+    assert not set(untouched) & set(every)
     month = re.search(r"^date: (\d{4})-(\d{2})", text, re.M)
     assert month is not None
     archives = {topic for topic in pings if "/archive/" in topic}
@@ -311,16 +285,17 @@ def test_a_scheduled_article_is_pushed_when_its_time_comes(
         "authors:\n  - grace-okafor\ntags:\n  - Glaciers\n---\nIt came out on time.\n",
         encoding="utf-8",
     )
-    time.sleep(2)
-    if datetime.now(UTC) < due - timedelta(seconds=1):  # the machine kept up
-        assert hub.pings(since) == Counter(), "a scheduled article changes no feed before its time"
     body = wait_for(
         lambda: [b for b in subscriber.bodies(home, heard) if title.encode() in b],
         message="the scheduled article delivered",
     )[0]
     assert feedparser.parse(body).entries[0].title == title
-    time.sleep(1)
-    assert hub.pings(since)[home] == 1
+    # No feed changed before its time: every ping since it was written came after.
+    assert hub.times[since:] and min(hub.times[since:]) >= due.timestamp()
+    glaciers = tag_feeds(base, "Glaciers")[1]  # atom.xml, as home
+    touched = later_change(root, hub, base)
+    assert glaciers not in touched and hub.pings(since)[glaciers] == 1
+    assert hub.pings(since)[home] <= 2  # once for it, once for the later change
 
 
 def test_a_withdrawal_is_pushed_to_every_feed_that_carried_the_story(
@@ -352,9 +327,9 @@ def test_a_withdrawal_is_pushed_to_every_feed_that_carried_the_story(
     assert found[1] not in [entry.id for entry in feedparser.parse(body).entries]
     notice = wait_for(lambda: subscriber.bodies(notices, heard), message="the notice")[0]
     assert feedparser.parse(notice).entries[0].id == found[1] + "#withdrawn"  # newest first
-    time.sleep(1)
+    touched = later_change(root, hub, base)
     pings = hub.pings(since)
-    assert set(pings.values()) == {1}
+    assert set(Counter({t: n for t, n in pings.items() if t not in touched}).values()) == {1}
     assert {home, notices, *tag_feeds(base, "Mining")} <= set(pings)
 
 
@@ -427,6 +402,19 @@ def static(
                 os.kill(int(pid), signal.SIGTERM)
 
 
+def senders(log: Path) -> set[int]:
+    """The background senders named in ``log`` that are still running."""
+    found = set()
+    for pid in set(re.findall(r"^\S+ \S+ (\d+) ", log.read_text(encoding="utf-8"), re.M)):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, IndexError):
+            continue
+        if state != "Z":  # a zombie has ended; its parent has not reaped it yet
+            found.add(int(pid))
+    return found
+
+
 def build(env: dict[str, str], out: Path) -> str:
     done = subprocess.run(
         [str(Path(sys.executable).with_name("feeds")), "build", "--out", str(out)],
@@ -480,16 +468,17 @@ def test_without_link_headers_the_hub_delivers_nothing(
     append(article, marker)
     assert f"pinged {hub.url} for /rss.xml" in build(env, host.out)
     assert hub.pings(since)[topic] == 1  # the hub took the ping (202)...
-    time.sleep(3)
-    assert subscriber.bodies(topic, heard) == []  # ... and told nobody
 
     host.honour_headers = True  # the same export, served with its _headers file
-    since, heard = len(hub.published), len(subscriber.received)
-    marker = f"Host with headers {uuid.uuid4().hex}."
-    append(article, marker)
+    since = len(hub.published)
+    later = f"Host with headers {uuid.uuid4().hex}."
+    append(article, later)
     assert f"pinged {hub.url} for /rss.xml" in build(env, host.out)
+    # The later change arriving is the mark that the hub is done with the first:
+    # it delivered nothing of it, then this one alone.
     body = wait_for(lambda: subscriber.bodies(topic, heard), message="delivered")[0]
-    assert marker.encode() in body
+    assert marker.encode() in body and later.encode() in body
+    assert subscriber.bodies(topic, heard) == [body]  # ... and told nobody of the first
     header = next(s for t, b, s in subscriber.received[heard:] if t == topic)
     assert signed(body, header)
 
@@ -513,10 +502,12 @@ def test_a_hub_that_is_down_fails_nothing_and_gets_the_pings_later(
         hub.start()
     # The background sender tries again, with backoff, until the hub takes them.
     wait_for(lambda: hub.pings(since)[base + "rss.xml"], message="the ping retried")
-    time.sleep(1)
+    log = Path(env["FEEDS_STATE"]).parent / "pings.log"
+    # The background senders ending: none has a ping left to send.
+    wait_for(lambda: not senders(log), message="the background senders ended")
     assert set(hub.pings(since).values()) == {1}
-    log = (Path(env["FEEDS_STATE"]).parent / "pings.log").read_text(encoding="utf-8")
-    assert "could not ping" in log or "pinged" in log
+    text = log.read_text(encoding="utf-8")
+    assert "could not ping" in text or "pinged" in text
 
 
 def test_a_hub_that_never_answers_does_not_hold_the_build(
