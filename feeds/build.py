@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from feeds.cache import Cache
 from feeds.digest import code_version, digest
 from feeds.errors import ContentError, Problem
-from feeds.export import ExportError, Writer, publish, read_marker, write_file
-from feeds.files import FileRefused, read_inside, scan
+from feeds.export import MANIFEST_FILE, ExportError, Writer, publish, read_marker, write_file
+from feeds.files import FileRefused, fingerprint, read_inside
 
 if TYPE_CHECKING:
     from feeds.plan import Plan
@@ -65,7 +65,7 @@ def build(
             f"{out} and the content directory {root} must not hold one another: an export "
             "inside the content would publish itself (choose another --out)"
         )
-    signature = digest(repr((scan(root), code_version(), str(out.absolute()))).encode())
+    signature = digest(repr((fingerprint(root), code_version(), str(out.absolute()))).encode())
     files = _unchanged(cache, signature, out, now) if cache is not None else None
     if files is not None:
         return Report(files, 0)
@@ -126,6 +126,8 @@ def _unchanged(cache: Cache, signature: str, out: Path, now: datetime) -> int | 
     the same code, the same export in place, and nothing whose time has come
     since. None otherwise, and for values that do not read (not ours, or damaged)."""
     if cache.get("signature") != signature or read_marker(out) != cache.get("build"):
+        return None
+    if not (out / MANIFEST_FILE).is_file():  # removed by hand, or an older export: write it
         return None
     last, expires, files = cache.get("now"), cache.get("expires"), cache.get("files")
     try:

@@ -19,12 +19,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from feeds.digest import digest
 from feeds.errors import FeedsError
-from feeds.licenses import LICENSES
-from feeds.model import Article, Author, Correction, Image, Tag, Withdrawal
+
+if TYPE_CHECKING:  # the model is imported where articles are stored and read back,
+    # so that a no-op build, which only asks the cache what it last did, does without it
+    from feeds.model import Article, Author, Image
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -289,6 +291,9 @@ def _image_data(image: Image | None) -> list[Any] | None:
 def thaw(data: bytes, authors: dict[str, Author]) -> Article | None:
     """The article :func:`freeze` stored, or None when ``data`` is not one
     (another version's layout, damage, or anything else written there)."""
+    from feeds.licenses import LICENSES
+    from feeds.model import Article, Author, Correction, Image, Tag, Withdrawal
+
     if not isinstance(data, bytes):
         return None  # NULL, or text: not a row freeze wrote
     try:

@@ -199,6 +199,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             ),
             force=args.force,
             progress=None if args.dry_run else transfer_bar(sys.stderr),
+            check_bucket=args.check_bucket,
         )
     finally:
         s3.close()
@@ -695,6 +696,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deploy.add_argument(
         "--dry-run", action="store_true", help="print what would be done; change nothing"
+    )
+    deploy.add_argument(
+        "--check-bucket",
+        action="store_true",
+        help="list every object, not only those the last deploy left unsure: finds "
+        "objects changed behind the deploy's back (without: those it wrote are known)",
     )
     deploy.add_argument(
         "--no-ping",

@@ -80,13 +80,14 @@ def url_of(path: str) -> str:
 
 
 def exported(sample: Path, out: Path, now: datetime = NOW) -> dict[str, bytes]:
-    """The export's files that are the site's: not its marker, nor the static
-    host's _headers (which the app never serves: it sends those headers)."""
+    """The export's files that are the site's: not its marker and manifest,
+    nor the static host's _headers (which the app never serves: it sends those
+    headers)."""
     build(sample, out, now)
     return {
         p.relative_to(out).as_posix(): p.read_bytes()
         for p in out.rglob("*")
-        if p.is_file() and p.name not in (".feeds-export", "_headers")
+        if p.is_file() and p.name not in (".feeds-export", ".feeds-manifest.json", "_headers")
     }
 
 
@@ -238,6 +239,7 @@ def test_head(client: FlaskClient) -> None:
         "/articles/lima-reservoirs-dry-season.md",
         "/authors/ana-quispe.md",
         "/.feeds-export",
+        "/.feeds-manifest.json",
         "/images/",
         "/static/../site.toml",
     ],

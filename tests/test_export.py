@@ -8,8 +8,10 @@ import pytest
 
 from conftest import NOW, tree, write
 from feeds.build import build
+from feeds.cache import Cache
 from feeds.cli import main
-from feeds.export import MARKER, ExportError
+from feeds.digest import digest
+from feeds.export import MANIFEST_FILE, MARKER, ExportError, read_manifest, read_marker
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -18,7 +20,7 @@ def test_build_writes_every_url_of_the_design(sample: Path, tmp_path: Path) -> N
     out = tmp_path / "out"
     report = build(sample, out, NOW)
     files = tree(out)
-    assert report.files == report.written == len(files) - 1  # all but the marker
+    assert report.files == report.written == len(files) - 2  # all but the marker and manifest
     for path in ("rss.xml", "atom.xml", "feed.json", "feeds.opml", "feed.xsl", MARKER):
         assert path in files
     for listing in ("tags/peru/", "tags/climate-change/", "authors/ana-quispe/"):
@@ -26,6 +28,48 @@ def test_build_writes_every_url_of_the_design(sample: Path, tmp_path: Path) -> N
             assert listing + name in files
     assert files["images/lima-reservoir.png"] == (sample / "images/lima-reservoir.png").read_bytes()
     assert "images/logo.png" in files
+
+
+def assert_manifest_is_the_export(out: Path) -> None:
+    """The export's manifest names every file beside it, with the digest and
+    size of the bytes on disk, and the build id of the marker."""
+    manifest = read_manifest(out)
+    assert manifest is not None
+    assert manifest.build == read_marker(out)
+    files = tree(out)
+    del files[MARKER], files[MANIFEST_FILE]
+    assert manifest.files == {path: (digest(data), len(data)) for path, data in files.items()}
+
+
+def test_the_export_carries_its_own_manifest(sample: Path, tmp_path: Path) -> None:
+    out, cache = tmp_path / "out", Cache(tmp_path / "cache.sqlite")
+    build(sample, out, NOW, cache)
+    assert_manifest_is_the_export(out)
+    story = sample / "articles/coral-nursery-cartagena.md"
+    story.write_text(story.read_text() + "\nA paragraph added by an editor.\n")
+    write(sample, "articles/one-more-story.md", NEW_STORY)
+    (sample / "articles/opinion-bus-corridors.md").unlink()
+    report = build(sample, out, NOW, cache)
+    assert "articles/one-more-story/index.html" in report.changed
+    assert_manifest_is_the_export(out)
+    (out / MANIFEST_FILE).unlink()  # by hand, or an export of an older feeds
+    assert build(sample, out, NOW, cache).written == 0
+    assert_manifest_is_the_export(out)  # the next build, with nothing to do, writes it
+    build(sample, out, NOW)  # without a cache
+    assert_manifest_is_the_export(out)
+    (out / MANIFEST_FILE).unlink()
+    assert build(sample, out, NOW).written == 0  # built again whole, and the same after all
+    assert_manifest_is_the_export(out)
+    cache.close()
+
+
+NEW_STORY = """---
+title: One more story
+date: 2026-03-01T09:00:00Z
+authors: [ana-quispe]
+---
+A new story, filed today.
+"""
 
 
 def test_images_of_hidden_articles_are_not_exported(sample: Path, tmp_path: Path) -> None:
@@ -114,7 +158,7 @@ def test_build_reports_what_it_wrote(
     out = tmp_path / "out"
     assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
     output = capsys.readouterr().out
-    count = len(tree(out)) - 1
+    count = len(tree(out)) - 2  # not the marker, nor the manifest
     assert output.startswith(f"wrote {count} changed files of {count} to {out} in ")
     assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith(f"{out} is up to date ({count} files), checked in ")
