@@ -197,26 +197,25 @@ def test_the_archive_page_lists_each_document_with_its_dates(export: Path) -> No
     tree = etree.HTML(page)
     # Addresses to copy, not links: Chromium shows a feed as a wall of XML.
     assert not [a for a in tree.iter("a") if a.get("href", "").endswith((".xml", ".json"))]
-    groups = tree.findall(".//div[@class='feed-group']")
+    rows = tree.findall(".//table[@class='archives']/tbody/tr")
     documents = sealed()
-    assert [g.get("id") for g in groups] == [
-        f"archive-{n}" for n in range(len(documents), 0, -1)
-    ]  # newest first
-    for group, held in zip(groups, reversed(documents), strict=True):
-        times = [t.get("datetime") for t in group.iter("time")]
+    numbers = range(len(documents), 0, -1)  # newest first
+    assert [row.get("id") for row in rows] == [f"archive-{n}" for n in numbers]
+    for row, number, held in zip(rows, numbers, reversed(documents), strict=True):
+        times = [t.get("datetime") for t in row.iter("time")]
         assert times == [held[0][0].isoformat(), held[-1][0].isoformat()]
         public = len([id for _, id in held if id != ID + "withdrawn"])
-        text = "".join(group.itertext())
-        assert f"{public} article" in text, text
-        number = group.get("id").removeprefix("archive-")
-        assert [c.text for c in group.iter("code")] == [
-            f"{BASE}archive/{number}/{name}" for name in urls.FEED_FILES.values()
-        ]
+        cells = ["".join(cell.itertext()).strip() for cell in row]
+        assert cells[0] == str(number) and cells[2] == str(public), cells
+        assert [c.text for c in row.iter("code")] == [f"{BASE}archive/{number}/rss.xml"]
     # A tag's documents are listed on its own archive page, linked from its page.
     tag = (export / "tags" / "lakes" / "index.html").read_text(encoding="utf-8")
     assert 'href="/tags/lakes/archive/"' in tag
     lakes = etree.HTML((export / "tags" / "lakes" / "archive" / "index.html").read_bytes())
-    assert len(lakes.findall(".//div[@class='feed-group']")) == len(sealed("Lakes"))
+    codes = [c.text for c in lakes.iter("code")]
+    assert codes == [
+        f"{BASE}tags/lakes/archive/{n}/rss.xml" for n in range(len(sealed("Lakes")), 0, -1)
+    ]
 
 
 def holding(id: str) -> int:

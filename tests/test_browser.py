@@ -181,7 +181,7 @@ def test_pages_numbered_from_the_oldest_and_the_archive_in_a_browser(
         page.get_by_role("link", name="Archive", exact=True).click()
         page.wait_for_load_state()
         assert page.url == base + "archive/"
-        first = page.locator(".feed-group code").first
+        first = page.locator("table.archives code").first
         first.locator("xpath=..").get_by_role("button", name="Copy").click()
         assert page.evaluate("navigator.clipboard.readText()") == first.inner_text()
         assert first.inner_text() == base + "archive/1/rss.xml"
