@@ -251,10 +251,11 @@ def rank(path: str) -> int:
     """Where an exported file goes in the upload order: images, stylesheets
     and scripts first, then article pages, listing pages, the home page (where
     readers come in), feeds, and last the OPML list and sitemap, which name
-    every feed and page."""
+    every feed and page (the sitemaps it names, of pages and articles, go
+    with the feeds)."""
     if path in (urls.OPML, urls.SITEMAP):
         return INDEX
-    if urls.path_of(path).endswith(_FEED_NAMES):
+    if urls.path_of(path).endswith(_FEED_NAMES) or path.startswith(urls.SITEMAPS):
         return FEED
     if not path.endswith(".html") or path == urls.NOT_FOUND:
         return ASSET

@@ -9,6 +9,8 @@ here, once.
 from __future__ import annotations
 
 import mimetypes
+import re
+from collections.abc import Iterable
 from urllib.parse import quote, urlsplit
 
 from feeds import urls
@@ -135,34 +137,162 @@ def surrogate(keys: tuple[str, ...], max_age: int) -> Headers:
 #: what to send with each file, and tells ``feeds deploy`` the same.
 HEADERS_FILE = "_headers"
 
+#: A rule of ``_headers``: a URL path pattern (``/tags/:tag/rss.xml``) and
+#: the headers of the paths it matches.
+Rule = tuple[str, Headers]
+
+#: Headers that name the file they go with (a feed's WebSub ``Link`` gives
+#: its own URL as ``self``): a rule for each file that has them.
+_OWN = frozenset({"Link"})
+
 
 def url_path(file: str, site: Site) -> str:
     """The path a host serves an exported file at: ``/news/articles/x/``."""
     return urlsplit(site.base_url).path + urls.path_of(file)
 
 
-def headers_file(rules: tuple[tuple[str, Headers], ...]) -> bytes:
+def rules(site: Site, files: Iterable[tuple[str, bool]]) -> tuple[Rule, ...]:
+    """The ``_headers`` rules that give each exported file of ``files`` (with
+    whether it is lasting) the headers :func:`headers` gives it.
+
+    One rule per kind of file (:func:`feeds.urls.pattern`: every article page,
+    every tag's RSS feed, every PNG image), one for what every file has, and
+    one for each file with a header naming it (a feed's ``Link``): so their
+    number and bytes follow the kinds of files and the feeds, never the
+    number of articles. Static hosts send every header of every rule that
+    matches a path; Cloudflare Pages joins a header given by two with a
+    comma (``max-age=300, max-age=86400``), Netlify's own tools keep the
+    later one: so no two rules that match one file give the same header. A
+    kind whose files differ (some lasting, some not) has a rule for each of
+    its files instead, as have images a host could take for another kind.
+    A missing file's path still matches its kind's rule: a host that applies
+    rules to its 404 page sends them with it.
+    """
+    base = urlsplit(site.base_url).path
+    kinds: dict[str, dict[bool, list[str]]] = {}
+    for file, lasting in files:
+        pattern = urls.pattern(urls.path_of(file))
+        kinds.setdefault(pattern, {}).setdefault(lasting, []).append(file)
+    shared: dict[tuple[str, bool], frozenset[tuple[str, str]]] = {}
+    own: dict[str, list[tuple[str, str]]] = {}
+    for pattern, groups in kinds.items():
+        for lasting, found in groups.items():
+            first = headers(found[0], site, lasting)
+            shared[pattern, lasting] = frozenset(h for h in first if h[0] not in _OWN)
+            if any(name in _OWN for name, _ in first):
+                for file in found:
+                    mine = [h for h in headers(file, site, lasting) if h[0] in _OWN]
+                    own.setdefault(file, []).extend(mine)
+    every = frozenset.intersection(*shared.values()) if shared else frozenset()
+    alone = _clashing(kinds)
+    found_rules: list[Rule] = []
+    exact: dict[str, list[tuple[str, str]]] = {}
+    for pattern, groups in sorted(kinds.items()):
+        if len(groups) == 1 and pattern not in alone and any(c in pattern for c in ":*"):
+            [(lasting, _)] = groups.items()
+            found_rules.append((base + pattern, _sorted(shared[pattern, lasting] - every)))
+            continue
+        for lasting, found in groups.items():
+            for file in found:
+                exact.setdefault(file, []).extend(_sorted(shared[pattern, lasting] - every))
+    for file, mine in own.items():
+        exact.setdefault(file, []).extend(mine)
+    found_rules += [
+        (url_path(file, site), tuple(values)) for file, values in sorted(exact.items()) if values
+    ]
+    return ((base + "*", _sorted(every)), *found_rules) if every else tuple(found_rules)
+
+
+def _sorted(pairs: Iterable[tuple[str, str]]) -> Headers:
+    order = {"Content-Type": 0, "Cache-Control": 1}
+    return tuple(sorted(pairs, key=lambda h: (order.get(h[0], 2), h)))
+
+
+def _clashing(kinds: Iterable[str]) -> frozenset[str]:
+    """Patterns of files by extension that a host could take for one another:
+    Netlify matches paths whatever their case and reads the ``.`` of
+    ``*.png`` as any character (so ``x.apng`` matches it)."""
+    ends = [(k, k.rpartition("*")[2].lower()) for k in kinds if k.startswith(urls.IMAGES + "*")]
+    return frozenset(
+        kind
+        for kind, end in ends
+        for other, their in ends
+        if kind != other and (end[1:].endswith(their[1:]) or their[1:].endswith(end[1:]))
+    )
+
+
+def headers_file(found: tuple[Rule, ...]) -> bytes:
     """``_headers`` in the format Netlify and Cloudflare Pages read: each URL
-    path, then its headers indented, one rule per file (every feed's ``Link``
-    names its own URL, so no pattern could stand for them)."""
+    path pattern, then its headers indented."""
     lines = []
-    for path, found in rules:
+    for path, values in found:
         lines.append(path)
-        lines.extend(f"  {name}: {value}" for name, value in found)
+        lines.extend(f"  {name}: {value}" for name, value in values)
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def read_headers_file(data: bytes) -> dict[str, Headers]:
-    """URL path -> headers, as :func:`headers_file` wrote them."""
-    found: dict[str, list[tuple[str, str]]] = {}
-    current: list[tuple[str, str]] = []
+class HeaderRules:
+    """The rules of a ``_headers`` file, applied to URL paths as Cloudflare
+    Pages documents it: every rule whose pattern matches gives its headers (a
+    splat ``*`` matches anything, a placeholder ``:name`` one segment), and a
+    header given twice is joined with a comma."""
+
+    def __init__(self, found: Iterable[Rule]) -> None:
+        self.rules = tuple(found)
+        self._exact: dict[str, list[int]] = {}
+        #: The patterns, by their first segment when it is spelt out.
+        self._patterns: dict[str | None, list[tuple[int, re.Pattern[str]]]] = {}
+        for number, (path, _) in enumerate(self.rules):
+            if "*" not in path and not _PLACEHOLDER.search(path):
+                self._exact.setdefault(path, []).append(number)
+                continue
+            head = path.split("/")[1] if path.count("/") > 1 else None
+            if head is not None and ("*" in head or _PLACEHOLDER.search(head)):
+                head = None
+            parts = re.split(f"(\\*|{_PLACEHOLDER.pattern})", path)
+            regex = "".join(
+                ".*" if part == "*" else "[^/]+" if part.startswith(":") else re.escape(part)
+                for part in parts
+            )
+            self._patterns.setdefault(head, []).append((number, re.compile(regex)))
+
+    def get(self, path: str) -> Headers | None:
+        """The headers a host sends with what it serves at ``path``; None
+        when no rule gives it a ``Content-Type`` (a file the build that wrote
+        these rules did not plan)."""
+        head = path.split("/")[1] if path.count("/") > 1 else None
+        matched = list(self._exact.get(path, ()))
+        for key in (head, None) if head is not None else (None,):
+            matched += [n for n, regex in self._patterns.get(key, ()) if regex.fullmatch(path)]
+        values: dict[str, str] = {}
+        for number in sorted(matched):
+            for name, value in self.rules[number][1]:
+                values[name] = f"{values[name]}, {value}" if name in values else value
+        if "Content-Type" not in values:
+            return None
+        return tuple(values.items())
+
+    def __getitem__(self, path: str) -> Headers:
+        found = self.get(path)
+        if found is None:
+            raise KeyError(path)
+        return found
+
+
+#: A placeholder of a ``_headers`` pattern.
+_PLACEHOLDER = re.compile(r":[A-Za-z]\w*")
+
+
+def read_headers_file(data: bytes) -> HeaderRules:
+    """The rules of a ``_headers`` file as :func:`headers_file` wrote them."""
+    found: list[tuple[str, list[tuple[str, str]]]] = []
     for line in data.decode("utf-8").splitlines():
-        if line.startswith("  ") and ":" in line:
+        if line.startswith("  ") and ":" in line and found:
             name, _, value = line.strip().partition(":")
-            current.append((name, value.strip()))
-        elif line.strip():
-            current = found.setdefault(line.strip(), [])
-    return {path: tuple(values) for path, values in found.items()}
+            found[-1][1].append((name, value.strip()))
+        elif line.strip() and not line.startswith("#"):
+            found.append((line.strip(), []))
+    return HeaderRules((path, tuple(values)) for path, values in found)
 
 
 def headers(file: str, site: Site, lasting: bool = False) -> Headers:

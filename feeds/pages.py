@@ -291,12 +291,25 @@ def not_found_page(renderer: Renderer, feeds: tuple[FeedLink, ...]) -> bytes:
     )
 
 
+_SITEMAPS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
 def sitemap(renderer: Renderer, entries: tuple[SitemapEntry, ...]) -> bytes:
-    """Every listed page, with the date of its last change where one is known."""
-    namespace = "http://www.sitemaps.org/schemas/sitemap/0.9"
-    root = ET.Element("urlset", xmlns=namespace)
+    """A sitemap (``urlset``): each page, with the date of its last change
+    where one is known."""
+    return _sitemap("urlset", "url", entries)
+
+
+def sitemap_index(renderer: Renderer, entries: tuple[SitemapEntry, ...]) -> bytes:
+    """A sitemap index (``sitemapindex``): each sitemap, with the date of the
+    last change of what it lists where one is known."""
+    return _sitemap("sitemapindex", "sitemap", entries)
+
+
+def _sitemap(kind: str, item: str, entries: tuple[SitemapEntry, ...]) -> bytes:
+    root = ET.Element(kind, xmlns=_SITEMAPS)
     for entry in entries:
-        url = ET.SubElement(root, "url")
+        url = ET.SubElement(root, item)
         ET.SubElement(url, "loc").text = entry.url
         if entry.lastmod:
             ET.SubElement(url, "lastmod").text = entry.lastmod

@@ -42,6 +42,7 @@ from feeds.listings import (
     History,
     Listing,
     SitemapEntry,
+    is_withdrawn,
     listings,
     next_change,
     partner_listings,
@@ -58,6 +59,7 @@ from feeds.pages import (
     listing_page,
     not_found_page,
     sitemap,
+    sitemap_index,
     static_file,
     withdrawals_page,
     withdrawn_page,
@@ -130,6 +132,7 @@ class Plan:
         outputs = _outputs(
             content, self.listings, withdrawals(content, now), now if drafts else None
         )
+        outputs.update(_sitemaps(content, now, self.listings, outputs))
         #: Images partners may fetch with a token (``partners/images/``): the
         #: public ones, and those of embargoed stories, public only later.
         self.partner_images = frozenset[str]()
@@ -309,9 +312,6 @@ def _outputs(
     entry = SitemapEntry(urls.absolute(site.base_url, urls.FEEDS_PAGE), None)
     outputs[urls.file_of(urls.FEEDS_PAGE)] = Output(feeds_page, (every_feed,), entry)
     listed = [out.listed_as for out in outputs.values() if out.access is Access.PUBLIC]
-    outputs[urls.SITEMAP] = Output(
-        sitemap, (tuple(e for e in listed if isinstance(e, SitemapEntry)),)
-    )
     # One feed per listing, in RSS: a reader importing every format would show
     # each story three times.
     rss = tuple(
@@ -366,6 +366,63 @@ def _archive_documents(
             outputs[path] = Output(build, inputs, lasting=True, keys=keys)
 
 
+#: Article URLs in one sitemap of articles. Numbered from the oldest and
+#: sealed when full, so that a new story changes only the newest one and the
+#: index, whatever the archive's size (sitemaps.org allows 50,000 URLs and
+#: 50 MB a file; 1,000 is about 150 kB).
+SITEMAP_ARTICLES = 1_000
+
+
+def _sitemaps(
+    content: Content, now: datetime, every: tuple[Listing, ...], outputs: Mapping[str, Output]
+) -> dict[str, Output]:
+    """The sitemap index and the sitemaps it names.
+
+    The articles come in chunks of :data:`SITEMAP_ARTICLES` of the site's slot
+    sequence: every article public at some time by ``now``, oldest first by
+    ``(date, id)``, those withdrawn since keeping their slot (and not listed)
+    so that nothing after them moves. Every other page listed in the plan is
+    in one sitemap of its own; a listing is there by its front page only,
+    with no date (it changes with every story), and its older pages, which
+    crawlers reach from it, not at all: that sitemap changes only when a
+    listing or a page comes or goes.
+    """
+    site = content.site
+    slots = sorted(
+        (a for a in content.articles if not a.draft and a.date <= now),
+        key=lambda a: (a.date, a.id),
+    )
+    fronts = {urls.file_of(listing.path) for listing in every}
+    pages: list[SitemapEntry] = []
+    for path, out in outputs.items():
+        entry = out.listed_as
+        if not isinstance(entry, SitemapEntry) or out.access is not Access.PUBLIC:
+            continue
+        if out.build is listing_page:
+            if path not in fronts:
+                continue
+            entry = SitemapEntry(entry.url, None)
+        if out.build is not article_page:
+            pages.append(entry)
+    found = {urls.SITEMAP_PAGES: Output(sitemap, (tuple(pages),))}
+    index = [SitemapEntry(urls.absolute(site.base_url, urls.SITEMAP_PAGES), None)]
+    for start in range(0, len(slots), SITEMAP_ARTICLES):
+        chunk = slots[start : start + SITEMAP_ARTICLES]
+        shown = tuple(
+            SitemapEntry(a.url, rfc3339(a.modified)) for a in chunk if not is_withdrawn(a, now)
+        )
+        if not shown:  # a sitemap lists at least one URL
+            continue
+        path = urls.sitemap_articles(start // SITEMAP_ARTICLES + 1)
+        found[path] = Output(sitemap, (shown,))
+        changed = max(
+            a.withdrawn.date if a.withdrawn and is_withdrawn(a, now) else a.modified for a in chunk
+        )
+        index.append(SitemapEntry(urls.absolute(site.base_url, path), rfc3339(changed)))
+    found[urls.SITEMAP] = Output(sitemap_index, (tuple(index),))
+    return found
+
+
 def _partner_outputs(
     content: Content, now: datetime, hidden: frozenset[str]
 ) -> tuple[dict[str, Output], frozenset[str]]:
@@ -414,20 +471,18 @@ def _private_images(
     return dataclasses.replace(article, body_html=body, image=image)
 
 
-def _headers_file(renderer: Renderer, rules: tuple[tuple[str, headers.Headers], ...]) -> bytes:
+def _headers_file(renderer: Renderer, rules: tuple[headers.Rule, ...]) -> bytes:
     return headers.headers_file(rules)
 
 
 def _headers_rules(
     site: Site, outputs: Mapping[str, Output], images: frozenset[str]
-) -> tuple[tuple[str, headers.Headers], ...]:
-    """What a static host must send with each exported file, by URL path."""
+) -> tuple[headers.Rule, ...]:
+    """What a static host must send with each exported file, as URL path
+    patterns (:func:`feeds.headers.rules`)."""
     files = [(path, out.lasting) for path, out in outputs.items() if out.access is Access.PUBLIC]
     files += [(urls.image(name), True) for name in sorted(images)]
-    return tuple(
-        (headers.url_path(file, site), headers.headers(file, site, lasting))
-        for file, lasting in sorted(files)
-    )
+    return headers.rules(site, files)
 
 
 def feed_links(outputs: Mapping[str, Output]) -> dict[str, tuple[FeedLink, ...]]:

@@ -32,7 +32,13 @@ HOME = ""
 FEEDS_PAGE = "feeds/"
 OPML = "feeds.opml"
 STYLESHEET = "feed.xsl"
+#: The sitemap index (sitemaps.org): it names the sitemaps under :data:`SITEMAPS`.
 SITEMAP = "sitemap.xml"
+#: The folder of the sitemaps the index names.
+SITEMAPS = "sitemaps/"
+#: The sitemap of every page that is not an article (listing front pages, tag
+#: and author pages, the archive, feeds and withdrawals pages).
+SITEMAP_PAGES = f"{SITEMAPS}pages.xml"
 STYLE = "static/style.css"
 #: The site's one script (Copy buttons).
 SCRIPT = "static/site.js"
@@ -136,6 +142,52 @@ def is_archive_document(path: str) -> bool:
     """Whether ``path`` is an archive document's feed: no hub carries it (it
     has nothing to push), unlike a subscription feed."""
     return _ARCHIVE_DOCUMENT.fullmatch(path) is not None
+
+
+def sitemap_articles(number: int) -> str:
+    """The sitemap of the site's articles in chunk ``number``, numbered from
+    the oldest: ``sitemaps/articles-1.xml`` names the first 1,000 articles."""
+    return f"{SITEMAPS}articles-{number}.xml"
+
+
+#: The folders whose subfolders each hold one thing of a kind, and the
+#: placeholder a pattern names that thing by (:func:`pattern`).
+_THINGS = {"articles": ":slug", TAGS.rstrip("/"): ":tag", "authors": ":author"}
+#: The folders whose numbered subfolders are pages or archive documents.
+_NUMBERED = frozenset({"page", ARCHIVE.rstrip("/")})
+#: Folders of files of one kind each, whatever their names.
+_FILES = (SITEMAPS,)
+
+
+def pattern(path: str) -> str:
+    """The pattern of the paths of ``path``'s kind, in the syntax of static
+    hosts' ``_headers`` rules: a placeholder for a segment that names one
+    thing of a kind or a number, a splat for a folder of files.
+
+    ``articles/:slug/``, ``tags/:tag/page/:n1/``, ``tags/:tag/rss.xml``,
+    ``archive/:n1/atom.xml``, ``images/*.png`` (an image by its extension),
+    ``sitemaps/*``; a path of a kind of its own (``feeds/``, ``rss.xml``)
+    is its own pattern. No two kinds' patterns match one path.
+    """
+    if path.startswith(IMAGES):
+        name = path.rpartition("/")[2]
+        dot = name.rfind(".")
+        return f"{IMAGES}*{name[dot:]}" if dot > 0 else path
+    if path.startswith(_FILES):
+        return path[: path.index("/") + 1] + "*"
+    parts = path.split("/")
+    if len(parts) < 3:
+        return path
+    if parts[0] in _THINGS:
+        parts[1] = _THINGS[parts[0]]
+    numbers = 0
+    for index in range(1, len(parts) - 1):  # folders, not the file's name
+        part = parts[index]
+        before = parts[index - 1]
+        if part.isascii() and part.isdigit() and (before in _NUMBERED or before.startswith(":n")):
+            numbers += 1
+            parts[index] = f":n{numbers}"
+    return "/".join(parts)
 
 
 def page(listing: str, number: int) -> str:

@@ -346,8 +346,13 @@ def test_scheduled_article_appears_on_its_own(client: FlaskClient, clock: Clock)
 
 
 def test_sitemap_lists_every_public_page(client: FlaskClient) -> None:
-    body = client.get("/sitemap.xml").data.decode()
-    locs = re.findall(r"<loc>(.+?)</loc>", body)
+    index = client.get("/sitemap.xml").data.decode()
+    assert "<sitemapindex" in index
+    locs = []
+    for sitemap in re.findall(r"<loc>(.+?)</loc>", index):
+        response = client.get(sitemap.removeprefix("https://wire.example.org"))
+        assert response.status_code == 200 and "<urlset" in response.data.decode(), sitemap
+        locs += re.findall(r"<loc>(.+?)</loc>", response.data.decode())
     assert "https://wire.example.org/" in locs
     assert "https://wire.example.org/articles/chile-mine-heat-rules/" in locs
     assert "https://wire.example.org/tags/peru/" in locs
@@ -460,9 +465,6 @@ def test_pagination(sample: Path, clock: Clock) -> None:
     oldest = client.get("/page/1/").data.decode()
     assert '<a rel="prev" href="/page/2/">' in oldest and 'rel="next"' not in oldest
     assert client.get("/page/3/").status_code == 404
-    sitemap = client.get("/sitemap.xml").data.decode()
-    assert "https://wire.example.org/page/1/" in sitemap
-    assert "https://wire.example.org/page/2/" in sitemap
 
 
 def test_plain_text_is_escaped_on_pages(sample: Path, clock: Clock) -> None:

@@ -166,10 +166,15 @@ def test_atom_categories_are_the_names_readers_show(
 
 
 def every_feed(base: str, root: Path) -> dict[str, bytes]:
-    sitemap = get(base + "sitemap.xml").decode()
+    index = get(base + "sitemap.xml").decode()
+    locs = [
+        loc
+        for sitemap in re.findall(r"<loc>(.+?)</loc>", index)
+        for loc in re.findall(r"<loc>(.+?)</loc>", get(sitemap).decode())
+    ]
     listings = {
         loc.removeprefix(base)
-        for loc in re.findall(r"<loc>(.+?)</loc>", sitemap)
+        for loc in locs
         if not loc.startswith(tuple(base + p for p in ("articles/", "feeds/", "archive/")))
         and "/page/" not in loc
     }

@@ -254,6 +254,8 @@ def test_nothing_embargoed_reaches_the_public_or_the_export(desk: Desk, tmp_path
         "atom.xml",
         "feed.json",
         "sitemap.xml",
+        "sitemaps/pages.xml",
+        "sitemaps/articles-1.xml",
         "feeds.opml",
         "feeds/",
         "tags/rivers/",
