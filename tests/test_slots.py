@@ -106,7 +106,7 @@ def quiet(counts: Counter[str], prefix: str, taken: int) -> list[str]:
 def built(tmp_path: Path, count: int) -> tuple[Path, Path, Cache]:
     root = generate(tmp_path / f"corpus-{count}", count)
     out, cache = tmp_path / f"out-{count}", Cache(tmp_path / f"cache-{count}.sqlite")
-    build(root, out, NOW, cache, jobs=2)
+    build(root, out, NOW, cache)
     return root, out, cache
 
 
@@ -161,7 +161,7 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("walk")
     root = generate(folder / "corpus", 400)
     out = folder / "out"
-    build(root, out, NOW, None, jobs=2)
+    build(root, out, NOW, None)
     return root, out
 
 
