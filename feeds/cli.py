@@ -528,7 +528,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
     path = new_article(args.content, args.title, args.author, _now())
     unnamed = "\nauthors: []" in path.read_text(encoding="utf-8")
-    note = "; name its authors under authors: before it can be built" if unnamed else ""
+    note = "; name its authors under authors: before it can be published" if unnamed else ""
     print(f"wrote {path} (a draft: set draft: false, or remove it, to publish{note})")
     return 0
 

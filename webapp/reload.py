@@ -43,11 +43,12 @@ def _code_mtime() -> float:
 class Snapshot:
     """What is served, swapped whole so a request never mixes two versions."""
 
-    #: The site; None until the content has loaded once without problems.
+    #: The site; None until the content has loaded once (with a good site.toml).
     served: Served | None
     #: ``Last-Modified`` of everything in ``served``: see :meth:`LiveSite._publish`.
     last_modified: datetime
-    #: Problems of the newest content, when it could not be loaded.
+    #: Problems of the newest content: of the files held back, or of what
+    #: stopped it from loading.
     problems: tuple[str, ...] = ()
     #: Changes whenever what is served or reported changes (the preview reloads).
     version: int = 0
