@@ -94,6 +94,7 @@ def sample(tmp_path: Path) -> Path:
 # ---------------------------------------------------------------- feeds build
 
 
+@pytest.mark.slow  # `feeds build` in a child process
 def test_a_broken_story_holds_back_only_itself_in_feeds_build(sample: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = feeds("build", "--content", str(sample), "--out", str(out))
@@ -162,6 +163,7 @@ def test_a_draft_with_problems_blocks_nothing(
     assert main(["check", "--content", str(sample)]) == 1  # check still fails on any problem
 
 
+@pytest.mark.slow  # `feeds build` in a child process
 def test_a_file_broken_since_the_first_build_is_left_out(sample: Path, tmp_path: Path) -> None:
     break_date(sample)
     out = tmp_path / "out"
@@ -277,6 +279,7 @@ STEP = st.one_of(
 )
 
 
+@pytest.mark.slow  # builds a few dozen sites
 def test_random_breaks_and_mends_equal_a_clean_build(tmp_path: Path) -> None:
     """After each step, the export is byte for byte what a clean build gives
     of the same content with each broken file at its last good bytes (and
@@ -423,6 +426,7 @@ def fetch(url: str) -> tuple[int, bytes]:
         return e.code, e.read()
 
 
+@pytest.mark.slow  # gunicorn
 def test_two_workers_publish_around_a_broken_story(workers: tuple[str, Path, Path]) -> None:
     base, root, log = workers
     glacier = base + "articles/glacier-retreat-cordillera-blanca/"
