@@ -100,16 +100,27 @@ def test_rebuild_replaces_the_export_whole(sample: Path, tmp_path: Path) -> None
 def test_failed_build_leaves_the_last_export_untouched(
     sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A broken site.toml stops everything; a broken article stops
+    everything only with --strict (tests/test_held.py: without, it holds
+    back only itself)."""
     out = tmp_path / "out"
     assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
     before = tree(out)
     article = sample / "articles/glacier-retreat-cordillera-blanca.md"
     article.write_text(article.read_text().replace("date: ", "date: not-a-date #", 1))
     capsys.readouterr()
-    assert main(["build", "--content", str(sample), "--out", str(out)]) == 1
+    assert main(["build", "--strict", "--content", str(sample), "--out", str(out)]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("articles/glacier-retreat-cordillera-blanca.md:")
     assert "date: expected an ISO 8601 date" in lines[0]
+    assert lines[-1] == f"build stopped by 1 problem (--strict); {out} was left as it was"
+    assert tree(out) == before
+    article.write_text(article.read_text().replace("date: not-a-date #", "date: ", 1))
+    toml = sample / "site.toml"
+    toml.write_text(toml.read_text().replace("base_url = ", "base_url = 1 #", 1))
+    assert main(["build", "--content", str(sample), "--out", str(out)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("site.toml:") and "base_url" in lines[0]
     assert lines[-1] == f"build stopped by 1 problem; {out} was left as it was"
     assert tree(out) == before
 
