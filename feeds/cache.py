@@ -337,6 +337,8 @@ def thaw_author(data: bytes | None) -> Author | None:
     """The author :func:`freeze_author` stored, or None when ``data`` is not one."""
     if not isinstance(data, bytes):
         return None
+    from feeds.model import Author  # only where an author is read back, as for articles
+
     try:
         version, author_id, name, url, affiliation, email, bio_html, images = json.loads(data)
         if version != FORMAT or not isinstance(author_id, str) or not isinstance(name, str):
