@@ -411,13 +411,19 @@ def kinds_of_files(out: Path) -> dict[str, int]:
     for path in out.rglob("*"):
         if not path.is_file() or path.name.startswith("."):
             continue
-        if path.suffix == ".html" and not path.match("page/1/index.html"):
+        if path.suffix == ".html" and not is_redirect(path):
             counts["pages"] += 1  # not Hugo's redirects from page/1/ to the listing
         elif path.name in ("rss.xml", "atom.xml", "feed.json"):
             counts["feeds"] += 1
         else:
             counts["other"] += 1
     return counts
+
+
+def is_redirect(path: Path) -> bool:
+    """One of Hugo's ``page/1/`` redirects (feeds' own ``page/1/`` is a page:
+    its pages count from the oldest)."""
+    return path.match("page/1/index.html") and b'http-equiv="refresh"' in path.read_bytes()[:2000]
 
 
 def hugo_version() -> str:

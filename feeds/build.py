@@ -14,11 +14,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from feeds import holdback
 from feeds.cache import Cache
 from feeds.digest import code_version, digest
-from feeds.errors import ContentError, Problem
-from feeds.export import ExportError, Writer, publish, read_marker, write_file
-from feeds.files import FileRefused, read_inside, scan
+from feeds.errors import ContentError, HeldBack, Problem
+from feeds.export import MANIFEST_FILE, ExportError, Writer, publish, read_marker, write_file
+from feeds.files import FileRefused, fingerprint, read_inside
+from feeds.holdback import Held
 
 if TYPE_CHECKING:
     from feeds.plan import Plan
@@ -41,6 +43,8 @@ class Report:
     #: ``(url, key, digest)`` of every public feed (:meth:`Plan.key` and the
     #: digest of its bytes), for telling the hub of those it does not know.
     feeds: tuple[tuple[str, str, str], ...] = ()
+    #: The files with problems, held back at their last good version or left out.
+    held: tuple[Held, ...] = ()
 
 
 def build(
@@ -50,10 +54,14 @@ def build(
     cache: Cache | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
+    strict: bool = False,
 ) -> Report:
     """Validate ``root`` and write every public output of the site to ``out``.
 
-    A content problem raises before anything is written. With a ``cache``, an
+    A file with problems holds back only itself (:mod:`feeds.holdback`): the
+    report's ``held`` says which and why. A problem of ``site.toml``, and with
+    ``strict`` any file held back but a draft, raises before anything is
+    written (:class:`HeldBack` for the latter). With a ``cache``, an
     unchanged site is recognised from its files' stat results alone, an
     article or file whose inputs are unchanged is not rendered again, and
     only files whose bytes changed are written; ``jobs`` processes share the
@@ -65,10 +73,12 @@ def build(
             f"{out} and the content directory {root} must not hold one another: an export "
             "inside the content would publish itself (choose another --out)"
         )
-    signature = digest(repr((scan(root), code_version(), str(out.absolute()))).encode())
-    files = _unchanged(cache, signature, out, now) if cache is not None else None
-    if files is not None:
-        return Report(files, 0)
+    signature = digest(repr((fingerprint(root), code_version(), str(out.absolute()))).encode())
+    unchanged = _unchanged(cache, signature, out, now) if cache is not None else None
+    if unchanged is not None:
+        files, held = unchanged
+        _refuse(held, strict)
+        return Report(files, 0, held=held)
     # Only now: a no-op build needs none of the loading and rendering code,
     # whose imports (YAML, Markdown, Jinja, feedgen, Pillow) would be most of its time.
     from feeds import urls
@@ -77,7 +87,9 @@ def build(
     from feeds.plan import Access, Plan
 
     with no_gc():
-        plan = Plan(load(root, cache=cache, jobs=jobs), now)
+        loaded = load(root, cache=cache, jobs=jobs, partial=True)
+        _refuse(loaded.held, strict)
+        plan = Plan(loaded, now)
         previous = cache.outputs() if cache else {}
         paths = plan.paths(Access.PUBLIC, Access.EXPORT)
         wanted: dict[str, str | None] = {}
@@ -110,30 +122,52 @@ def build(
             files=str(len(published.manifest)),
             expires=plan.expires.isoformat() if plan.expires else "",
             now=now.isoformat(),
+            held=holdback.dump(loaded.held),
         )
     site = plan.content.site
     feeds = tuple(
         (urls.absolute(site.base_url, urls.path_of(path)), plan.key(path), published.manifest[path])
         for path in paths
         if path.endswith(tuple(urls.FEED_FILES.values()))
+        and not urls.is_archive_document(path)  # no hub in them: nothing to tell it
         and plan.outputs[path].access is Access.PUBLIC
     )
-    return Report(len(published.manifest), published.written, published.changed, site.hub, feeds)
+    return Report(
+        len(published.manifest),
+        published.written,
+        published.changed,
+        site.hub,
+        feeds,
+        loaded.held,
+    )
 
 
-def _unchanged(cache: Cache, signature: str, out: Path, now: datetime) -> int | None:
-    """The export's number of files if there is nothing to do: the same files,
-    the same code, the same export in place, and nothing whose time has come
-    since. None otherwise, and for values that do not read (not ours, or damaged)."""
+def _refuse(held: tuple[Held, ...], strict: bool) -> None:
+    """``--strict``: stop, writing nothing, if a file other than a draft is held back."""
+    stopping = holdback.blocking(held) if strict else ()
+    if stopping:
+        raise HeldBack([p for h in stopping for p in h.problems])
+
+
+def _unchanged(
+    cache: Cache, signature: str, out: Path, now: datetime
+) -> tuple[int, tuple[Held, ...]] | None:
+    """The export's number of files and the files held back, if there is
+    nothing to do: the same files, the same code, the same export in place,
+    and nothing whose time has come since. None otherwise, and for values
+    that do not read (not ours, or damaged)."""
     if cache.get("signature") != signature or read_marker(out) != cache.get("build"):
         return None
+    if not (out / MANIFEST_FILE).is_file():  # removed by hand, or an older export: write it
+        return None
     last, expires, files = cache.get("now"), cache.get("expires"), cache.get("files")
+    held = holdback.undump(cache.get("held"))
     try:
         if not last or now < datetime.fromisoformat(last):  # time went back: drafts may hide again
             return None
         if expires and now >= datetime.fromisoformat(expires):
             return None
-        return int(files or 0)
+        return None if held is None else (int(files or 0), held)
     except (ValueError, TypeError):
         return None
 

@@ -4,7 +4,9 @@ Everything in it is keyed by what it was made from (a file's bytes, the
 "context" of site settings, authors, images and code), so a stale entry is
 never used: it is simply not found. It holds data, never code: articles are
 stored as a line of JSON and their body's HTML, and a row that does not read
-back as an article is a miss.
+back as an article is a miss. Each article's row is the last version of its
+file that was published, and so, while the file is broken, its last good
+version (:mod:`feeds.holdback`); author files keep theirs in ``authors``.
 Deleting the file is always safe.
 """
 
@@ -19,12 +21,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from feeds.digest import digest
 from feeds.errors import FeedsError
-from feeds.licenses import LICENSES
-from feeds.model import Article, Author, Correction, Image, Tag, Withdrawal
+
+if TYPE_CHECKING:  # the model is imported where articles are stored and read back,
+    # so that a no-op build, which only asks the cache what it last did, does without it
+    from feeds.model import Article, Author, Image
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -33,6 +37,7 @@ CREATE TABLE IF NOT EXISTS articles (
 CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, sha TEXT);
+CREATE TABLE IF NOT EXISTS authors (path TEXT, base TEXT, blob BLOB, PRIMARY KEY (path, base));
 """
 
 #: Bumped when the layout of a stored article changes: old rows become misses.
@@ -55,13 +60,17 @@ class CacheError(FeedsError):
         )
 
 
-def default_path(content: Path) -> Path:
-    """``$FEEDS_CACHE``, else one file per content folder under the user's cache folder."""
+def default_path(content: Path, base_url: str | None = None) -> Path:
+    """``$FEEDS_CACHE``, else one file per content folder under the user's cache
+    folder, and one per address it is served at otherwise than site.toml's
+    (a preview's ``base_url``): what is validated for one address is not the
+    other's, nor its last good versions."""
     configured = os.environ.get("FEEDS_CACHE")
     if configured:
         return Path(configured)
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    name = digest(str(content.resolve()).encode())[:16]
+    served = "" if base_url is None else f" {base_url}"
+    name = digest(f"{content.resolve()}{served}".encode())[:16]
     return base / "feeds" / f"{name}.sqlite"
 
 
@@ -115,6 +124,12 @@ class Cache:
     def put_articles(self, rows: Iterable[tuple[str, int, int, str, str, bytes]]) -> None:
         self._write("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)", rows)
 
+    def article_blob(self, path: str) -> bytes | None:
+        """The stored article of ``path``, whatever it was validated with."""
+        with self._errors():
+            row = self.db.execute("SELECT blob FROM articles WHERE path = ?", (path,)).fetchone()
+        return None if row is None else row[0]
+
     def forget_articles(self, keep: Iterable[str]) -> None:
         """Drop rows of files that are gone."""
         keep = set(keep)
@@ -123,6 +138,32 @@ class Cache:
         gone = [(p,) for p in known if p not in keep]
         if gone:
             self._write("DELETE FROM articles WHERE path = ?", gone)
+
+    # -- authors' last good versions ---------------------------------------------
+
+    def good_authors(self, base: str) -> dict[str, bytes]:
+        """path -> the last published version of each author file, for the
+        site at address ``base``."""
+        with self._errors():
+            rows = self.db.execute("SELECT path, blob FROM authors WHERE base = ?", (base,))
+            return {path: blob for path, blob in rows}
+
+    def put_good_authors(self, base: str, authors: dict[str, bytes], present: set[str]) -> None:
+        """Keep ``authors`` (path -> :func:`freeze_author`) as the last good
+        versions of the author files of the site at ``base``: only what
+        changed is written; the rows of files no longer ``present`` are
+        dropped (those of broken files stay: they are their last good versions)."""
+        known = self.good_authors(base)
+        gone = [(path, base) for path in known if path not in present]
+        if not gone and all(known.get(path) == blob for path, blob in authors.items()):
+            return
+        with self._errors(), self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany("DELETE FROM authors WHERE path = ? AND base = ?", gone)
+            self.db.executemany(
+                "INSERT OR REPLACE INTO authors VALUES (?, ?, ?)",
+                [(path, base, blob) for path, blob in authors.items() if known.get(path) != blob],
+            )
 
     # -- outputs and the trees they were written to ------------------------------
 
@@ -286,9 +327,33 @@ def _image_data(image: Image | None) -> list[Any] | None:
     ]
 
 
+def freeze_author(author: Author) -> bytes:
+    """An author file's :class:`Author` as a line of JSON."""
+    fields = [FORMAT, author.id, author.name, author.url, author.affiliation, author.email]
+    return json.dumps([*fields, author.bio_html, list(author.images)], ensure_ascii=False).encode()
+
+
+def thaw_author(data: bytes | None) -> Author | None:
+    """The author :func:`freeze_author` stored, or None when ``data`` is not one."""
+    if not isinstance(data, bytes):
+        return None
+    from feeds.model import Author  # only where an author is read back, as for articles
+
+    try:
+        version, author_id, name, url, affiliation, email, bio_html, images = json.loads(data)
+        if version != FORMAT or not isinstance(author_id, str) or not isinstance(name, str):
+            return None
+        return Author(author_id, name, url, affiliation, email, bio_html, tuple(images))
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
 def thaw(data: bytes, authors: dict[str, Author]) -> Article | None:
     """The article :func:`freeze` stored, or None when ``data`` is not one
     (another version's layout, damage, or anything else written there)."""
+    from feeds.licenses import LICENSES
+    from feeds.model import Article, Author, Correction, Image, Tag, Withdrawal
+
     if not isinstance(data, bytes):
         return None  # NULL, or text: not a row freeze wrote
     try:

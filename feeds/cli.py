@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from feeds.cache import Cache
 from feeds.cache import default_path as default_cache
-from feeds.errors import ContentError, FeedsError, UsageError
+from feeds.errors import ContentError, FeedsError, HeldBack, UsageError
 
 # Every command but one needs only some of the package: each imports what it
 # uses, so that `feeds build` with nothing to do does not pay for loading and
@@ -97,23 +97,39 @@ def cmd_build(args: argparse.Namespace) -> int:
     started, now = time.monotonic(), _now()
     cache = None if args.no_cache else Cache(args.cache or default_cache(args.content))
     try:
-        report = build(args.content, args.out, now, cache, args.jobs, progress_bar(sys.stderr))
+        report = build(
+            args.content,
+            args.out,
+            now,
+            cache,
+            args.jobs,
+            progress_bar(sys.stderr),
+            strict=args.strict,
+        )
     except ContentError as e:
         for problem in e.problems:
             print(problem)
-        print(
-            f"build stopped by {plural(len(e.problems), 'problem')}; {args.out} was left as it was"
-        )
+        strict = " (--strict)" if isinstance(e, HeldBack) else ""
+        stopped = plural(len(e.problems), "problem")
+        print(f"build stopped by {stopped}{strict}; {args.out} was left as it was")
         return 1
     finally:
         if cache is not None:
             cache.close()
+    # Each file held back first, its problems then what became of it.
+    for held in report.held:
+        for problem in held.problems:
+            print(problem)
+        print(f"{held.path}: {held.verdict}")
     took = f"{time.monotonic() - started:.2f} s"
     if report.written:
         changed = plural(report.written, "changed file")
-        print(f"wrote {changed} of {report.files} to {args.out} in {took}")
+        done = f"wrote {changed} of {report.files} to {args.out} in {took}"
     else:
-        print(f"{args.out} is up to date ({plural(report.files, 'file')}), checked in {took}")
+        done = f"{args.out} is up to date ({plural(report.files, 'file')}), checked in {took}"
+    if report.held:
+        done += f"; held back {plural(len(report.held), 'file')} with problems (listed above)"
+    print(done)
     if report.hub and report.feeds and not args.no_ping:
         ping_hub(report.hub, report.feeds, now)
     return 0
@@ -199,6 +215,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             ),
             force=args.force,
             progress=None if args.dry_run else transfer_bar(sys.stderr),
+            check_bucket=args.check_bucket,
         )
     finally:
         s3.close()
@@ -434,7 +451,12 @@ def partner_republications(
     )
     from feeds.content import load
 
-    content = load(args.content).content
+    # A file with problems is named as its last good version named it.
+    cache = Cache(default_cache(args.content))
+    try:
+        content = load(args.content, cache=cache, partial=True).content
+    finally:
+        cache.close()
     named = {urls.id_digest(a.id): (a.title, a.url) for a in content.articles}
     figures = partners.republications(state.hits(day), named)
     rows = [
@@ -497,7 +519,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
     path = new_article(args.content, args.title, args.author, _now())
     unnamed = "\nauthors: []" in path.read_text(encoding="utf-8")
-    note = "; name its authors under authors: before it can be built" if unnamed else ""
+    note = "; name its authors under authors: before it can be published" if unnamed else ""
     print(f"wrote {path} (a draft: set draft: false, or remove it, to publish{note})")
     return 0
 
@@ -543,7 +565,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     build = command(
-        "build", "Check the content, then write the static export atomically.", cmd_build
+        "build",
+        "Write the static export atomically. A file with problems holds back only "
+        "itself: its last good version stays published (or, never good, it stays out), "
+        "it is listed first, and the build exits 0 all the same, unless --strict.",
+        cmd_build,
+    )
+    build.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1, writing nothing, when a file other than a draft has problems (for CI)",
     )
     build.add_argument(
         "--out",
@@ -695,6 +726,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deploy.add_argument(
         "--dry-run", action="store_true", help="print what would be done; change nothing"
+    )
+    deploy.add_argument(
+        "--check-bucket",
+        action="store_true",
+        help="list every object, not only those the last deploy left unsure: finds "
+        "objects changed behind the deploy's back (without: those it wrote are known)",
     )
     deploy.add_argument(
         "--no-ping",

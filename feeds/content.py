@@ -11,18 +11,19 @@ import mimetypes
 import os
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import PIL.Image
 
-from feeds.cache import Cache, freeze, thaw
+from feeds.cache import Cache, freeze, freeze_author, thaw
 from feeds.digest import code_version, digest
 from feeds.errors import ContentError, Problem
 from feeds.files import FileRefused, read_inside
 from feeds.files import Signature as Signature  # what webapp.reload compares
 from feeds.files import scan as scan
+from feeds.holdback import Held, LastGood, held_files, settle_articles
 from feeds.load import TomlDocument, decode, parse_document, read_bytes, read_document, read_toml
 from feeds.model import Article, Author, Content, ImageFile, Site
 from feeds.parallel import fork_map, no_gc
@@ -56,8 +57,10 @@ class Loaded:
     versions: Mapping[str, str] = field(default_factory=dict)
     #: File path -> what ``feeds check`` warns of in it (loaded with ``lint``).
     notes: Mapping[str, Notes] = field(default_factory=dict)
-    #: The problems of the files left out (loaded with ``partial``).
+    #: The problems of the files held back or left out (loaded with ``partial``).
     problems: tuple[Problem, ...] = ()
+    #: Each file with problems, and what became of it (loaded with ``partial``).
+    held: tuple[Held, ...] = ()
 
 
 def is_content_name(name: str) -> bool:
@@ -110,6 +113,7 @@ def load(
     jobs: int = 1,
     lint: bool = False,
     partial: bool = False,
+    previous: Content | None = None,
 ) -> Loaded:
     """Read and validate everything under ``root``.
 
@@ -121,27 +125,42 @@ def load(
     authors, images, code) are unchanged is taken from it instead of being
     parsed and rendered again; the others are validated in ``jobs`` processes.
     With ``lint``, every file is validated afresh and ``notes`` say what
-    ``feeds check`` warns of. With ``partial`` (the app), a broken article,
-    author or image is left out, its problems given in ``problems``, instead
-    of stopping the load; a broken ``site.toml`` still does.
+    ``feeds check`` warns of. With ``partial`` (``feeds build``, the app), a
+    file with problems holds back only itself (:mod:`feeds.holdback`): its
+    last good version, from ``previous`` (the app's last load) or the cache,
+    stays in its place, or it is left out; ``held`` says which and why. A
+    broken ``site.toml`` still stops the load.
     """
     problems: list[Problem] = []
     if not root.is_dir():
         raise ContentError([Problem(str(root), None, None, "no such content directory")])
     with no_gc():
         site = _site(root, problems, base_url)
+        # Without site.toml nothing can be built: the rest is only checked.
+        stopped = bool(problems)
+        last = LastGood(site, None if stopped else cache, previous)
         images = _image_files(root, problems)
         authors: dict[str, Author] = {}
+        good_authors: dict[str, bytes] = {}
+        decided: dict[str, tuple[bool, bool]] = {}
         notes: dict[str, Notes] = {}
-        for path in markdown_files(root, AUTHORS, problems):
+        author_paths = markdown_files(root, AUTHORS, problems)
+        for path in author_paths:
             try:
                 doc = read_document(root, path, site.max_article_bytes)
             except ContentError as e:
                 problems.extend(e.problems)
-                continue
-            author = validate_author(
-                doc, site, problems, notes.setdefault(path, Notes()) if lint else None
-            )
+                author = None
+            else:
+                author = validate_author(
+                    doc, site, problems, notes.setdefault(path, Notes()) if lint else None
+                )
+            if author is not None:
+                good_authors[path] = freeze_author(author)
+            elif partial:
+                author = last.author(path)
+                if author is not None:
+                    decided[path] = (True, False)
             if author is not None and author.id is not None:
                 authors[author.id] = author
         paths = markdown_files(root, ARTICLES, problems)
@@ -149,14 +168,31 @@ def load(
             repr((site, tuple(authors.values()), sorted(images.items()), code_version())).encode()
         )
         shared = _Shared(root, site, authors, images, context, lint)
-        found = _articles(shared, paths, None if lint else cache, jobs, problems, notes)
-        articles = [found[path][0] for path in paths if path in found]
-        duplicates = duplicate_problems(articles)
-        problems.extend(duplicates)
-        if problems and (not partial or any(p.path == SITE for p in problems)):
-            raise ContentError(sorted(set(problems), key=_problem_order))
-        left_out = {p.path for p in duplicates}  # the later file of each pair
-        articles = [a for a in articles if a.path not in left_out]
+        found, fresh, says_draft = _articles(
+            shared, paths, None if lint else cache, jobs, problems, notes
+        )
+        if not partial or stopped:
+            articles = [found[path][0] for path in paths if path in found]
+            problems.extend(duplicate_problems(articles))
+            if problems:
+                raise ContentError(sorted(set(problems), key=_problem_order))
+            current = set(found)
+        else:
+            settled = settle_articles(
+                paths,
+                {path: found[path][0] for path in found},
+                {path: says_draft.get(path) for path in paths if path not in found},
+                last,
+                authors,
+                partial_line_of(root, site),
+            )
+            problems.extend(settled.problems)
+            decided.update(settled.held)
+            articles, current = settled.articles, settled.current
+        if cache is not None and not lint:
+            cache.put_articles(row for row in fresh if row[0] in current)
+            cache.forget_articles(paths)
+            cache.put_good_authors(site.base_url, good_authors, set(author_paths))
         always = {name for author in authors.values() for name in author.images}
         if site.logo and (logo := local_image(site.logo, site)):
             always.add(logo)
@@ -168,9 +204,28 @@ def load(
             images=tuple(sorted(images)),
             site_images=tuple(sorted(always)),
         )
-    # Tags are named across articles: another article can rename one of this one's.
-    versions = {a.path: found[a.path][1] + "|" + "|".join(t.name for t in a.tags) for a in unified}
-    return Loaded(content, versions, notes, tuple(sorted(set(problems), key=_problem_order)))
+    # Tags are named across articles: another article can rename one of this
+    # one's. A held-back article has no version: it is keyed by its fields.
+    versions = {
+        a.path: found[a.path][1] + "|" + "|".join(t.name for t in a.tags)
+        for a in unified
+        if a.path in current
+    }
+    problems = sorted(set(problems), key=_problem_order)
+    return Loaded(content, versions, notes, tuple(problems), held_files(problems, decided))
+
+
+def partial_line_of(root: Path, site: Site) -> Callable[[str, str], int | None]:
+    """Where a field is written in an article's front matter, if it reads."""
+
+    def line_of(path: str, name: str) -> int | None:
+        try:
+            doc = read_document(root, path, site.max_article_bytes)
+        except ContentError:
+            return None
+        return doc.meta.key_lines.get(name)
+
+    return line_of
 
 
 @dataclass(frozen=True)
@@ -187,8 +242,11 @@ class _Shared:
     lint: bool = False
 
 
-#: (mtime_ns, size, digest of the bytes, the stored article or None, problems, notes)
-_Validated = tuple[int, int, str, bytes | None, list[Problem], Notes | None]
+#: (mtime_ns, size, digest of the bytes, the stored article or None, problems,
+#: notes, what the front matter says of ``draft``: None when it does not read)
+_Validated = tuple[int, int, str, bytes | None, list[Problem], Notes | None, bool | None]
+#: A row of the cache's articles: (path, mtime_ns, size, sha, context, stored article)
+_Row = tuple[str, int, int, str, str, bytes]
 
 
 def _articles(
@@ -198,15 +256,18 @@ def _articles(
     jobs: int,
     problems: list[Problem],
     notes: dict[str, Notes],
-) -> dict[str, tuple[Article, str]]:
-    """Each article with its version: from the cache when its file and context
-    are unchanged, else validated (in ``jobs`` processes); the cache is
-    brought up to date."""
+) -> tuple[dict[str, tuple[Article, str]], list[_Row], dict[str, bool | None]]:
+    """Each article that validates, with its version: from the cache when
+    its file and context are unchanged, else validated (in ``jobs``
+    processes). Also the cache's rows to bring up to date (the caller keeps
+    those of the articles it publishes), and what the front matter of each
+    file that does not validate says of ``draft`` (None when it does not read)."""
     context = shared.context
     known = cache.articles() if cache else {}
     found: dict[str, tuple[Article, str]] = {}
     todo: list[str] = []
-    fresh: list[tuple[str, int, int, str, str, bytes]] = []
+    fresh: list[_Row] = []
+    says_draft: dict[str, bool | None] = {}
     folder = str(shared.root)
 
     def version(path: str, sha: str) -> str:
@@ -228,7 +289,7 @@ def _articles(
         todo.append(path)
     chunk = max(1, len(todo) // (jobs * 8))
     results = fork_map(_validate, shared, todo, jobs, chunksize=chunk)
-    for path, (mtime_ns, size, sha, blob, file_problems, file_notes) in zip(
+    for path, (mtime_ns, size, sha, blob, file_problems, file_notes, draft) in zip(
         todo, results, strict=True
     ):
         problems.extend(file_problems)
@@ -239,10 +300,9 @@ def _articles(
             assert article is not None
             found[path] = (article, version(path, sha))
             fresh.append((path, mtime_ns, size, sha, context, blob))
-    if cache is not None:
-        cache.put_articles(fresh)
-        cache.forget_articles(paths)
-    return found
+        else:
+            says_draft[path] = draft
+    return found, fresh, says_draft
 
 
 def _same_bytes(root: Path, path: str, sha: str) -> bool:
@@ -261,11 +321,13 @@ def _validate(shared: _Shared, path: str) -> _Validated:
         data = read_bytes(shared.root, path, shared.site.max_article_bytes)
         doc = parse_document(path, decode(path, data))
     except ContentError as e:
-        return (0, 0, "", None, list(e.problems), None)
+        return (0, 0, "", None, list(e.problems), None, None)
     notes = Notes() if shared.lint else None
     article = validate_article(doc, shared.site, shared.authors, shared.images, problems, notes)
     blob = freeze(article) if article is not None else None
-    return (info.st_mtime_ns, info.st_size, digest(data), blob, problems, notes)
+    draft = doc.meta.values.get("draft")
+    says = draft is not None and draft.data is True
+    return (info.st_mtime_ns, info.st_size, digest(data), blob, problems, notes, says)
 
 
 def _problem_order(problem: Problem) -> tuple[str, int, str, str]:

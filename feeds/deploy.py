@@ -7,6 +7,16 @@ object beside them (:data:`MANIFEST`) keeps those digests with each object's
 ETag. One paginated listing then tells which objects are as the manifest
 describes them (same ETag and size); only the others are asked with a HEAD.
 
+What is in the export is known without reading it either: the build writes
+the export's own manifest (:data:`feeds.export.MANIFEST_FILE`, each file's
+digest and size) with the files, and the deploy plans from it, reading only
+the files it uploads. The ``_headers`` file, which gives each file its
+headers, is read only when something is uploaded or it changed since the
+last deploy (whose digest of it the bucket's manifest keeps): otherwise each
+object's headers are still those the last deploy gave it. The manifest is the
+build's word: a file edited by hand in the export is not deployed, and one
+that is uploaded and does not match it stops the deploy.
+
 The order keeps the site whole at every moment, so that a deploy stopped
 anywhere leaves an old or a new version of each file and no link to a file
 not yet uploaded:
@@ -30,7 +40,6 @@ from __future__ import annotations
 import enum
 import gzip
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -40,8 +49,8 @@ from typing import Any
 from feeds import urls
 from feeds.digest import digest
 from feeds.errors import FeedsError
-from feeds.export import MARKER, read_marker
-from feeds.headers import HEADERS_FILE, Headers, read_headers_file, url_path
+from feeds.export import MANIFEST_FILE, MARKER, Manifest, read_manifest, read_marker
+from feeds.headers import HEADERS_FILE, HeaderRules, Headers, read_headers_file, url_path
 from feeds.model import Site
 
 #: The object beside the site's that records what the last deploy left.
@@ -127,16 +136,24 @@ class LocalFile:
     size: int
     #: :func:`feeds.digest.digest` of the bytes.
     digest: str
-    #: Every header :func:`feeds.headers.headers` gives the file.
-    headers: Headers
+    #: Every header :func:`feeds.headers.headers` gives the file; None when
+    #: ``_headers`` was not read (it is as the last deploy applied it).
+    headers: Headers | None
+    #: The digest of its carried headers when ``headers`` is None: what the
+    #: last deploy gave the object.
+    applied: str = ""
 
     @property
     def carried(self) -> Headers:
         """The headers the object itself carries."""
+        if self.headers is None:
+            raise DeployError(f"{self.path}: its headers were not read")  # pragma: no cover
         return tuple((name, value) for name, value in self.headers if name in CARRIED)
 
     @property
     def headers_digest(self) -> str:
+        if self.headers is None:
+            return self.applied
         return digest(repr(self.carried).encode())
 
 
@@ -159,6 +176,17 @@ class Known:
     #: Its ETag then; None while a deploy is under way for it: ask the object.
     etag: str | None = None
     size: int = 0
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The export's ``_headers`` a finished deploy gave the objects, as its
+    manifest records it."""
+
+    #: Its digest, as the export's manifest gives it.
+    digest: str
+    #: The headers it names that objects cannot carry, sorted.
+    not_carried: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -389,79 +417,126 @@ def manifest_after(
     }
 
 
-def encode_manifest(entries: Mapping[str, Known]) -> bytes:
+def encode_manifest(entries: Mapping[str, Known], applied: Applied | None = None) -> bytes:
     objects = {p: [k.digest, k.headers, k.etag, k.size] for p, k in sorted(entries.items())}
-    text = json.dumps({"version": 1, "objects": objects}, separators=(",", ":"))
+    found: dict[str, Any] = {"version": 1, "objects": objects}
+    if applied is not None:
+        found["headers"] = [applied.digest, list(applied.not_carried)]
+    text = json.dumps(found, separators=(",", ":"))
     return gzip.compress(text.encode(), mtime=0)
 
 
-def decode_manifest(data: bytes) -> dict[str, Known]:
-    """The entries of a manifest; none for one that cannot be read (every
-    object is then asked)."""
+def decode_manifest(data: bytes) -> tuple[dict[str, Known], Applied | None]:
+    """The entries of a manifest and the ``_headers`` it records; none for
+    one that cannot be read (every object is then asked, ``_headers`` read)."""
     try:
         found = json.loads(gzip.decompress(data))
         if found.get("version") != 1:
-            return {}
-        return {
+            return {}, None
+        entries = {
             str(path): Known(sha, headers, etag, int(size))
             for path, (sha, headers, etag, size) in found["objects"].items()
         }
     except (OSError, EOFError, ValueError, TypeError, KeyError, AttributeError):
-        return {}
+        return {}, None
+    try:
+        sha, names = found["headers"]
+        return entries, Applied(str(sha), tuple(str(name) for name in names))
+    except (KeyError, ValueError, TypeError):
+        return entries, None
 
 
 # -- the export and the site -------------------------------------------------------
 
 
-def check_export(out: Path) -> None:
-    """Refuse a folder that ``feeds build`` did not write."""
-    if not out.is_dir() or read_marker(out) is None:
+def check_export(out: Path) -> Manifest:
+    """The manifest of the export in ``out``; refuses a folder that ``feeds
+    build`` did not write, and an export whose manifest is not its own."""
+    build = read_marker(out) if out.is_dir() else None
+    if build is None:
         raise DeployError(
             f"{out} is not an export written by feeds build (it has no {MARKER}); "
             "run feeds build first"
         )
+    manifest = read_manifest(out)
+    if manifest is None:
+        raise DeployError(
+            f"{out} has no readable {MANIFEST_FILE} (an export of an older feeds?); "
+            "run feeds build again"
+        )
+    if manifest.build != build or read_marker(out) != build:
+        raise DeployError(
+            f"{out}/{MANIFEST_FILE} is not the manifest of the export beside it (a build "
+            "ran meanwhile?); run feeds deploy again, or remove it and run feeds build"
+        )
+    if HEADERS_FILE not in manifest.files:
+        raise DeployError(f"{out} has no {HEADERS_FILE} file: build it again")
+    return manifest
 
 
-def scan_export(
-    out: Path, site: Site, pool: ThreadPoolExecutor | None = None
-) -> dict[str, LocalFile]:
-    """Every file of the export in ``out``, with its digest and the headers its
-    ``_headers`` file gives it (what the build decided, for the site as it was
-    then; the same as the app sends); the files are read and hashed in
-    ``pool`` when one is given (hashlib lets go of the GIL)."""
-    check_export(out)
+def read_export_file(out: Path, path: str) -> bytes:
+    """The bytes of one file of the export: the only way a deploy reads one."""
     try:
-        rules = read_headers_file((out / HEADERS_FILE).read_bytes())
+        return (out / path).read_bytes()
     except OSError as e:
-        raise DeployError(f"{out} has no {HEADERS_FILE} file: build it again") from e
-    root = str(out)
-    paths: list[str] = []
-    for folder, subfolders, names in os.walk(root):
-        subfolders.sort()
-        inside = folder[len(root) + 1 :].replace(os.sep, "/")
-        paths.extend(f"{inside}/{name}" if inside else name for name in sorted(names))
-    paths.remove(MARKER)
-    paths.remove(HEADERS_FILE)  # the host's instructions, not a file of the site
+        raise DeployError(
+            f"cannot read {out / path}: {e.strerror or e} (run feeds build again)"
+        ) from e
 
-    def scan(chunk: list[str]) -> list[LocalFile]:
-        found = []
-        for path in chunk:
-            with open(f"{root}/{path}", "rb") as file:
-                data = file.read()
+
+def local_files(
+    out: Path, manifest: Manifest, site: Site, rules: HeaderRules | None = None
+) -> dict[str, LocalFile]:
+    """Every file of the export as the build's ``manifest`` describes it, with
+    the headers ``rules`` (read from ``_headers`` by :func:`read_rules`) give
+    it; without ``rules``, with none (see :func:`applied`)."""
+    found = {}
+    for path, (sha, size) in manifest.files.items():
+        if path == HEADERS_FILE:  # the host's instructions, not a file of the site
+            continue
+        rule = None
+        if rules is not None:
             rule = rules.get(url_path(path, site))
             if rule is None:
                 raise DeployError(f"{out}/{HEADERS_FILE} has no rule for {path}: build it again")
-            found.append(LocalFile(path, len(data), digest(data), rule))
-        return found
+        found[path] = LocalFile(path, size, sha, rule)
+    return found
 
-    chunks = [paths[i : i + 200] for i in range(0, len(paths), 200)]
-    scanned = pool.map(scan, chunks) if pool else map(scan, chunks)
-    return {file.path: file for chunk in scanned for file in chunk}
+
+def applied(
+    local: Mapping[str, LocalFile], known: Mapping[str, Known]
+) -> dict[str, LocalFile] | None:
+    """``local`` with the headers each object was given by the last deploy,
+    when the export's ``_headers`` is the one it applied; None when one of
+    them has none on record (``_headers`` must then be read)."""
+    found = {}
+    for path, file in local.items():
+        entry = known.get(path)
+        if entry is None or entry.headers is None:
+            return None
+        found[path] = LocalFile(path, file.size, file.digest, None, entry.headers)
+    return found
+
+
+def read_rules(out: Path, manifest: Manifest) -> HeaderRules:
+    """The rules of the export's ``_headers``."""
+    data = read_export_file(out, HEADERS_FILE)
+    if digest(data) != manifest.files[HEADERS_FILE][0]:
+        raise _not_built(out, HEADERS_FILE)
+    return read_headers_file(data)
+
+
+def _not_built(out: Path, path: str) -> DeployError:
+    return DeployError(
+        f"{out / path} is not what feeds build wrote (a build ran during the deploy, or "
+        "it was edited by hand: an export is the build's, edit the content); nothing "
+        "after it was uploaded: run feeds deploy again"
+    )
 
 
 def not_carried(local: Iterable[LocalFile]) -> tuple[str, ...]:
     """The headers of the policy that objects cannot carry, sorted."""
-    return tuple(sorted({n for file in local for n, _ in file.headers if n not in CARRIED}))
+    return tuple(sorted({n for file in local for n, _ in file.headers or () if n not in CARRIED}))
 
 
 # -- the bucket (boto3) ------------------------------------------------------------
@@ -495,33 +570,63 @@ def deploy(
     force: bool = False,
     progress: Progress | None = None,
     jobs: int = JOBS,
+    check_bucket: bool = False,
 ) -> Report:
     """Make the bucket hold the export in ``out`` under ``target``: upload new
     and changed files in the order of :func:`plan`, then delete what the export
-    no longer has. ``dry_run`` plans and changes nothing."""
+    no longer has. ``dry_run`` plans and changes nothing.
+
+    The bucket's manifest says what is there: only the objects a stopped
+    deploy left unsure are asked. Without a manifest, or with
+    ``check_bucket``, every object under the prefix is listed (what was
+    changed or added behind the deploy's back is then found)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    check_export(out)
+    manifest = check_export(out)
     try:
         with ThreadPoolExecutor(jobs) as pool:
-            # The listing waits on the store while the export is read and hashed.
-            bucket = pool.submit(_list, s3, target)
-            local = scan_export(out, site, pool)
-            listed, has_manifest = bucket.result()
-            known = _read_manifest(s3, target) if has_manifest else {}
-            asked = _ask(s3, target, stale(local, listed, known), pool)
-            for path, answer in list(asked.items()):
+            found = _read_manifest(s3, target)
+            known, last = found or ({}, None)
+            if found is None or check_bucket:
+                listed = _list(s3, target)
+                unsure: list[str] = []
+            else:  # as the manifest has them; those a stopped deploy touched are asked
+                listed = {
+                    path: Listed(entry.etag, entry.size)
+                    for path, entry in known.items()
+                    if entry.etag is not None and entry.digest is not None
+                }
+                unsure = sorted(path for path, entry in known.items() if entry.etag is None)
+            local = local_files(out, manifest, site)
+            asked = _ask(s3, target, unsure, pool)
+            for path, answer in asked.items():
+                if answer is not None:
+                    listed[path] = answer[0]
+            more = [path for path in stale(local, listed, known) if path not in asked]
+            asked.update(_ask(s3, target, more, pool))
+            for path, answer in asked.items():
                 if answer is None:  # gone since the listing
-                    del listed[path], asked[path]
-            answers = {p: a for p, a in asked.items() if a is not None}
-            work = plan(target, local, listed, known, answers, max_deletes, force)
+                    listed.pop(path, None)
+            answers = {p: a[1] for p, a in asked.items() if a is not None}
+            rules = Applied(manifest.files[HEADERS_FILE][0], ())
+            work = None
+            # With the export's _headers as the last deploy applied it, and
+            # nothing to upload, it need not be read.
+            unread = applied(local, known) if last and last.digest == rules.digest else None
+            if last is not None and unread is not None:
+                work = plan(target, unread, listed, known, answers, max_deletes, force)
+                local, rules = unread, last
+            if work is None or work.uploads:
+                local = local_files(out, manifest, site, read_rules(out, manifest))
+                work = plan(target, local, listed, known, answers, max_deletes, force)
+                rules = Applied(rules.digest, not_carried(local.values()))
             report = Report(
                 target=target,
                 actions=(*work.uploads, *work.deletes),
                 unchanged=work.unchanged,
                 bytes=sum(a.size for a in work.uploads),
                 changed=work.changed,
-                not_carried=not_carried(local.values()),
+                not_carried=rules.not_carried,
                 dry_run=dry_run,
                 fresh=tuple((p, local[p].digest) for p in work.changed if p in local),
             )
@@ -529,14 +634,15 @@ def deploy(
                 return report
             now = stored(listed, known, answers)
             if work.uploads or work.deletes:
-                _put_manifest(s3, target, manifest_during(work, listed, known, now))
+                during = manifest_during(work, listed, known, now)
+                _put_manifest(s3, target, during, last)
             etags: dict[str, str | None] = {p: listed[p].etag for p in local if p in listed}
             advance = _tracker(len(report.actions), report.bytes, progress)
             etags.update(_upload(s3, target, out, local, work, pool, advance))
             _delete(s3, target, [a.path for a in work.deletes], advance)
             after = manifest_after(local, etags)
-            if after != known:
-                _put_manifest(s3, target, after)
+            if after != known or rules != last:
+                _put_manifest(s3, target, after, rules)
             return report
     except (BotoCoreError, ClientError) as e:
         raise _failure(target, e) from e
@@ -555,39 +661,38 @@ def _tracker(total: int, size: int, progress: Progress | None) -> Callable[[int,
     return advance
 
 
-def _list(s3: Client, target: Target) -> tuple[dict[str, Listed], bool]:
-    """Every object under the prefix, by exported path, and whether the
-    manifest is among them."""
+def _list(s3: Client, target: Target) -> dict[str, Listed]:
+    """Every object under the prefix but the manifest, by exported path."""
     listed = {}
-    has_manifest = False
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=target.prefix)
     for page in pages:
         for item in page.get("Contents", ()):
             path = item["Key"][len(target.prefix) :]
-            if path == MANIFEST:
-                has_manifest = True
-            elif path and not path.endswith("/"):  # a folder marker is not a file
+            if path and path != MANIFEST and not path.endswith("/"):  # a folder marker is no file
                 listed[path] = Listed(item.get("ETag", ""), int(item.get("Size", 0)))
-    return listed, has_manifest
+    return listed
 
 
-def _read_manifest(s3: Client, target: Target) -> dict[str, Known]:
+def _read_manifest(s3: Client, target: Target) -> tuple[dict[str, Known], Applied | None] | None:
+    """The bucket's manifest; None when there is none."""
     from botocore.exceptions import ClientError
 
     try:
         answer = s3.get_object(Bucket=target.bucket, Key=target.key(MANIFEST))
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return {}
+            return None
         raise
     return decode_manifest(answer["Body"].read())
 
 
-def _put_manifest(s3: Client, target: Target, entries: Mapping[str, Known]) -> None:
+def _put_manifest(
+    s3: Client, target: Target, entries: Mapping[str, Known], applied: Applied | None
+) -> None:
     s3.put_object(
         Bucket=target.bucket,
         Key=target.key(MANIFEST),
-        Body=encode_manifest(entries),
+        Body=encode_manifest(entries, applied),
         ContentType="application/gzip",
         CacheControl="no-store",
     )
@@ -595,11 +700,11 @@ def _put_manifest(s3: Client, target: Target, entries: Mapping[str, Known]) -> N
 
 def _ask(
     s3: Client, target: Target, paths: list[str], pool: ThreadPoolExecutor
-) -> dict[str, Stored | None]:
-    """The metadata of each object (None for one gone since the listing)."""
+) -> dict[str, tuple[Listed, Stored] | None]:
+    """What each object is and holds (None for one that is not there)."""
     from botocore.exceptions import ClientError
 
-    def head(path: str) -> Stored | None:
+    def head(path: str) -> tuple[Listed, Stored] | None:
         try:
             answer = s3.head_object(Bucket=target.bucket, Key=target.key(path))
         except ClientError as e:
@@ -607,7 +712,8 @@ def _ask(
                 return None
             raise
         metadata = {k.lower(): v for k, v in answer.get("Metadata", {}).items()}
-        return Stored(metadata.get(DIGEST_KEY), metadata.get(HEADERS_KEY))
+        seen = Listed(answer.get("ETag", ""), int(answer.get("ContentLength", 0)))
+        return seen, Stored(metadata.get(DIGEST_KEY), metadata.get(HEADERS_KEY))
 
     return dict(zip(paths, pool.map(head, paths), strict=True))
 
@@ -625,12 +731,9 @@ def _upload(
     etags: dict[str, str | None] = {}
 
     def put(file: LocalFile) -> str | None:
-        data = (out / file.path).read_bytes()
-        if digest(data) != file.digest:
-            raise DeployError(
-                f"{out / file.path} changed while it was being deployed (a build ran?); "
-                "run feeds deploy again"
-            )
+        data = read_export_file(out, file.path)
+        if digest(data) != file.digest or len(data) != file.size:
+            raise _not_built(out, file.path)
         answer = s3.put_object(
             Bucket=target.bucket,
             Key=target.key(file.path),

@@ -48,5 +48,9 @@ class ContentError(FeedsError):
         return "\n".join(str(p) for p in self.problems)
 
 
+class HeldBack(ContentError):
+    """``feeds build --strict``: files with problems would be held back; nothing was built."""
+
+
 class UsageError(FeedsError):
     """A command was asked for something it cannot do (a file exists, an id is unknown)."""

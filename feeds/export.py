@@ -7,9 +7,8 @@ which the export is missing; elsewhere it is two renames.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import fcntl
+import json
 import os
 import shutil
 import tempfile
@@ -28,6 +27,12 @@ MARKER = ".feeds-export"
 #: marker, which it gets once finished): what says that a folder left by a
 #: killed build is ours to remove. A folder with neither is never removed.
 PARTIAL = ".feeds-export.partial"
+#: The export's own manifest: the digest and size of every file the build put
+#: in it. It is written into the new version before its marker, so it swaps in
+#: with the files it describes; ``feeds deploy`` plans from it and reads only
+#: the files it uploads. The build's word: a file edited by hand in the export
+#: is not what it describes (the export is the build's, never edited).
+MANIFEST_FILE = ".feeds-manifest.json"
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -56,6 +61,56 @@ class Published:
     #: Files whose bytes differ from the export this one replaced (added,
     #: changed or removed), sorted.
     changed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What :data:`MANIFEST_FILE` says of the export it is in."""
+
+    #: The build's id, as in the marker beside it.
+    build: str
+    #: path -> (digest, size in bytes) of every file of the export but the
+    #: marker and the manifest itself.
+    files: dict[str, tuple[str, int]]
+
+
+def read_manifest(folder: Path) -> Manifest | None:
+    """The manifest an export holds; None for none, or one that does not read."""
+    try:
+        found = json.loads((folder / MANIFEST_FILE).read_bytes())
+        if found["version"] != 1:
+            return None
+        files = {str(path): (str(sha), int(size)) for path, (sha, size) in found["files"].items()}
+        return Manifest(str(found["build"]), files)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _write_manifest(
+    folder: Path, build: str, manifest: Mapping[str, str], known: Manifest | None
+) -> None:
+    """Write ``folder``'s manifest: sizes from ``known`` (an earlier manifest)
+    for the bytes it already described, else from the files themselves."""
+    sizes = {sha: size for sha, size in known.files.values()} if known else {}
+    files = {}
+    for path, sha in sorted(manifest.items()):
+        size = sizes.get(sha)
+        files[path] = (sha, os.stat(f"{folder}/{path}").st_size if size is None else size)
+    text = json.dumps({"version": 1, "build": build, "files": files}, separators=(",", ":"))
+    write_file(folder, MANIFEST_FILE, text.encode("ascii"))
+
+
+def _keep(out: Path, build: str | None, manifest: Mapping[str, str], live: Manifest | None) -> None:
+    """The export stays as it is: give it its manifest if it has none (it
+    was written before exports had one, or it was removed by hand)."""
+    if build and live is None:
+        _write_manifest(out, build, manifest, None)
+
+
+def _finish(folder: Path, build: str, manifest: Mapping[str, str], known: Manifest | None) -> None:
+    """Mark ``folder`` a finished export of ``build``, its manifest first."""
+    _write_manifest(folder, build, manifest, known)
+    write_marker(folder, build)
 
 
 def publish(
@@ -112,7 +167,12 @@ def _publish(
         for path, sha in wanted.items()
         if sha is None or (present.get(path) != sha and have.get(path) != sha)
     )
+    # The live export's own manifest, if it is the one of the files beside it.
+    live = read_manifest(out) if out_build else None
+    if live is not None and live.build != out_build:
+        live = None
     if not build and current is not None and current == _known(wanted, copies):
+        _keep(out, out_build, current, live)
         return Published(out_build or "", current, 0)
     # Without a cache, what the live export holds is known only from its files.
     before = current if current is not None else _manifest_on_disk(out)
@@ -123,6 +183,7 @@ def _publish(
     )
     (target / PARTIAL).touch()  # ours, and unfinished until the marker says otherwise
     (target / MARKER).unlink(missing_ok=True)
+    (target / MANIFEST_FILE).unlink(missing_ok=True)
     try:
         built = write(target, build, present) if build else {}
         manifest: dict[str, str] = {}
@@ -153,12 +214,13 @@ def _publish(
             _remove(target, path)
         if before == manifest:  # built again, and the same after all
             if target == shadow and out_build:
-                write_marker(target, out_build)  # it now holds just what out holds
+                _finish(target, out_build, manifest, live)  # it now holds just what out holds
             else:
                 shutil.rmtree(target)
+            _keep(out, out_build, manifest, live)
             return Published(out_build or "", manifest, 0)
         build_id = digest("\n".join(f"{p} {s}" for p, s in sorted(manifest.items())).encode())
-        write_marker(target, build_id)
+        _finish(target, build_id, manifest, live)
         target.chmod(0o755)
         _swap(target, out)
     except BaseException:
@@ -185,7 +247,7 @@ def _manifest_on_disk(out: Path) -> dict[str, str]:
         for name in names:
             path = Path(folder, name)
             relative = path.relative_to(out).as_posix()
-            if relative not in (MARKER, PARTIAL):
+            if relative not in (MARKER, PARTIAL, MANIFEST_FILE):
                 found[relative] = digest(path.read_bytes())
     return found
 
@@ -340,6 +402,9 @@ def _swap(staging: Path, out: Path) -> None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically exchange two paths with renameat2; False where it is unavailable."""
+    import ctypes  # only here: a no-op build needs none of it
+    import ctypes.util
+
     libc_name = ctypes.util.find_library("c")
     if not libc_name:
         return False

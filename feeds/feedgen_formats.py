@@ -229,7 +229,7 @@ def _generator(
     site = renderer.site
     feed_url = urls.absolute(site.base_url, urls.feed(channel.path, fmt))
     page_url = urls.absolute(site.base_url, channel.home or channel.path)
-    hub = site.hub if channel.kind != "partners" else None  # a hub has no token
+    hub = site.hub if channel.pushed else None
     feed = FeedGenerator()
     feed.register_extension("extras", _FeedExtras, None, atom=True, rss=True)
     # Relative: Chromium refuses a stylesheet from another origin, and an export

@@ -166,7 +166,7 @@ class Fields:
             return default
         return value.data
 
-    def integer(self, key: str, default: int, minimum: int) -> int:
+    def integer(self, key: str, default: int, minimum: int, maximum: int | None = None) -> int:
         value = self.raw(key)
         if value is None:
             return default
@@ -175,6 +175,9 @@ class Fields:
             return default
         if value.data < minimum:
             self.problem(key, f"must be at least {minimum}, got {value.data}")
+            return default
+        if maximum is not None and value.data > maximum:
+            self.problem(key, f"must be at most {maximum}, got {value.data}")
             return default
         return value.data
 

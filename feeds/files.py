@@ -9,8 +9,10 @@ elsewhere, and a FIFO named ``site.toml`` cannot make ``feeds check`` hang.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
+from array import array
 from pathlib import Path
 
 from feeds.errors import FeedsError
@@ -70,6 +72,44 @@ def _real_path(fd: int, path: Path) -> Path:
         return Path(os.readlink(_PROC_FD / str(fd)))
     except OSError:  # pragma: no cover - not Linux
         return Path(os.path.realpath(path))
+
+
+def fingerprint(root: Path) -> str:
+    """A digest of what :func:`scan` finds, made without its sorted tuple:
+    what changes when anything in the content changes. One stat per file is
+    what it costs (as git's index does); the names and numbers go to the hash
+    as two strings, not as a tuple per file."""
+    names: list[str] = []
+    numbers = array("q")
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as found:
+                entries = sorted(found, key=_name)
+            numbers.append(os.stat(folder).st_mtime_ns)
+        except OSError:
+            continue
+        names.append(folder)
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                    continue
+                info = entry.stat()
+            except OSError:
+                continue  # deleted between listing and stat: the next walk sees it
+            names.append(entry.name)
+            numbers.append(info.st_mtime_ns)
+            numbers.append(info.st_size)
+    hashed = hashlib.blake2b(digest_size=16)
+    hashed.update("\0".join(names).encode("utf-8", "surrogateescape"))
+    hashed.update(numbers.tobytes())
+    return hashed.hexdigest()
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 #: (path, mtime in ns, size) of every file and folder under a content directory.

@@ -19,7 +19,7 @@ from feeds.model import Site
 Headers = tuple[tuple[str, str], ...]
 
 #: How long browsers and caches may keep what changes only when its own
-#: articles change (sealed archive months, images). Nobody can purge them: a
+#: articles change (sealed archive documents, images). Nobody can purge them: a
 #: withdrawn story's image or archive document may be shown by one for this
 #: long (and :data:`STALE_IF_ERROR` more while the site answers errors), so it
 #: is an hour, not a day; a copy past it costs a ``304`` to revalidate.
@@ -112,7 +112,7 @@ def article_key(article_id: str) -> str:
 
 def listing_key(listing: str) -> str:
     """The key of every page and feed of one listing (``""`` the home page,
-    ``tags/water/``, ``archive/2026/10/``, ``withdrawals/``)."""
+    ``tags/water/``, ``withdrawals/``): its archive documents' too."""
     return "l-" + _token(listing or "home")
 
 
@@ -307,7 +307,7 @@ def read_headers_file(data: bytes) -> HeaderRules:
 def headers(file: str, site: Site, lasting: bool = False) -> Headers:
     """Every header of a response for the exported file ``file`` that does not
     depend on the request. ``lasting``: it changes only with its own articles
-    (a past archive month); images are taken to be so too."""
+    (a sealed archive document); images are taken to be so too."""
     kind = media_type(file)
     lasting = lasting or file.startswith(urls.IMAGES)
     found: list[tuple[str, str]] = [
@@ -316,7 +316,12 @@ def headers(file: str, site: Site, lasting: bool = False) -> Headers:
         *security(kind),
     ]
     path = urls.path_of(file)
-    if site.hub and path.endswith(tuple(urls.FEED_FILES.values())):
+    # A sealed archive document has nothing to push: no hub.
+    if (
+        site.hub
+        and path.endswith(tuple(urls.FEED_FILES.values()))
+        and not urls.is_archive_document(path)
+    ):
         self_url = urls.absolute(site.base_url, path)
         found.append(("Link", f'<{site.hub}>; rel="hub", <{self_url}>; rel="self"'))
     return tuple(found)

@@ -21,7 +21,7 @@ from importlib.resources import files
 from io import BytesIO
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -61,10 +61,6 @@ class Words:
         """``27 November 2026``, ``27 de noviembre de 2026``: in the site's zone."""
         return _long_date(moment.astimezone(self.zone).date(), self.locale)
 
-    def month(self, year: int, month: int) -> str:
-        """``October 2026``, ``octubre de 2026``."""
-        return _month(year, month, self.locale)
-
     def names(self, names: Sequence[str]) -> str:
         """``A, B and C``, ``A, B y C``."""
         return format_list(list(names), locale=self.locale)
@@ -76,11 +72,6 @@ class Words:
 @lru_cache(maxsize=65536)
 def _long_date(day: date, locale: Locale) -> str:
     return format_date(day, "long", locale=locale)
-
-
-@lru_cache(maxsize=4096)
-def _month(year: int, month: int, locale: Locale) -> str:
-    return format_skeleton("yMMMM", date(year, month, 1), locale=locale)
 
 
 @cache

@@ -81,8 +81,9 @@ def build_json_feed(
     history: History | None = None,
 ) -> bytes:
     """The channel's JSON Feed of ``articles`` (sorted and capped already).
-    ``_withdrawn`` lists the ``withdrawn`` articles it used to carry; in the
-    archive, ``next_url`` leads to the next older month."""
+    ``_withdrawn`` lists the ``withdrawn`` articles it used to carry; ``next_url``
+    leads from a subscription feed to its newest archive document, and from
+    each document to the next older one."""
     return _feed(renderer, channel, articles, withdrawn, history, ())
 
 
@@ -119,7 +120,7 @@ def _feed(
     if site.logo:
         feed["icon"] = site.logo
         feed["favicon"] = site.logo
-    if site.hub and channel.kind != "partners":
+    if site.hub and channel.pushed:
         feed["hubs"] = [{"type": "WebSub", "url": site.hub}]
     if history is not None and history.prev is not None:
         feed["next_url"] = urls.absolute(site.base_url, urls.feed(history.prev, "json"))

@@ -1,11 +1,11 @@
 """What is public at ``now``, grouped the ways readers subscribe: the whole site,
-each tag, each author, each month's archive. The one place that decides what
-is public, what is withdrawn, sorts (newest first), caps feeds and cuts
-listings into pages."""
+each tag, each author. The one place that decides what is public, what is
+withdrawn, sorts, caps feeds and cuts each listing's slot sequence into sealed
+pages and sealed archive documents (RFC 5005)."""
 
 from __future__ import annotations
 
-import math
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -112,6 +112,13 @@ class Channel:
     #: feeds have no page: they link to the public one).
     home: str | None = None
 
+    @property
+    def pushed(self) -> bool:
+        """Whether its feeds name the site's WebSub hub: not an early-access
+        channel's (a hub has no token) nor an archive document's (sealed,
+        nothing to push)."""
+        return self.kind not in ("partners", "archive")
+
 
 @dataclass(frozen=True)
 class Listing(Channel):
@@ -121,6 +128,11 @@ class Listing(Channel):
     #: Articles of the channel withdrawn in the last :data:`TOMBSTONE_DAYS`,
     #: most recently withdrawn first: their feeds say so.
     withdrawn: tuple[Article, ...] = ()
+    #: Its slot sequence: every article of it ever public (withdrawn ones
+    #: too, which keep their slot), OLDEST first by ``(date, id)``. Its sealed
+    #: pages and archive documents are cut from it, so a new story appends a
+    #: slot and moves none; only a story dated before others moves them.
+    slots: tuple[Article, ...] = ()
 
     @property
     def channel(self) -> Channel:
@@ -138,28 +150,122 @@ class Listing(Channel):
         """The newest ``feed_items`` articles."""
         return self.articles[: site.feed_items]
 
+    def _shown(self, slots: tuple[Article, ...]) -> tuple[Article, ...]:
+        """The public articles among ``slots``, newest first."""
+        public = self._public_ids
+        return tuple(a for a in reversed(slots) if a.id in public)
+
+    @functools.cached_property
+    def _public_ids(self) -> frozenset[str]:
+        return frozenset(a.id for a in self.articles)
+
+    def sealed_pages(self) -> int:
+        """How many full pages of :data:`PAGE_SIZE` slots it has."""
+        return len(self.slots) // PAGE_SIZE
+
     def pages(self) -> tuple[Page, ...]:
-        """The listing cut into pages of :data:`PAGE_SIZE`; an empty listing has one page."""
-        count = max(1, math.ceil(len(self.articles) / PAGE_SIZE))
+        """Its front page, then its sealed pages, oldest first.
+
+        Sealed page k holds slots ``[(k-1)*20, k*20)`` and links only to
+        pages whose place does not depend on how many there are (k-3 to k+1
+        when sealed, page 1, the front page): a new story leaves it as it was,
+        but the newest sealed page's "Newer" link once a page more is sealed.
+        The front page shows the slots of no sealed page, then those of the
+        newest sealed one: from 20 to 39 stories once there are 20.
+        """
+        sealed = self.sealed_pages()
         channel = self.channel
-        return tuple(
-            Page(channel, number, count, self.articles[(number - 1) * PAGE_SIZE :][:PAGE_SIZE])
-            for number in range(1, count + 1)
-        )
+        front = self._shown(self.slots[max(0, sealed - 1) * PAGE_SIZE :])
+        near = range(max(1, sealed - 3), sealed + 1)
+        pages = [
+            Page(
+                channel,
+                None,
+                front,
+                tuple(sorted({1, *near})) if sealed else (),
+                newer=None,
+                older=sealed - 1 if sealed > 1 else None,
+            )
+        ]
+        for number in range(1, sealed + 1):
+            shown = self._shown(self.slots[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
+            near = range(max(1, number - 3), min(sealed, number + 1) + 1)
+            pages.append(
+                Page(
+                    channel,
+                    number,
+                    shown,
+                    tuple(sorted({1, *near})),
+                    newer=number + 1 if number < sealed else 0,
+                    older=number - 1 if number > 1 else None,
+                )
+            )
+        return tuple(pages)
+
+    def documents(self, size: int) -> tuple[Document, ...]:
+        """Its sealed archive documents (RFC 5005), oldest first: document n
+        holds slots ``[(n-1)*size, n*size)``; the slots after the last full
+        one are in no document (the subscription feed carries them)."""
+        found = []
+        for number in range(1, len(self.slots) // size + 1):
+            slots = self.slots[(number - 1) * size : number * size]
+            ids = {a.id for a in slots}
+            found.append(
+                Document(
+                    self.path,
+                    number,
+                    self._shown(slots),
+                    tuple(a for a in self.withdrawn if a.id in ids),
+                    first=slots[0].date,
+                    last=slots[-1].date,
+                )
+            )
+        return tuple(found)
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a listing: what it shows, and where it stands among the others."""
+    """One page of a listing: its front page or a sealed one, what it shows,
+    and the pages it leads to."""
 
     channel: Channel
-    number: int
-    count: int
+    #: Counted from the oldest page; None for the front page.
+    number: int | None
+    #: The public articles among its slots, newest first.
     articles: tuple[Article, ...]
+    #: The sealed pages it links to by number, in order.
+    numbers: tuple[int, ...] = ()
+    #: Where "Newer" leads: a sealed page's number, 0 the front page; None: nowhere.
+    newer: int | None = None
+    #: Where "Older" leads: a sealed page's number, or None.
+    older: int | None = None
 
     @property
     def path(self) -> str:
+        if self.number is None:
+            return self.channel.path
         return urls.page(self.channel.path, self.number)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One sealed archive document (RFC 5005) of a listing."""
+
+    #: Where its listing's front page is.
+    listing: str
+    #: Counted from the oldest.
+    number: int
+    #: The public articles among its slots, newest first.
+    articles: tuple[Article, ...]
+    #: Those of its slots withdrawn lately, for tombstones.
+    withdrawn: tuple[Article, ...]
+    #: The dates of its first (oldest) and last slot.
+    first: datetime
+    last: datetime
+
+    @property
+    def path(self) -> str:
+        return urls.archive(self.listing, self.number)
 
 
 @dataclass(frozen=True)
@@ -199,10 +305,15 @@ class SitemapEntry:
     lastmod: str | None
 
 
+def oldest_first(articles: tuple[Article, ...] | list[Article]) -> tuple[Article, ...]:
+    """By first publication, oldest first, ties broken by id: slot order."""
+    return tuple(sorted(articles, key=lambda a: (a.date, a.id)))
+
+
 def newest_first(articles: tuple[Article, ...] | list[Article]) -> tuple[Article, ...]:
-    """By first publication, newest first; ties broken by id so order is stable."""
-    by_id = sorted(articles, key=lambda a: a.id)
-    return tuple(sorted(by_id, key=lambda a: a.date, reverse=True))
+    """By first publication, newest first: slot order reversed, so a feed's
+    newest stories are its listing's newest slots."""
+    return tuple(reversed(oldest_first(articles)))
 
 
 def public_articles(content: Content, now: datetime, drafts: bool = False) -> tuple[Article, ...]:
@@ -232,12 +343,18 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
     A tag or author whose only articles are drafts or scheduled has no listing,
     so nothing about them is public before their time. With ``drafts`` (the
     editor's preview), every article is listed. Each listing also names the
-    articles of it withdrawn lately, for the tombstones of its feeds.
+    articles of it withdrawn lately, for the tombstones of its feeds, and
+    holds its slot sequence (:attr:`Listing.slots`).
     """
     site = content.site
-    public = public_articles(content, now, drafts)
+    slots = oldest_first([a for a in content.articles if drafts or _ever_public(a, now)])
+    public = tuple(a for a in reversed(slots) if is_shown(a, now, drafts))
     mourned = _mourned(content, now)
-    result = [Listing(urls.HOME, site.title, site.description, articles=public, withdrawn=mourned)]
+    result = [
+        Listing(
+            urls.HOME, site.title, site.description, articles=public, withdrawn=mourned, slots=slots
+        )
+    ]
     tags: dict[str, list[Article]] = {}
     names: dict[str, str] = {}
     by_author: dict[str, list[Article]] = {}
@@ -257,6 +374,16 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
         for writer in article.authors:
             if writer.id is not None:
                 by_author.setdefault(writer.id, [])
+    # Each listing's slots: every article of it ever public, withdrawn or not.
+    tag_slots: dict[str, list[Article]] = {slug: [] for slug in tags}
+    author_slots: dict[str, list[Article]] = {writer: [] for writer in by_author}
+    for article in slots:
+        for tag in article.tags:
+            if tag.slug in tag_slots:
+                tag_slots[tag.slug].append(article)
+        for writer in article.authors:
+            if writer.id is not None and writer.id in author_slots:
+                author_slots[writer.id].append(article)
     for slug in sorted(tags):
         result.append(
             Listing(
@@ -266,6 +393,7 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
                 "tag",
                 articles=tuple(tags[slug]),
                 withdrawn=tuple(a for a in mourned if any(t.slug == slug for t in a.tags)),
+                slots=_unique(tag_slots[slug]),
             )
         )
     for author in content.authors:
@@ -280,9 +408,20 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
                     author,
                     articles=written,
                     withdrawn=tuple(a for a in mourned if author in a.authors),
+                    slots=_unique(author_slots[author.id]),
                 )
             )
     return tuple(result)
+
+
+def _ever_public(article: Article, now: datetime) -> bool:
+    """Public at some moment up to ``now``, withdrawn since or not: it has a slot."""
+    return not article.draft and article.date <= now
+
+
+def _unique(articles: list[Article]) -> tuple[Article, ...]:
+    """``articles`` with each once, in order (a tag written twice on one article)."""
+    return tuple({a.id: a for a in articles}.values())
 
 
 def partner_listings(content: Content, now: datetime, title: str) -> tuple[Listing, ...]:
@@ -337,52 +476,13 @@ class History:
     """Where a feed stands in the archive (RFC 5005): channel paths, whose
     feeds in the same format the links point to."""
 
-    #: This document is an archive month (``fh:archive``), not a subscription feed.
+    #: This document is an archive document (``fh:archive``), not a subscription feed.
     archive: bool = False
-    #: The subscription feed of an archive.
+    #: The subscription feed of an archive document.
     current: str | None = None
-    #: The next older month, and the next newer one.
+    #: The next older document; the next newer one (or the subscription feed).
     prev: str | None = None
     next: str | None = None
-
-
-@dataclass(frozen=True)
-class Month:
-    """One month of the archive (RFC 5005): every public article first
-    published that month, in the site's time zone."""
-
-    year: int
-    month: int
-    articles: tuple[Article, ...]
-    #: Articles of the month withdrawn lately, for tombstones.
-    withdrawn: tuple[Article, ...] = ()
-
-    @property
-    def path(self) -> str:
-        return urls.archive(self.year, self.month)
-
-
-def months(content: Content, now: datetime) -> tuple[Month, ...]:
-    """The archive's months that have public articles, newest first."""
-    zone = content.site.zone
-
-    def month_of(article: Article) -> tuple[int, int]:
-        local = article.date.astimezone(zone)
-        return local.year, local.month
-
-    grouped: dict[tuple[int, int], list[Article]] = {}
-    for article in public_articles(content, now):
-        grouped.setdefault(month_of(article), []).append(article)
-    mourned = _mourned(content, now)
-    return tuple(
-        Month(
-            year,
-            month,
-            tuple(grouped[year, month]),
-            tuple(a for a in mourned if month_of(a) == (year, month)),
-        )
-        for year, month in sorted(grouped, reverse=True)
-    )
 
 
 def public_images(content: Content, now: datetime, drafts: bool = False) -> tuple[str, ...]:

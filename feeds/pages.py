@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from feeds import urls
 from feeds.i18n import Words
-from feeds.listings import FeedLink, Page, SitemapEntry, status
+from feeds.listings import Channel, FeedLink, Page, SitemapEntry, status
 from feeds.model import Article
 from feeds.render import (
     Renderer,
@@ -118,14 +118,25 @@ def _render(
 
 
 def listing_page(
-    renderer: Renderer, page: Page, feeds: tuple[FeedLink, ...], preview: datetime | None = None
+    renderer: Renderer,
+    page: Page,
+    feeds: tuple[FeedLink, ...],
+    archive: str | None = None,
+    preview: datetime | None = None,
 ) -> bytes:
-    """A page of a listing: the index, a tag or an author."""
+    """A page of a listing (the index, a tag or an author): its front page,
+    or a sealed page numbered from the oldest. ``archive``: the path of the
+    listing's archive page, which its front page links to."""
     site = renderer.site
     channel = page.channel
     heading = channel.title.removeprefix(f"{site.title}: ") if channel.path else site.title
-    number, count = page.number, page.count
     author = channel.author
+
+    def goes_to(number: int | None) -> str | None:
+        if number is None:
+            return None
+        return channel.path if number == 0 else urls.page(channel.path, number)
+
     return _render(
         renderer,
         "listing.html",
@@ -134,10 +145,11 @@ def listing_page(
         listing=channel,
         heading=heading,
         articles=page.articles,
-        number=number,
-        count=count,
-        previous=urls.page(channel.path, number - 1) if number > 1 else None,
-        next=urls.page(channel.path, number + 1) if number < count else None,
+        number=page.number,
+        numbers=page.numbers,
+        newer=goes_to(page.newer),
+        older=goes_to(page.older),
+        archive=archive,
         canonical=urls.absolute(site.base_url, page.path),
         feeds=feeds,
         bio=Markup(author.bio_html if author else ""),
@@ -230,26 +242,46 @@ def withdrawals_page(
 
 
 @dataclass(frozen=True)
-class MonthEntry:
-    """A month as the archive page lists it."""
+class ArchiveEntry:
+    """An archive document as its listing's archive page lists it."""
 
     path: str
-    name: str
+    number: int
+    #: The dates of its oldest and newest story.
+    first: datetime
+    last: datetime
+    #: How many public stories it holds.
     count: int
 
 
 def archive_page(
-    renderer: Renderer, months: tuple[MonthEntry, ...], feeds: tuple[FeedLink, ...]
+    renderer: Renderer,
+    channel: Channel,
+    documents: tuple[ArchiveEntry, ...],
+    feeds: tuple[FeedLink, ...],
 ) -> bytes:
-    """``/archive/``: the months, with their article counts and feeds."""
+    """``/archive/``, ``/tags/<tag>/archive/``: a listing's sealed archive
+    documents, newest first, with the dates each covers and its feeds."""
+    site = renderer.site
+    words = renderer.words(site.language)
+    heading = channel.title.removeprefix(f"{site.title}: ") if channel.path else site.title
+
+    def day(moment: datetime) -> Markup:
+        return Markup('<time datetime="{}">{}</time>').format(
+            moment.isoformat(), words.date(moment)
+        )
+
     return _render(
         renderer,
         "archive.html",
-        renderer.words(renderer.site.language),
-        months=months,
+        words,
+        listing=channel,
+        heading=heading,
+        documents=documents,
+        day=day,
         feeds=feeds,
-        absolute=functools.partial(urls.absolute, renderer.site.base_url),
-        canonical=urls.absolute(renderer.site.base_url, urls.ARCHIVE),
+        absolute=functools.partial(urls.absolute, site.base_url),
+        canonical=urls.absolute(site.base_url, urls.archives(channel.path)),
     )
 
 

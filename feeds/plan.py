@@ -33,18 +33,17 @@ from feeds.feedgen_formats import (
     build_withdrawals_atom,
     build_withdrawals_rss,
 )
-from feeds.i18n import words_for
+from feeds.i18n import Words, words_for
 from feeds.jsonfeed import build_json_feed, build_partner_json, build_withdrawals_json
 from feeds.listings import (
     Channel,
+    Document,
     FeedLink,
     History,
     Listing,
-    Month,
     SitemapEntry,
     is_withdrawn,
     listings,
-    months,
     next_change,
     partner_listings,
     public_images,
@@ -53,7 +52,7 @@ from feeds.listings import (
 from feeds.model import Article, Content, Site
 from feeds.opml import build_opml
 from feeds.pages import (
-    MonthEntry,
+    ArchiveEntry,
     archive_page,
     article_page,
     feeds_page,
@@ -106,8 +105,9 @@ class Output:
     access: Access = Access.PUBLIC
     #: The HTTP status it is served with (a withdrawn article's page: 410).
     status: int = 200
-    #: It changes only when an article of its own changes (an archive month
-    #: that is not the newest): caches may keep it long.
+    #: It changes only when an article of its own changes (a sealed archive
+    #: document, but for its ``next-archive`` once, when the next is sealed):
+    #: caches may keep it long.
     lasting: bool = False
     #: Its surrogate key for a CDN: its listing's (shared by all its pages
     #: and feeds) or its article's; empty: its file's own.
@@ -130,11 +130,7 @@ class Plan:
         #: Files under ``images/`` that may be published, relative to it.
         self.images = frozenset(public_images(content, now, drafts))
         outputs = _outputs(
-            content,
-            self.listings,
-            months(content, now),
-            withdrawals(content, now),
-            now if drafts else None,
+            content, self.listings, withdrawals(content, now), now if drafts else None
         )
         outputs.update(_sitemaps(content, now, self.listings, outputs))
         #: Images partners may fetch with a token (``partners/images/``): the
@@ -220,21 +216,22 @@ def _field_names(kind: type) -> tuple[str, ...]:
 def _outputs(
     content: Content,
     every: tuple[Listing, ...],
-    archive: tuple[Month, ...],
     gone: tuple[Article, ...],
     preview: datetime | None,
 ) -> dict[str, Output]:
     """Every output, in the order the sitemap and the OPML list show them.
-    ``archive`` holds the months, newest first; ``gone`` the withdrawn
-    articles. ``preview`` is the moment drafts and scheduled articles are
-    marked as of, in a preview that shows them."""
+    ``gone`` holds the withdrawn articles. ``preview`` is the moment drafts
+    and scheduled articles are marked as of, in a preview that shows them."""
     site = content.site
     words = words_for(site.language, site.language, site.zone)
     outputs: dict[str, Output] = {}
-    newest_month = History(prev=archive[0].path) if archive else None
+    #: Each listing's sealed archive documents, oldest first.
+    archived = {listing.path: listing.documents(site.feed_items) for listing in every}
     for listing in every:
         channel = listing.channel
-        history = newest_month if listing is every[0] else None
+        documents = archived[listing.path]
+        # The subscription feed leads to its newest sealed document (RFC 5005).
+        history = History(prev=documents[-1].path) if documents else None
         for fmt, build in FEED_BUILDERS.items():
             path = urls.feed(listing.path, fmt)
             url = urls.absolute(site.base_url, path)
@@ -261,35 +258,25 @@ def _outputs(
         home = urls.absolute(site.base_url, urls.WITHDRAWALS)
         link = FeedLink(urls.WITHDRAWALS, gone_channel.title, fmt, url, home, "withdrawals")
         outputs[path] = Output(build, (gone_channel, gone, since), link, keys=gone_key)
-    for index, month in enumerate(archive):
-        name = words.month(month.year, month.month)
-        channel = Channel(
-            month.path,
-            f"{site.title}: {name}",
-            words("Every article of %(month)s from %(site)s.", month=name, site=site.title),
-            "archive",
-        )
-        history = History(
-            archive=True,
-            current=urls.HOME,
-            prev=archive[index + 1].path if index + 1 < len(archive) else None,
-            next=archive[index - 1].path if index > 0 else None,
-        )
-        for fmt, build in FEED_BUILDERS.items():
-            inputs = (channel, month.articles, month.withdrawn, history)
-            lasting = index > 0  # the newest month still grows
-            keys = (headers.listing_key(month.path),)
-            outputs[urls.feed(month.path, fmt)] = Output(build, inputs, lasting=lasting, keys=keys)
+    for listing in every:
+        _archive_documents(outputs, listing, archived[listing.path], site, words)
     links = feed_links(outputs)  # every feed is planned by now
     site_feeds = links.get(urls.HOME, ())
     for listing in every:
-        newest = rfc3339(max(a.modified for a in listing.articles)) if listing.articles else None
         feeds = site_feeds if not listing.path else links.get(listing.path, ()) + site_feeds
         keys = (headers.listing_key(listing.path),)
+        # The site's archive page is always there; a tag's or author's once
+        # it has a sealed document.
+        has_archive = bool(archived[listing.path]) or not listing.path
+        archive = urls.archives(listing.path) if has_archive else None
         for page in listing.pages():
-            entry = SitemapEntry(urls.absolute(site.base_url, page.path), newest)
+            newest = max((a.modified for a in page.articles), default=None)
+            entry = SitemapEntry(
+                urls.absolute(site.base_url, page.path), rfc3339(newest) if newest else None
+            )
+            front = archive if page.number is None else None
             outputs[urls.file_of(page.path)] = Output(
-                listing_page, (page, feeds, preview), entry, keys=keys
+                listing_page, (page, feeds, front, preview), entry, keys=keys
             )
     for article in every[0].articles:
         entry = SitemapEntry(article.url, rfc3339(article.modified))
@@ -306,11 +293,21 @@ def _outputs(
     outputs[urls.file_of(urls.WITHDRAWALS)] = Output(
         withdrawals_page, (gone, gone_feeds + site_feeds), entry, keys=gone_key
     )
-    entries = tuple(
-        MonthEntry(m.path, words.month(m.year, m.month), len(m.articles)) for m in archive
-    )
-    entry = SitemapEntry(urls.absolute(site.base_url, urls.ARCHIVE), None)
-    outputs[urls.file_of(urls.ARCHIVE)] = Output(archive_page, (entries, site_feeds), entry)
+    for listing in every:
+        documents = archived[listing.path]
+        if listing.path and not documents:
+            continue
+        entries = tuple(
+            ArchiveEntry(d.path, d.number, d.first, d.last, len(d.articles))
+            for d in reversed(documents)
+        )
+        feeds = site_feeds if not listing.path else links.get(listing.path, ()) + site_feeds
+        path = urls.archives(listing.path)
+        entry = SitemapEntry(urls.absolute(site.base_url, path), None)
+        keys = (headers.listing_key(listing.path),)
+        outputs[urls.file_of(path)] = Output(
+            archive_page, (listing.channel, entries, feeds), entry, keys=keys
+        )
     every_feed = tuple(o.listed_as for o in outputs.values() if isinstance(o.listed_as, FeedLink))
     entry = SitemapEntry(urls.absolute(site.base_url, urls.FEEDS_PAGE), None)
     outputs[urls.file_of(urls.FEEDS_PAGE)] = Output(feeds_page, (every_feed,), entry)
@@ -329,6 +326,44 @@ def _outputs(
     outputs[urls.FAVICON] = Output(static_file, ("favicon.ico",))
     outputs[urls.NOT_FOUND] = Output(not_found_page, (site_feeds,))
     return outputs
+
+
+def _archive_documents(
+    outputs: dict[str, Output],
+    listing: Listing,
+    documents: tuple[Document, ...],
+    site: Site,
+    words: Words,
+) -> None:
+    """A listing's sealed archive documents (RFC 5005), in every format:
+    ``fh:archive``, ``current`` the subscription feed, ``prev-archive`` the
+    next older document, ``next-archive`` the next newer one or, from the
+    newest, the subscription feed. No hub (nothing to push), and lasting."""
+    keys = (headers.listing_key(listing.path),)
+    size = site.feed_items
+    for index, document in enumerate(documents):
+        channel = Channel(
+            document.path,
+            words("%(listing)s: archive %(number)s", listing=listing.title, number=document.number),
+            words(
+                "Stories %(first)s to %(last)s of %(listing)s, counted from the oldest.",
+                first=index * size + 1,
+                last=(index + 1) * size,
+                listing=listing.title,
+            ),
+            "archive",
+            home=urls.archives(listing.path),
+        )
+        history = History(
+            archive=True,
+            current=listing.path,
+            prev=documents[index - 1].path if index > 0 else None,
+            next=documents[index + 1].path if index + 1 < len(documents) else listing.path,
+        )
+        inputs = (channel, document.articles, document.withdrawn, history)
+        for fmt, build in FEED_BUILDERS.items():
+            path = urls.feed(document.path, fmt)
+            outputs[path] = Output(build, inputs, lasting=True, keys=keys)
 
 
 #: Article URLs in one sitemap of articles. Numbered from the oldest and

@@ -88,7 +88,8 @@ def author(author_id: str) -> str:
     return f"authors/{author_id}/"
 
 
-#: The archive's index page; each month's feeds live under it.
+#: The site's archive page; its archive documents live under it, as a tag's
+#: and an author's under theirs (:func:`archives`).
 ARCHIVE = "archive/"
 #: Every withdrawn article, as a page and as feeds, for partners.
 WITHDRAWALS = "withdrawals/"
@@ -118,9 +119,29 @@ def pixel(article_id: str) -> str:
     return f"{PIXELS}{id_digest(article_id)}.gif"
 
 
-def archive(year: int, month: int) -> str:
-    """The folder of one month's archive feeds: ``archive/2026/10/``."""
-    return f"{ARCHIVE}{year:04d}/{month:02d}/"
+def archives(listing: str) -> str:
+    """The archive page of the listing whose front page is at ``listing``:
+    ``archive/``, ``tags/peru/archive/``."""
+    return listing + ARCHIVE
+
+
+def archive(listing: str, number: int) -> str:
+    """The folder of a listing's archive document ``number`` (RFC 5005),
+    numbered from the oldest: ``archive/3/``, ``tags/peru/archive/3/``."""
+    return f"{archives(listing)}{number}/"
+
+
+#: An archive document's feed: ``archive/3/atom.xml``, ``tags/x/archive/3/rss.xml``.
+_ARCHIVE_DOCUMENT = re.compile(
+    rf"(?:{TAGS}[^/]+/|authors/[^/]+/)?{ARCHIVE}[1-9][0-9]*/"
+    f"(?:{'|'.join(map(re.escape, FEED_FILES.values()))})"
+)
+
+
+def is_archive_document(path: str) -> bool:
+    """Whether ``path`` is an archive document's feed: no hub carries it (it
+    has nothing to push), unlike a subscription feed."""
+    return _ARCHIVE_DOCUMENT.fullmatch(path) is not None
 
 
 def sitemap_articles(number: int) -> str:
@@ -170,8 +191,9 @@ def pattern(path: str) -> str:
 
 
 def page(listing: str, number: int) -> str:
-    """Page ``number`` of the listing whose first page is at ``listing``."""
-    return listing if number == 1 else f"{listing}page/{number}/"
+    """Page ``number`` of the listing whose front page is at ``listing``,
+    numbered from the oldest: ``page/1/`` holds its first 20 stories."""
+    return f"{listing}page/{number}/"
 
 
 def feed(listing: str, fmt: str) -> str:

@@ -107,7 +107,9 @@ def validate_site(
         license=LICENSES[fields.license("license", "all-rights-reserved")],
         producer=fields.text("producer") or title,
         source=fields.text("source") or title,
-        feed_items=fields.integer("feed_items", 50, 1),
+        # Each archive document holds feed_items stories: at most 100 keeps
+        # every document well under 2 MB, what readers and aggregators take.
+        feed_items=fields.integer("feed_items", 50, 1, 100),
         logo=logo,
         hub=fields.web_url("hub"),
         cache_max_age=fields.integer("cache_max_age", 300, 0),

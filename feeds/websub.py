@@ -73,8 +73,13 @@ def backoff_from_env() -> float:
 
 
 def feeds_of(plan: Plan) -> list[str]:
-    """The public feed files of a plan: what a hub is told of."""
-    return [path for path in plan.paths(Access.PUBLIC) if path.endswith(FEED_FILES)]
+    """The public feed files of a plan that name the hub: what a hub is told
+    of (never a sealed archive document, which has nothing to push)."""
+    return [
+        path
+        for path in plan.paths(Access.PUBLIC)
+        if path.endswith(FEED_FILES) and not urls.is_archive_document(path)
+    ]
 
 
 def topic_url(plan: Plan, path: str) -> str:

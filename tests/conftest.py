@@ -218,10 +218,10 @@ def tree(root: Path, leave_out: Collection[str] = ()) -> dict[str, bytes]:
 
 
 def site_files(out: Path) -> dict[str, bytes]:
-    """The files of an export, its marker left out."""
-    from feeds.export import MARKER
+    """The files of an export, its marker and manifest left out."""
+    from feeds.export import MANIFEST_FILE, MARKER
 
-    return tree(out, (MARKER,))
+    return tree(out, (MARKER, MANIFEST_FILE))
 
 
 def clean(root: Path, tmp_path: Path, now: datetime = NOW) -> dict[str, bytes]:

@@ -22,8 +22,7 @@ from lxml import etree
 from conftest import NOW, PNG, free_port, gunicorn, write
 from feeds import urls
 from feeds.build import build
-from feeds.content import load
-from feeds.listings import public_articles
+from feeds.headers import read_headers_file
 
 BASE = "https://archive.example.org/"
 LIMA = ZoneInfo("America/Lima")
@@ -44,10 +43,18 @@ feed_items = 5
 """
 
 
+#: Every story's id is this and its slug.
+ID = "tag:archive.example.org,2025:"
+#: The withdrawn story's first publication.
+WITHDRAWN_ON = datetime(2026, 2, 10, 15, 0, tzinfo=UTC)
+#: What a sealed archive document may weigh at most (Google News takes 2 MB a feed).
+LIMIT = 2_000_000
+
+
 def article(slug: str, date: datetime, extra: str = "", tags: str = "[Rivers]") -> str:
     return (
         f'---\ntitle: "Story {slug}"\ndate: {date.isoformat()}\n'
-        f'id: "tag:archive.example.org,2025:{slug}"\nauthors:\n  - name: Rosa Vega\n'
+        f'id: "{ID}{slug}"\nauthors:\n  - name: Rosa Vega\n'
         f"tags: {tags}\n{extra}---\nThe story called {slug}, told in one line.\n"
     )
 
@@ -60,9 +67,30 @@ def dates() -> Iterator[tuple[str, datetime]]:
     for number in range(30):
         date = start + timedelta(days=number * 13 + number % 4)
         if date.month in (12,) and date.year == 2025:
-            continue  # a month with no public article: no archive document
+            continue  # a month with no story
         yield f"story-{number:02}", date
     yield "month-edge", datetime(2026, 3, 1, 3, 0, tzinfo=UTC)  # 28 February in Lima
+
+
+def tags_of(slug: str) -> str:
+    """Every other story is about lakes too."""
+    return "[Rivers, Lakes]" if slug.endswith(("0", "2", "4", "6", "8")) else "[Rivers]"
+
+
+def slots(tag: str | None = None) -> list[tuple[datetime, str]]:
+    """``(date, id)`` of every story ever public (the withdrawn one too, never
+    the draft nor the scheduled one), oldest first: the listing's slots, read
+    off this test's own input. ``tag``: of that tag's listing."""
+    stories = [(d, ID + slug) for slug, d in dates() if tag is None or tag in tags_of(slug)]
+    if tag in (None, "Rivers"):
+        stories.append((WITHDRAWN_ON, ID + "withdrawn"))
+    return sorted(stories)
+
+
+def sealed(tag: str | None = None) -> list[list[tuple[datetime, str]]]:
+    """The slots of each sealed archive document of 5 (``feed_items``), oldest first."""
+    found = slots(tag)
+    return [found[start : start + 5] for start in range(0, len(found) - 4, 5)]
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +98,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("archive") / "content"
     write(root, "site.toml", SITE)
     for slug, date in dates():
-        write(root, f"articles/{slug}.md", article(slug, date))
+        write(root, f"articles/{slug}.md", article(slug, date, tags=tags_of(slug)))
     write(root, "articles/a-draft.md", article("a-draft", NOW - timedelta(days=3), "draft: true\n"))
     write(root, "articles/scheduled.md", article("scheduled", NOW + timedelta(days=2)))
     withdrawn = article(
         "withdrawn",
-        datetime(2026, 2, 10, 15, 0, tzinfo=UTC),
+        WITHDRAWN_ON,
         f'withdrawn:\n  date: {(NOW - timedelta(days=5)).isoformat()}\n  reason: "{REASON}"\n'
         "image:\n  src: /images/only-here.png\n  alt: A sample jar\n",
         tags="[Rivers, Cadmium]",
@@ -107,92 +135,198 @@ def walk(out: Path, start: str) -> list[tuple[str, Any]]:
     found, url = [], link(feedparser.parse(fetch(out, start)), "prev-archive")
     while url is not None:
         assert url not in [seen for seen, _ in found], "a loop in the archive"
-        parsed = feedparser.parse(fetch(out, url))
+        data = fetch(out, url)
+        assert len(data) <= LIMIT, url
+        parsed = feedparser.parse(data)
         assert not parsed.bozo, (url, parsed.bozo_exception)
         found.append((url, parsed))
         url = link(parsed, "prev-archive")
     return found
 
 
-def public_ids(site: Path) -> set[str]:
-    return {a.id for a in public_articles(load(site).content, NOW)}
+def public_ids(tag: str | None = None) -> set[str]:
+    """What a client must recover: every story of the input but the draft,
+    the scheduled and the withdrawn one."""
+    return {ID + slug for slug, _ in dates() if tag is None or tag in tags_of(slug)}
 
 
 @pytest.mark.parametrize("fmt", ["atom", "rss"])
-def test_a_client_walking_the_archive_recovers_every_public_id_once(
-    export: Path, site: Path, fmt: str
+@pytest.mark.parametrize("listing", ["", "tags/lakes/"])
+def test_a_client_walking_the_archive_recovers_every_public_id(
+    export: Path, fmt: str, listing: str
 ) -> None:
-    subscription = BASE + urls.FEED_FILES[fmt]
-    assert len(feedparser.parse(fetch(export, subscription)).entries) == 5  # feed_items
+    tag = "Lakes" if listing else None
+    subscription = BASE + listing + urls.FEED_FILES[fmt]
+    current = feedparser.parse(fetch(export, subscription))
+    assert len(current.entries) == 5  # feed_items
     archives = walk(export, subscription)
+    documents = sealed(tag)
+    assert len(archives) == len(documents) and (tag or len(documents) >= 5)
+    # Numbered from the oldest, walked from the newest; no story in two documents.
+    assert [url for url, _ in archives] == [
+        f"{BASE}{listing}archive/{n}/{urls.FEED_FILES[fmt]}" for n in range(len(documents), 0, -1)
+    ]
     ids = Counter(entry.id for _, parsed in archives for entry in parsed.entries)
-    assert set(ids) == public_ids(site) and set(ids.values()) == {1}
-    assert len(ids) == len(list(dates()))  # neither the draft, the scheduled nor the withdrawn
-    months = [url.removeprefix(BASE + "archive/").rsplit("/", 1)[0] for url, _ in archives]
-    assert months == sorted(months, reverse=True) and "2025/12" not in months
-    for number, (url, parsed) in enumerate(archives):
+    assert set(ids.values()) == {1}
+    assert set(ids) | {entry.id for entry in current.entries} == public_ids(tag)
+    for index, (url, parsed) in enumerate(archives):
+        number = len(documents) - index
         assert link(parsed, "current") == subscription
-        newer = archives[number - 1][0] if number else None
+        newer = archives[index - 1][0] if index else subscription
         assert link(parsed, "next-archive") == newer
-        root = etree.fromstring(fetch(export, url))
-        assert root.find(f".//{FH}archive") is not None, url
-        month = tuple(int(part) for part in months[number].split("/"))
-        for entry in parsed.entries:  # each story in the month of its date in Lima
-            published = datetime(*entry.published_parsed[:6], tzinfo=UTC).astimezone(LIMA)
-            assert (published.year, published.month) == month
-    edge = next(p for url, p in archives if url.endswith("/2026/02/" + urls.FEED_FILES[fmt]))
-    assert "tag:archive.example.org,2025:month-edge" in [e.id for e in edge.entries]
+        assert link(parsed, "hub") is None
+        assert etree.fromstring(fetch(export, url)).find(f".//{FH}archive") is not None, url
+        held = [id for _, id in reversed(documents[number - 1]) if id != ID + "withdrawn"]
+        assert [entry.id for entry in parsed.entries] == held  # newest first
 
 
-def test_json_feed_pages_back_through_the_months(export: Path, site: Path) -> None:
+def test_json_feed_pages_back_through_the_documents(export: Path) -> None:
     ids: list[str] = []
-    url: str | None = (
-        BASE
-        + "archive/"
-        + json.loads(fetch(export, BASE + "feed.json"))["next_url"].removeprefix(BASE + "archive/")
-    )
+    url: str | None = json.loads(fetch(export, BASE + "feed.json"))["next_url"]
+    assert url == f"{BASE}archive/{len(sealed())}/feed.json"
     while url is not None:
         page = json.loads(fetch(export, url))
+        assert "hubs" not in page
         ids += [item["id"] for item in page["items"]]
         url = page.get("next_url")
-    assert sorted(ids) == sorted(public_ids(site))
+    assert sorted(ids) == sorted(public_ids())
 
 
-def test_the_archive_page_lists_each_month_with_its_count(export: Path) -> None:
+def test_the_archive_page_lists_each_document_with_its_dates(export: Path) -> None:
     page = (export / "archive" / "index.html").read_text(encoding="utf-8")
     tree = etree.HTML(page)
     # Addresses to copy, not links: Chromium shows a feed as a wall of XML.
     assert not [a for a in tree.iter("a") if a.get("href", "").endswith((".xml", ".json"))]
-    groups = {
-        "".join(code.itertext()): "".join(code.getparent().getparent().getparent().itertext())
-        for code in tree.iter("code")
+    rows = tree.findall(".//table[@class='archives']/tbody/tr")
+    documents = sealed()
+    numbers = range(len(documents), 0, -1)  # newest first
+    assert [row.get("id") for row in rows] == [f"archive-{n}" for n in numbers]
+    for row, number, held in zip(rows, numbers, reversed(documents), strict=True):
+        times = [t.get("datetime") for t in row.iter("time")]
+        assert times == [held[0][0].isoformat(), held[-1][0].isoformat()]
+        public = len([id for _, id in held if id != ID + "withdrawn"])
+        cells = ["".join(cell.itertext()).strip() for cell in row]
+        assert cells[0] == str(number) and cells[2] == str(public), cells
+        assert [c.text for c in row.iter("code")] == [f"{BASE}archive/{number}/rss.xml"]
+    # A tag's documents are listed on its own archive page, linked from its page.
+    tag = (export / "tags" / "lakes" / "index.html").read_text(encoding="utf-8")
+    assert 'href="/tags/lakes/archive/"' in tag
+    lakes = etree.HTML((export / "tags" / "lakes" / "archive" / "index.html").read_bytes())
+    codes = [c.text for c in lakes.iter("code")]
+    assert codes == [
+        f"{BASE}tags/lakes/archive/{n}/rss.xml" for n in range(len(sealed("Lakes")), 0, -1)
+    ]
+
+
+def holding(id: str) -> int:
+    """The number of the site's archive document that holds the story ``id``."""
+    return next(n for n, held in enumerate(sealed(), 1) if id in [i for _, i in held])
+
+
+def sealed_files(out: Path) -> dict[str, bytes]:
+    """Every sealed archive document and sealed listing page of an export."""
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for pattern in ("**/archive/*/*", "**/page/*/index.html")
+        for p in out.glob(pattern)
     }
-    months = sorted(path.parent.relative_to(export) for path in export.glob("archive/*/*/atom.xml"))
-    assert months and len(groups) == 3 * len(months)
-    for month in months:
-        held = len(feedparser.parse((export / month / "atom.xml").read_bytes()).entries)
-        for name in ("rss.xml", "atom.xml", "feed.json"):
-            text = groups[f"{BASE}{month}/{name}"]
-            assert f"{held} article" in text, (month, text)
 
 
-def test_a_new_story_leaves_older_months_byte_identical(
+def test_a_new_story_leaves_sealed_documents_and_pages_byte_identical(
     site: Path, export: Path, tmp_path: Path
 ) -> None:
-    before = {p.relative_to(export): p.read_bytes() for p in export.glob("archive/*/*/*")}
-    newest = max(before, key=lambda p: p.parts[1:3])
-    year, month = int(newest.parts[1]), int(newest.parts[2])
-    late = datetime(year, month, 28, 12, tzinfo=LIMA)
-    write(site, "articles/late-news.md", article("late-news", late))
+    """The new story takes the next slot of each of its listings: a sealed
+    document or page is left as it was, but where that slot seals a new one,
+    the newest before it, whose ``next-archive`` (or "Newer") now leads there."""
+    before = sealed_files(export)
+    assert "page/1/index.html" in before
+    late = NOW - timedelta(hours=1)
+    write(site, "articles/late-news.md", article("late-news", late, tags="[Rivers, Lakes]"))
     try:
         out = tmp_path / "out"
         build(site, out, NOW)
-        after = {p.relative_to(out): p.read_bytes() for p in out.glob("archive/*/*/*")}
+        after = sealed_files(out)
     finally:
         (site / "articles" / "late-news.md").unlink()
-    assert after.keys() == before.keys()
-    changed = {path.parent for path in before if before[path] != after[path]}
-    assert changed == {newest.parent}
+    expected, added = set(), set()
+    for listing, tag in (("", None), ("tags/rivers/", "Rivers"), ("tags/lakes/", "Lakes")):
+        count = len(slots(tag)) + 1
+        if count % 5 == 0:  # a document sealed: the one before leads to it now
+            added |= {f"{listing}archive/{count // 5}/{n}" for n in urls.FEED_FILES.values()}
+            if count > 5:
+                # (JSON Feed's next_url leads only to older documents.)
+                newest = f"{listing}archive/{count // 5 - 1}/"
+                expected |= {newest + "rss.xml", newest + "atom.xml"}
+        if count % 20 == 0:
+            added.add(f"{listing}page/{count // 20}/index.html")
+            if count > 20:
+                expected.add(f"{listing}page/{count // 20 - 1}/index.html")
+    assert after.keys() == before.keys() | added
+    assert {p for p in before if before[p] != after[p]} == expected
+
+
+@pytest.mark.parametrize("change", ["edit", "withdrawal"])
+def test_an_edit_or_withdrawal_changes_only_the_sealed_files_that_hold_the_story(
+    site: Path, export: Path, tmp_path: Path, change: str
+) -> None:
+    before = sealed_files(export)
+    documents = sealed()
+    slug = documents[1][2][1].removeprefix(ID)  # a story of document 2
+    path = site / "articles" / f"{slug}.md"
+    original = path.read_text(encoding="utf-8")
+    if change == "edit":
+        path.write_text(original.replace("told in one line.", "told in one line, corrected."))
+    else:
+        gone = f'withdrawn:\n  date: {(NOW - timedelta(days=1)).isoformat()}\n  reason: "Wrong."\n'
+        path.write_text(original.replace("---\nThe story", gone + "---\nThe story"))
+    try:
+        out = tmp_path / "out"
+        build(site, out, NOW)
+        after = sealed_files(out)
+    finally:
+        path.write_text(original)
+    changed = {p for p in before if before[p] != after[p]}
+    index = [id for _, id in slots()].index(ID + slug)
+    pages = {f"page/{index // 20 + 1}/index.html"}
+    lakes = [id for _, id in slots("Lakes")]
+    if slug and ID + slug in lakes and len(lakes) >= 20:
+        pages.add(f"tags/lakes/page/{lakes.index(ID + slug) // 20 + 1}/index.html")
+    expected = {f"archive/2/{name}" for name in urls.FEED_FILES.values()} | pages
+    if ID + slug in lakes:
+        number = lakes.index(ID + slug) // 5 + 1
+        expected |= {f"tags/lakes/archive/{number}/{name}" for name in urls.FEED_FILES.values()}
+    rivers = [id for _, id in slots("Rivers")]
+    number = rivers.index(ID + slug) // 5 + 1
+    expected |= {f"tags/rivers/archive/{number}/{name}" for name in urls.FEED_FILES.values()}
+    expected |= {f"tags/rivers/page/{rivers.index(ID + slug) // 20 + 1}/index.html"}
+    assert changed == expected & before.keys()
+    assert changed >= {f"archive/2/{name}" for name in urls.FEED_FILES.values()}
+
+
+def test_sealed_documents_name_no_hub_and_no_hub_is_told_of_them(
+    site: Path, tmp_path: Path
+) -> None:
+    """A sealed document has nothing to push: with a hub in site.toml, the
+    subscription feeds name it (body and ``Link`` header), no document does,
+    and the build reports no document among the feeds a hub is told of."""
+    hub = "https://hub.example.org/"
+    root = Path(shutil.copytree(site, tmp_path / "content"))
+    (root / "site.toml").write_text(SITE + f'hub = "{hub}"\n')
+    out = tmp_path / "out"
+    report = build(root, out, NOW)
+    rules = read_headers_file((out / "_headers").read_bytes())
+    documents = [f"{BASE}{listing}archive/{n}/" for listing in ("", "tags/lakes/") for n in (1, 2)]
+    for folder in [BASE, BASE + "tags/lakes/", *documents]:
+        archived = folder in documents
+        for name in ("atom.xml", "rss.xml"):
+            parsed = feedparser.parse(fetch(out, folder + name))
+            assert (link(parsed, "hub") == hub) is not archived, folder + name
+        assert ("hubs" in json.loads(fetch(out, folder + "feed.json"))) is not archived, folder
+        for name in urls.FEED_FILES.values():
+            found = dict(rules["/" + folder.removeprefix(BASE) + name])
+            assert ('rel="hub"' in found.get("Link", "")) is not archived, folder + name
+    told = {url for url, _, _ in report.feeds}
+    assert BASE + "atom.xml" in told and not {url for url in told if "/archive/" in url}
 
 
 # -- withdrawals ---------------------------------------------------------------------
@@ -223,7 +357,10 @@ def test_no_public_file_keeps_the_withdrawn_body_or_its_own_image(export: Path) 
 
 
 def test_feedparser_sees_the_tombstone_in_atom(export: Path) -> None:
-    for url in (BASE + "atom.xml", BASE + "archive/2026/02/atom.xml"):
+    number = next(
+        n for n, held in enumerate(sealed(), 1) if (WITHDRAWN_ON, ID + "withdrawn") in held
+    )
+    for url in (BASE + "atom.xml", f"{BASE}archive/{number}/atom.xml"):
         parsed = feedparser.parse(fetch(export, url))
         assert parsed.feed["at_deleted-entry"] == {
             "ref": "tag:archive.example.org,2025:withdrawn",
@@ -280,6 +417,9 @@ def test_the_withdrawn_article_answers_410_with_its_notice(app: str) -> None:
         urllib.request.urlopen(app + "images/only-here.png")
     with image.value:
         assert image.value.code == 404
-    with urllib.request.urlopen(app + "archive/2026/02/atom.xml") as response:
+    number = next(
+        n for n, held in enumerate(sealed(), 1) if (WITHDRAWN_ON, ID + "withdrawn") in held
+    )
+    with urllib.request.urlopen(f"{app}archive/{number}/atom.xml") as response:
         assert response.headers["Cache-Control"].startswith("public, max-age=3600,")
         assert BODY.encode() not in response.read()

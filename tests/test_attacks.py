@@ -70,8 +70,16 @@ def test_images_linked_to_an_outside_folder_are_not_exported(
     assert code == 1
     assert "images/private.png: links to a file outside images/; it is not published" in lines
     out = tmp_path / "out"
-    assert main(["build", "--content", str(sample), "--out", str(out)]) == 1
+    assert main(["build", "--strict", "--content", str(sample), "--out", str(out)]) == 1
     assert not out.exists()
+    capsys.readouterr()
+    assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # The folder leads out of the content: every image in it, and every
+    # article that shows one, is held back; the rest is published.
+    at = lines.index("images/private.png: links to a file outside images/; it is not published")
+    assert lines[at + 1] == "images/private.png: left out: it has no last good version"
+    assert not (out / "images/private.png").exists() and (out / "index.html").exists()
 
 
 def test_an_article_linked_to_an_outside_file_is_not_published(

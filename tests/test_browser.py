@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conftest import SHOTS
+from conftest import SHOTS, free_port, gunicorn, sample_copy, write
 
 #: Chromium against the sample site under gunicorn.
 pytestmark = pytest.mark.slow
@@ -143,13 +143,55 @@ def test_feed_links_lead_people_to_the_feeds_page(browser: Any, served: tuple[st
         base + "tags/peru/feed.json",
     ]
     page.screenshot(path=str(SHOTS / "feeds.png"), full_page=True)
-    # The archive's month feeds are addresses to copy too.
-    page.goto(base + "archive/")
-    first = page.locator(".feed-group code").first
-    first.locator("xpath=..").get_by_role("button", name="Copy").click()
-    assert page.evaluate("navigator.clipboard.readText()") == first.inner_text()
-    assert first.inner_text().startswith(base + "archive/")
     page.context.close()
+
+
+def test_pages_numbered_from_the_oldest_and_the_archive_in_a_browser(
+    browser: Any, tmp_path: Path
+) -> None:
+    """A reader jumps between numbered pages and walks Older from the front
+    page to page 1 seeing no story twice; the archive page gives each sealed
+    document's feeds as addresses to copy. 50 stories older than the sample's
+    10 slots: 60 slots, so pages 1 to 3 and one archive document of 50."""
+    port = free_port()
+    root = sample_copy(tmp_path, port)
+    for n in range(50):
+        write(
+            root,
+            f"articles/old-{n:02}.md",
+            f"---\ntitle: Old {n:02}\ndate: 2026-07-01T{n // 4:02}:{n % 4 * 15:02}:00Z\n"
+            "authors: [ana-quispe]\n---\nText.\n",
+        )
+    with gunicorn(root, port, tmp_path / "cache.sqlite") as base:
+        page = clipboard_page(browser, base)
+        page.goto(base)
+        pages = page.get_by_role("navigation", name="Pages")
+        assert pages.get_by_role("link", name="3").is_visible()
+        seen: list[str] = []
+        while True:
+            seen += page.locator("ol.articles h2").all_inner_texts()
+            older = page.locator("a[rel=next]")
+            if not older.count():
+                break
+            older.click()
+            page.wait_for_load_state()
+        assert page.url == base + "page/1/"
+        assert len(seen) == len(set(seen)) == 59  # every public story once (one is withdrawn)
+        assert seen[-20:] == [f"Old {n:02}" for n in range(19, -1, -1)]
+        page.get_by_role("navigation", name="Pages").get_by_role("link", name="2").click()
+        page.wait_for_load_state()
+        assert page.url == base + "page/2/"
+        assert page.locator("[aria-current=page]").inner_text() == "2"
+        page.goto(base)
+        page.get_by_role("link", name="Archive", exact=True).click()
+        page.wait_for_load_state()
+        assert page.url == base + "archive/"
+        first = page.locator("table.archives code").first
+        first.locator("xpath=..").get_by_role("button", name="Copy").click()
+        assert page.evaluate("navigator.clipboard.readText()") == first.inner_text()
+        assert first.inner_text() == base + "archive/1/rss.xml"
+        page.screenshot(path=str(SHOTS / "archive.png"), full_page=True)
+        page.context.close()
 
 
 def test_the_feed_stylesheet_works_from_another_origin(

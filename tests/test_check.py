@@ -403,6 +403,14 @@ BROKEN: list[tuple[str, dict[str, str | bytes], list[str]]] = [
         ],
     ),
     (
+        "feed_items above the archive documents' bound",
+        {
+            "site.toml": 'title = "T"\ndescription = "D"\nbase_url = "https://wire.example.org/"\n'
+            "feed_items = 101\n"
+        },
+        ["site.toml:4: feed_items: must be at most 100, got 101"],
+    ),
+    (
         "missing site.toml",
         {},
         ["site.toml: cannot read: No such file or directory"],

@@ -148,7 +148,7 @@ def test_new_without_an_author_names_the_gap_for_check(
     assert main(["new", "A story", "--content", str(content)]) == 0
     assert capsys.readouterr().out.endswith(
         "(a draft: set draft: false, or remove it, to publish; name its authors under "
-        "authors: before it can be built)\n"
+        "authors: before it can be published)\n"
     )
     text = (content / "articles" / "a-story.md").read_text()
     assert "authors: []  # add author ids from authors/: ana-quispe, tomas-ferreira\n" in text

@@ -24,6 +24,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,12 +37,14 @@ import pytest
 from conftest import NOW, Hub, free_port, generate, real_clock_env, tree, write
 from feeds import urls
 from feeds.build import build
+from feeds.cache import Cache
 from feeds.cli import main, size, transfer_bar
 from feeds.content import load_site
 from feeds.deploy import (
     DIGEST_KEY,
     HEADERS_KEY,
     MANIFEST,
+    Applied,
     DeployError,
     Kind,
     Known,
@@ -60,7 +63,7 @@ from feeds.deploy import (
     stale,
 )
 from feeds.digest import digest
-from feeds.export import MARKER
+from feeds.export import MANIFEST_FILE, MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -177,10 +180,12 @@ def test_plan_refuses_a_mass_deletion_unless_forced() -> None:
 
 def test_manifests_read_back_and_a_broken_one_is_empty() -> None:
     entries = {"rss.xml": Known("d", "h", '"e"', 3), "new.html": Known(None, None, None, 0)}
-    assert decode_manifest(encode_manifest(entries)) == entries
+    assert decode_manifest(encode_manifest(entries)) == (entries, None)
+    rules = Applied("r", ("Content-Security-Policy", "Link"))
+    assert decode_manifest(encode_manifest(entries, rules)) == (entries, rules)
     assert encode_manifest(entries) == encode_manifest(dict(reversed(entries.items())))
     for broken in (b"", b"not gzip", gzip.compress(b"[1]"), gzip.compress(b'{"version": 9}')):
-        assert decode_manifest(broken) == {}
+        assert decode_manifest(broken) == ({}, None)
 
 
 def test_transfer_bar_only_on_a_terminal() -> None:
@@ -422,7 +427,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, aws_env: None) -> Iterator[S
 
 
 #: What the export holds that is no file of the site: never uploaded.
-NOT_UPLOADED = (MARKER, "_headers")
+NOT_UPLOADED = (MARKER, MANIFEST_FILE, "_headers")
 
 
 def rule(out: Path, path: str, content: Path) -> tuple[tuple[str, str], ...]:
@@ -436,6 +441,35 @@ def rule(out: Path, path: str, content: Path) -> tuple[tuple[str, str], ...]:
 def site_changes(built: Any) -> set[str]:
     """What a build changed of the site's files (not the host's _headers)."""
     return set(built.changed) - {"_headers"}
+
+
+#: (export folder, paths opened in it) of each :func:`opened` under way.
+_WATCHED: list[tuple[str, list[str]]] = []
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    """Every way of opening a file raises the audit event ``open`` (builtin
+    ``open``, ``Path.read_bytes``, ``os.open``), whatever thread it is in."""
+    if event != "open" or not _WATCHED or not isinstance(args[0], str | bytes | os.PathLike):
+        return
+    path = os.fsdecode(args[0])
+    for root, found in _WATCHED:
+        if path.startswith(root + "/"):
+            found.append(path[len(root) + 1 :])
+
+
+sys.addaudithook(_audit)  # for good: an audit hook cannot be removed
+
+
+@contextmanager
+def opened(out: Path) -> Iterator[list[str]]:
+    """The files of the export in ``out`` this process opens meanwhile."""
+    watch = (str(out), [])
+    _WATCHED.append(watch)
+    try:
+        yield watch[1]
+    finally:
+        _WATCHED.remove(watch)
 
 
 class Calls:
@@ -476,8 +510,8 @@ def test_first_deploy_uploads_every_file_with_its_headers(
     assert report.deleted == () and report.unchanged == 0
     assert report.bytes == sum(len(data) for data in files.values())
     assert report.not_carried == ("Content-Security-Policy", "X-Content-Type-Options")
-    # One listing, no HEAD: the bucket was empty; and the manifest, written twice.
-    assert calls.counts == {"ListObjectsV2": 1, "PutObject": len(files) + 2}
+    # No manifest yet: one listing, no HEAD (the bucket was empty); the manifest, written twice.
+    assert calls.counts == {"GetObject": 1, "ListObjectsV2": 1, "PutObject": len(files) + 2}
     s3 = store.client()
     for path, data in files.items():
         head = s3.head_object(Bucket=target.bucket, Key=target.key(path))
@@ -496,7 +530,7 @@ def test_first_deploy_uploads_every_file_with_its_headers(
     again, calls = run(out, target, sample, store)
     assert (again.uploaded, again.deleted, again.changed) == ((), (), ())
     assert again.unchanged == len(files)
-    assert calls.counts == {"ListObjectsV2": 1, "GetObject": 1}  # the manifest; no HEAD
+    assert calls.counts == {"GetObject": 1}  # the manifest; no listing, no HEAD
 
 
 @pytest.mark.slow  # SeaweedFS
@@ -514,14 +548,100 @@ def test_an_edit_uploads_only_what_changed(store: Store, sample: Path, tmp_path:
     assert "articles/coral-nursery-cartagena/index.html" in report.uploaded
     assert {a.kind for a in report.actions} == {Kind.CHANGED}
     assert report.unchanged == len(tree(out, NOT_UPLOADED)) - len(site_changes(built))
-    assert calls.counts == {
-        "ListObjectsV2": 1,
-        "GetObject": 1,
-        "PutObject": len(site_changes(built)) + 2,
-    }
+    assert calls.counts == {"GetObject": 1, "PutObject": len(site_changes(built)) + 2}
     bucket = store.objects(target)
     for path, data in tree(out, NOT_UPLOADED).items():
         assert bucket[path][0] == data, path
+
+
+NEW_STORY = """---
+title: One more story
+date: 2026-03-01T09:00:00Z
+authors: [ana-quispe]
+tags: [Peru]
+---
+A new story, filed today.
+"""
+
+
+@pytest.mark.slow  # SeaweedFS
+def test_a_new_story_reads_only_the_files_it_changed(
+    store: Store, sample: Path, tmp_path: Path
+) -> None:
+    """The deploy plans from the export's manifest: it opens the files it
+    uploads, and ``_headers`` for their headers, each once, and no other."""
+    out, cache = tmp_path / "out", Cache(tmp_path / "cache.sqlite")
+    build(sample, out, NOW, cache)
+    target = store.target("new-story")
+    run(out, target, sample, store)
+    write(sample, "articles/one-more-story.md", NEW_STORY)
+    built = build(sample, out, NOW, cache)
+    cache.close()
+    assert "articles/one-more-story/index.html" in built.changed
+    with opened(out) as reads:
+        report, calls = run(out, target, sample, store)
+    assert set(report.uploaded) == set(report.changed) == site_changes(built)
+    assert {a.kind for a in report.actions} == {Kind.NEW, Kind.CHANGED}
+    files = Counter(path for path in reads if path not in (MARKER, MANIFEST_FILE))
+    # Each changed file once, and _headers; nothing else.
+    assert files == Counter({*built.changed, "_headers"})
+    assert "articles/coral-nursery-cartagena/index.html" not in files  # an older story's
+    assert len(files) < len(tree(out, NOT_UPLOADED))
+    assert calls.counts == {"GetObject": 1, "PutObject": len(report.uploaded) + 2}
+    bucket = store.objects(target)
+    for path, data in tree(out, NOT_UPLOADED).items():
+        assert bucket[path][0] == data, path
+
+
+@pytest.mark.slow  # SeaweedFS
+def test_nothing_to_deploy_reads_no_file_of_the_export(
+    store: Store, sample: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    build(sample, out, NOW)
+    target = store.target("idle")
+    with opened(out) as reads:
+        first, _ = run(out, target, sample, store)
+    assert set(reads) - {MARKER, MANIFEST_FILE} == set(first.uploaded) | {"_headers"}
+    build(sample, out, NOW)  # built again, the same bytes
+    before = store.writes(target)
+    with opened(out) as reads:
+        report, calls = run(out, target, sample, store)
+    assert (report.uploaded, report.deleted, report.changed) == ((), (), ())
+    assert report.unchanged == len(tree(out, NOT_UPLOADED))
+    assert set(reads) <= {MARKER, MANIFEST_FILE}  # not one file of the site, nor _headers
+    assert report.not_carried == first.not_carried  # as the last deploy found them
+    assert calls.counts == {"GetObject": 1}
+    assert store.writes(target) == before
+
+
+@pytest.mark.slow  # SeaweedFS
+def test_the_export_is_deployed_as_the_build_wrote_it(
+    store: Store, sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The export's manifest is the build's word: a file edited by hand in
+    the export is not deployed, and one the deploy uploads stops it."""
+    out, cache = tmp_path / "out", Cache(tmp_path / "cache.sqlite")
+    build(sample, out, NOW, cache)
+    target = store.target("by-hand")
+    run(out, target, sample, store)
+    page = "articles/coral-nursery-cartagena/index.html"
+    (out / page).write_bytes(b"edited by hand")
+    report, _ = run(out, target, sample, store)
+    assert report.uploaded == ()
+    assert store.objects(target)[page][0] != b"edited by hand"
+    write(sample, "articles/one-more-story.md", NEW_STORY)
+    build(sample, out, NOW, cache)
+    cache.close()
+    (out / "rss.xml").write_bytes(b"edited by hand")
+    args = ["deploy", "--out", str(out), "--content", str(sample), "--to", str(target)]
+    assert main([*args, "--endpoint-url", store.endpoint]) == 1
+    assert capsys.readouterr().err == (
+        f"feeds deploy: {out / 'rss.xml'} is not what feeds build wrote (a build ran "
+        "during the deploy, or it was edited by hand: an export is the build's, edit the "
+        "content); nothing after it was uploaded: run feeds deploy again\n"
+    )
+    assert store.objects(target)["rss.xml"][0] != b"edited by hand"
 
 
 @pytest.mark.slow  # SeaweedFS
@@ -646,13 +766,39 @@ def test_a_lost_manifest_costs_a_head_per_object_and_no_upload(
     assert report.uploaded == () and report.deleted == ("stray.txt",)
     assert report.changed == ("stray.txt",)
     assert calls.counts == {
+        "GetObject": 1,
         "ListObjectsV2": 1,
         "HeadObject": files,
         "PutObject": 2,
         "DeleteObjects": 1,
     }
     report, calls = run(out, target, sample, store)
-    assert calls.counts == {"ListObjectsV2": 1, "GetObject": 1}
+    assert calls.counts == {"GetObject": 1}
+
+
+@pytest.mark.slow  # SeaweedFS
+def test_objects_it_did_not_write_are_left_and_check_bucket_finds_changes(
+    store: Store, sample: Path, tmp_path: Path
+) -> None:
+    """The bucket's manifest is the deploy's word on what it wrote: an object
+    put there by someone else is not even listed; --check-bucket lists every
+    object, and puts back one changed behind the deploy's back."""
+    out = tmp_path / "out"
+    build(sample, out, NOW)
+    target = store.target("foreign")
+    run(out, target, sample, store)
+    s3 = store.client()
+    s3.put_object(Bucket=target.bucket, Key=target.key("ads.txt"), Body=b"not ours")
+    s3.put_object(Bucket=target.bucket, Key=target.key("rss.xml"), Body=b"changed by hand")
+    s3.close()
+    report, calls = run(out, target, sample, store)
+    assert (report.uploaded, report.deleted) == ((), ())
+    assert calls.counts == {"GetObject": 1}
+    assert store.objects(target)["ads.txt"][0] == b"not ours"
+    report, calls = run(out, target, sample, store, check_bucket=True)
+    assert report.uploaded == ("rss.xml",)
+    assert calls.counts["ListObjectsV2"] == 1 and calls.counts["HeadObject"] == 1
+    assert store.objects(target)["rss.xml"][0] == (out / "rss.xml").read_bytes()
 
 
 @pytest.mark.slow  # SeaweedFS
@@ -700,13 +846,11 @@ def test_errors_are_one_line_without_a_traceback(
 
     here = ["--endpoint-url", store.endpoint]
     assert error("--to", "s3://no-such-bucket", *here) == (
-        "feeds deploy: s3://no-such-bucket/: ListObjectsV2 failed: NoSuchBucket: "
+        "feeds deploy: s3://no-such-bucket/: GetObject failed: NoSuchBucket: "
         "The specified bucket does not exist\n"
     )
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
-    assert "ListObjectsV2 failed: SignatureDoesNotMatch: " in error(
-        "--to", "s3://site/errors", *here
-    )
+    assert "GetObject failed: SignatureDoesNotMatch: " in error("--to", "s3://site/errors", *here)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     assert "no AWS credentials found" in error("--to", "s3://site/errors", *here)

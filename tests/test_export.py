@@ -8,8 +8,10 @@ import pytest
 
 from conftest import NOW, tree, write
 from feeds.build import build
+from feeds.cache import Cache
 from feeds.cli import main
-from feeds.export import MARKER, ExportError
+from feeds.digest import digest
+from feeds.export import MANIFEST_FILE, MARKER, ExportError, read_manifest, read_marker
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -18,7 +20,7 @@ def test_build_writes_every_url_of_the_design(sample: Path, tmp_path: Path) -> N
     out = tmp_path / "out"
     report = build(sample, out, NOW)
     files = tree(out)
-    assert report.files == report.written == len(files) - 1  # all but the marker
+    assert report.files == report.written == len(files) - 2  # all but the marker and manifest
     for path in ("rss.xml", "atom.xml", "feed.json", "feeds.opml", "feed.xsl", MARKER):
         assert path in files
     for listing in ("tags/peru/", "tags/climate-change/", "authors/ana-quispe/"):
@@ -26,6 +28,48 @@ def test_build_writes_every_url_of_the_design(sample: Path, tmp_path: Path) -> N
             assert listing + name in files
     assert files["images/lima-reservoir.png"] == (sample / "images/lima-reservoir.png").read_bytes()
     assert "images/logo.png" in files
+
+
+def assert_manifest_is_the_export(out: Path) -> None:
+    """The export's manifest names every file beside it, with the digest and
+    size of the bytes on disk, and the build id of the marker."""
+    manifest = read_manifest(out)
+    assert manifest is not None
+    assert manifest.build == read_marker(out)
+    files = tree(out)
+    del files[MARKER], files[MANIFEST_FILE]
+    assert manifest.files == {path: (digest(data), len(data)) for path, data in files.items()}
+
+
+def test_the_export_carries_its_own_manifest(sample: Path, tmp_path: Path) -> None:
+    out, cache = tmp_path / "out", Cache(tmp_path / "cache.sqlite")
+    build(sample, out, NOW, cache)
+    assert_manifest_is_the_export(out)
+    story = sample / "articles/coral-nursery-cartagena.md"
+    story.write_text(story.read_text() + "\nA paragraph added by an editor.\n")
+    write(sample, "articles/one-more-story.md", NEW_STORY)
+    (sample / "articles/opinion-bus-corridors.md").unlink()
+    report = build(sample, out, NOW, cache)
+    assert "articles/one-more-story/index.html" in report.changed
+    assert_manifest_is_the_export(out)
+    (out / MANIFEST_FILE).unlink()  # by hand, or an export of an older feeds
+    assert build(sample, out, NOW, cache).written == 0
+    assert_manifest_is_the_export(out)  # the next build, with nothing to do, writes it
+    build(sample, out, NOW)  # without a cache
+    assert_manifest_is_the_export(out)
+    (out / MANIFEST_FILE).unlink()
+    assert build(sample, out, NOW).written == 0  # built again whole, and the same after all
+    assert_manifest_is_the_export(out)
+    cache.close()
+
+
+NEW_STORY = """---
+title: One more story
+date: 2026-03-01T09:00:00Z
+authors: [ana-quispe]
+---
+A new story, filed today.
+"""
 
 
 def test_images_of_hidden_articles_are_not_exported(sample: Path, tmp_path: Path) -> None:
@@ -56,16 +100,27 @@ def test_rebuild_replaces_the_export_whole(sample: Path, tmp_path: Path) -> None
 def test_failed_build_leaves_the_last_export_untouched(
     sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A broken site.toml stops everything; a broken article stops
+    everything only with --strict (tests/test_held.py: without, it holds
+    back only itself)."""
     out = tmp_path / "out"
     assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
     before = tree(out)
     article = sample / "articles/glacier-retreat-cordillera-blanca.md"
     article.write_text(article.read_text().replace("date: ", "date: not-a-date #", 1))
     capsys.readouterr()
-    assert main(["build", "--content", str(sample), "--out", str(out)]) == 1
+    assert main(["build", "--strict", "--content", str(sample), "--out", str(out)]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("articles/glacier-retreat-cordillera-blanca.md:")
     assert "date: expected an ISO 8601 date" in lines[0]
+    assert lines[-1] == f"build stopped by 1 problem (--strict); {out} was left as it was"
+    assert tree(out) == before
+    article.write_text(article.read_text().replace("date: not-a-date #", "date: ", 1))
+    toml = sample / "site.toml"
+    toml.write_text(toml.read_text().replace("base_url = ", "base_url = 1 #", 1))
+    assert main(["build", "--content", str(sample), "--out", str(out)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("site.toml:") and "base_url" in lines[0]
     assert lines[-1] == f"build stopped by 1 problem; {out} was left as it was"
     assert tree(out) == before
 
@@ -114,7 +169,7 @@ def test_build_reports_what_it_wrote(
     out = tmp_path / "out"
     assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
     output = capsys.readouterr().out
-    count = len(tree(out)) - 1
+    count = len(tree(out)) - 2  # not the marker, nor the manifest
     assert output.startswith(f"wrote {count} changed files of {count} to {out} in ")
     assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith(f"{out} is up to date ({count} files), checked in ")

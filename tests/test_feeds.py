@@ -167,8 +167,10 @@ def test_atom_matches_the_articles(
     assert feed.feed.title == listing.title
     links = {link.rel: link.href for link in feed.feed.links}
     expected = {"self": listing.feed_url(site, "atom"), "alternate": listing.page_url(site)}
-    if not listing.path:  # the subscription feed leads into the archive (RFC 5005)
-        expected["prev-archive"] = "https://wire.example.org/archive/2026/11/atom.xml"
+    # A subscription feed leads to its newest sealed archive document (RFC 5005):
+    # the sample has fewer stories than feed_items, so none is sealed yet
+    # (tests/test_archives.py walks a site that has them).
+    assert len(sample.articles) < site.feed_items
     assert links == expected
     assert utc(feed.feed.updated) == feed_date(sample, listing.path)
     assert [e.id for e in feed.entries] == [a.id for a in articles]

@@ -146,7 +146,7 @@ def test_every_file_gets_from_the_rules_what_the_app_sends(
     on_disk = {
         headers.url_path(p.relative_to(out).as_posix(), site)
         for p in out.rglob("*")
-        if p.is_file() and p.name not in (".feeds-export", "_headers")
+        if p.is_file() and p.name not in (".feeds-export", ".feeds-manifest.json", "_headers")
     }
     assert on_disk == set(wanted)
     for path, values in wanted.items():
@@ -164,8 +164,17 @@ def test_every_file_gets_from_the_rules_what_the_app_sends(
 
 
 def test_the_app_sends_what_the_rules_give(sample: Path, tmp_path: Path) -> None:
-    """Through the app itself, for a file of each kind."""
+    """Through the app itself, for a file of each kind: 40 stories older than
+    the sample's 10 seal the site's first archive document (50 slots), which
+    names no hub."""
     with_hub(sample)
+    for n in range(40):
+        write(
+            sample,
+            f"articles/old-{n:02}.md",
+            f"---\ntitle: Old {n}\ndate: 2026-07-01T{n // 4:02}:{n % 4 * 15:02}:00Z\n"
+            "authors: [ana-quispe]\n---\nText.\n",
+        )
     out = tmp_path / "out"
     build(sample, out, NOW)
     rules = parse((out / "_headers").read_text(encoding="utf-8"))
@@ -179,7 +188,7 @@ def test_the_app_sends_what_the_rules_give(sample: Path, tmp_path: Path) -> None
         "/tags/peru/atom.xml",
         "/authors/ana-quispe/feed.json",
         "/rss.xml",
-        "/archive/2026/10/rss.xml",
+        "/archive/1/rss.xml",
         "/archive/",
         "/withdrawals/rss.xml",
         "/sitemap.xml",
@@ -196,6 +205,9 @@ def test_the_app_sends_what_the_rules_give(sample: Path, tmp_path: Path) -> None
         for host, matches in HOSTS.items():
             given = sent(rules, path, matches)
             assert given and {n: response.headers.get(n) for n in given} == given, (host, path)
+    # A sealed archive document has nothing to push: no hub, in the app as in the rules.
+    assert 'rel="hub"' in client.get("/rss.xml").headers["Link"]
+    assert "Link" not in client.get("/archive/1/rss.xml").headers
 
 
 def resolved(rules: tuple[headers.Rule, ...], path: str) -> dict[str, str]:
@@ -206,13 +218,13 @@ def resolved(rules: tuple[headers.Rule, ...], path: str) -> dict[str, str]:
 
 
 def test_a_kind_whose_files_differ_has_a_rule_for_each(sample: Path) -> None:
-    """Files of one kind that are not alike (an archive document sealed, one
-    that still grows) get a rule each; so do images a host could take for
+    """Files of one kind that are not alike (two archive documents, one
+    lasting and one not) get a rule each; so do images a host could take for
     one another (``x.PNG`` and ``y.png``, ``x.apng`` and ``y.png``)."""
     site = load(sample).content.site
     files = [
-        ("archive/2026/10/rss.xml", True),
-        ("archive/2026/11/rss.xml", False),
+        ("archive/1/rss.xml", True),
+        ("archive/2/rss.xml", False),
         ("tags/peru/rss.xml", False),
         ("tags/chile/rss.xml", False),
         ("images/a.png", True),
@@ -224,7 +236,7 @@ def test_a_kind_whose_files_differ_has_a_rule_for_each(sample: Path) -> None:
     rules = headers.rules(site, files)
     patterns = [path for path, _ in rules]
     assert "/tags/:tag/rss.xml" in patterns and "/images/*.jpg" in patterns
-    assert "/archive/2026/10/rss.xml" in patterns and "/archive/2026/11/rss.xml" in patterns
+    assert "/archive/1/rss.xml" in patterns and "/archive/2/rss.xml" in patterns
     assert "/images/a.png" in patterns and "/images/c.apng" in patterns
     for file, lasting in files:
         assert resolved(rules, "/" + file) == dict(headers.headers(file, site, lasting)), file

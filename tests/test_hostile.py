@@ -431,10 +431,12 @@ def test_no_trace_of_hidden_articles_anywhere(tmp_path: Path) -> None:
             assert secret not in text, (path, secret)
     assert not any("secret" in path or "zed" in path for path in exported)
     index = exported["index.html"].decode()
-    assert "page/2/" not in index and "Page 1 of" not in index  # 20 public: one page
+    # 20 public: one sealed page of 20 slots; the scheduled story takes none.
+    assert "/page/1/" in index and "page/2/" not in index
+    assert index.count("<li lang=") == 20
     later = Plan(Loaded(load_content(root)), datetime(2027, 6, 2, tzinfo=UTC))
     assert "articles/secret-later/index.html" in later.paths()
-    assert "page/2/index.html" in later.paths()
+    assert later.render("index.html").decode().count("<li lang=") == 21  # its slot, once due
 
 
 ENTITIES = [

@@ -271,3 +271,61 @@ def test_time_going_back_is_not_a_no_op(sample: Path, tmp_path: Path) -> None:
     build(sample, out, later, cache)
     build(sample, out, NOW, cache)
     assert site_files(out) == clean(sample, tmp_path, NOW)
+
+
+def test_sealed_pages_and_documents_after_each_change_equal_a_clean_build(
+    tmp_path: Path,
+) -> None:
+    """On a site of many sealed pages and archive documents (10 slots each):
+    a new story, a back-dated one (which moves every later slot, as the
+    README says), a withdrawal (which moves none) and an old story's date
+    edited into the past each give what a clean build gives."""
+    corpus = generate(tmp_path / "corpus", 45)
+    toml = corpus / "site.toml"
+    toml.write_text(toml.read_text() + "feed_items = 10\n")
+    cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
+    build(corpus, out, NOW, cache)
+    newest = "articles/story-000044.md"
+
+    def new_story() -> None:
+        write(
+            corpus,
+            "articles/fresh.md",
+            "---\ntitle: Fresh\ndate: 2026-11-26\nauthors: [author-1]\ntags: [Tag 1]\n---\nNew.\n",
+        )
+
+    def back_dated() -> None:
+        write(
+            corpus,
+            "articles/old-news.md",
+            "---\ntitle: Old news\ndate: 2015-06-01\nauthors: [author-1]\ntags: [Tag 1]\n"
+            "---\nOld.\n",
+        )
+
+    def withdrawal() -> None:
+        path = corpus / "articles/story-000003.md"
+        gone = 'withdrawn:\n  date: 2026-11-20\n  reason: "Wrong figures."\n---\n'
+        path.write_text(path.read_text().replace("\n---\n", "\n" + gone, 1))
+        touch_later(path)
+
+    def date_into_the_past() -> None:
+        path = corpus / newest
+        text = path.read_text()
+        path.write_text(text.replace("date: 2016-01-01T21:16:00+00:00", "date: 2015-01-01", 1))
+        assert path.read_text() != text
+        touch_later(path)
+
+    before = site_files(out)
+    for change in (new_story, back_dated, withdrawal, date_into_the_past):
+        change()
+        build(corpus, out, NOW, cache)
+        after = site_files(out)
+        assert after == clean(corpus, tmp_path), change.__name__
+        moved = {p for p in before.keys() & after.keys() if before[p] != after[p]}
+        if change is new_story:  # 46 slots: nothing of the site's sealed moves or seals
+            assert not {p for p in moved if p.startswith(("archive/", "page/"))}
+        if change is back_dated:  # every slot after it moves: each sealed document changes
+            assert {f"archive/{n}/atom.xml" for n in range(1, 5)} <= moved
+        if change is withdrawal:  # a withdrawn story keeps its slot: later documents stay
+            assert "archive/1/atom.xml" in moved and "archive/3/atom.xml" not in moved
+        before = after

@@ -106,7 +106,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["DRAFTS"] and not app.config["PREVIEW"]:
         raise ValueError("DRAFTS is for the editor's preview only (PREVIEW)")
     if "CACHE" not in app.config:
-        app.config["CACHE"] = str(default_cache(Path(app.config["CONTENT"])))
+        app.config["CACHE"] = str(
+            default_cache(Path(app.config["CONTENT"]), app.config["BASE_URL"])
+        )
     app.logger.setLevel("INFO")
     _check_cdn(app)
     app.extensions["feeds"] = LiveSite(

@@ -4,9 +4,11 @@ A watcher thread in each process walks the directory's ``stat`` results every
 ``interval`` seconds (no file is read); requests never do. When the walk
 differs from the last one, or when a scheduled article's time has come, the
 site is loaded again. Every problem is logged with file, line and field. A
-broken file that is not served (a new draft, or one broken since the start)
-is left out; if a file that is served breaks, the last good site goes on
-being served whole.
+broken file holds back only itself (:mod:`feeds.holdback`): its last good
+version, from this worker's previous load or the build cache, goes on being
+served (or, never good, it stays out) while every other change is served. A
+broken ``site.toml`` holds back everything: the last good site goes on being
+served whole.
 """
 
 from __future__ import annotations
@@ -43,11 +45,12 @@ def _code_mtime() -> float:
 class Snapshot:
     """What is served, swapped whole so a request never mixes two versions."""
 
-    #: The site; None until the content has loaded once without problems.
+    #: The site; None until the content has loaded once (with a good site.toml).
     served: Served | None
     #: ``Last-Modified`` of everything in ``served``: see :meth:`LiveSite._publish`.
     last_modified: datetime
-    #: Problems of the newest content, when it could not be loaded.
+    #: Problems of the newest content: of the files held back, or of what
+    #: stopped it from loading.
     problems: tuple[str, ...] = ()
     #: Changes whenever what is served or reported changes (the preview reloads).
     version: int = 0
@@ -180,15 +183,10 @@ class LiveSite:
             self.logger.exception("could not load %s", self.root)
             self._report((f"{self.root}: could not be loaded ({type(e).__name__}: {e})",))
             return
-        in_use = served_files(self._loaded) if self._loaded is not None else frozenset()
-        if any(p.path in in_use for p in loaded.problems):
-            # A file served now is broken: its last good version, with all
-            # the rest, goes on being served until it is mended.
-            self._report(tuple(str(p) for p in loaded.problems))
-            return
         problems = tuple(str(p) for p in loaded.problems)
-        for problem in problems:
-            self.logger.error("content problem, the file is left out: %s", problem)
+        for held in loaded.held:
+            for problem in held.problems:
+                self.logger.error("content problem: %s; %s", problem, held.verdict)
         self._loaded = loaded
         self.load_seconds = time.monotonic() - started
         self._publish(loaded, signature, problems)
@@ -201,22 +199,23 @@ class LiveSite:
         )
 
     def _load(self) -> Loaded:
-        """What is valid of the content: one broken file (a draft, an article
-        mid-edit) must not take the whole site down, whether it was broken
-        when the app started or broke later (:meth:`refresh` keeps the last
-        good version of a file that is served)."""
+        """The content, each broken file held back at its last good version
+        (from the previous load, else the cache) or left out: one broken
+        file (a draft, an article mid-edit) must not hold back the rest,
+        whether it was broken when the app started or broke later."""
+        previous = self._loaded.content if self._loaded is not None else None
         if self.cache is None:
-            return load(self.root, self.base_url, partial=True)
+            return load(self.root, self.base_url, partial=True, previous=previous)
         try:
             cache = Cache(self.cache)  # a connection per load: requests come on many threads
             try:
                 with no_gc():
-                    return load(self.root, self.base_url, cache, partial=True)
+                    return load(self.root, self.base_url, cache, partial=True, previous=previous)
             finally:
                 cache.close()
         except CacheError as e:  # the cache only saves time: do without it
             self.logger.warning("%s", e)
-            return load(self.root, self.base_url, partial=True)
+            return load(self.root, self.base_url, partial=True, previous=previous)
 
     def _report(self, problems: tuple[str, ...]) -> None:
         for problem in problems:
@@ -299,18 +298,6 @@ def public_change(
         default=0,
     )
     return newest / 1e9
-
-
-def served_files(loaded: Loaded) -> frozenset[str]:
-    """The files of the content directory that ``loaded`` was made from, as a
-    problem names them: those whose breaking means a broken edit, where a
-    broken file that was never served (a new draft) is only left out."""
-    content = loaded.content
-    return frozenset(
-        [a.path for a in content.articles]
-        + [f"{AUTHORS}/{a.id}.md" for a in content.authors if a.id is not None]
-        + [urls.image(name) for name in content.images]
-    )
 
 
 def _watch(site: weakref.ref[LiveSite], interval: float) -> None:

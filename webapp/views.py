@@ -211,12 +211,14 @@ def serve(path: str) -> BaseResponse:
     served = snapshot.served
     if served is None:
         return unavailable(snapshot)
-    if path == "page/1/" or path.endswith("/page/1/"):
+    resource = served.path(path)
+    if resource is None and (path == "page/1/" or path.endswith("/page/1/")):
+        # Pages are numbered from the oldest: a listing of fewer than 20
+        # stories has no page 1 yet, and its front page shows them all.
         first = path.removesuffix("page/1/")
         if served.path(first) is not None:
             return moved(snapshot, first, 301)
         return not_found()
-    resource = served.path(path)
     if resource is None:
         if not path.endswith("/") and served.path(path + "/") is not None:
             return moved(snapshot, path + "/", 308)
