@@ -18,13 +18,22 @@ from feeds.model import Site
 
 Headers = tuple[tuple[str, str], ...]
 
-#: How long caches may keep what changes only when its own articles change
-#: (sealed archive documents, images).
-LASTING = 86_400
-#: How long a stale copy may be served while a cache fetches a fresh one, and
-#: while the origin is down (RFC 5861).
+#: How long browsers and caches may keep what changes only when its own
+#: articles change (sealed archive documents, images). Nobody can purge them: a
+#: withdrawn story's image or archive document may be shown by one for this
+#: long (and :data:`STALE_IF_ERROR` more while the site answers errors), so it
+#: is an hour, not a day; a copy past it costs a ``304`` to revalidate.
+LASTING = 3_600
+#: How long a stale copy may be served while a cache fetches a fresh one
+#: (RFC 5861).
 STALE_WHILE_REVALIDATE = 60
-STALE_IF_ERROR = 86_400
+#: How long a browser or a cache we cannot purge may serve a stale copy while
+#: the site answers errors: this much longer a withdrawal may linger there.
+STALE_IF_ERROR = 600
+#: The same for the CDN the app purges (``Surrogate-Control``): a purge
+#: removes its stale copies too, so it may keep them a day while the app is down.
+CDN_STALE_IF_ERROR = 86_400
+
 
 #: Pages load only the site's own stylesheet and script; images may come from
 #: anywhere (lead images and the republication pixel can be remote); the
@@ -128,7 +137,7 @@ def surrogate(keys: tuple[str, ...], max_age: int) -> Headers:
         (
             "Surrogate-Control",
             f"max-age={max_age}, stale-while-revalidate={STALE_WHILE_REVALIDATE}, "
-            f"stale-if-error={STALE_IF_ERROR}",
+            f"stale-if-error={CDN_STALE_IF_ERROR}",
         ),
     )
 

@@ -534,17 +534,18 @@ class State:
         holder = holder or f"{socket.gethostname()}:{os.getpid()}"
         live = workers.c.seen >= now - dead_after
         same = workers.c.site == notices.c.site
+        # The same version is the same public bytes, whatever the moment a
+        # worker dates it by (one started after a deletion dates it earlier).
         behind = select(workers.c.id).where(
             same,
             live,
-            (workers.c.as_of < notices.c.as_of)
-            | ((workers.c.as_of == notices.c.as_of) & (workers.c.version != notices.c.version)),
+            workers.c.as_of <= notices.c.as_of,
+            workers.c.version != notices.c.version,
         )
         serving = select(workers.c.id).where(
             same,
             live,
-            (workers.c.as_of > notices.c.as_of)
-            | ((workers.c.as_of == notices.c.as_of) & (workers.c.version == notices.c.version)),
+            (workers.c.as_of > notices.c.as_of) | (workers.c.version == notices.c.version),
         )
         ready = notices.c.site.is_(None) | (~exists(behind) & exists(serving))
         if kind == "ping":

@@ -95,6 +95,27 @@ def test_nothing_changed_writes_nothing(sample: Path, tmp_path: Path) -> None:
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == stamps
 
 
+def test_an_unpublished_edit_touches_no_exported_file(sample: Path, tmp_path: Path) -> None:
+    """A static host dates each file by its mtime (its ``Last-Modified``): a
+    draft's edit and a story scheduled ahead write nothing, as in the app."""
+    cache = Cache(tmp_path / "cache.sqlite")
+    out = tmp_path / "out"
+    build(sample, out, NOW, cache)
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    draft = sample / "articles/highland-clinics-solar-fridges.md"
+    draft.write_text(draft.read_text() + "\nMore.\n")
+    touch_later(draft)
+    write(
+        sample,
+        "articles/river.md",
+        "---\ntitle: Embargoed\ndate: 2026-11-28T12:00:00Z\nauthors: [ana-quispe]\n"
+        "tags: [Water]\n---\nThe water moved.\n",
+    )
+    report = build(sample, out, NOW, cache)
+    assert report.written == 0
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == stamps
+
+
 def test_time_passing_publishes_the_scheduled_article(sample: Path, tmp_path: Path) -> None:
     cache = Cache(tmp_path / "cache.sqlite")
     out = tmp_path / "out"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,23 @@ def test_nothing_is_sent_before_every_live_worker_serves_the_change(world: World
     # Once: nobody sends them again.
     world.tick(10.0, ("a", second), ("b", second))
     assert world.send("a") == 0 and world.send("b") == 0
+
+
+def test_a_worker_that_dates_the_same_bytes_earlier_serves_them(world: World) -> None:
+    """A worker started after a public file was deleted dates the same
+    public outputs by the files that remain, earlier than the workers that
+    saw the deletion (``webapp.reload.public_change``): the same version all
+    the same, so it holds nothing up."""
+    first = world.version()
+    second = world.edit()
+    assert world.serve("a", first, second)
+    assert world.send("a", ["purge"]) == 1
+    world.tick(3.0, ("a", second), ("b", first))
+    restarted = replace(second, as_of=second.as_of - 0.5)  # "b" restarted after the change
+    assert not world.serve("b", None, restarted)
+    assert world.send("b", ["purge"]) == 1  # the purge once every worker serves it
+    assert world.send("b", ["ping"]) > 0
+    assert f"{SITE}rss.xml" in world.pinged
 
 
 def test_a_newer_version_counts_and_replaces_the_pings_still_waiting(world: World) -> None:

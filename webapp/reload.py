@@ -24,11 +24,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from feeds import urls
 from feeds.cache import Cache, CacheError
-from feeds.content import Loaded, Signature, load, scan
+from feeds.content import AUTHORS, Loaded, Signature, load, scan
 from feeds.digest import source_files
 from feeds.errors import ContentError
 from feeds.listings import last_change
+from feeds.model import Content
 from feeds.parallel import no_gc
 from feeds.plan import Plan
 from webapp.http import Served
@@ -86,7 +88,8 @@ class LiveSite:
         self.cache = cache
         self.snapshot = Snapshot(None, datetime.fromtimestamp(0, UTC))
         self._loaded: Loaded | None = None  # the last good content
-        self._changed = 0.0  # the newest change in it, seconds
+        #: The files public outputs were built from, at the last publish.
+        self._public: frozenset[str] | None = None
         self._code_mtime = _code_mtime()
         self._signature: Signature | None = None
         self._checked = -float("inf")
@@ -156,7 +159,7 @@ class LiveSite:
         signature = scan(self.root)
         if signature == self._signature:
             if self._due() and self._loaded is not None:
-                self._publish(self._loaded, self._changed, self.snapshot.problems)
+                self._publish(self._loaded, signature, self.snapshot.problems)
             return
         changed = self._newest_change(signature)
         wait = math.floor(changed) + 1 - self.wall()
@@ -184,9 +187,9 @@ class LiveSite:
         for held in loaded.held:
             for problem in held.problems:
                 self.logger.error("content problem: %s; %s", problem, held.verdict)
-        self._loaded, self._changed = loaded, changed
+        self._loaded = loaded
         self.load_seconds = time.monotonic() - started
-        self._publish(loaded, changed, problems)
+        self._publish(loaded, signature, problems)
         served = self.snapshot.served
         self.logger.info(
             "loaded %s: %d articles, %d public",
@@ -228,20 +231,25 @@ class LiveSite:
         newest = max((mtime for _, mtime, _ in signature), default=0) / 1e9
         return min(max(newest, self._code_mtime), self.wall())
 
-    def _publish(self, loaded: Loaded, changed: float, problems: tuple[str, ...]) -> None:
-        """Serve ``loaded`` as of now. Its Last-Modified is the newest change,
-        or the newest article whose time has come if later (a scheduled article
-        going public changes the bytes with no file touched): derived from the
-        files alone, so the same in every worker. It is never later than the
-        machine's clock, which dates the responses. Then :attr:`on_publish`
-        hears of it (the WebSub pusher)."""
+    def _publish(self, loaded: Loaded, signature: Signature, problems: tuple[str, ...]) -> None:
+        """Serve ``loaded`` as of now. Its Last-Modified is the newest change
+        of something public (:func:`public_change`), or the newest article
+        whose time has come if later (a scheduled article going public changes
+        the bytes with no file touched): derived from the files alone, so the
+        same in every worker, and never moved by a draft or an embargoed
+        story. It is never later than the machine's clock, which dates the
+        responses. Then :attr:`on_publish` hears of it (the WebSub pusher)."""
         now = self.clock()
-        newest = datetime.fromtimestamp(math.floor(changed), UTC)
+        plan = Plan(loaded, now, self.drafts)
+        public = public_files(loaded.content, plan.images, now, self.drafts)
+        changed = public_change(self.root, signature, public, self._public)
+        self._public = public
+        newest = datetime.fromtimestamp(math.floor(max(changed, self._code_mtime)), UTC)
         came = last_change(loaded.content, now)
         if came is not None:
             newest = max(newest, came)
         self.snapshot = Snapshot(
-            served=Served(Plan(loaded, now, self.drafts), self.root, self.cdn_max_age),
+            served=Served(plan, self.root, self.cdn_max_age),
             last_modified=min(newest, datetime.fromtimestamp(self.wall(), UTC)).replace(
                 microsecond=0
             ),
@@ -250,6 +258,46 @@ class LiveSite:
         )
         if self.on_publish is not None:
             self.on_publish(self.snapshot)
+
+
+def public_files(
+    content: Content, images: frozenset[str], now: datetime, drafts: bool = False
+) -> frozenset[str]:
+    """The files of the content directory that public outputs are built from,
+    relative to it: ``site.toml``, every author, every article but drafts and
+    those whose time has not come (an embargoed story's included: partners
+    read it, the public does not), and the public images. A withdrawn article
+    counts: its page and tombstones are public. With ``drafts`` (a preview),
+    every article."""
+    return frozenset(
+        ["site.toml"]
+        + [a.path for a in content.articles if drafts or not (a.draft or a.date > now)]
+        + [f"{AUTHORS}/{a.id}.md" for a in content.authors if a.id is not None]
+        + [urls.image(name) for name in images]
+    )
+
+
+def public_change(
+    root: Path, signature: Signature, public: frozenset[str], before: frozenset[str] | None
+) -> float:
+    """The newest change, in seconds, of something public: the newest mtime
+    of the files in ``public``. A file that joined or left them since
+    ``before`` (a deletion, an article made a draft again, a file copied in
+    with an old mtime) also counts with its folder's mtime, which its
+    arrival or removal moved. No other file or folder counts, so a draft's or
+    an embargoed story's edit, an addition of one, an editor's swap file,
+    leave every public response as it was."""
+    prefix = str(root) + os.sep
+    times = {path.removeprefix(prefix): mtime for path, mtime, _ in signature}
+    moved = public ^ before if before is not None else frozenset[str]()
+    folders = {os.path.dirname(name) for name in moved}
+    newest = max(
+        [times[name] for name in public | moved if name in times]
+        + [times[folder] for folder in folders if folder in times]
+        + ([times[str(root)]] if "" in folders and str(root) in times else []),
+        default=0,
+    )
+    return newest / 1e9
 
 
 def _watch(site: weakref.ref[LiveSite], interval: float) -> None:
