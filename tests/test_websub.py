@@ -764,3 +764,57 @@ def test_three_failing_builds_leave_one_sender_and_one_ping_per_feed(tmp_path: P
             state.close()
     finally:
         end_senders(tmp_path)
+
+
+class PurgeRecorder(http.server.ThreadingHTTPServer):
+    """A CDN's purge address on loopback: takes every ``PURGE``, noting its
+    keys and how many pings ``hub`` held when it came."""
+
+    def __init__(self, hub: TricklingHub) -> None:
+        self.purges: list[tuple[str, int]] = []
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_PURGE(self) -> None:
+                with hub.lock:
+                    recorder.purges.append((self.headers.get("xkey", ""), hub.holding))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def test_in_the_app_a_purge_goes_out_while_the_hub_holds_its_ping(tmp_path: Path) -> None:
+    hub = TricklingHub()
+    cdn = PurgeRecorder(hub)
+    port = free_port()
+    root = sample_copy(tmp_path, port)
+    with_hub(root, hub.url)
+    env = {
+        "FEEDS_STATE": str(tmp_path / "state" / "feeds.db"),
+        "FEEDS_DATABASE_URL": "",
+        "FEEDS_PURGE_URL": cdn.url,
+        "FEEDS_PING_BACKOFF": "600",
+    }
+    try:
+        with gunicorn(root, port, tmp_path / "cache.sqlite", stopped=False, env=env):
+            wait_for(lambda: len(cdn.purges) >= 2, message="the first start's purges")
+            append(root / "articles" / "lima-reservoirs-dry-season.md", "A first edit.")
+            # Its pings go out once both workers serve it: the hub holds them.
+            wait_for(lambda: hub.holding > 0, message="the hub holding a ping")
+            before = len(cdn.purges)
+            append(root / "articles" / "opinion-bus-corridors.md", "A second edit.")
+            wait_for(lambda: len(cdn.purges) > before, message="the second edit's purge")
+            keys, holding = cdn.purges[before]
+            assert keys and "site" not in keys.split()
+            assert holding > 0  # sent while the hub still held the first edit's ping
+    finally:
+        cdn.shutdown()
+        cdn.server_close()
+        hub.close()
