@@ -11,17 +11,17 @@ module (``cdn/varnish.vcl``): ``PURGE`` with the keys in an ``xkey`` header.
 
 from __future__ import annotations
 
-import http.client
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from feeds import headers, urls, version
+from feeds import exchange, headers, urls, version
 from feeds.digest import digest
 from feeds.errors import FeedsError
 from feeds.plan import Plan
 
-#: Seconds to wait for the CDN's answer.
+#: Seconds a purge may take in all (every request of it).
 TIMEOUT = 5.0
 #: Characters of keys in one request (Varnish refuses request headers over 8 kB).
 BATCH = 4000
@@ -101,28 +101,27 @@ def is_purge_url(url: str) -> bool:
 
 
 def purge(url: str, keys: Sequence[str], timeout: float = TIMEOUT) -> int:
-    """Ask the CDN at ``url`` to drop every object with one of ``keys``; the
-    number of requests it took. :class:`PurgeError` when it refuses or is down."""
+    """Ask the CDN at ``url`` to drop every object with one of ``keys``, all
+    within ``timeout`` seconds (:mod:`feeds.exchange`); the number of requests
+    it took. :class:`PurgeError` when it refuses or is down."""
     if not is_purge_url(url):
         raise PurgeError(f"the purge URL must be http(s)://HOST[:PORT]/, got {url!r}")
-    parts = urlsplit(url)
-    host = parts.hostname or ""  # (never empty: checked above)
-    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    end = time.monotonic() + timeout
     sent = 0
     for value in batches(keys):
-        connection = kind(host, parts.port, timeout=timeout)
+        left = end - time.monotonic()
         try:
-            connection.request(
+            if left <= 0:
+                raise exchange.ExchangeError(exchange.TIMED_OUT)
+            answer = exchange.request(
                 "PURGE",
-                parts.path or "/",
-                headers={"xkey": value, "User-Agent": f"feeds/{version()} (CDN purge)"},
+                url,
+                {"xkey": value, "User-Agent": f"feeds/{version()} (CDN purge)"},
+                None,
+                left,
             )
-            answer = connection.getresponse()
-            answer.read()
-        except (OSError, http.client.HTTPException) as e:
+        except exchange.ExchangeError as e:
             raise PurgeError(f"could not purge {url}: {e}") from e
-        finally:
-            connection.close()
         if answer.status != 200:
             raise PurgeError(f"{url} refused the purge: {answer.status} {answer.reason}")
         sent += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import os
 import sys
 import time
@@ -151,7 +152,15 @@ def ping_hub(
         try:
             notify.record_build(state, hub, feeds, now.timestamp(), time.time(), deployed)
             # The export is in place already: a slow hub delays nothing but this.
-            sent = websub.deliver(state, time.time, websub.backoff_from_env(), PING_TIMEOUT)
+            # One line per feed is printed below: the log would say each failure twice.
+            sent = websub.deliver(
+                state,
+                time.time,
+                websub.backoff_from_env(),
+                PING_TIMEOUT,
+                log=_QUIET,
+                within=PING_TIMEOUT,
+            )
             pending = state.next_try() is not None
         finally:
             state.close()
@@ -165,8 +174,14 @@ def ping_hub(
         print(f"pings that failed are retried in the background; see {log}")
 
 
-#: Seconds ``feeds build`` waits for a hub: the retries do not keep it waiting.
+#: Seconds ``feeds build`` and ``feeds deploy`` wait for the hub, in all (each
+#: ping under that deadline, :mod:`feeds.exchange`): the retries do not keep
+#: them waiting.
 PING_TIMEOUT = 3.0
+
+_QUIET = logging.getLogger("feeds.cli.pings")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
 
 
 def progress_bar(stream: TextIO, width: int = 30) -> Callable[[int, int], None] | None:

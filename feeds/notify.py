@@ -43,6 +43,13 @@ HEARTBEAT = 1.0
 #: not heard from for :data:`DEAD_AFTER` seconds is dead.)
 LEASE = DEAD_AFTER
 
+#: Seconds before a failed purge is tried again; each further try waits twice
+#: as long, but never more than :data:`PURGE_MAX_WAIT`: a purge is never given
+#: up, so a CDN that was down gets every key still owed within that long of
+#: answering again (at once, when another purge to it succeeds first).
+PURGE_BACKOFF = 1.0
+PURGE_MAX_WAIT = 60.0
+
 logger = logging.getLogger("feeds.notify")
 
 
@@ -156,7 +163,7 @@ def send_purges(
     state: State,
     worker: str,
     wall: Callable[[], float],
-    backoff: float = websub.BACKOFF,
+    backoff: float = PURGE_BACKOFF,
     purge: Callable[[str, Sequence[str]], object] = cdn.purge,
     log: logging.Logger = logger,
 ) -> list[websub.Sent]:
@@ -186,18 +193,15 @@ def _purged(
 ) -> websub.Sent:
     keys = f"{count} key" + ("s" if count != 1 else "")
     if error is None:
-        state.delivered(one)
+        state.delivered(one, now)
         if one.waited:
             log.info("CDN: purged %s again, every worker serving the change", keys)
         else:
             log.info("CDN: purged %s at %s", keys, one.hub)
         return websub.Sent(one.hub, one.topic)
-    retry = websub.next_try(one.attempts + 1, now, backoff)
+    retry = websub.next_try(one.attempts + 1, now, backoff, PURGE_MAX_WAIT)
     state.failed(one, error, retry)
-    if retry is None:
-        log.error("CDN: %s; given up", error)
-    else:
-        log.error("CDN: %s; trying again in %.0f s", error, retry - now)
+    log.error("CDN: %s; %s still owed, trying again in %.0f s", error, keys, retry - now)
     return websub.Sent(one.hub, one.topic, error, retry)
 
 

@@ -178,7 +178,7 @@ workers = Table(
     Column("seen", Float, nullable=False),
 )
 
-#: Notifications owed (hub pings, CDN purges), kept until sent (or given up).
+#: Notifications owed (hub pings, CDN purges), kept until sent (never given up).
 notices = Table(
     "notices",
     METADATA,
@@ -618,25 +618,62 @@ class State:
                 )
             ]
 
-    def delivered(self, ping: Ping) -> None:
+    def delivered(self, ping: Ping, now: float | None = None) -> None:
+        """Record that ``ping`` was taken. With ``now``: the party answers
+        again, so every notice to it waiting after a failure is due at once
+        (a CDN back up gets every key still owed, not one an hour later)."""
         with self.begin() as connection:
             connection.execute(
                 update(notices)
                 .where(notices.c.id == ping.id)
                 .values(done=True, attempts=ping.attempts + 1, error=None, holder=None)
             )
+            if now is not None:
+                connection.execute(
+                    update(notices)
+                    .where(
+                        notices.c.kind == ping.kind,
+                        notices.c.party == ping.hub,
+                        notices.c.done.is_(False),
+                        notices.c.holder.is_(None),
+                        notices.c.attempts > 0,
+                        notices.c.next_try > now,
+                    )
+                    .values(next_try=now)
+                )
 
-    def failed(self, ping: Ping, error: str, next_try: float | None) -> None:
-        """Record a failed try; ``next_try`` None gives the notice up."""
+    def release(self, taken: Sequence[Ping], now: float) -> None:
+        """Give back notices taken but not tried: due at once, for anyone."""
         with self.begin() as connection:
+            connection.execute(
+                update(notices)
+                .where(notices.c.id.in_([one.id for one in taken]), notices.c.done.is_(False))
+                .values(holder=None, next_try=now)
+            )
+
+    def failed(self, ping: Ping, error: str, next_try: float) -> None:
+        """Record a failed try: the notice stays owed, tried again at
+        ``next_try``, unless a newer change owes the same ping already (one
+        ping tells of both)."""
+        with self.begin() as connection:
+            newer = exists(
+                select(notices.c.id).where(
+                    notices.c.kind == "ping",
+                    notices.c.party == ping.hub,
+                    notices.c.subject == ping.topic,
+                    notices.c.done.is_(False),
+                    notices.c.id > ping.id,
+                )
+            )
+            replaced = ping.kind == "ping" and bool(connection.execute(select(newer)).scalar())
             connection.execute(
                 update(notices)
                 .where(notices.c.id == ping.id)
                 .values(
                     attempts=ping.attempts + 1,
-                    error=error,
-                    next_try=next_try or 0.0,
-                    done=next_try is None,
+                    error="replaced by a newer change" if replaced else error,
+                    next_try=next_try,
+                    done=replaced,
                     holder=None,
                 )
             )

@@ -19,20 +19,19 @@ changed feed would tell subscribers of one.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from feeds import urls, version
+from feeds import exchange, urls, version
 from feeds.digest import digest
 from feeds.plan import Access, Plan
 from feeds.state import Ping, State, StateError, Topic
@@ -43,10 +42,9 @@ TIMEOUT = 10.0
 LEASE = 60.0
 #: Seconds before the first retry; each further one waits twice as long...
 BACKOFF = 10.0
-#: ... but never more than this.
+#: ... but never more than this. A ping is never given up: it is owed, in the
+#: state database, until the hub takes it (or a newer change replaces it).
 MAX_WAIT = 3600.0
-#: Tries before a ping is given up (about three and a half hours of them).
-ATTEMPTS = 12
 FEED_FILES = tuple(urls.FEED_FILES.values())
 
 logger = logging.getLogger("feeds.websub")
@@ -110,36 +108,35 @@ def announce(state: State, hub: str, found: Mapping[str, Topic], now: float) -> 
 
 
 def ping(hub: str, topic: str, timeout: float = TIMEOUT) -> tuple[str | None, bool]:
-    """Tell ``hub`` that ``topic`` changed: (None, True) when it took it, else
-    (why not, whether the hub answered at all)."""
+    """Tell ``hub`` that ``topic`` changed, within ``timeout`` seconds in all
+    (:mod:`feeds.exchange`): (None, True) when it took it, else (why not,
+    whether the hub answered at all)."""
     form = urllib.parse.urlencode(
         [("hub.mode", "publish"), ("hub.url", topic), ("hub.topic", topic)]
     ).encode()
-    request = urllib.request.Request(
-        hub,
-        data=form,
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "User-Agent": f"feeds/{version()} (WebSub publisher)",
-        },
-    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read(65536)
-            return None, True
-    except urllib.error.HTTPError as e:
-        return f"HTTP {e.code} {e.reason}", True
-    except urllib.error.URLError as e:
-        return str(e.reason), False
-    except (OSError, ValueError) as e:  # a timeout, a reset, a hub URL urllib refuses
-        return str(e) or type(e).__name__, False
+        answer = exchange.request(
+            "POST",
+            hub,
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "User-Agent": f"feeds/{version()} (WebSub publisher)",
+            },
+            form,
+            timeout,
+        )
+    except exchange.ExchangeError as e:  # refused, reset, cut at the deadline, a bad URL
+        return str(e), False
+    if not 200 <= answer.status < 300:
+        return f"HTTP {answer.status} {answer.reason}", True
+    return None, True
 
 
-def next_try(attempts: int, now: float, backoff: float) -> float | None:
-    """When a ping that has failed ``attempts`` times is tried again, or None."""
-    if attempts >= ATTEMPTS:
-        return None
-    return now + min(backoff * 2.0 ** (attempts - 1), MAX_WAIT)
+def next_try(attempts: int, now: float, backoff: float, most: float = MAX_WAIT) -> float:
+    """When a notice that has failed ``attempts`` times is tried again:
+    ``backoff`` seconds after the first failure, twice as long after each
+    further one, but never more than ``most``."""
+    return now + min(backoff * 2.0 ** min(attempts - 1, 64), most)
 
 
 #: How many pings are sent at once.
@@ -154,24 +151,34 @@ def deliver(
     send: Callable[[str, str, float], tuple[str | None, bool]] = ping,
     holder: str | None = None,
     lease: float = LEASE,
+    log: logging.Logger = logger,
+    within: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[Sent]:
     """Send every ping whose time has come, :data:`AT_ONCE` at a time, record
-    each outcome, and log it. A hub that does not answer is not tried again
-    in this call: its other pings wait for their retry, so that a hub that is
-    down costs one ``timeout``, not one per feed. ``holder`` and ``lease``:
-    an app worker's (:mod:`feeds.notify`), else this process's for
-    :data:`LEASE` seconds."""
+    each outcome, and log it to ``log``. A hub that does not answer is not
+    tried again in this call: its other pings wait for their retry, so that a
+    hub that is down costs one ``timeout``, not one per feed. ``holder`` and
+    ``lease``: an app worker's (:mod:`feeds.notify`), else this process's for
+    :data:`LEASE` seconds. ``within``: the seconds this call may take in all,
+    by ``clock``; each ping gets what is left of them, and those it has no
+    time left for stay owed, due at once (for the background sender)."""
     sent: list[Sent] = []
     down: dict[str, str] = {}
+    end = None if within is None else clock() + within
     with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
         while taken := state.take(wall(), lease, holder=holder):
             for start in range(0, len(taken), AT_ONCE):
                 batch = taken[start : start + AT_ONCE]
                 trying = [one for one in batch if one.hub not in down]
+                left = timeout if end is None else min(timeout, end - clock())
+                if trying and left <= 0:
+                    state.release(taken[start:], wall())
+                    return sent
                 answers = dict(
                     zip(
                         [one.id for one in trying],
-                        pool.map(lambda one: send(one.hub, one.topic, timeout), trying),
+                        pool.map(lambda one, left=left: send(one.hub, one.topic, left), trying),
                         strict=True,
                     )
                 )
@@ -179,27 +186,26 @@ def deliver(
                     error, answered = answers.get(one.id, (down.get(one.hub), False))
                     if error is not None and not answered:
                         down.setdefault(one.hub, error)
-                    sent.append(_record(state, one, error, wall(), backoff))
+                    sent.append(_record(state, one, error, wall(), backoff, log))
     return sent
 
 
-def _record(state: State, one: Ping, error: str | None, now: float, backoff: float) -> Sent:
+def _record(
+    state: State, one: Ping, error: str | None, now: float, backoff: float, log: logging.Logger
+) -> Sent:
     if error is None:
-        state.delivered(one)
-        logger.info("pinged %s: %s changed", one.hub, one.topic)
+        state.delivered(one, now)
+        log.info("pinged %s: %s changed", one.hub, one.topic)
         return Sent(one.hub, one.topic)
     retry = next_try(one.attempts + 1, now, backoff)
     state.failed(one, error, retry)
-    if retry is None:
-        logger.error("gave up pinging %s for %s: %s", one.hub, one.topic, error)
-    else:
-        logger.warning(
-            "could not ping %s for %s: %s; trying again in %.0f s",
-            one.hub,
-            one.topic,
-            error,
-            retry - now,
-        )
+    log.warning(
+        "could not ping %s for %s: %s; trying again in %.0f s",
+        one.hub,
+        one.topic,
+        error,
+        retry - now,
+    )
     return Sent(one.hub, one.topic, error, retry)
 
 
@@ -208,21 +214,48 @@ def log_path() -> Path:
     return Path(os.environ.get("FEEDS_STATE") or "state/feeds.db").absolute().parent / "pings.log"
 
 
+#: The variable that hands the background sender its lock, held already.
+LOCK_FD = "FEEDS_SENDER_LOCK_FD"
+
+
+def _lock() -> int | None:
+    """The background sender's lock beside the state database (``pings.lock``),
+    taken without waiting: its descriptor, or None when a sender holds it."""
+    path = log_path().with_name("pings.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def send_in_background() -> Path:
     """Start ``python -m feeds.websub`` apart from this process (it outlives
-    it), logging to :func:`log_path`; where it logs."""
+    it), logging to :func:`log_path`, unless one runs already for this state
+    database: it sends what is owed now too. Where it logs."""
     log = log_path()
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        sender = subprocess.Popen(
-            [sys.executable, "-m", "feeds.websub"],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-            close_fds=True,
-        )
-        out.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {sender.pid} INFO started\n".encode())
+    lock = _lock()
+    if lock is None:
+        return log
+    try:
+        with log.open("ab") as out:
+            sender = subprocess.Popen(
+                [sys.executable, "-m", "feeds.websub"],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+                close_fds=True,
+                pass_fds=(lock,),  # the lock is the sender's from its start
+                env={**os.environ, LOCK_FD: str(lock)},
+            )
+            out.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {sender.pid} INFO started\n".encode())
+    finally:
+        os.close(lock)
     return log
 
 
@@ -238,6 +271,22 @@ def run(
         deliver(state, wall, backoff)
 
 
+def sender(state: State, wall: Callable[[], float], sleep: Callable[[float], object]) -> None:
+    """The background sender: one per state database, holding its lock while
+    it sends. It lets go before its last look, so that a build that owed a
+    ping after that look finds the lock free and starts another."""
+    fd = int(os.environ.pop(LOCK_FD, "")) if os.environ.get(LOCK_FD) else _lock()
+    while fd is not None:
+        try:
+            run(state, wall, sleep, backoff_from_env())
+        finally:
+            os.close(fd)
+        if state.next_try() is None:
+            return
+        fd = _lock()
+    logger.info("another sender is at work for %s", state.where)
+
+
 def sent_lines(sent: Iterable[Sent], base_url: str) -> list[str]:
     """What ``feeds build`` prints of the pings it sent: one line a feed."""
     lines = []
@@ -245,8 +294,6 @@ def sent_lines(sent: Iterable[Sent], base_url: str) -> list[str]:
         where = one.topic.removeprefix(base_url.rstrip("/")) or one.topic
         if one.error is None:
             lines.append(f"pinged {one.hub} for {where}")
-        elif one.retry is None:
-            lines.append(f"gave up pinging {one.hub} for {where}: {one.error}")
         else:
             lines.append(f"could not ping {one.hub} for {where}: {one.error} (will retry)")
     return lines
@@ -260,7 +307,7 @@ def main() -> int:
         state = State()
         logger.info("sending the pings queued in %s", state.where)
         try:
-            run(state, time.time, time.sleep, backoff_from_env())
+            sender(state, time.time, time.sleep)
             logger.info("no ping is left to send")
         finally:
             state.close()

@@ -42,6 +42,8 @@ class World:
         self.pinged: list[str] = []
         self.purged: list[tuple[str, ...]] = []
         self.edits = 0
+        #: Whether the CDN refuses purges (a relay answering 503).
+        self.cdn_down = False
 
     def version(self) -> notify.Version:
         plan = Plan(load(self.root), NOW)
@@ -81,6 +83,8 @@ class World:
 
     def _purge(self, url: str, keys: Sequence[str]) -> int:
         assert url == PURGE
+        if self.cdn_down:
+            raise cdn.PurgeError(f"{url} refused the purge: 503 Service Unavailable")
         self.purged.append(tuple(keys))
         return 1
 
@@ -239,6 +243,76 @@ def test_a_live_sender_keeps_its_claim_while_it_beats(world: World) -> None:
     # A slow hub: "a" is still sending, and beating, long after its lease began.
     world.tick(notify.LEASE * 3, ("a", second), ("b", second))
     assert world.send("b") == 0
+
+
+def refused_until_due(world: World, tries: int, *serving: tuple[str, notify.Version]) -> None:
+    """The CDN refuses ``tries`` times, the workers trying each time it is due."""
+    for _ in range(tries):
+        due = world.state.next_try("purge", SITE)
+        assert due is not None  # still owed
+        world.now = max(world.now, due)
+        for worker, version in serving:
+            notify.beat(world.state, worker, version, world.now)
+        assert world.send(serving[0][0], ["purge"]) == 0
+
+
+def test_a_purge_the_cdn_refuses_stays_owed_and_every_key_goes_out_when_it_answers(
+    world: World,
+) -> None:
+    first = world.version()
+    world.cdn_down = True
+    second = world.edit()
+    assert world.serve("a", first, second) and not world.serve("b", first, second)
+    refused_until_due(world, 5, ("a", second), ("b", second))
+    third = world.edit()  # another change while the CDN is down
+    assert world.serve("a", second, third) and not world.serve("b", second, third)
+    refused_until_due(world, 25, ("a", third), ("b", third))  # far past the 12 tries
+    assert world.purged == []
+
+    world.cdn_down = False
+    due = world.state.next_try("purge", SITE)
+    assert due is not None and due - world.now <= notify.PURGE_MAX_WAIT  # capped
+    world.now = due
+    for worker in ("a", "b"):
+        notify.beat(world.state, worker, third, world.now)
+    # The first purge it takes brings every other one owed to it forward:
+    # both changes' keys, each twice (at once, and once every worker served it).
+    assert world.send("a", ["purge"]) == 4
+    assert world.state.next_try("purge", SITE) is None
+    assert "l-home" in {key for keys in world.purged for key in keys}
+    # ... and the pings that waited for them go out.
+    assert world.send("a", ["ping"]) > 0
+
+
+def test_a_restart_sends_the_purges_still_owed(world: World) -> None:
+    first = world.version()
+    world.cdn_down = True
+    second = world.edit()  # a withdrawal, say: the edge must drop it
+    assert world.serve("a", first, second) and not world.serve("b", first, second)
+    refused_until_due(world, 15, ("a", second), ("b", second))
+    # Every worker stops; the app starts again, on the same database.
+    world.state.gone("a", world.now)
+    world.state.gone("b", world.now)
+    url = world.state.url
+    world.state.close()
+    world.state = State(url)
+    world.cdn_down = False
+    due = world.state.next_try("purge", SITE)
+    assert due is not None and due - world.now <= notify.PURGE_MAX_WAIT
+    world.now = due
+    assert not world.serve("c", None, second)  # nothing new to record
+    assert world.send("c", ["purge"]) == 2
+    assert "l-home" in world.purged[0] and world.purged[0] == world.purged[1]
+    world.state.close()
+
+
+def test_a_newer_change_replaces_a_ping_held_by_a_sender_that_then_fails(state: State) -> None:
+    url = f"{SITE}rss.xml"
+    assert notify.record_build(state, HUB, [(url, "k1", "d1")], 1.0, 10.0)
+    taken = state.take(10.0, 60, holder="sender")  # a background sender tries it...
+    assert notify.record_build(state, HUB, [(url, "k2", "d2")], 2.0, 11.0)  # a build meanwhile
+    state.failed(taken[0], "connection refused", 20.0)  # ... and the hub refused it
+    assert [(kind, subject) for kind, _, subject, _ in state.owed()] == [("ping", url)]
 
 
 def test_a_build_is_owed_at_once_and_told_of_new_bytes_only(state: State) -> None:

@@ -607,3 +607,213 @@ def test_a_hub_that_never_answers_does_not_hold_the_build(
         finally:
             site.write_text(before, encoding="utf-8")
     assert f"could not ping {url} for /rss.xml: timed out (will retry)" in printed, printed
+
+
+class TricklingHub:
+    """A hub on loopback that takes each ping and sends its ``202`` one byte
+    every two seconds: each read of its client gets a byte well within any
+    socket timeout, so only a deadline over the whole exchange ends it."""
+
+    ANSWER = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hub"
+        self.lock = threading.Lock()
+        #: Connections holding a ping now, still trickling its answer.
+        self.holding = 0
+        #: For each ping let go, the bytes of its answer sent before the client hung up.
+        self.sent: list[int] = []
+        self.stopped = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection:
+            data = b""
+            try:
+                connection.settimeout(10)
+                while b"\r\n\r\n" not in data:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+            except OSError:
+                return
+            with self.lock:
+                self.holding += 1
+            sent = 0
+            try:
+                for byte in self.ANSWER:
+                    if self._hung_up(connection):
+                        break
+                    connection.sendall(bytes([byte]))
+                    sent += 1
+                    if self.stopped.wait(2.0):
+                        break
+            except OSError:
+                pass
+            finally:
+                with self.lock:
+                    self.holding -= 1
+                    self.sent.append(sent)
+
+    @staticmethod
+    def _hung_up(connection: socket.socket) -> bool:
+        try:
+            return connection.recv(1, socket.MSG_DONTWAIT | socket.MSG_PEEK) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+
+
+def end_senders(folder: Path) -> None:
+    """End the background senders ``feeds build`` started under ``folder``."""
+    for log in folder.rglob("pings.log"):
+        for pid in senders(log):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+
+def build_site(tmp_path: Path, hub: str) -> tuple[Path, Path, dict[str, str]]:
+    """A copy of the sample site pinging ``hub``: its content, export folder and env."""
+    root = sample_copy(tmp_path, free_port())
+    with_hub(root, hub)
+    env = {
+        **os.environ,
+        "FEEDS_STATE": str(tmp_path / "state" / "feeds.db"),
+        "FEEDS_CACHE": str(tmp_path / "cache.sqlite"),
+        "FEEDS_PING_BACKOFF": "600",  # the background sender tries, then sleeps
+        "FEEDS_CONTENT": str(root),
+    }
+    return root, tmp_path / "out", env
+
+
+def test_a_trickling_hub_holds_the_build_no_longer_than_its_deadline(tmp_path: Path) -> None:
+    from feeds.cli import PING_TIMEOUT
+
+    hub = TricklingHub()
+    _, out, env = build_site(tmp_path, hub.url)
+    try:
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("feeds")), "build", "--out", str(out)],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"could not ping {hub.url} for /rss.xml: timed out (will retry)" in done.stdout, (
+            done.stdout
+        )
+        # Every ping the build sent was cut at its deadline: the hub had sent
+        # one byte every 2 s, far from its whole answer, when the build let go.
+        wait_for(lambda: hub.sent, message="the build let go of the hub")
+        assert max(hub.sent) <= PING_TIMEOUT // 2 + 1 < len(hub.ANSWER), hub.sent
+    finally:
+        end_senders(tmp_path)
+        hub.close()
+
+
+def test_three_failing_builds_leave_one_sender_and_one_ping_per_feed(tmp_path: Path) -> None:
+    hub = f"http://127.0.0.1:{free_port()}/hub"  # nothing listens: refused
+    root, out, env = build_site(tmp_path, hub)
+    article = root / "articles" / "lima-reservoirs-dry-season.md"
+    log = tmp_path / "state" / "pings.log"
+    try:
+        for build_number in range(3):
+            append(article, f"Build {build_number} {uuid.uuid4().hex}.")
+            done = subprocess.run(
+                [str(Path(sys.executable).with_name("feeds")), "build", "--out", str(out)],
+                env=env,
+                capture_output=True,
+                text=True,
+                cwd=REPO,
+                timeout=120,
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+            failed = done.stdout.count(f"could not ping {hub} for /rss.xml: ")
+            assert failed == 1, done.stdout  # each failure said once...
+            assert "could not ping" not in done.stderr  # ... not again in a log line
+        assert len(senders(log)) == 1
+        state = State(f"sqlite:///{tmp_path / 'state' / 'feeds.db'}")
+        try:
+
+            def one_each() -> bool:
+                owed = Counter(subject for kind, _, subject, _ in state.owed() if kind == "ping")
+                return bool(owed) and set(owed.values()) == {1}
+
+            wait_for(one_each, message="one pending ping per feed")
+        finally:
+            state.close()
+    finally:
+        end_senders(tmp_path)
+
+
+class PurgeRecorder(http.server.ThreadingHTTPServer):
+    """A CDN's purge address on loopback: takes every ``PURGE``, noting its
+    keys and how many pings ``hub`` held when it came."""
+
+    def __init__(self, hub: TricklingHub) -> None:
+        self.purges: list[tuple[str, int]] = []
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_PURGE(self) -> None:
+                with hub.lock:
+                    recorder.purges.append((self.headers.get("xkey", ""), hub.holding))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def test_in_the_app_a_purge_goes_out_while_the_hub_holds_its_ping(tmp_path: Path) -> None:
+    hub = TricklingHub()
+    cdn = PurgeRecorder(hub)
+    port = free_port()
+    root = sample_copy(tmp_path, port)
+    with_hub(root, hub.url)
+    env = {
+        "FEEDS_STATE": str(tmp_path / "state" / "feeds.db"),
+        "FEEDS_DATABASE_URL": "",
+        "FEEDS_PURGE_URL": cdn.url,
+        "FEEDS_PING_BACKOFF": "600",
+    }
+    try:
+        with gunicorn(root, port, tmp_path / "cache.sqlite", stopped=False, env=env):
+            wait_for(lambda: len(cdn.purges) >= 2, message="the first start's purges")
+            append(root / "articles" / "lima-reservoirs-dry-season.md", "A first edit.")
+            # Its pings go out once both workers serve it: the hub holds them.
+            wait_for(lambda: hub.holding > 0, message="the hub holding a ping")
+            before = len(cdn.purges)
+            append(root / "articles" / "opinion-bus-corridors.md", "A second edit.")
+            wait_for(lambda: len(cdn.purges) > before, message="the second edit's purge")
+            keys, holding = cdn.purges[before]
+            assert keys and "site" not in keys.split()
+            assert holding > 0  # sent while the hub still held the first edit's ping
+    finally:
+        cdn.shutdown()
+        cdn.server_close()
+        hub.close()

@@ -2,13 +2,15 @@
 decides: the WebSub hub of each feed that changed, the CDN of what to purge.
 
 Every worker hears of each snapshot it starts serving (new content, an edit,
-a scheduled article whose time came). Two threads of its own, never a
+a scheduled article whose time came). Three threads of its own, never a
 request, then do the rest. One beats: every :data:`feeds.notify.HEARTBEAT`
 seconds it records in the state database which version this worker serves
-(a load, however long, never holds it up). The other records what a change
-owes, if no other worker did first, and sends whatever is owed once every
-live worker serves its version; it also retries what a hub or the CDN
-refused. A graceful stop removes the worker's heartbeat, so that it is not
+(a load, however long, never holds it up). Another records what a change
+owes, if no other worker did first, and sends the purges owed; the third
+sends the pings owed, so that a slow hub never holds a purge (each send has
+one deadline, :mod:`feeds.exchange`). Both send once every live worker
+serves the version, and retry what a hub or the CDN refused, until it is
+taken. A graceful stop removes the worker's heartbeat, so that it is not
 waited for.
 """
 
@@ -58,6 +60,7 @@ class Pusher:
         self._hub: str | None = None
         self._pending: Snapshot | None = None
         self._wake = threading.Event()
+        self._wake_pings = threading.Event()
         self._starting = threading.Lock()
         self._running = 0  # the process whose threads run
 
@@ -79,8 +82,12 @@ class Pusher:
                 # A new process (a server forks its workers): a worker of its own.
                 self.worker, self.serving = notify.worker_id(), None
                 me = weakref.ref(self)
-                for target, name in ((_run, "feeds-notify"), (_beat, "feeds-heartbeat")):
-                    threading.Thread(target=target, args=(me,), daemon=True, name=name).start()
+                for target, name, args in (
+                    (_run, "feeds-notify", (me, "work", "_wake")),
+                    (_run, "feeds-ping", (me, "work_pings", "_wake_pings")),
+                    (_beat, "feeds-heartbeat", (me,)),
+                ):
+                    threading.Thread(target=target, args=args, daemon=True, name=name).start()
                 atexit.register(_stop, me, os.getpid())
 
     def beat(self) -> None:
@@ -89,29 +96,47 @@ class Pusher:
             notify.beat(self.state(), self.worker, self.serving, self.wall())
 
     def work(self) -> float:
-        """Record the newest snapshot's change, if any, and send what is
-        owed; the seconds until there may be more to do."""
+        """Record the newest snapshot's change, if any, and send the purges
+        owed; the seconds until there may be more to do. The pings are the
+        other thread's (:meth:`work_pings`): a slow hub never holds a purge."""
         snapshot, self._pending = self._pending, None
         try:
             state = self.state()
             if snapshot is not None and snapshot.served is not None:
                 self._record(state, snapshot)
-            notify.send_purges(state, self.worker, self.wall, self.backoff, log=self.logger)
-            notify.send_pings(state, self.worker, self.wall, self.backoff)
-            site = self.serving.plan.content.site.base_url if self.serving else None
-            due = [state.next_try(kind, site) for kind in ("purge", "ping")]
+            self._wake_pings.set()  # owed now, or behind the purges tried below
+            sent = notify.send_purges(state, self.worker, self.wall, log=self.logger)
+            if sent:
+                self._wake_pings.set()
+            due = state.next_try("purge", self._site())
         except StateError as e:
-            self.logger.error("WebSub and CDN: %s; trying again in %.0f s", e, notify.HEARTBEAT)
+            self.logger.error("CDN: %s; trying again in %.0f s", e, notify.HEARTBEAT)
             if snapshot is not None and self._pending is None:
                 self._pending = snapshot  # not lost: recorded on the next try
             return notify.HEARTBEAT
-        soonest = min((d for d in due if d is not None), default=None)
-        if soonest is None:
+        return self._until(due)
+
+    def work_pings(self) -> float:
+        """Send the pings owed; the seconds until there may be more to do."""
+        try:
+            state = self.state()
+            notify.send_pings(state, self.worker, self.wall, self.backoff)
+            due = state.next_try("ping", self._site())
+        except StateError as e:
+            self.logger.error("WebSub: %s; trying again in %.0f s", e, notify.HEARTBEAT)
+            return notify.HEARTBEAT
+        return self._until(due)
+
+    def _site(self) -> str | None:
+        return self.serving.plan.content.site.base_url if self.serving else None
+
+    def _until(self, due: float | None) -> float:
+        if due is None:
             return POLL
         # Owed, perhaps waiting for a worker: the last one to serve the
         # version sends at once; looking again each heartbeat covers the
         # worker that died and the lease that ran out.
-        return min(max(soonest - self.wall(), notify.HEARTBEAT), POLL)
+        return min(max(due - self.wall(), notify.HEARTBEAT), POLL)
 
     def _record(self, state: State, snapshot: Snapshot) -> None:
         served = snapshot.served
@@ -168,14 +193,15 @@ def _wait(wake: threading.Event | None, seconds: float) -> None:
         time.sleep(min(TICK, max(deadline - time.monotonic(), 0.0)))
 
 
-def _run(pusher: weakref.ref[Pusher]) -> None:
-    """The notifier's thread: ends when its app is gone."""
+def _run(pusher: weakref.ref[Pusher], work: str, event: str) -> None:
+    """A notifier's thread, doing ``work`` when woken by ``event`` or when
+    it said: ends when its app is gone."""
     wait = 0.0
     while True:
         live = pusher()
         if live is None:
             return
-        wake = live._wake
+        wake = getattr(live, event)
         del live
         _wait(wake, wait)
         wake.clear()
@@ -183,7 +209,7 @@ def _run(pusher: weakref.ref[Pusher]) -> None:
         if live is None:
             return
         try:
-            wait = live.work()
+            wait = getattr(live, work)()
         except Exception:  # never let the thread die: log, and go on
             live.logger.exception("WebSub and CDN notifier failed")
             wait = notify.HEARTBEAT
