@@ -20,6 +20,7 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 from feeds.state import TIMEOUT, StateError
@@ -170,12 +171,13 @@ def _register(batch: Batch[Any]) -> None:
         atexit.register(drain, os.getpid())
 
 
-def drain(pid: int) -> None:
-    """At a stop: join every batch's thread, then write what is left, trying
-    again until it is written or the batches' deadline has passed."""
+def drain(pid: int, only: Sequence[Batch[Any]] | None = None) -> None:
+    """At a stop: join every batch's thread (or ``only`` those's), then
+    write what is left, trying again until it is written or the batches'
+    deadline has passed."""
     if pid != os.getpid():
         return  # a forked child's exit: the batches are its parent's
-    batches = list(_batches)
+    batches = list(_batches) if only is None else list(only)
     deadline = max((b.deadline for b in batches), default=0.0)
     ends = time.monotonic() + deadline
     for batch in batches:
