@@ -15,7 +15,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
@@ -74,8 +74,12 @@ def presented(authorization: str) -> str | None:
     return None
 
 
-def authenticate(state: State, authorization: str, now: datetime, scope: str) -> Verdict:
-    """Who the credentials of a request are, and whether they may see ``scope``."""
+def authenticate(
+    state: Callable[[], State], authorization: str, now: datetime, scope: str
+) -> Verdict:
+    """Who the credentials of a request are, and whether they may see ``scope``.
+    The state database is opened (``state()``) only for a well-formed token:
+    a request without one never waits for it."""
     if not authorization:
         return Verdict("no token")
     token = presented(authorization)
@@ -84,7 +88,7 @@ def authenticate(state: State, authorization: str, now: datetime, scope: str) ->
     token_id, dot, secret = token.removeprefix(PREFIX).partition(".")
     if not token.startswith(PREFIX) or not dot or not token_id or not secret:
         return Verdict("malformed token")
-    found = state.token(token_id)
+    found = state().token(token_id)
     if found is None:
         return Verdict("unknown token")
     partner, kept, valid_until = found

@@ -37,6 +37,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    inspect,
     literal,
     select,
     text,
@@ -362,7 +363,18 @@ class State:
 
     def _migrate(self) -> None:
         """Bring the schema up to :data:`MIGRATIONS`, under a lock so that
-        workers starting together do it once."""
+        workers starting together do it once. A schema already up to date is
+        only read: opening takes no write lock (a writer elsewhere holds
+        nobody up)."""
+        with self.engine.connect() as connection:
+            connection.info[READ_ONLY] = True
+            with connection.begin():
+                current = (
+                    inspect(connection).has_table("schema_version")
+                    and connection.execute(select(schema_version.c.version)).scalar()
+                )
+        if current == len(MIGRATIONS):
+            return
         with self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(7256013)"))
@@ -791,9 +803,12 @@ class State:
 
     # -- the audit -------------------------------------------------------------------
 
-    def record(self, entry: AuditEntry) -> None:
+    def record(self, entries: Sequence[AuditEntry]) -> None:
+        """Add audit rows, in one transaction."""
+        if not entries:
+            return
         with self.begin() as connection:
-            connection.execute(insert(audit).values(dataclasses.asdict(entry)))
+            connection.execute(insert(audit), [dataclasses.asdict(e) for e in entries])
 
     def audit(
         self, partner: str | None = None, since: float | None = None, newest: int | None = None

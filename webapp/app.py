@@ -22,6 +22,8 @@ from feeds.headers import CDN_MAX_AGE
 from feeds.state import opened
 from feeds.websub import backoff_from_env
 from webapp import views
+from webapp.audit import Audit
+from webapp.batch import EXIT_DEADLINE
 from webapp.http import FastPath
 from webapp.pixel import Pixels
 from webapp.push import Pusher
@@ -87,7 +89,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     ``PURGE_URL``: a CDN in front of the app to purge on every change
     (``$FEEDS_PURGE_URL``; ``cdn/varnish.vcl`` is one): responses then name
     their surrogate keys, and the CDN may keep them ``CDN_MAX_AGE`` seconds
-    (``$FEEDS_CDN_MAX_AGE``, default a day).
+    (``$FEEDS_CDN_MAX_AGE``, default a day). ``STOP_DEADLINE``: seconds a
+    stopping worker keeps trying to write the pixel counts and audit rows it
+    holds while the state database does not answer (:mod:`webapp.batch`).
     """
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(
@@ -100,6 +104,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         WALL=time.time,
         PURGE_URL=os.environ.get("FEEDS_PURGE_URL") or None,
         CDN_MAX_AGE=os.environ.get("FEEDS_CDN_MAX_AGE") or CDN_MAX_AGE,
+        STOP_DEADLINE=EXIT_DEADLINE,
     )
     if test_config:
         app.config.update(test_config)
@@ -127,7 +132,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     state = opened(app.config.get("STATE"))
     app.extensions["feeds.state"] = state
-    app.extensions["feeds.pixels"] = Pixels(state, app.logger)
+    stop = float(app.config["STOP_DEADLINE"])
+    app.extensions["feeds.pixels"] = Pixels(state, app.logger, stop)
+    app.extensions["feeds.audit"] = Audit(state, app.logger, stop)
     if not app.config["PREVIEW"]:  # an editor's preview tells no hub of anything
         live = app.extensions["feeds"]
         # Each worker records which version it serves; the hub and the CDN

@@ -1,31 +1,26 @@
 """The built-in republication pixel: counted in memory, written in batches.
 
 A hit costs the request a dictionary update under a lock: the counts reach
-the state database from a thread of the worker, once a second, in one
-transaction that adds them to what is there (so any number of workers count
-into the same rows, and none of their hits is lost or counted twice).
+the state database from a thread of the worker (:mod:`webapp.batch`), once a
+second, in one transaction that adds them to what is there (so any number of
+workers count into the same rows, and none of their hits is lost or counted
+twice), and at the worker's graceful stop.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
-import threading
-import time
-import weakref
 from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from feeds.state import State, StateError
+from feeds.state import State
+from webapp.batch import EXIT_DEADLINE, Batch
 
 #: A transparent 1x1 GIF, the smallest image every mail client and browser shows.
 GIF = bytes.fromhex(
     "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
 )
-#: Seconds between writes.
-FLUSH = 1.0
 #: The longest host name the DNS allows.
 MAX_HOST = 253
 #: Hosts a page is previewed on, never a partner's.
@@ -53,60 +48,44 @@ def ignored(found: str, own_host: str | None) -> bool:
     return host is not None and (host == own_host or host in PREVIEW_HOSTS)
 
 
-class Pixels:
-    """Hits counted in this process, not yet written."""
+class Pixels(Batch[dict[tuple[str, str, str], tuple[int, float, float]]]):
+    """Hits counted in this process, not yet written (:mod:`webapp.batch`):
+    (pixel, origin, day) -> (hits, first, last). Its size is the number of
+    such keys, however many hits each counts."""
 
-    def __init__(self, state: Callable[[], State], logger: logging.Logger) -> None:
+    what = "pixel counts"
+
+    def __init__(
+        self, state: Callable[[], State], logger: logging.Logger, deadline: float = EXIT_DEADLINE
+    ) -> None:
+        super().__init__(logger, deadline)
         self.state = state
-        self.logger = logger
-        self._lock = threading.Lock()
         self._counts: dict[tuple[str, str, str], tuple[int, float, float]] = {}
-        self._running = 0  # the process whose thread runs
-        self._pid = os.getpid()
 
     def hit(self, pixel: str, found: str, now: datetime, day: str) -> None:
         """Count a hit; returns at once."""
         moment = now.timestamp()
         key = (pixel, found, day)
         with self._lock:
-            if self._pid != os.getpid():  # forked: what the parent counted is its own
-                self._counts, self._pid = {}, os.getpid()
-            count, first, last = self._counts.get(key, (0, moment, moment))
-            self._counts[key] = (count + 1, min(first, moment), max(last, moment))
-        if self._running != os.getpid():
-            self._start()
+            if key in self._counts or self._adding():
+                count, first, last = self._counts.get(key, (0, moment, moment))
+                self._counts[key] = (count + 1, min(first, moment), max(last, moment))
+        self._started()
 
-    def _start(self) -> None:
-        with self._lock:
-            if self._running == os.getpid():
-                return
-            self._running = os.getpid()
-        threading.Thread(
-            target=_run, args=(weakref.ref(self),), daemon=True, name="feeds-pixels"
-        ).start()
-        atexit.register(self.flush)
+    def _take(self) -> dict[tuple[str, str, str], tuple[int, float, float]] | None:
+        counted, self._counts = self._counts, {}
+        return counted or None
 
-    def flush(self) -> None:
-        """Write what was counted; on failure keep it for the next try."""
-        with self._lock:
-            counted, self._counts = self._counts, {}
-        if not counted:
-            return
-        try:
-            self.state().count_hits(counted)
-        except StateError as e:
-            self.logger.error("could not write %d pixel counts: %s", len(counted), e)
-            with self._lock:
-                for key, (count, first, last) in counted.items():
-                    more, earliest, latest = self._counts.get(key, (0, first, last))
-                    self._counts[key] = (count + more, min(first, earliest), max(last, latest))
+    def _put_back(self, batch: dict[tuple[str, str, str], tuple[int, float, float]]) -> None:
+        for key, (count, first, last) in batch.items():
+            more, earliest, latest = self._counts.get(key, (0, first, last))
+            self._counts[key] = (count + more, min(first, earliest), max(last, latest))
 
+    def _write(self, batch: dict[tuple[str, str, str], tuple[int, float, float]]) -> None:
+        self.state().count_hits(batch)
 
-def _run(pixels: weakref.ref[Pixels]) -> None:
-    while True:
-        time.sleep(FLUSH)
-        found = pixels()
-        if found is None:
-            return
-        found.flush()
-        del found
+    def _size(self, batch: dict[tuple[str, str, str], tuple[int, float, float]]) -> int:
+        return len(batch)
+
+    def _count(self) -> int:
+        return len(self._counts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from feeds.model import BUILTIN_PIXEL
 from feeds.pages import desk_page
 from feeds.partners import Verdict
 from feeds.state import AuditEntry, State, StateError
+from webapp.audit import Audit
 from webapp.http import Resource, respond
 from webapp.pixel import GIF, Pixels, ignored, origin
 from webapp.reload import LiveSite, Snapshot
@@ -105,12 +107,18 @@ def printable(text: str, limit: int) -> str:
 
 
 def behind_token(scope: str, serve: Callable[[Snapshot, Verdict], Resource | None]) -> BaseResponse:
-    """Check the token, serve, and write the audit row, granted or not."""
+    """Check the token and serve; the audit row, granted or not, is written
+    off the request path (:mod:`webapp.audit`). When the state database
+    cannot answer (within :data:`feeds.state.TIMEOUT`), 503."""
     snapshot = live().current()
     now = live().clock()
+    verdict = Verdict(UNREACHABLE)
     try:
         verdict = partners.authenticate(
-            state(), request.headers.get("Authorization", ""), now, scope
+            current_app.extensions["feeds.state"],
+            request.headers.get("Authorization", ""),
+            now,
+            scope,
         )
         if snapshot.served is None:
             response = unavailable(snapshot)
@@ -120,23 +128,29 @@ def behind_token(scope: str, serve: Callable[[Snapshot, Verdict], Resource | Non
             response = not_found()
         else:
             response = send(resource, snapshot, resource.status)
-        state().record(
-            AuditEntry(
-                at=now.timestamp(),
-                partner=verdict.partner.name if verdict.partner else None,
-                token=verdict.token,
-                path=printable(request.path, 2000),
-                status=response.status_code,
-                bytes=response.content_length or 0,
-                client=printable(request.remote_addr or "", 100),
-                agent=printable(request.user_agent.string, 500),
-                outcome=verdict.outcome,
-            )
-        )
     except StateError as e:
         current_app.logger.error("%s", e)
-        return send(UNAVAILABLE, snapshot, 503)
+        verdict = dataclasses.replace(verdict, outcome=UNREACHABLE)
+        response = send(UNAVAILABLE, snapshot, 503)
+    audit: Audit = current_app.extensions["feeds.audit"]
+    audit.add(
+        AuditEntry(
+            at=now.timestamp(),
+            partner=verdict.partner.name if verdict.partner else None,
+            token=verdict.token,
+            path=printable(request.path, 2000),
+            status=response.status_code,
+            bytes=response.content_length or 0,
+            client=printable(request.remote_addr or "", 100),
+            agent=printable(request.user_agent.string, 500),
+            outcome=verdict.outcome,
+        )
+    )
     return response
+
+
+#: The audit's outcome when the state database did not answer in time.
+UNREACHABLE = "database unavailable"
 
 
 @bp.route("/partners/<path:rest>", methods=["GET", "HEAD"])
