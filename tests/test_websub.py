@@ -723,8 +723,10 @@ def test_a_trickling_hub_holds_the_build_no_longer_than_its_deadline(tmp_path: P
         )
         # Every ping the build sent was cut at its deadline: the hub had sent
         # one byte every 2 s, far from its whole answer, when the build let go.
+        # (One write after the cut may still succeed: TCP takes it until the
+        # build's close reaches the hub, so a byte more is counted.)
         wait_for(lambda: hub.sent, message="the build let go of the hub")
-        assert max(hub.sent) <= PING_TIMEOUT // 2 + 1 < len(hub.ANSWER), hub.sent
+        assert max(hub.sent) <= PING_TIMEOUT // 2 + 2 < len(hub.ANSWER), hub.sent
     finally:
         end_senders(tmp_path)
         hub.close()
