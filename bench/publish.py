@@ -95,34 +95,13 @@ def worker_memory(master: int) -> list[float]:
     return sizes
 
 
-def start_varnish(folder: Path, port: int, app_port: int) -> subprocess.Popen[bytes] | None:
-    varnishd = shutil.which("varnishd")
-    if varnishd is None:
+def start_edge(folder: Path, port: int, app_port: int) -> subprocess.Popen[bytes] | None:
+    if shutil.which("varnishd") is None:
         print("varnishd is not installed: no CDN figures")
         return None
-    vcl = folder / "varnish.vcl"
-    text = (REPO / "cdn" / "varnish.vcl").read_text(encoding="utf-8")
-    vcl.write_text(text.replace('.port = "8000";', f'.port = "{app_port}";'), encoding="utf-8")
-    return subprocess.Popen(
-        [
-            varnishd,
-            "-F",
-            "-j",
-            "none",
-            "-n",
-            str(folder / "varnish"),
-            "-a",
-            f"127.0.0.1:{port}",
-            "-T",
-            "127.0.0.1:0",
-            "-s",
-            "malloc,256m",
-            "-f",
-            str(vcl),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    from conftest import start_varnish
+
+    return start_varnish(folder, port, app_port, memory="256m")
 
 
 def publish_figures(content: Path, work: Path, stories: int = 10) -> dict[str, list[float]]:
@@ -174,7 +153,7 @@ def publish_figures(content: Path, work: Path, stories: int = 10) -> dict[str, l
         stdout=subprocess.DEVNULL,
         env=env,
     )
-    varnish = start_varnish(work, edge_port, app_port)
+    varnish = start_edge(work, edge_port, app_port)
     if varnish is not None:
         env["FEEDS_PURGE_URL"] = f"http://127.0.0.1:{edge_port}/"
     figures: dict[str, list[float]] = {"workers": [], "ping": [], "hub": [], "cdn": []}

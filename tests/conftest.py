@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import textwrap
 import time
 from collections import Counter
@@ -295,6 +296,45 @@ def newsboat_reload(home: Path, *feeds: str) -> Path:
     )
     assert done.returncode == 0, done.stderr
     return cache
+
+
+def start_varnish(
+    folder: Path, port: int, app_port: int, memory: str = "64m"
+) -> subprocess.Popen[bytes]:
+    """Debian's varnishd on ``port`` with the repository's ``cdn/varnish.vcl``,
+    its backend the app on ``app_port``, in the foreground as a child of this
+    process, in ``folder`` (its log in ``varnish.log``), on the real clock (it
+    cannot start under libfaketime). The caller waits for it and stops it."""
+    import shutil
+
+    text = (Path(__file__).resolve().parent.parent / "cdn" / "varnish.vcl").read_text(
+        encoding="utf-8"
+    )
+    assert '.port = "8000";' in text
+    vcl = folder / "varnish.vcl"
+    vcl.write_text(text.replace('.port = "8000";', f'.port = "{app_port}";'), encoding="utf-8")
+    with (folder / "varnish.log").open("wb") as output:
+        return subprocess.Popen(
+            [
+                shutil.which("varnishd") or "varnishd",
+                "-F",  # in the foreground, a child of this process
+                "-j",
+                "none",  # as this user, in its own folder
+                "-n",
+                str(folder / "varnish"),
+                "-a",
+                f"127.0.0.1:{port}",
+                "-T",
+                "127.0.0.1:0",
+                "-s",
+                f"malloc,{memory}",
+                "-f",
+                str(vcl),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=real_clock_env(),
+        )
 
 
 def sample_copy(folder: Path, port: int) -> Path:

@@ -11,9 +11,7 @@ tests wait.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -26,7 +24,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from conftest import free_port, gunicorn, real_clock_env, require, sample_copy
+from conftest import free_port, gunicorn, require, sample_copy, start_varnish
 from feeds import headers
 
 #: Varnish in front of gunicorn.
@@ -109,33 +107,8 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
     folder = tmp_path_factory.mktemp("cdn")
     port, app_port = free_port(), free_port()
     root = sample_copy(folder, port)  # readers know the site by the CDN's address
-    vcl = folder / "varnish.vcl"
-    text = (REPO / "cdn" / "varnish.vcl").read_text(encoding="utf-8")
-    assert '.port = "8000";' in text
-    vcl.write_text(text.replace('.port = "8000";', f'.port = "{app_port}";'), encoding="utf-8")
     edge = Edge(port, app_port, root, folder, folder / "app.log", ExitStack())
-    with (folder / "varnish.log").open("wb") as output:
-        varnish = subprocess.Popen(
-            [
-                shutil.which("varnishd") or "varnishd",
-                "-F",  # in the foreground, a child of the test
-                "-j",
-                "none",  # as this user, in the test's own folder
-                "-n",
-                str(folder / "varnish"),
-                "-a",
-                f"127.0.0.1:{port}",
-                "-T",
-                "127.0.0.1:0",
-                "-s",
-                "malloc,64m",
-                "-f",
-                str(vcl),
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=real_clock_env(),
-        )
+    varnish = start_varnish(folder, port, app_port)
     try:
         edge.start_app()
         deadline = time.monotonic() + 30

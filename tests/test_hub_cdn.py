@@ -14,8 +14,6 @@ bytes, never the old.
 from __future__ import annotations
 
 import contextlib
-import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -30,7 +28,7 @@ import pytest
 from lxml import etree
 from test_websub import Subscriber, append, wait_for, with_hub
 
-from conftest import Hub, free_port, gunicorn, real_clock_env, require, sample_copy
+from conftest import Hub, free_port, gunicorn, require, sample_copy, start_varnish
 from feeds.state import State
 
 #: Varnish, gunicorn, the hub and a subscriber on loopback.
@@ -102,32 +100,7 @@ def varnish(folder: Path, port: int, app_port: int) -> Iterator[None]:
     """Varnish on ``port`` with the repository's VCL, its backend the app on
     ``app_port``; its real clock (it cannot start under libfaketime)."""
     require("varnishd")
-    text = (REPO / "cdn" / "varnish.vcl").read_text(encoding="utf-8")
-    assert '.port = "8000";' in text
-    vcl = folder / "varnish.vcl"
-    vcl.write_text(text.replace('.port = "8000";', f'.port = "{app_port}";'), encoding="utf-8")
-    with (folder / "varnish.log").open("wb") as output:
-        process = subprocess.Popen(
-            [
-                shutil.which("varnishd") or "varnishd",
-                "-F",
-                "-j",
-                "none",
-                "-n",
-                str(folder / "varnish"),
-                "-a",
-                f"127.0.0.1:{port}",
-                "-T",
-                "127.0.0.1:0",
-                "-s",
-                "malloc,64m",
-                "-f",
-                str(vcl),
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=real_clock_env(),
-        )
+    process = start_varnish(folder, port, app_port)
     try:
         deadline = time.monotonic() + 30
         while True:  # until Varnish answers and finds the app healthy
