@@ -61,6 +61,13 @@ class Loaded:
     problems: tuple[Problem, ...] = ()
     #: Each file with problems, and what became of it (loaded with ``partial``).
     held: tuple[Held, ...] = ()
+    #: Article path -> (slug, name) of its tags as its file writes them, before
+    #: :func:`feeds.validate.unify_tags` names each tag one way.
+    written: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    #: What every article was validated with besides its file (a digest), and
+    #: the files under ``images/`` it could use.
+    context: str = ""
+    images: Mapping[str, ImageFile] = field(default_factory=dict)
 
 
 def is_content_name(name: str) -> bool:
@@ -167,7 +174,7 @@ def load(
         context = digest(
             repr((site, tuple(authors.values()), sorted(images.items()), code_version())).encode()
         )
-        shared = _Shared(root, site, authors, images, context, lint)
+        shared = Shared(root, site, authors, images, context, lint)
         found, fresh, says_draft = _articles(
             shared, paths, None if lint else cache, jobs, problems, notes
         )
@@ -196,6 +203,7 @@ def load(
         always = {name for author in authors.values() for name in author.images}
         if site.logo and (logo := local_image(site.logo, site)):
             always.add(logo)
+        written = {a.path: tuple((t.slug, t.name) for t in a.tags) for a in articles}
         unified = unify_tags(articles)
         content = Content(
             site=site,
@@ -212,7 +220,8 @@ def load(
         if a.path in current
     }
     problems = sorted(set(problems), key=_problem_order)
-    return Loaded(content, versions, notes, tuple(problems), held_files(problems, decided))
+    held = held_files(problems, decided)
+    return Loaded(content, versions, notes, tuple(problems), held, written, context, images)
 
 
 def partial_line_of(root: Path, site: Site) -> Callable[[str, str], int | None]:
@@ -229,7 +238,7 @@ def partial_line_of(root: Path, site: Site) -> Callable[[str, str], int | None]:
 
 
 @dataclass(frozen=True)
-class _Shared:
+class Shared:
     """What validating an article needs besides its file."""
 
     root: Path
@@ -250,7 +259,7 @@ _Row = tuple[str, int, int, str, str, bytes]
 
 
 def _articles(
-    shared: _Shared,
+    shared: Shared,
     paths: list[str],
     cache: Cache | None,
     jobs: int,
@@ -288,7 +297,7 @@ def _articles(
                 continue
         todo.append(path)
     chunk = max(1, len(todo) // (jobs * 8))
-    results = fork_map(_validate, shared, todo, jobs, chunksize=chunk)
+    results = fork_map(validate_file, shared, todo, jobs, chunksize=chunk)
     for path, (mtime_ns, size, sha, blob, file_problems, file_notes, draft) in zip(
         todo, results, strict=True
     ):
@@ -313,7 +322,7 @@ def _same_bytes(root: Path, path: str, sha: str) -> bool:
         return False  # validation will say what is wrong with it
 
 
-def _validate(shared: _Shared, path: str) -> _Validated:
+def validate_file(shared: Shared, path: str) -> _Validated:
     """Validate one article file (in a worker process, or this one)."""
     problems: list[Problem] = []
     try:

@@ -5,9 +5,11 @@ pages and sealed archive documents (RFC 5005)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from feeds import urls
 from feeds.model import Article, Author, Content, Site
@@ -134,6 +136,12 @@ class Listing(Channel):
     #: slot and moves none; only a story dated before others moves them.
     slots: tuple[Article, ...] = ()
 
+    @classmethod
+    def of(cls, channel: Channel, **found: Any) -> Listing:
+        """``channel`` with what is found in it (the fields of :class:`Listing`)."""
+        fields = {f.name: getattr(channel, f.name) for f in dataclasses.fields(Channel)}
+        return cls(**fields, **found)
+
     @property
     def channel(self) -> Channel:
         """The channel alone: what its feeds and pages are built from besides articles."""
@@ -176,30 +184,10 @@ class Listing(Channel):
         sealed = self.sealed_pages()
         channel = self.channel
         front = self._shown(self.slots[max(0, sealed - 1) * PAGE_SIZE :])
-        near = range(max(1, sealed - 3), sealed + 1)
-        pages = [
-            Page(
-                channel,
-                None,
-                front,
-                tuple(sorted({1, *near})) if sealed else (),
-                newer=None,
-                older=sealed - 1 if sealed > 1 else None,
-            )
-        ]
+        pages = [Page(channel, None, front, *page_nav(None, sealed))]
         for number in range(1, sealed + 1):
             shown = self._shown(self.slots[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
-            near = range(max(1, number - 3), min(sealed, number + 1) + 1)
-            pages.append(
-                Page(
-                    channel,
-                    number,
-                    shown,
-                    tuple(sorted({1, *near})),
-                    newer=number + 1 if number < sealed else 0,
-                    older=number - 1 if number > 1 else None,
-                )
-            )
+            pages.append(Page(channel, number, shown, *page_nav(number, sealed)))
         return tuple(pages)
 
     def documents(self, size: int) -> tuple[Document, ...]:
@@ -221,6 +209,20 @@ class Listing(Channel):
                 )
             )
         return tuple(found)
+
+
+def page_nav(number: int | None, sealed: int) -> tuple[tuple[int, ...], int | None, int | None]:
+    """The page numbers page ``number`` (None: the front page) of a listing
+    with ``sealed`` sealed pages links to, and where its "Newer" and "Older"
+    lead (:class:`Page`). A sealed page's depend on ``sealed`` only while it
+    is the newest: page k links to k-3 to k+1 when sealed, and to page 1."""
+    if number is None:
+        near = range(max(1, sealed - 3), sealed + 1)
+        numbers = tuple(sorted({1, *near})) if sealed else ()
+        return numbers, None, sealed - 1 if sealed > 1 else None
+    near = range(max(1, number - 3), min(sealed, number + 1) + 1)
+    newer = number + 1 if number < sealed else 0
+    return tuple(sorted({1, *near})), newer, number - 1 if number > 1 else None
 
 
 @dataclass(frozen=True)
@@ -336,6 +338,31 @@ def _mourned(content: Content, now: datetime) -> tuple[Article, ...]:
     return tuple(a for a in withdrawals(content, now) if is_mourned(a, now))
 
 
+def home_channel(site: Site) -> Channel:
+    return Channel(urls.HOME, site.title, site.description)
+
+
+def tag_channel(site: Site, slug: str, name: str) -> Channel:
+    """The channel of the tag ``slug``, named ``name`` (:func:`feeds.validate.unify_tags`)."""
+    return Channel(
+        urls.tag(slug),
+        f"{site.title}: {name}",
+        f"Articles tagged “{name}” from {site.title}.",
+        "tag",
+    )
+
+
+def author_channel(site: Site, author: Author) -> Channel:
+    assert author.id is not None
+    return Channel(
+        urls.author(author.id),
+        f"{site.title}: {author.name}",
+        f"Articles by {author.name} from {site.title}.",
+        "author",
+        author,
+    )
+
+
 def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Listing, ...]:
     """The site listing, then one per tag and per author that has public
     articles, or had until a withdrawal of the last :data:`TOMBSTONE_DAYS`.
@@ -351,8 +378,11 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
     public = tuple(a for a in reversed(slots) if is_shown(a, now, drafts))
     mourned = _mourned(content, now)
     result = [
-        Listing(
-            urls.HOME, site.title, site.description, articles=public, withdrawn=mourned, slots=slots
+        Listing.of(
+            home_channel(site),
+            articles=public,
+            withdrawn=mourned,
+            slots=slots,
         )
     ]
     tags: dict[str, list[Article]] = {}
@@ -386,11 +416,8 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
                 author_slots[writer.id].append(article)
     for slug in sorted(tags):
         result.append(
-            Listing(
-                urls.tag(slug),
-                f"{site.title}: {names[slug]}",
-                f"Articles tagged “{names[slug]}” from {site.title}.",
-                "tag",
+            Listing.of(
+                tag_channel(site, slug, names[slug]),
                 articles=tuple(tags[slug]),
                 withdrawn=tuple(a for a in mourned if any(t.slug == slug for t in a.tags)),
                 slots=_unique(tag_slots[slug]),
@@ -400,12 +427,8 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
         written = tuple(by_author.get(author.id or "", ()))
         if author.id in by_author and author.id is not None:
             result.append(
-                Listing(
-                    urls.author(author.id),
-                    f"{site.title}: {author.name}",
-                    f"Articles by {author.name} from {site.title}.",
-                    "author",
-                    author,
+                Listing.of(
+                    author_channel(site, author),
                     articles=written,
                     withdrawn=tuple(a for a in mourned if author in a.authors),
                     slots=_unique(author_slots[author.id]),

@@ -232,31 +232,17 @@ def _outputs(
         documents = archived[listing.path]
         # The subscription feed leads to its newest sealed document (RFC 5005).
         history = History(prev=documents[-1].path) if documents else None
-        for fmt, build in FEED_BUILDERS.items():
-            path = urls.feed(listing.path, fmt)
-            url = urls.absolute(site.base_url, path)
-            home = listing.page_url(site)
-            link = FeedLink(listing.path, listing.title, fmt, url, home, listing.kind)
-            shown = listing.feed_articles(site)
-            inputs = (channel, shown, listing.withdrawn, history)
-            keys = (headers.listing_key(listing.path),)
-            outputs[path] = Output(build, inputs, link, keys=keys)
+        keys = (headers.listing_key(listing.path),)
+        inputs = (channel, listing.feed_articles(site), listing.withdrawn, history)
+        for link in listing_feeds(site, channel):
+            path = urls.feed(listing.path, link.fmt)
+            outputs[path] = Output(FEED_BUILDERS[link.fmt], inputs, link, keys=keys)
     since = min((a.date for a in every[0].articles), default=EPOCH)
-    gone_channel = Channel(
-        urls.WITHDRAWALS,
-        f"{site.title}: {words('withdrawn articles')}",
-        words(
-            "Every article %(site)s has withdrawn, for partners to take their copies down.",
-            site=site.title,
-        ),
-        "withdrawals",
-    )
+    gone_channel = withdrawals_channel(site, words)
     gone_key = (headers.listing_key(urls.WITHDRAWALS),)
-    for fmt, build in WITHDRAWAL_BUILDERS.items():
-        path = urls.feed(urls.WITHDRAWALS, fmt)
-        url = urls.absolute(site.base_url, path)
-        home = urls.absolute(site.base_url, urls.WITHDRAWALS)
-        link = FeedLink(urls.WITHDRAWALS, gone_channel.title, fmt, url, home, "withdrawals")
+    for link in listing_feeds(site, gone_channel):
+        path = urls.feed(urls.WITHDRAWALS, link.fmt)
+        build = WITHDRAWAL_BUILDERS[link.fmt]
         outputs[path] = Output(build, (gone_channel, gone, since), link, keys=gone_key)
     for listing in every:
         _archive_documents(outputs, listing, archived[listing.path], site, words)
@@ -340,30 +326,67 @@ def _archive_documents(
     next older document, ``next-archive`` the next newer one or, from the
     newest, the subscription feed. No hub (nothing to push), and lasting."""
     keys = (headers.listing_key(listing.path),)
-    size = site.feed_items
-    for index, document in enumerate(documents):
-        channel = Channel(
-            document.path,
-            words("%(listing)s: archive %(number)s", listing=listing.title, number=document.number),
-            words(
-                "Stories %(first)s to %(last)s of %(listing)s, counted from the oldest.",
-                first=index * size + 1,
-                last=(index + 1) * size,
-                listing=listing.title,
-            ),
-            "archive",
-            home=urls.archives(listing.path),
-        )
-        history = History(
-            archive=True,
-            current=listing.path,
-            prev=documents[index - 1].path if index > 0 else None,
-            next=documents[index + 1].path if index + 1 < len(documents) else listing.path,
-        )
-        inputs = (channel, document.articles, document.withdrawn, history)
+    for document in documents:
+        inputs = document_inputs(listing.channel, document, len(documents), site, words)
         for fmt, build in FEED_BUILDERS.items():
             path = urls.feed(document.path, fmt)
             outputs[path] = Output(build, inputs, lasting=True, keys=keys)
+
+
+def document_inputs(
+    listing: Channel, document: Document, sealed: int, site: Site, words: Words
+) -> tuple[Channel, tuple[Article, ...], tuple[Article, ...], History]:
+    """What archive document ``document`` of ``listing``, one of ``sealed``, is
+    built from in every format."""
+    size, number = site.feed_items, document.number
+    channel = Channel(
+        document.path,
+        words("%(listing)s: archive %(number)s", listing=listing.title, number=number),
+        words(
+            "Stories %(first)s to %(last)s of %(listing)s, counted from the oldest.",
+            first=(number - 1) * size + 1,
+            last=number * size,
+            listing=listing.title,
+        ),
+        "archive",
+        home=urls.archives(listing.path),
+    )
+    history = History(
+        archive=True,
+        current=listing.path,
+        prev=urls.archive(listing.path, number - 1) if number > 1 else None,
+        next=urls.archive(listing.path, number + 1) if number < sealed else listing.path,
+    )
+    return channel, document.articles, document.withdrawn, history
+
+
+def listing_feeds(site: Site, channel: Channel) -> tuple[FeedLink, ...]:
+    """The subscription feeds of a listing (or of the withdrawals), as pages
+    and the OPML list show them, in the plan's order of formats."""
+    home = urls.absolute(site.base_url, channel.path)
+    return tuple(
+        FeedLink(
+            channel.path,
+            channel.title,
+            fmt,
+            urls.absolute(site.base_url, urls.feed(channel.path, fmt)),
+            home,
+            channel.kind,
+        )
+        for fmt in FEED_BUILDERS
+    )
+
+
+def withdrawals_channel(site: Site, words: Words) -> Channel:
+    return Channel(
+        urls.WITHDRAWALS,
+        f"{site.title}: {words('withdrawn articles')}",
+        words(
+            "Every article %(site)s has withdrawn, for partners to take their copies down.",
+            site=site.title,
+        ),
+        "withdrawals",
+    )
 
 
 #: Article URLs in one sitemap of articles. Numbered from the oldest and
