@@ -50,12 +50,12 @@ from lxml import etree
 from feeds import urls, version
 from feeds.i18n import Words
 from feeds.listings import Channel, History
-from feeds.model import Article, License, Site
+from feeds.model import Article, Site
 from feeds.render import (
     Renderer,
-    all_rights_reserved,
     byline,
     rfc3339,
+    rights,
     shared_image,
     withdrawal_html,
 )
@@ -69,15 +69,6 @@ AT_NS = "http://purl.org/atompub/tombstones/1.0"
 
 #: The date of an empty feed: fixed, never the clock.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def rights(lic: License, article: Article | None, site: Site, words: Words) -> str:
-    """A plain-text rights statement, for a feed or an entry."""
-    if lic.url is not None:
-        return f"{lic.name} ({lic.label}), {lic.url}"
-    if article is None:
-        return words("© %(producer)s. All rights reserved.", producer=site.producer)
-    return all_rights_reserved(article, words)
 
 
 def newest(
