@@ -54,9 +54,11 @@ from feeds.model import Article, Site
 from feeds.render import (
     Renderer,
     byline,
+    embargoed_title,
     rfc3339,
     rights,
     shared_image,
+    shares_text,
     withdrawal_html,
 )
 
@@ -270,21 +272,29 @@ def _generator(
     feed.link(href=page_url, rel="alternate", type="text/html")  # last: RSS <link>
     for article in articles:
         content = renderer.item_html(article, channel.kind == "partners", embargoed)
-        _entry(feed, article, site, fmt, content, renderer.words(article.language))
+        words = renderer.words(article.language)
+        _entry(feed, article, site, fmt, content, words, article.id in embargoed)
     return feed
 
 
 def _entry(
-    feed: FeedGenerator, article: Article, site: Site, fmt: str, content: str, words: Words
+    feed: FeedGenerator,
+    article: Article,
+    site: Site,
+    fmt: str,
+    content: str,
+    words: Words,
+    embargoed: bool = False,
 ) -> None:
     entry = feed.add_entry(order="append")
     entry.id(article.id)
     entry.guid(article.id, permalink=article.id == article.url)
-    entry.title(article.title)
+    entry.title(embargoed_title(article, words) if embargoed else article.title)
     entry.link(href=article.url, rel="alternate", type="text/html")
     entry.published(article.date)
     entry.updated(article.modified)
-    entry.content(content, type="html")
+    if shares_text(article):  # else title, summary and link only
+        entry.content(content, type="html")
     entry.entry_extras.article = article
     image = shared_image(article)
     if fmt == "rss":

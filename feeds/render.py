@@ -313,10 +313,21 @@ def footer_html(article: Article, words: Words) -> str:
 
 def shared_image(article: Article) -> Image | None:
     """The lead image as partners may get it: none when it is not
-    ``distributable`` (licensed for our own pages only). Every feed and every
-    partner-facing output takes the lead image from here."""
+    ``distributable`` (licensed for our own pages only), nor when the article
+    may not be republished (its feed items carry its title, summary and link
+    only). Every feed and every partner-facing output takes the lead image
+    from here."""
     image = article.image
-    return image if image is not None and image.distributable else None
+    if image is None or not image.distributable or not article.republish:
+        return None
+    return image
+
+
+def shares_text(article: Article) -> bool:
+    """Whether feed items carry the article's full text: not when it may not
+    be republished (``republish: false``), since partners' systems ingest
+    public feeds as they are; its items then carry title, summary and link."""
+    return article.republish
 
 
 def content_html(article: Article, words: Words) -> str:
@@ -421,6 +432,13 @@ def embargo_notice(article: Article, words: Words) -> str:
 def embargo_html(article: Article, words: Words) -> str:
     """The first line of an embargoed article wherever a partner reads it."""
     return f'<p class="embargo"><strong>{_e(embargo_notice(article, words))}</strong></p>'
+
+
+def embargoed_title(article: Article, words: Words) -> str:
+    """An embargoed article's title in an early-access feed, so that a
+    partner's editor sees the embargo in any list of titles."""
+    when = embargo_moment(article, words)
+    return words("EMBARGOED until %(moment)s: %(title)s", moment=when, title=article.title)
 
 
 def pixel_html(pixel: str) -> str:
