@@ -191,6 +191,7 @@ def test_the_feeds_and_ninjs_agree_on_id_dates_byline_and_rights(
             continue
         ninjs = items[entry.id]
         assert ninjs["firstcreated"] == utc(entry.published_parsed)
+        assert ninjs["versioncreated"] == utc(entry.updated_parsed)  # dcterms:modified
         assert ninjs["by"] == entry.author  # dc:creator: the whole byline
         article = next(a for a in sample.articles if a.id == entry.id)
         cc = article.license.url if article.license.is_creative_commons else None
