@@ -43,6 +43,7 @@ from feeds.listings import (
     tag_channel,
 )
 from feeds.model import Article, Author, Site, Tag
+from feeds.ninjs import ninjs_file
 from feeds.opml import build_opml
 from feeds.pages import (
     ArchiveEntry,
@@ -388,19 +389,26 @@ class Delta:
         site_feeds = listing_feeds(self.site, home_channel(self.site))
         old, new = change.before, change.after
         if old is not None and (new is None or new.slug != old.slug):
-            path = urls.file_of(urls.article(old.slug))
-            if self.cache.exported(path) is not None:
-                files[path] = None
+            for path in (urls.file_of(urls.article(old.slug)), urls.ninjs(old.slug)):
+                if self._exported(path):
+                    files[path] = None
         if new is None:
             return
-        path = urls.file_of(urls.article(new.slug))
-        if new.draft or new.date > now:
-            if self.cache.exported(path) is not None:
-                files[path] = None
+        path, item = urls.file_of(urls.article(new.slug)), urls.ninjs(new.slug)
+        article = self.article(new.path) if not new.draft and new.date <= now else None
+        if article is None:
+            pass
         elif _withdrawn(new, now):
-            self._render(files, path, withdrawn_page, self.article(new.path), site_feeds)
+            self._render(files, path, withdrawn_page, article, site_feeds)
+            if article.republish and article.withdrawn is not None:
+                self._render(files, item, ninjs_file, article, article.withdrawn.date)
         else:
-            self._render(files, path, article_page, self.article(new.path), site_feeds, None)
+            self._render(files, path, article_page, article, site_feeds, None)
+            if article.republish:
+                self._render(files, item, ninjs_file, article, article.date)
+        for gone in (path, item):
+            if gone not in files and self._exported(gone):
+                files[gone] = None
 
     def _withdrawals(self, now: int, files: Files) -> None:
         site_feeds = listing_feeds(self.site, home_channel(self.site))
