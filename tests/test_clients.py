@@ -101,8 +101,11 @@ def test_feedparser_keeps_each_items_summary(
     feed = feedparser.parse(get(base + "rss.xml"))
     by_id = {a.id: a for a in articles}
     for entry in feed.entries:
+        # summary_detail is what many clients show: never the image's caption.
         assert entry.summary_detail.type == "text/html"
         assert entry.summary == by_id[entry.id].summary
+        assert entry.summary_detail.value == by_id[entry.id].summary
+        assert len(entry.content) == 1
         assert entry.content[0].type == "text/html"
 
 

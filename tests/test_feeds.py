@@ -10,7 +10,6 @@ import json
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +140,12 @@ def test_rss_matches_the_articles(
         assert utc(entry.published) == article.date
         assert utc(entry.updated) == article.modified
         assert entry.author == byline(article, words_of(article, sample))
+        # Clients that read summary_detail (feedparser's) must see the summary,
+        # never the lead image's caption; the full text is the one content.
         assert entry.summary == article.summary
+        assert entry.summary_detail.value == article.summary
+        assert entry.summary_detail.type == "text/html"
+        assert len(entry.content) == 1
         html = entry.content[0].value
         assert article.body_html in html
         assert attribution(article) in html
@@ -210,9 +214,9 @@ def test_feeds_carry_the_lead_image_caption_and_credit(
             assert media is None
             continue
         assert article.image is not None
-        description = media.find(f"{MEDIA}description")
-        assert description.get("type") == "html"  # "plain" turns feedparser's summary plain
-        assert unescape(description.text) == article.image.caption
+        # Never a media:description: feedparser reads it as the item's summary.
+        assert media.find(f"{MEDIA}description") is None
+        assert media.findtext(f"{MEDIA}title") == article.image.caption
         assert media.findtext(f"{MEDIA}credit") == article.image.credit
         html = item.findtext("{http://purl.org/rss/1.0/modules/content/}encoded")
         assert f'<img src="{article.image.url}"' in html
