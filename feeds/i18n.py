@@ -21,6 +21,7 @@ from importlib.resources import files
 from io import BytesIO
 
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.dates import format_date
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
@@ -104,3 +105,19 @@ def words_for(language: str, site_language: str, zone: tzinfo) -> Words:
             locale = _locale(tag, _DEFAULT_TERRITORY.get(primary, primary))
             return Words(tag, locale, zone, _catalog(primary))
     raise AssertionError("English always has a catalogue")  # pragma: no cover
+
+
+@cache
+def og_locale(tag: str) -> str:
+    """A BCP 47 tag as Open Graph writes a locale, ``language_TERRITORY``:
+    ``es-PE`` is ``es_PE``; a bare language takes its likeliest territory
+    (CLDR's): ``es`` is ``es_ES``, ``pt`` is ``pt_BR``, ``en`` is ``en_US``."""
+    try:
+        locale = Locale.parse(tag, sep="-")
+    except (UnknownLocaleError, ValueError, TypeError):
+        return tag.replace("-", "_")
+    territory = locale.territory
+    if not territory or not territory.isalpha():
+        likely = get_global("likely_subtags").get(locale.language, "")
+        territory = likely.split("_")[-1] if likely else None
+    return f"{locale.language}_{territory}" if territory else locale.language

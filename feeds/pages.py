@@ -22,7 +22,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from feeds import urls
-from feeds.i18n import Words
+from feeds.i18n import Words, og_locale
+from feeds.jsonld import news_article, script_text
 from feeds.listings import Channel, FeedLink, Page, SitemapEntry, status
 from feeds.model import Article
 from feeds.render import (
@@ -111,6 +112,7 @@ def _render(
             words=words,
             byline=lambda article: byline(article, words),
             byline_parts=lambda authors: byline_parts(authors, words),
+            og_locale=og_locale,
             **context,
         )
     )
@@ -174,6 +176,7 @@ def article_page(
         article=article,
         canonical=article.canonical_url or article.url,
         feeds=feeds,
+        structured=Markup(script_text(news_article(article, site))),
         licence=Markup('<a rel="license" href="{}">{}</a>').format(
             article.license.url, article.license.name
         ),
@@ -315,6 +318,21 @@ def _sitemap(kind: str, item: str, entries: tuple[SitemapEntry, ...]) -> bytes:
             ET.SubElement(url, "lastmod").text = entry.lastmod
     ET.indent(root)
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"
+
+
+#: What crawlers are kept from: what only a token opens (the early-access
+#: feeds, the desk) and the republication pixels, which count who fetches them.
+_NOT_FOR_CRAWLERS = (urls.PARTNERS, urls.DESK, urls.PIXELS)
+
+
+def robots_txt(renderer: Renderer) -> bytes:
+    """``robots.txt``: the paths crawlers are kept from, and the sitemap index."""
+    site = renderer.site
+    root = urlsplit(site.base_url).path
+    lines = [f"# Crawl rules of {site.title}", "User-agent: *"]
+    lines += [f"Disallow: {root}{quote(path, safe='/')}" for path in _NOT_FOR_CRAWLERS]
+    lines += ["", f"Sitemap: {urls.absolute(site.base_url, urls.SITEMAP)}"]
+    return "\n".join(lines).encode("utf-8") + b"\n"
 
 
 def static_file(renderer: Renderer, name: str) -> bytes:

@@ -58,6 +58,7 @@ from feeds.pages import (
     feeds_page,
     listing_page,
     not_found_page,
+    robots_txt,
     sitemap,
     sitemap_index,
     static_file,
@@ -325,6 +326,7 @@ def _outputs(
     outputs[urls.SCRIPT] = Output(static_file, ("site.js",))
     outputs[urls.FAVICON] = Output(static_file, ("favicon.ico",))
     outputs[urls.NOT_FOUND] = Output(not_found_page, (site_feeds,))
+    outputs[urls.ROBOTS] = Output(robots_txt, ())  # the site's settings only
     return outputs
 
 
