@@ -318,7 +318,9 @@ def _outputs(
     rss = tuple(
         e
         for e in listed
-        if isinstance(e, FeedLink) and e.fmt == "rss" and e.kind in ("site", "tag", "author")
+        if isinstance(e, FeedLink)
+        and e.fmt == "rss"
+        and e.kind in ("site", "withdrawals", "tag", "author")
     )
     outputs[urls.OPML] = Output(build_opml, (rss,))
     outputs[urls.STYLESHEET] = Output(static_file, ("feed.xsl",))
