@@ -62,6 +62,7 @@ from feeds.render import (
     Renderer,
     all_rights_reserved,
     byline,
+    own_section,
     rfc3339,
     shared_image,
     withdrawal_html,
@@ -310,8 +311,8 @@ def _entry(
             entry.dc.dc_language(article.language)
         tag_scheme = urls.absolute(site.base_url, urls.TAGS)
         categories = [{"term": tag.name, "scheme": tag_scheme} for tag in article.tags]
-        if article.section:
-            categories.append({"term": article.section})
+        if section := own_section(article):
+            categories.append({"term": section})
         _categories(entry, categories)
         if image and image.media_type:
             # RSS requires a length; the Best Practices Profile's for one not
@@ -335,8 +336,8 @@ def _entry(
         }
         for tag in article.tags
     ]
-    if article.section:
-        categories.append({"term": article.section, "label": article.section})
+    if section := own_section(article):
+        categories.append({"term": section, "label": section})
     _categories(entry, categories)
     entry.rights(rights(article.license, article, site, words))
     if article.language != site.language:

@@ -15,7 +15,7 @@ from typing import Any
 from feeds import urls
 from feeds.listings import Channel, History
 from feeds.model import Article, License, Site
-from feeds.render import Renderer, rfc3339, shared_image, withdrawal_html
+from feeds.render import Renderer, own_section, rfc3339, shared_image, withdrawal_html
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -38,8 +38,8 @@ def _item(article: Article, site: Site, content_html: str) -> dict[str, Any]:
     if article.canonical_url:
         item["external_url"] = article.canonical_url
     tags = [tag.name for tag in article.tags]
-    if article.section and article.section not in tags:
-        tags.append(article.section)
+    if section := own_section(article):
+        tags.append(section)
     if tags:
         item["tags"] = tags
     if article.language != site.language:

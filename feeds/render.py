@@ -311,6 +311,15 @@ def footer_html(article: Article, words: Words) -> str:
     return "<hr>" + "".join(parts)
 
 
+def own_section(article: Article) -> str | None:
+    """The article's section as a category of its own in feeds: none when a
+    tag says it already (same slug), or readers show it twice."""
+    section = article.section
+    if section is None or urls.tag_slug(section) in {tag.slug for tag in article.tags}:
+        return None
+    return section
+
+
 def shared_image(article: Article) -> Image | None:
     """The lead image as partners may get it: none when it is not
     ``distributable`` (licensed for our own pages only). Every feed and every
