@@ -82,7 +82,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def rights(lic: License, article: Article | None, site: Site, words: Words) -> str:
     """A plain-text rights statement, for a feed or an entry."""
     if lic.url is not None:
-        return f"{lic.name} ({lic.label}), {lic.url}"
+        return f"{words(lic.name)} ({lic.label}), {lic.url}"
     if article is None:
         return words("© %(producer)s. All rights reserved.", producer=site.producer)
     return all_rights_reserved(article, words)

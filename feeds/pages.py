@@ -94,9 +94,9 @@ def _render(
 
     lic = site.license
     licence = (
-        Markup('<a rel="license" href="{}">{}</a>').format(lic.url, lic.name)
+        Markup('<a rel="license" href="{}">{}</a>').format(lic.url, words(lic.name))
         if lic.url
-        else lic.name.lower()
+        else words(lic.name).lower()
     )
     context.setdefault("feeds", ())
     page = (
@@ -178,7 +178,7 @@ def article_page(
         feeds=feeds,
         structured=Markup(script_text(news_article(article, site))),
         licence=Markup('<a rel="license" href="{}">{}</a>').format(
-            article.license.url, article.license.name
+            article.license.url, words(article.license.name)
         ),
         figure=Markup(figure_html(image, words)) if image else "",
         body=Markup(article.body_html),

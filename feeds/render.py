@@ -298,7 +298,7 @@ def footer_html(article: Article, words: Words) -> str:
     if lic.url:
         licence = words.html(
             "This article is licensed under %(licence)s (%(label)s).",
-            licence=_link(lic.url, lic.name, rel="license"),
+            licence=_link(lic.url, words(lic.name), rel="license"),
             label=_e(lic.label),
         )
         parts.append(f"<p>{licence}</p>")
