@@ -149,3 +149,35 @@ def test_no_page_is_wider_than_a_phone(browser: Any, big_site: str, path: str) -
     )
     assert wide == [], (path, wide)
     page.close()
+
+
+def test_the_sample_logo_sits_on_the_page_in_dark_mode(
+    browser: Any, served: tuple[str, Path]
+) -> None:
+    """In dark mode the sample logo was an opaque white square on the dark
+    masthead: its corners must show the page's background."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    base, _ = served
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="dark")
+    page = context.new_page()
+    page.goto(base)
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(22, 23, 26)"  # the dark theme is on
+    logo = page.locator(".brand img")
+    assert logo.evaluate("img => img.complete && img.naturalWidth > 0")
+    shot = Image.open(BytesIO(logo.screenshot())).convert("RGB")
+    page.locator(".masthead").screenshot(path=str(SHOTS / "masthead-dark.png"))
+    width, height = shot.size
+    for x, y in ((0, 0), (width - 1, 0), (0, height - 1), (width - 1, height - 1)):
+        corner = shot.getpixel((x, y))
+        assert all(abs(a - b) <= 8 for a, b in zip(corner, (22, 23, 26), strict=True)), corner
+    # The logo itself stands out from the page: most of its square is the disc.
+    pixels = [shot.getpixel((x, y)) for y in range(height) for x in range(width)]
+    apart = [
+        p for p in pixels if sum(abs(a - b) for a, b in zip(p, (22, 23, 26), strict=True)) > 60
+    ]
+    assert len(apart) > 0.6 * width * height
+    context.close()
