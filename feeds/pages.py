@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from lxml import etree
 from markupsafe import Markup
 
 from feeds import urls
 from feeds.i18n import Words, og_locale
 from feeds.jsonld import news_article, script_text
-from feeds.listings import Channel, FeedLink, Page, SitemapEntry, status
+from feeds.listings import Channel, FeedLink, NewsEntry, Page, SitemapEntry, status
 from feeds.model import Article
 from feeds.render import (
     Renderer,
@@ -307,6 +308,27 @@ def sitemap_index(renderer: Renderer, entries: tuple[SitemapEntry, ...]) -> byte
     """A sitemap index (``sitemapindex``): each sitemap, with the date of the
     last change of what it lists where one is known."""
     return _sitemap("sitemapindex", "sitemap", entries)
+
+
+_NEWS = "http://www.google.com/schemas/sitemap-news/0.9"
+
+
+def news_sitemap(renderer: Renderer, entries: tuple[NewsEntry, ...]) -> bytes:
+    """The Google News sitemap: each story of the last two days with its
+    publication (the site's name, the story's language), date and title."""
+    sitemaps, news = f"{{{_SITEMAPS}}}", f"{{{_NEWS}}}"
+    root = etree.Element(sitemaps + "urlset", nsmap={None: _SITEMAPS, "news": _NEWS})
+    name = renderer.site.title
+    for entry in entries:
+        url = etree.SubElement(root, sitemaps + "url")
+        etree.SubElement(url, sitemaps + "loc").text = entry.url
+        item = etree.SubElement(url, news + "news")
+        publication = etree.SubElement(item, news + "publication")
+        etree.SubElement(publication, news + "name").text = name
+        etree.SubElement(publication, news + "language").text = entry.language
+        etree.SubElement(item, news + "publication_date").text = entry.published
+        etree.SubElement(item, news + "title").text = entry.title
+    return bytes(etree.tostring(root, encoding="utf-8", xml_declaration=True, pretty_print=True))
 
 
 def _sitemap(kind: str, item: str, entries: tuple[SitemapEntry, ...]) -> bytes:

@@ -44,6 +44,7 @@ from feeds.listings import (
     SitemapEntry,
     is_withdrawn,
     listings,
+    news,
     next_change,
     partner_listings,
     public_images,
@@ -57,6 +58,7 @@ from feeds.pages import (
     article_page,
     feeds_page,
     listing_page,
+    news_sitemap,
     not_found_page,
     robots_txt,
     sitemap,
@@ -423,6 +425,13 @@ def _sitemaps(
             a.withdrawn.date if a.withdrawn and is_withdrawn(a, now) else a.modified for a in chunk
         )
         index.append(SitemapEntry(urls.absolute(site.base_url, path), rfc3339(changed)))
+    # Google News: the last two days' stories; it changes with the clock too,
+    # when a story leaves it (next_change has those moments). Named in the
+    # index only while it lists a story: a sitemap lists at least one URL.
+    recent = news(content, now)
+    if recent:
+        found[urls.SITEMAP_NEWS] = Output(news_sitemap, (recent,))
+        index.insert(1, SitemapEntry(urls.absolute(site.base_url, urls.SITEMAP_NEWS), None))
     found[urls.SITEMAP] = Output(sitemap_index, (tuple(index),))
     return found
 

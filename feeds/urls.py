@@ -36,6 +36,8 @@ STYLESHEET = "feed.xsl"
 SITEMAP = "sitemap.xml"
 #: The folder of the sitemaps the index names.
 SITEMAPS = "sitemaps/"
+#: The Google News sitemap: the stories of the last two days.
+SITEMAP_NEWS = f"{SITEMAPS}news.xml"
 #: The sitemap of every page that is not an article (listing front pages, tag
 #: and author pages, the archive, feeds and withdrawals pages).
 SITEMAP_PAGES = f"{SITEMAPS}pages.xml"

@@ -197,3 +197,80 @@ def test_robots_txt_names_the_sitemap_and_lets_crawlers_in(
 def test_robots_txt_is_served_as_text(sample: Content) -> None:
     found = dict(headers("robots.txt", sample.site))
     assert found["Content-Type"] == "text/plain; charset=utf-8"
+
+
+NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+def news_of(files: dict[str, bytes]) -> list[tuple[str, str, str, str, str]]:
+    """The Google News sitemap, found from robots.txt through the sitemap
+    index as a crawler finds it: (loc, name, language, date, title) each."""
+    from lxml import etree
+
+    robots = RobotFileParser()
+    robots.parse(files["robots.txt"].decode().splitlines())
+    (index_url,) = robots.site_maps() or []
+    base = index_url.removesuffix(urls.SITEMAP)
+    index = etree.fromstring(files[index_url.removeprefix(base)])
+    found = []
+    for loc in index.iter(f"{SITEMAP}loc"):
+        sitemap = etree.fromstring(files[(loc.text or "").removeprefix(base)])
+        for url in sitemap.iter(f"{SITEMAP}url"):
+            news = url.find(f"{NEWS}news")
+            if news is None:
+                continue
+            found.append(
+                (
+                    url.findtext(f"{SITEMAP}loc") or "",
+                    news.findtext(f"{NEWS}publication/{NEWS}name") or "",
+                    news.findtext(f"{NEWS}publication/{NEWS}language") or "",
+                    news.findtext(f"{NEWS}publication_date") or "",
+                    news.findtext(f"{NEWS}title") or "",
+                )
+            )
+    return found
+
+
+def test_the_news_sitemap_holds_the_last_two_days_stories(sample: Content) -> None:
+    """Google News reads the stories of the last two days, newest first, from a
+    sitemap in its namespace; a story leaves it two days after its date, and
+    the plan expires at that moment, so the app and a watch build drop it."""
+    from datetime import timedelta
+
+    from feeds.content import Loaded
+    from feeds.plan import Plan
+
+    site = sample.site
+    public = [a for a in public_articles(sample, NOW) if a.canonical_url is None]
+    newest = max(public, key=lambda a: a.date)
+    at = newest.date + timedelta(hours=1)
+    shown = sorted(
+        (a for a in public_articles(sample, at) if a.canonical_url is None),
+        key=lambda a: a.date,
+        reverse=True,
+    )
+    expected = [
+        (a.url, site.title, a.language.split("-")[0], a.date.isoformat(), a.title)
+        for a in shown
+        if a.date > at - timedelta(days=2)
+    ]
+    assert expected  # the newest story at least
+    assert news_of(rendered(sample, at)) == expected
+    # Two days after its date, the newest story leaves it, and the plan says so.
+    plan = Plan(Loaded(sample), at)
+    assert plan.expires is not None
+    assert plan.expires <= newest.date + timedelta(days=2)
+    later = newest.date + timedelta(days=2, seconds=1)
+    assert newest.url not in [n[0] for n in news_of(rendered(sample, later))]
+
+
+def test_a_syndicated_copy_is_not_in_the_news_sitemap(sample: Content) -> None:
+    """A story that first appeared elsewhere (canonical_url) is news there."""
+    from datetime import timedelta
+
+    coral = next(a for a in sample.articles if a.slug == "coral-nursery-cartagena")
+    assert coral.canonical_url
+    found = news_of(rendered(sample, coral.date + timedelta(minutes=5)))
+    assert found  # a story of two days before
+    assert coral.url not in [n[0] for n in found]
