@@ -181,3 +181,29 @@ def test_the_sample_logo_sits_on_the_page_in_dark_mode(
     ]
     assert len(apart) > 0.6 * width * height
     context.close()
+
+
+def test_the_json_ld_reaches_chromium_without_a_policy_error(
+    browser: Any, served: tuple[str, Path]
+) -> None:
+    """The article's JSON-LD is an inline data block: the pages' CSP, which
+    allows no inline script, must not refuse it (nor need to: it is not run)."""
+    import json
+
+    base, root = served
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(base + "articles/agua-potable-el-alto/")
+    text = page.locator('script[type="application/ld+json"]').text_content() or ""
+    node = json.loads(text)
+    article = next(a for a in load_content(root, base).articles if a.slug == "agua-potable-el-alto")
+    assert (node["@type"], node["headline"], node["inLanguage"]) == (
+        "NewsArticle",
+        article.title,
+        "es",
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.screenshot(path=str(SHOTS / "article-es-1280.png"))
+    assert errors == []
+    page.close()
