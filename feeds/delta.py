@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from feeds import headers, index, listings, plan, urls
 from feeds.cache import Cache, thaw
@@ -30,6 +30,8 @@ from feeds.feedgen_formats import EPOCH
 from feeds.i18n import words_for
 from feeds.index import Entry, stamp
 from feeds.listings import (
+    NEWS_DAYS,
+    NEWS_MOST,
     TOMBSTONE_DAYS,
     Channel,
     Document,
@@ -39,6 +41,7 @@ from feeds.listings import (
     SitemapEntry,
     author_channel,
     home_channel,
+    news_entry,
     page_nav,
     tag_channel,
 )
@@ -51,6 +54,7 @@ from feeds.pages import (
     article_page,
     feeds_page,
     listing_page,
+    news_sitemap,
     sitemap,
     sitemap_index,
     withdrawals_page,
@@ -61,6 +65,7 @@ from feeds.plan import (
     WITHDRAWAL_BUILDERS,
     document_inputs,
     listing_feeds,
+    outlined,
     withdrawals_channel,
 )
 from feeds.render import Renderer, rfc3339
@@ -280,8 +285,15 @@ class Delta:
             or (since_before != index.oldest_public(self.db, after))
         ):
             self._withdrawals(after, files)
-        if urls.HOME in touched:
-            self._sitemaps(seen_before[urls.HOME], seen_after[urls.HOME], after, files)
+        news_span = NEWS_DAYS // timedelta(microseconds=1)
+        fresh = any(e.date > min(before, after) - news_span for e in olds + news)
+        had_news = self._exported(urls.SITEMAP_NEWS)
+        has_news = had_news
+        if fresh or index.leaving(self.db, before, after, NEWS_DAYS.days):
+            has_news = self._news(after, files)
+        if urls.HOME in touched or has_news != had_news:
+            home = seen_after.get(urls.HOME) or self.seen(urls.HOME, (), after)
+            self._sitemaps(seen_before.get(urls.HOME, home), home, after, files, has_news)
         if lists_changed:
             self._lists(every_after, after, files)
         images_after = self._public_images(olds + news, after)
@@ -422,7 +434,20 @@ class Delta:
         path = urls.file_of(urls.WITHDRAWALS)
         self._render(files, path, withdrawals_page, gone, gone_feeds + site_feeds)
 
-    def _sitemaps(self, old: _Seen, new: _Seen, now: int, files: Files) -> None:
+    def _news(self, now: int, files: Files) -> bool:
+        """The Google News sitemap: whether there is one."""
+        recent = tuple(
+            news_entry(a)
+            for a in self.articles(index.recent(self.db, now, NEWS_DAYS.days, NEWS_MOST))
+            if a.canonical_url is None
+        )
+        if recent:
+            self._render(files, urls.SITEMAP_NEWS, news_sitemap, recent)
+        elif self._exported(urls.SITEMAP_NEWS):
+            files[urls.SITEMAP_NEWS] = None
+        return bool(recent)
+
+    def _sitemaps(self, old: _Seen, new: _Seen, now: int, files: Files, news: bool) -> None:
         structural = old.keys != new.keys
         moved = old.positions | new.positions
         first = min(moved) if moved else 0
@@ -431,8 +456,6 @@ class Delta:
         numbers = {p // plan.SITEMAP_ARTICLES + 1 for p in moved}
         if structural:
             numbers |= set(range(first // plan.SITEMAP_ARTICLES + 1, max(chunks, chunks_old) + 1))
-        if not numbers:
-            return
         for number in sorted(numbers):
             path = urls.sitemap_articles(number)
             found = index.window(
@@ -456,6 +479,8 @@ class Delta:
                 files[path] = None
         # The index names every sitemap with the date of its last change.
         entries = [SitemapEntry(urls.absolute(self.site.base_url, urls.SITEMAP_PAGES), None)]
+        if news:
+            entries.append(SitemapEntry(urls.absolute(self.site.base_url, urls.SITEMAP_NEWS), None))
         for number, _, _, public, changed in index.parts(
             self.db, urls.HOME, now, plan.SITEMAP_ARTICLES, chunks
         ):
@@ -476,10 +501,7 @@ class Delta:
         links += listing_feeds(self.site, gone)
         path = urls.file_of(urls.FEEDS_PAGE)
         self._render(files, path, feeds_page, tuple(links))
-        rss = tuple(
-            link for link in links if link.fmt == "rss" and link.kind in ("site", "tag", "author")
-        )
-        self._render(files, urls.OPML, build_opml, rss)
+        self._render(files, urls.OPML, build_opml, outlined(links))
         base = self.site.base_url
         entries = [SitemapEntry(urls.absolute(base, x), None) for x in order]
         entries.append(SitemapEntry(urls.absolute(base, urls.WITHDRAWALS), None))

@@ -278,10 +278,10 @@ _FEED_NAMES = tuple(urls.FEED_FILES.values())
 def rank(path: str) -> int:
     """Where an exported file goes in the upload order: images, stylesheets
     and scripts first, then article pages, listing pages, the home page (where
-    readers come in), feeds, and last the OPML list and sitemap, which name
-    every feed and page (the sitemaps it names, of pages and articles, go
-    with the feeds)."""
-    if path in (urls.OPML, urls.SITEMAP):
+    readers come in), feeds, and last the OPML list, the sitemap and
+    robots.txt, which name every feed and page or the sitemap (the sitemaps
+    the index names, of pages, articles and news, go with the feeds)."""
+    if path in (urls.OPML, urls.SITEMAP, urls.ROBOTS):
         return INDEX
     if urls.path_of(path).endswith(_FEED_NAMES) or path.startswith(urls.SITEMAPS):
         return FEED

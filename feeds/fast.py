@@ -33,7 +33,7 @@ from feeds.digest import code_version
 from feeds.errors import ContentError, Problem
 from feeds.export import MANIFEST_FILE
 from feeds.files import fingerprint
-from feeds.listings import TOMBSTONE_DAYS
+from feeds.listings import NEWS_DAYS, TOMBSTONE_DAYS
 from feeds.model import Author, ImageFile
 
 if TYPE_CHECKING:
@@ -189,7 +189,9 @@ def build(
             if files and published is None:
                 db.execute("ROLLBACK")
                 return None
-            moment = index.next_change(db, t1, site.early_access_days, TOMBSTONE_DAYS.days)
+            moment = index.next_change(
+                db, t1, site.early_access_days, TOMBSTONE_DAYS.days, NEWS_DAYS.days
+            )
             count = cache.exported_count()
             values = {
                 "fast_now": now.isoformat(),

@@ -368,10 +368,13 @@ def due(db: sqlite3.Connection, after: int, until: int, days: int) -> list[str]:
     return [p for (p,) in rows]
 
 
-def next_change(db: sqlite3.Connection, now: int, early_days: int, days: int) -> int | None:
+def next_change(
+    db: sqlite3.Connection, now: int, early_days: int, days: int, news_days: int
+) -> int | None:
     """The next moment after ``now`` at which what is served changes by
     itself (:func:`feeds.listings.next_change`)."""
     early, span = early_days * 86_400_000_000, days * 86_400_000_000
+    news = news_days * 86_400_000_000
     found = [
         db.execute(query, (now,)).fetchone()[0]
         for query in (
@@ -380,6 +383,8 @@ def next_change(db: sqlite3.Connection, now: int, early_days: int, days: int) ->
             f" WHERE draft = 0 AND republish = 1 AND date - {early} > ?",
             "SELECT min(wdate) FROM ix_articles WHERE draft = 0 AND wdate > ?",
             f"SELECT min(wdate + {span}) FROM ix_articles WHERE draft = 0 AND wdate + {span} > ?",
+            # when a story leaves the news sitemap (for some, an extra moment)
+            f"SELECT min(date + {news}) FROM ix_articles WHERE draft = 0 AND date + {news} > ?",
         )
     ]
     return min((int(v) for v in found if v is not None), default=None)
@@ -436,3 +441,25 @@ def count_kinds(db: sqlite3.Connection, kinds: Iterable[tuple[str, bool]], step:
             "INSERT OR REPLACE INTO ix_kinds VALUES (?, ?, ?)", (pattern, int(lasting), after)
         )
     return changed
+
+
+def recent(db: sqlite3.Connection, now: int, days: int, most: int) -> list[str]:
+    """Paths of the public articles dated in the ``days`` up to ``now``,
+    newest first, at most ``most``."""
+    since = now - days * 86_400_000_000
+    rows = db.execute(
+        "SELECT path FROM ix_articles WHERE draft = 0 AND date <= ? AND date > ?"
+        " AND (wdate IS NULL OR wdate > ?) ORDER BY date DESC, id DESC LIMIT ?",
+        (now, since, now, most),
+    )
+    return [p for (p,) in rows]
+
+
+def leaving(db: sqlite3.Connection, after: int, until: int, days: int) -> bool:
+    """Does an article's ``days`` since its date end in ``(after, until]``?"""
+    span = days * 86_400_000_000
+    row = db.execute(
+        "SELECT 1 FROM ix_articles WHERE draft = 0 AND date + ? > ? AND date + ? <= ? LIMIT 1",
+        (span, after, span, until),
+    ).fetchone()
+    return row is not None

@@ -18,6 +18,10 @@ from feeds.model import Article, Author, Content, Site
 PAGE_SIZE = 20
 #: How long a withdrawn article's tombstone stays in the feeds that carried it.
 TOMBSTONE_DAYS = timedelta(days=90)
+#: How long a story stays in the Google News sitemap: Google's two days.
+NEWS_DAYS = timedelta(days=2)
+#: The most URLs Google reads of a news sitemap.
+NEWS_MOST = 1_000
 
 
 def is_withdrawn(article: Article, now: datetime) -> bool:
@@ -68,7 +72,8 @@ def is_embargoed(article: Article, now: datetime, site: Site) -> bool:
 
 def _moments(content: Content, partners: bool = True) -> list[datetime]:
     """The moments at which what is public changes by itself: a scheduled
-    article's time comes, a withdrawal's, a tombstone's end; with
+    article's time comes, its leaving the Google News sitemap two days later,
+    a withdrawal's, a tombstone's end; with
     ``partners``, also when an article enters the partners' early access."""
     moments = []
     early = timedelta(days=content.site.early_access_days)
@@ -76,6 +81,11 @@ def _moments(content: Content, partners: bool = True) -> list[datetime]:
         if article.draft:
             continue
         moments.append(article.date)
+        leaves = article.date + NEWS_DAYS  # the Google News sitemap's window
+        if article.canonical_url is None and (
+            article.withdrawn is None or article.withdrawn.date >= leaves
+        ):
+            moments.append(leaves)
         if partners and article.republish:
             moments.append(article.date - early)
         if article.withdrawn is not None:
@@ -305,6 +315,48 @@ class SitemapEntry:
     url: str
     #: W3C date of its last change, when one is known.
     lastmod: str | None
+
+
+@dataclass(frozen=True)
+class NewsEntry:
+    """A story as the Google News sitemap lists it."""
+
+    url: str
+    title: str
+    #: ISO 639 code, as Google wants it (``pt``, ``zh-cn``).
+    language: str
+    #: First publication, as W3C date-time.
+    published: str
+
+
+def news(content: Content, now: datetime) -> tuple[NewsEntry, ...]:
+    """The public stories of the last :data:`NEWS_DAYS` at ``now``, newest
+    first, at most :data:`NEWS_MOST`; not a story that first appeared
+    elsewhere (``canonical_url``): it is news there."""
+    since = now - NEWS_DAYS
+    recent = sorted(
+        (
+            a
+            for a in content.articles
+            if is_public(a, now) and a.date > since and a.canonical_url is None
+        ),
+        key=lambda a: (a.date, a.id),
+        reverse=True,
+    )[:NEWS_MOST]
+    return tuple(news_entry(a) for a in recent)
+
+
+def news_entry(article: Article) -> NewsEntry:
+    language = _news_language(article.language)
+    return NewsEntry(article.url, article.title, language, article.date.isoformat())
+
+
+def _news_language(tag: str) -> str:
+    """Google News's language: the ISO 639 code, but ``zh-cn`` and ``zh-tw``."""
+    primary, _, rest = tag.lower().partition("-")
+    if primary == "zh":
+        return "zh-tw" if rest in ("tw", "hant", "hk", "hant-tw") else "zh-cn"
+    return primary
 
 
 def oldest_first(articles: tuple[Article, ...] | list[Article]) -> tuple[Article, ...]:

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from lxml import etree
 from markupsafe import Markup
 
 from feeds import urls
-from feeds.i18n import Words
-from feeds.listings import Channel, FeedLink, Page, SitemapEntry, status
+from feeds.i18n import Words, og_locale
+from feeds.jsonld import news_article, script_text
+from feeds.listings import Channel, FeedLink, NewsEntry, Page, SitemapEntry, status
 from feeds.model import Article
 from feeds.render import (
     Renderer,
@@ -93,9 +95,9 @@ def _render(
 
     lic = site.license
     licence = (
-        Markup('<a rel="license" href="{}">{}</a>').format(lic.url, lic.name)
+        Markup('<a rel="license" href="{}">{}</a>').format(lic.url, words(lic.name))
         if lic.url
-        else lic.name.lower()
+        else words(lic.name).lower()
     )
     context.setdefault("feeds", ())
     page = (
@@ -111,6 +113,7 @@ def _render(
             words=words,
             byline=lambda article: byline(article, words),
             byline_parts=lambda authors: byline_parts(authors, words),
+            og_locale=og_locale,
             **context,
         )
     )
@@ -174,8 +177,9 @@ def article_page(
         article=article,
         canonical=article.canonical_url or article.url,
         feeds=feeds,
+        structured=Markup(script_text(news_article(article, site))),
         licence=Markup('<a rel="license" href="{}">{}</a>').format(
-            article.license.url, article.license.name
+            article.license.url, words(article.license.name)
         ),
         figure=Markup(figure_html(image, words)) if image else "",
         body=Markup(article.body_html),
@@ -306,6 +310,27 @@ def sitemap_index(renderer: Renderer, entries: tuple[SitemapEntry, ...]) -> byte
     return _sitemap("sitemapindex", "sitemap", entries)
 
 
+_NEWS = "http://www.google.com/schemas/sitemap-news/0.9"
+
+
+def news_sitemap(renderer: Renderer, entries: tuple[NewsEntry, ...]) -> bytes:
+    """The Google News sitemap: each story of the last two days with its
+    publication (the site's name, the story's language), date and title."""
+    sitemaps, news = f"{{{_SITEMAPS}}}", f"{{{_NEWS}}}"
+    root = etree.Element(sitemaps + "urlset", nsmap={None: _SITEMAPS, "news": _NEWS})
+    name = renderer.site.title
+    for entry in entries:
+        url = etree.SubElement(root, sitemaps + "url")
+        etree.SubElement(url, sitemaps + "loc").text = entry.url
+        item = etree.SubElement(url, news + "news")
+        publication = etree.SubElement(item, news + "publication")
+        etree.SubElement(publication, news + "name").text = name
+        etree.SubElement(publication, news + "language").text = entry.language
+        etree.SubElement(item, news + "publication_date").text = entry.published
+        etree.SubElement(item, news + "title").text = entry.title
+    return bytes(etree.tostring(root, encoding="utf-8", xml_declaration=True, pretty_print=True))
+
+
 def _sitemap(kind: str, item: str, entries: tuple[SitemapEntry, ...]) -> bytes:
     root = ET.Element(kind, xmlns=_SITEMAPS)
     for entry in entries:
@@ -315,6 +340,21 @@ def _sitemap(kind: str, item: str, entries: tuple[SitemapEntry, ...]) -> bytes:
             ET.SubElement(url, "lastmod").text = entry.lastmod
     ET.indent(root)
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"
+
+
+#: What crawlers are kept from: what only a token opens (the early-access
+#: feeds, the desk) and the republication pixels, which count who fetches them.
+_NOT_FOR_CRAWLERS = (urls.PARTNERS, urls.DESK, urls.PIXELS)
+
+
+def robots_txt(renderer: Renderer) -> bytes:
+    """``robots.txt``: the paths crawlers are kept from, and the sitemap index."""
+    site = renderer.site
+    root = urlsplit(site.base_url).path
+    lines = [f"# Crawl rules of {site.title}", "User-agent: *"]
+    lines += [f"Disallow: {root}{quote(path, safe='/')}" for path in _NOT_FOR_CRAWLERS]
+    lines += ["", f"Sitemap: {urls.absolute(site.base_url, urls.SITEMAP)}"]
+    return "\n".join(lines).encode("utf-8") + b"\n"
 
 
 def static_file(renderer: Renderer, name: str) -> bytes:

@@ -15,7 +15,7 @@ import dataclasses
 import enum
 import functools
 import html
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,6 +44,7 @@ from feeds.listings import (
     SitemapEntry,
     is_withdrawn,
     listings,
+    news,
     next_change,
     partner_listings,
     public_images,
@@ -59,7 +60,9 @@ from feeds.pages import (
     article_page,
     feeds_page,
     listing_page,
+    news_sitemap,
     not_found_page,
+    robots_txt,
     sitemap,
     sitemap_index,
     static_file,
@@ -312,17 +315,14 @@ def _outputs(
     listed = [out.listed_as for out in outputs.values() if out.access is Access.PUBLIC]
     # One feed per listing, in RSS: a reader importing every format would show
     # each story three times.
-    rss = tuple(
-        e
-        for e in listed
-        if isinstance(e, FeedLink) and e.fmt == "rss" and e.kind in ("site", "tag", "author")
-    )
+    rss = outlined(e for e in listed if isinstance(e, FeedLink))
     outputs[urls.OPML] = Output(build_opml, (rss,))
     outputs[urls.STYLESHEET] = Output(static_file, ("feed.xsl",))
     outputs[urls.STYLE] = Output(static_file, ("style.css",))
     outputs[urls.SCRIPT] = Output(static_file, ("site.js",))
     outputs[urls.FAVICON] = Output(static_file, ("favicon.ico",))
     outputs[urls.NOT_FOUND] = Output(not_found_page, (site_feeds,))
+    outputs[urls.ROBOTS] = Output(robots_txt, ())  # the site's settings only
     return outputs
 
 
@@ -386,6 +386,15 @@ def listing_feeds(site: Site, channel: Channel) -> tuple[FeedLink, ...]:
             channel.kind,
         )
         for fmt in FEED_BUILDERS
+    )
+
+
+def outlined(links: Iterable[FeedLink]) -> tuple[FeedLink, ...]:
+    """The feeds the OPML list offers: one per listing, in RSS (a reader
+    importing every format would show each story three times), and the
+    withdrawals'."""
+    return tuple(
+        e for e in links if e.fmt == "rss" and e.kind in ("site", "withdrawals", "tag", "author")
     )
 
 
@@ -454,6 +463,13 @@ def _sitemaps(
             a.withdrawn.date if a.withdrawn and is_withdrawn(a, now) else a.modified for a in chunk
         )
         index.append(SitemapEntry(urls.absolute(site.base_url, path), rfc3339(changed)))
+    # Google News: the last two days' stories; it changes with the clock too,
+    # when a story leaves it (next_change has those moments). Named in the
+    # index only while it lists a story: a sitemap lists at least one URL.
+    recent = news(content, now)
+    if recent:
+        found[urls.SITEMAP_NEWS] = Output(news_sitemap, (recent,))
+        index.insert(1, SitemapEntry(urls.absolute(site.base_url, urls.SITEMAP_NEWS), None))
     found[urls.SITEMAP] = Output(sitemap_index, (tuple(index),))
     return found
 

@@ -36,9 +36,14 @@ STYLESHEET = "feed.xsl"
 SITEMAP = "sitemap.xml"
 #: The folder of the sitemaps the index names.
 SITEMAPS = "sitemaps/"
+#: The Google News sitemap: the stories of the last two days.
+SITEMAP_NEWS = f"{SITEMAPS}news.xml"
 #: The sitemap of every page that is not an article (listing front pages, tag
 #: and author pages, the archive, feeds and withdrawals pages).
 SITEMAP_PAGES = f"{SITEMAPS}pages.xml"
+#: Crawl rules, naming the sitemap index. Crawlers read it at the host's root
+#: only: a site under a path (``/news/``) must have its host serve it there.
+ROBOTS = "robots.txt"
 STYLE = "static/style.css"
 #: The site's one script (Copy buttons).
 SCRIPT = "static/site.js"
@@ -57,6 +62,7 @@ _MEDIA_TYPES = {
     ".xml": "application/xml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".ico": "image/x-icon",
     # RFC 8259 defines no charset parameter: JSON is UTF-8.

@@ -96,8 +96,10 @@ def test_bad_targets(text: str) -> None:
 
 def test_rank_puts_what_links_after_what_it_links_to() -> None:
     files = [
+        "robots.txt",
         "sitemap.xml",
         "feeds.opml",
+        "sitemaps/news.xml",
         "sitemaps/articles-1.xml",
         "rss.xml",
         "tags/peru/feed.json",
@@ -114,6 +116,7 @@ def test_rank_puts_what_links_after_what_it_links_to() -> None:
     assert ranks == sorted(ranks, reverse=True)
     assert rank("images/a.png") == rank("feed.xsl") == rank("404.html")
     assert rank("rss.xml") == rank("tags/peru/atom.xml")
+    assert rank("robots.txt") == rank("sitemap.xml")  # it names the sitemap
 
 
 def local(path: str, data: bytes = b"new") -> LocalFile:
