@@ -380,10 +380,7 @@ def partner_list(args: argparse.Namespace, state: State, site: Site, now: dateti
     if not found:
         print("no partners yet (feeds partner add NAME)")
         return 0
-    last_seen: dict[str, float] = {}
-    for entry in state.audit():
-        if entry.partner and entry.outcome == "ok":
-            last_seen[entry.partner] = entry.at
+    last_seen = state.last_fetches()
     rows = []
     for partner in found:
         held = ", ".join(
@@ -441,15 +438,32 @@ def partner_revoke(args: argparse.Namespace, state: State, site: Site, now: date
 
 
 def partner_audit(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
+    """The newest ``--limit`` fetches, newest first, then the newest
+    ``--limit`` counts of refused requests: what is printed never grows with
+    the audit."""
     from feeds import partners
 
     if args.name is not None and state.partner(args.name) is None:
         _missing(args.name)
-    entries = state.audit(args.name, _moment(args.since, site, "--since"))
-    if not entries:
+    since = _moment(args.since, site, "--since")
+    limit = args.limit or None
+    entries = state.audit(args.name, since, newest=limit)[::-1]
+    refused = state.refused(args.name, since, newest=limit)
+    if not entries and not refused:
         print("no fetches recorded" + (f" for {args.name}" if args.name else ""))
         return 0
-    print(partners.table(partners.AUDIT_HEADER, partners.audit_rows(entries, site.zone)))
+    rows, counts = state.counted(args.name, since) if limit else (len(entries), len(refused))
+    if entries:
+        print(partners.table(partners.AUDIT_HEADER, partners.audit_rows(entries, site.zone)))
+    if rows > len(entries):
+        print(f"({rows - len(entries)} older fetches not shown: --limit N, 0 for all)")
+    if refused:
+        if entries:
+            print()
+        print("Refused requests, counted per hour, outcome and client:")
+        print(partners.table(partners.REFUSED_HEADER, partners.refused_rows(refused, site.zone)))
+    if counts > len(refused):
+        print(f"({counts - len(refused)} older counts not shown: --limit N, 0 for all)")
     return 0
 
 
@@ -498,6 +512,10 @@ def partner_republications(
     shown = [(r[0], r[2], r[3], r[4], r[5]) for r in rows]
     print(partners.table(("article", "origin", "first seen", "last seen", "hits"), shown))
     return 0
+
+
+#: Rows ``feeds partner audit`` prints by default.
+AUDIT_LIMIT = 100
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -700,6 +718,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit = action("audit", "Print the audit of fetches, granted or refused.", partner_audit)
     audit.add_argument("name", nargs="?", metavar="NAME", help="one partner's only")
     audit.add_argument("--since", metavar="DATE", help="from then on (ISO 8601)")
+    audit.add_argument(
+        "--limit",
+        type=count,
+        default=AUDIT_LIMIT,
+        metavar="N",
+        help=f"the newest N fetches and N counts of refusals (default {AUDIT_LIMIT}; 0: all)",
+    )
     republished = action(
         "republications",
         "Print, for each article, the origins that showed it, with hits.",
@@ -757,6 +782,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line. Everything it prints goes through
+    :class:`feeds.terminal.Visible`: no character that is not printable (a
+    C1 control, a bidi override from a request or a file name) reaches the
+    terminal as itself."""
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from feeds.terminal import Visible
+
+    out, err = sys.stdout, sys.stderr
+    with redirect_stdout(Visible(out)), redirect_stderr(Visible(err)):
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from feeds.state import AuditEntry, Partner, State, Token
+from feeds.state import AuditEntry, Partner, RefusalRow, State, Token
+from feeds.terminal import visible
 
 PREFIX = "fp_"
 #: The partner feeds.
@@ -180,8 +181,13 @@ def moment(seconds: float | None, zone: tzinfo) -> str:
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """A plain-text table, columns aligned, for the terminal."""
-    lines = [[str(cell) for cell in header], *([str(cell) for cell in row] for row in rows)]
+    """A plain-text table, columns aligned, for the terminal: every character
+    that is not printable escaped (:func:`feeds.terminal.visible`), whatever
+    the database holds."""
+    lines = [
+        [visible(str(cell)) for cell in header],
+        *([visible(str(cell)) for cell in row] for row in rows),
+    ]
     widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
@@ -206,4 +212,26 @@ def audit_rows(entries: Iterable[AuditEntry], zone: tzinfo) -> list[tuple[object
     ]
 
 
+def refused_rows(found: Iterable[RefusalRow], zone: tzinfo) -> list[tuple[object, ...]]:
+    """Counts of refused requests as audit rows: the last request's time,
+    the first one's path and agent, and how many since when."""
+    return [
+        (
+            moment(r.counts.last, zone),
+            r.key.partner or "-",
+            r.key.token or "-",
+            r.counts.status,
+            r.counts.bytes,
+            r.key.outcome,
+            r.key.client,
+            r.counts.path,
+            r.counts.agent,
+            r.counts.requests,
+            moment(r.counts.first, zone),
+        )
+        for r in found
+    ]
+
+
 AUDIT_HEADER = ("time", "partner", "token", "status", "bytes", "outcome", "client", "path", "agent")
+REFUSED_HEADER = (*AUDIT_HEADER, "requests", "since")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import re
 from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -18,6 +17,7 @@ from feeds.model import BUILTIN_PIXEL
 from feeds.pages import desk_page
 from feeds.partners import Verdict
 from feeds.state import AuditEntry, State, StateError
+from feeds.terminal import clipped
 from webapp.audit import Audit
 from webapp.http import Resource, respond
 from webapp.pixel import GIF, Pixels, ignored, origin
@@ -96,14 +96,11 @@ UNAUTHORIZED = Resource(
 CHALLENGE = (("WWW-Authenticate", f'Basic realm="{partners.REALM}", charset="UTF-8"'),)
 
 
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def printable(text: str, limit: int) -> str:
-    """A request's text as the audit keeps it: no control characters (a NUL
-    is refused by PostgreSQL, and the rest garble a terminal), at most
-    ``limit`` characters."""
-    return _CONTROLS.sub("?", text[:limit])
+    """A request's text as the audit keeps it: every character that is not
+    printable escaped (a NUL is refused by PostgreSQL; C0 and C1 controls and
+    bidi overrides drive a terminal), at most ``limit`` characters."""
+    return clipped(text, limit)
 
 
 def behind_token(scope: str, serve: Callable[[Snapshot, Verdict], Resource | None]) -> BaseResponse:
@@ -138,16 +135,20 @@ def behind_token(scope: str, serve: Callable[[Snapshot, Verdict], Resource | Non
             at=now.timestamp(),
             partner=verdict.partner.name if verdict.partner else None,
             token=verdict.token,
-            path=printable(request.path, 2000),
+            path=printable(request.path, PATH_KEPT),
             status=response.status_code,
             bytes=response.content_length or 0,
             client=printable(request.remote_addr or "", 100),
-            agent=printable(request.user_agent.string, 500),
+            agent=printable(request.user_agent.string, AGENT_KEPT),
             outcome=verdict.outcome,
         )
     )
     return response
 
+
+#: Most characters of a request's path and user agent the audit keeps.
+PATH_KEPT = 500
+AGENT_KEPT = 200
 
 #: The audit's outcome when the state database did not answer in time.
 UNREACHABLE = "database unavailable"

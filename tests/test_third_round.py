@@ -1,0 +1,188 @@
+"""The third red-team round (issue 23): each fault reproduced as it was
+reported, in process, and bounded growth proven by counting rows and
+printed lines, never by timing."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import NOW, write
+from feeds import partners
+from feeds.cli import AUDIT_LIMIT, main
+from feeds.state import REFUSED_CLIENTS, State
+from webapp import create_app
+
+
+def app_for(root: Path, **config: Any) -> Any:
+    return create_app({"CONTENT": str(root), "NOW": NOW.isoformat(), "CACHE": None, **config})
+
+
+def state_file() -> Path:
+    return Path(os.environ["FEEDS_STATE"])
+
+
+def written(app: Any) -> None:
+    """What the app's workers hold is written now (not a second later)."""
+    assert app.extensions["feeds.audit"].flush() is True
+    assert app.extensions["feeds.pixels"].flush() is True
+
+
+def rows_of(table: str) -> int:
+    with sqlite3.connect(state_file()) as db:
+        found = db.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(found[0])
+
+
+def audit_rows() -> int:
+    """Every row the audit keeps, refusal counts included."""
+    with sqlite3.connect(state_file()) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    return sum(rows_of(t) for t in ("audit", "refusals") if t in tables)
+
+
+def add_partner(name: str, scope: str = partners.EARLY_ACCESS) -> str:
+    state = State()
+    try:
+        token, kept = partners.new_token()
+        assert state.add_partner(name, scope, None, kept, NOW.timestamp())
+    finally:
+        state.close()
+    return token
+
+
+# ------------------------------------------------------------ 1. the audit is bounded
+
+FLOOD = 3_000
+
+
+def test_refused_requests_leave_a_bounded_audit(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reported: 3,175 requests without a token grew state.db from 64 KB to
+    14 MB in 15 s, a row each with a 2,000-character path; `feeds partner
+    audit` then printed every row (528 MB at 200,000)."""
+    app = app_for(sample)
+    client = app.test_client()
+    agent = "A" * 500
+    for number in range(FLOOD):
+        response = client.get(
+            f"/partners/{number}/" + "p" * 2000,
+            headers={"User-Agent": agent},
+            # Ten clients: what one host behind a few addresses sends.
+            environ_base={"REMOTE_ADDR": f"192.0.2.{number % 10}"},
+        )
+        assert response.status_code == 401
+    written(app)
+    # One count per client, hour and outcome (the flood stays within an hour).
+    assert audit_rows() <= 10
+    with sqlite3.connect(state_file()) as db:
+        counted = db.execute("SELECT sum(requests), max(length(path)) FROM refusals").fetchone()
+    assert counted[0] == FLOOD  # every request is counted
+    assert counted[1] <= 500  # what is stored of each is clipped
+
+    code = main(["partner", "audit", "--content", str(sample)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert " 401 " in printed and "no token" in printed and f" {FLOOD // 10} " in printed
+
+
+def test_many_clients_are_named_up_to_a_cap_the_rest_counted_as_other(sample: Path) -> None:
+    app = app_for(sample)
+    client = app.test_client()
+    for number in range(FLOOD):
+        client.get(
+            "/partners/rss.xml",
+            environ_base={"REMOTE_ADDR": f"10.0.{number // 250}.{number % 250}"},
+        )
+    written(app)
+    assert audit_rows() <= REFUSED_CLIENTS + 1
+    with sqlite3.connect(state_file()) as db:
+        other = db.execute("SELECT requests FROM refusals WHERE client = 'other'").fetchone()
+    assert other[0] == FLOOD - REFUSED_CLIENTS
+
+
+def test_the_audit_command_prints_at_most_its_limit(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = add_partner("La Prensa")
+    app = app_for(sample)
+    client = app.test_client()
+    for _ in range(3 * AUDIT_LIMIT):
+        response = client.get("/partners/rss.xml", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200
+    written(app)
+    assert rows_of("audit") == 3 * AUDIT_LIMIT  # a granted fetch is a row of its own
+    assert main(["partner", "audit", "--content", str(sample)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    fetches = [line for line in lines if " ok " in line]
+    assert len(fetches) == AUDIT_LIMIT
+    assert lines[-1] == f"({2 * AUDIT_LIMIT} older fetches not shown: --limit N, 0 for all)"
+    assert main(["partner", "audit", "--content", str(sample), "--limit", "0"]) == 0
+    assert len([x for x in capsys.readouterr().out.splitlines() if " ok " in x]) == 3 * AUDIT_LIMIT
+
+
+# ------------------------------------------------------ 5. terminal controls forge rows
+
+
+def screen_of(printed: str) -> list[str]:
+    """What a terminal shows of ``printed`` (pyte, as the issue rendered it)."""
+    pyte = pytest.importorskip("pyte")
+    screen = pyte.Screen(400, 60)
+    stream = pyte.Stream(screen)
+    stream.feed(printed.replace("\n", "\r\n"))  # what the tty's onlcr does
+    return [line.rstrip() for line in screen.display if line.strip()]
+
+
+FORGED = "\x9b1G\x9b2K2026-11-26 23:59  El Diario  fp_x  200  9000  ok  10.9.9.9  /partners/rss.xml"
+
+
+def test_terminal_controls_in_a_request_cannot_forge_an_audit_row(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reported: a user agent ``\\x9b1G\\x9b2K<a fake row>`` made the audit, as
+    a terminal shows it, erase the sender's own 401 row and show a forged
+    200 row for another partner."""
+    app = app_for(sample)
+    client = app.test_client()
+    response = client.get("/partners/%E2%80%AE/rss.xml", headers={"User-Agent": FORGED + "\u202e"})
+    assert response.status_code == 401
+    written(app)
+    with sqlite3.connect(state_file()) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        stored = "".join(
+            r[0] + r[1]
+            for t in ("audit", "refusals")
+            if t in tables
+            for r in db.execute(f"SELECT path, agent FROM {t}")
+        )
+    assert all(c.isprintable() for c in stored), stored
+    assert main(["partner", "audit", "--content", str(sample)]) == 0
+    printed = capsys.readouterr().out
+    assert all(c.isprintable() for c in printed.replace("\n", "")), repr(printed)
+    shown = screen_of(printed)
+    ours = [line for line in shown if "no token" in line]
+    assert len(ours) == 1 and "\\x9b1G\\x9b2K" in ours[0], shown
+    assert not any(line.startswith("2026-11-26 23:59") for line in shown), shown
+
+
+def test_no_command_prints_a_control_from_the_database(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rows written before this fix (or by another tool) are shown escaped too."""
+    add_partner("La Prensa")
+    with sqlite3.connect(state_file()) as db:
+        db.execute(
+            "INSERT INTO audit (at, partner, token, path, status, bytes, client, agent, outcome)"
+            " VALUES (?, 'La Prensa', 't', ?, 200, 1, '127.0.0.1', ?, 'ok')",
+            (NOW.timestamp(), "/partners/\x9b2K", "\x1b[2J\u202eevil\u200f"),
+        )
+    assert main(["partner", "audit", "--content", str(sample)]) == 0
+    assert main(["partner", "list", "--content", str(sample)]) == 0
+    printed = capsys.readouterr().out
+    assert "\\x9b2K" in printed and "\\x1b[2J\\u202eevil\\u200f" in printed
+    assert all(c.isprintable() for c in printed.replace("\n", "")), repr(printed)
