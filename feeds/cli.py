@@ -509,8 +509,11 @@ def partner_republications(
     if not rows:
         print("no republication seen yet" + (f" since {args.since}" if args.since else ""))
         return 0
-    shown = [(r[0], r[2], r[3], r[4], r[5]) for r in rows]
+    limit = args.limit or len(rows)
+    shown = [(r[0], r[2], r[3], r[4], r[5]) for r in rows[:limit]]
     print(partners.table(("article", "origin", "first seen", "last seen", "hits"), shown))
+    if len(rows) > limit:
+        print(f"({len(rows) - limit} more rows not shown: --limit N, 0 for all, or --csv)")
     return 0
 
 
@@ -732,6 +735,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     republished.add_argument("--since", metavar="DATE", help="from that day on (ISO 8601)")
     republished.add_argument("--csv", action="store_true", help="CSV, for spreadsheets")
+    republished.add_argument(
+        "--limit",
+        type=count,
+        default=AUDIT_LIMIT,
+        metavar="N",
+        help=f"the table's first N rows, most hits first (default {AUDIT_LIMIT}; 0: all)",
+    )
     deploy = command(
         "deploy",
         "Upload the last export to S3-compatible object storage: changed files only.",

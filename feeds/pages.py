@@ -324,6 +324,11 @@ def static_file(renderer: Renderer, name: str) -> bytes:
 
 #: Days of hits the desk's charts show.
 CHART_DAYS = 30
+#: The desk shows the most republished articles, and the origins that
+#: showed each most, up to these numbers (``feeds partner republications``
+#: has them all): its size does not grow with the pixel's figures.
+DESK_ARTICLES = 50
+DESK_ORIGINS = 20
 
 
 def desk_page(renderer: Renderer, figures: list[Republication], entries: list[AuditEntry]) -> bytes:
@@ -357,7 +362,9 @@ def desk_page(renderer: Renderer, figures: list[Republication], entries: list[Au
         renderer,
         "desk.html",
         renderer.words(site.language),
-        figures=figures,
+        figures=figures[:DESK_ARTICLES],
+        more_articles=max(len(figures) - DESK_ARTICLES, 0),
+        origins_shown=DESK_ORIGINS,
         entries=entries,
         chart=chart,
         moment=lambda seconds: (

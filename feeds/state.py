@@ -949,14 +949,28 @@ class State:
     # -- the republication pixel -----------------------------------------------------
 
     def count_hits(self, counted: dict[tuple[str, str, str], tuple[int, float, float]]) -> None:
-        """Add hits: (pixel, origin, day) -> (hits, first, last), in one transaction."""
+        """Add hits: (pixel, origin, day) -> (hits, first, last), in one
+        transaction. An origin new to an article's day that already names
+        :data:`ORIGINS_PER_DAY` origins is counted as :data:`OTHER`."""
         if not counted:
             return
         with self.begin() as connection:
             dialect = connection.dialect.name
             upsert: Any = postgresql_insert if dialect == "postgresql" else sqlite_insert
+            named: dict[tuple[str, str], set[str]] = {}
             # In one order in every worker: two never wait for each other's rows.
-            for (pixel, origin, day), (count, first, last) in sorted(counted.items()):
+            for (pixel, found, day), (count, first, last) in sorted(counted.items()):
+                if (pixel, day) not in named:
+                    named[pixel, day] = set(
+                        connection.execute(
+                            select(hits.c.origin).where(hits.c.pixel == pixel, hits.c.day == day)
+                        ).scalars()
+                    )
+                origins = named[pixel, day]
+                origin = found
+                if origin not in origins and len(origins) >= ORIGINS_PER_DAY:
+                    origin = OTHER  # the cap holds across workers, not only in each
+                origins.add(origin)
                 statement = upsert(hits).values(
                     pixel=pixel, origin=origin, day=day, hits=count, first=first, last=last
                 )

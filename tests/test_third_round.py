@@ -5,13 +5,14 @@ printed lines, never by timing."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import NOW, write
+from conftest import NOW
 from feeds import partners
 from feeds.cli import AUDIT_LIMIT, main
 from feeds.state import REFUSED_CLIENTS, State
@@ -33,16 +34,18 @@ def written(app: Any) -> None:
 
 
 def rows_of(table: str) -> int:
+    """Rows of ``table``; 0 when the state database has none (never opened)."""
+    if not state_file().exists():
+        return 0
     with sqlite3.connect(state_file()) as db:
-        found = db.execute(f"SELECT count(*) FROM {table}").fetchone()
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        found = db.execute(f"SELECT count(*) FROM {table}").fetchone() if table in tables else [0]
     return int(found[0])
 
 
 def audit_rows() -> int:
     """Every row the audit keeps, refusal counts included."""
-    with sqlite3.connect(state_file()) as db:
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    return sum(rows_of(t) for t in ("audit", "refusals") if t in tables)
+    return rows_of("audit") + rows_of("refusals")
 
 
 def add_partner(name: str, scope: str = partners.EARLY_ACCESS) -> str:
@@ -186,3 +189,90 @@ def test_no_command_prints_a_control_from_the_database(
     printed = capsys.readouterr().out
     assert "\\x9b2K" in printed and "\\x1b[2J\\u202eevil\\u200f" in printed
     assert all(c.isprintable() for c in printed.replace("\n", "")), repr(printed)
+
+
+# ------------------------------------------------- 2, 3. the pixel's origins are bounded
+
+
+def pixel_site(root: Path) -> tuple[Any, str]:
+    """The app of ``root`` with the built-in pixel, and one article's pixel path."""
+    toml = root / "site.toml"
+    text = re.sub(r"(?m)^republish_pixel = .*$", 'republish_pixel = "builtin"', toml.read_text())
+    toml.write_text(text, encoding="utf-8")
+    app = app_for(root)
+    served = app.extensions["feeds"].current().served
+    return app, "/r/" + sorted(served.pixels)[0]
+
+
+def test_distinct_referers_are_capped_per_article_and_day(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reported: 5,000 hits with distinct Referer hosts made 5,000 rows; at
+    205,000 the desk was 23 MB, and a worker whose database refused writes
+    kept every one in memory."""
+    from feeds.pages import DESK_ORIGINS
+    from feeds.state import ORIGINS_PER_DAY
+
+    app, pixel = pixel_site(sample)
+    client = app.test_client()
+    hits = 5_000
+    for number in range(hits):
+        response = client.get(pixel, headers={"Referer": f"https://r{number}.example/page"})
+        assert response.status_code == 200
+    # What a worker holds while the database takes nothing: capped too.
+    assert app.extensions["feeds.pixels"].pending() <= ORIGINS_PER_DAY + 1
+    written(app)
+    assert rows_of("hits") <= ORIGINS_PER_DAY + 1
+    with sqlite3.connect(state_file()) as db:
+        total, other = db.execute(
+            "SELECT sum(hits), sum(CASE WHEN origin = 'other' THEN hits END) FROM hits"
+        ).fetchone()
+    assert total == hits and other == hits - ORIGINS_PER_DAY  # every hit counted once
+
+    editor = add_partner("Night desk", partners.EDITOR)
+    desk = client.get("/desk/", headers={"Authorization": f"Bearer {editor}"})
+    assert desk.status_code == 200
+    origins = desk.text.count("<tr><td>https://r") + desk.text.count("<tr><td>other<")
+    assert origins == DESK_ORIGINS
+    assert f"and {ORIGINS_PER_DAY + 1 - DESK_ORIGINS} more origins" in desk.text
+
+    assert main(["partner", "republications", "--content", str(sample)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 + AUDIT_LIMIT + 1  # the header, the rows, what was left out
+
+
+#: Reported counted as republications: our own site and previews, spelled
+#: otherwise; and a host no host can be, counted as "unknown".
+NOT_COUNTED = [
+    "http://127.0.0.1.:8000/articles/x/",
+    "http://localhost./",
+    "http://127.0.0.2/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://2130706433/",
+    "http://0x7f000001/",
+    "http://127.1/",
+    "http://preview.localhost:5000/",
+    "https://WIRE.example.org./articles/x/",
+    "http://0.0.0.0:8000/",
+    "http://[::1]:8000/",
+    "https://" + "a" * 300 + "/",
+    "https://\x9b.example/",
+]
+
+
+def test_our_own_site_and_previews_are_not_counted_however_spelled(sample: Path) -> None:
+    app, pixel = pixel_site(sample)
+    client = app.test_client()
+    counted = []
+    for referer in NOT_COUNTED:
+        assert client.get(pixel, headers={"Referer": referer}).status_code == 200
+        written(app)
+        if rows_of("hits"):
+            counted.append(referer)
+            with sqlite3.connect(state_file()) as db:
+                db.execute("DELETE FROM hits")
+    assert counted == []
+    client.get(pixel, headers={"Referer": "http://3232235777/"})  # a partner's, spelled so
+    written(app)
+    with sqlite3.connect(state_file()) as db:
+        assert db.execute("SELECT origin FROM hits").fetchall() == [("http://192.168.1.1",)]

@@ -176,8 +176,10 @@ def desk() -> BaseResponse:
             name.removesuffix(".gif"): (a.title, a.url)
             for name, a in snapshot.served.pixels.items()
         }
-        figures = partners.republications(state().hits(), named)
-        since = (live().clock() - DESK_AUDIT).timestamp()
+        now = live().clock()
+        first_day = (now - DESK_AUDIT).astimezone(plan.content.site.zone).date().isoformat()
+        figures = partners.republications(state().hits(first_day), named)
+        since = (now - DESK_AUDIT).timestamp()
         entries = state().audit(since=since, newest=DESK_AUDIT_ROWS)
         page = desk_page(plan.renderer, figures, entries[::-1])
         return Resource(page, headers.private("desk/index.html"))
@@ -185,7 +187,8 @@ def desk() -> BaseResponse:
     return behind_token(partners.EDITOR, serve)
 
 
-#: How far back the desk shows the audit, and at most how many rows.
+#: How far back the desk shows republications and the audit, and at most how
+#: many audit rows.
 DESK_AUDIT = timedelta(days=30)
 DESK_AUDIT_ROWS = 200
 
@@ -200,7 +203,7 @@ def pixel(name: str) -> BaseResponse:
         site = served.plan.content.site
         if article is not None and site.republish_pixel == BUILTIN_PIXEL:
             found = origin(request.headers.get("Referer", ""))
-            if not ignored(found, urlsplit(site.base_url).hostname):
+            if found is not None and not ignored(found, urlsplit(site.base_url).hostname):
                 now = live().clock()
                 day = now.astimezone(site.zone).date().isoformat()
                 counter: Pixels = current_app.extensions["feeds.pixels"]
