@@ -58,6 +58,11 @@ def reopened_formatting(n: int) -> str:
     return f"---\n{FRONT}authors: [a]\n---\n{body}\n"
 
 
+def unknown_authors(n: int) -> str:
+    """``n`` unknown author ids on a site of 306 authors (did-you-mean)."""
+    return f"---\n{FRONT}authors: [{', '.join(f'writer-{i}' for i in range(n))}]\n---\nText.\n"
+
+
 def inline_authors(n: int) -> str:
     """``n`` inline authors, each with a name and a one-line bio."""
     authors = "".join(f"  - name: Author {i}\n    bio: Writes *things* {i}.\n" for i in range(n))
@@ -87,6 +92,7 @@ CASES: dict[str, tuple[Callable[[int], str], tuple[int, ...], str]] = {
     "commented-html": (commented_html, (12_500, 25_000, 50_000, 100_000), "elements"),
     "reopened": (reopened_formatting, (8_000, 16_000, 32_000, 64_000), "elements"),
     "authors": (inline_authors, (1_000, 2_000, 4_000, 8_000), "authors"),
+    "unknown-authors": (unknown_authors, (1_000, 2_000, 4_000, 8_000), "ids"),
     "image-openers": (image_openers, (125_000, 250_000, 500_000, 1_000_000), "openers"),
     "refused-links": (refused_links, (12_500, 25_000, 50_000, 100_000), "links"),
     "tags": (tags, (6, 12, 25, 50), "tags"),
@@ -134,6 +140,9 @@ def main() -> None:
         (root / "authors").mkdir()
         (root / "site.toml").write_text(SITE, encoding="utf-8")
         (root / "authors" / "a.md").write_text("---\nname: A\n---\nBio.\n", encoding="utf-8")
+        for number in range(305):  # a newsroom's worth, for the did-you-mean case
+            author = f"---\nname: Writer {number}\n---\nBio.\n"
+            (root / "authors" / f"staff-writer-{number}.md").write_text(author, encoding="utf-8")
         for name in args.cases or CASES:
             make, sizes, unit = CASES[name]
             print(f"\n{name} ({make.__doc__})")

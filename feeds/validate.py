@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds import urls
 from feeds.errors import Problem
-from feeds.fields import EMAIL, SLUG, URI, Fields, did_you_mean, is_web_url, too_deep
+from feeds.fields import EMAIL, SLUG, URI, Fields, is_web_url, too_deep
 from feeds.licenses import LICENSES
 from feeds.load import Document, Mapping, TomlDocument, Value, describe
 from feeds.model import (
@@ -362,6 +362,11 @@ def local_image(url: str, site: Site) -> str | None:
     return urls.image_path(url, site.base_url, frozenset({site.id_host}))
 
 
+#: The longest byline: a news story has a few authors, and each is checked,
+#: rendered and written in every output that carries the byline.
+MAX_AUTHORS = 100
+
+
 def _byline(
     fields: Fields, authors: dict[str, Author], url: str, root: str, notes: Notes | None
 ) -> tuple[tuple[Author, ...], list[str]]:
@@ -378,14 +383,15 @@ def _byline(
     if value is not None and value.data == []:
         fields.problem("authors", "must list at least one author")
     entries = list(fields.items("authors"))
+    if len(entries) > MAX_AUTHORS:
+        fields.problem("authors", f"at most {MAX_AUTHORS} authors, got {len(entries)}")
+        entries = []
     for name, value in entries:
         author: Author | None = None
         if isinstance(value.data, str):
             author = authors.get(value.data)
             if author is None:
-                hint = did_you_mean(value.data, authors) or (
-                    f" (known: {', '.join(sorted(authors))})" if authors else ""
-                )
+                hint = fields.hint(value.data, authors)
                 fields.problems.append(
                     Problem(fields.path, value.line, name, f"unknown author {value.data!r}{hint}")
                 )

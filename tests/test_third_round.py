@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import NOW
+from conftest import NOW, write
 from feeds import partners
 from feeds.cli import AUDIT_LIMIT, main
 from feeds.state import REFUSED_CLIENTS, State
@@ -276,3 +276,67 @@ def test_our_own_site_and_previews_are_not_counted_however_spelled(sample: Path)
     written(app)
     with sqlite3.connect(state_file()) as db:
         assert db.execute("SELECT origin FROM hits").fetchall() == [("http://192.168.1.1",)]
+
+
+# ------------------------------------------------------------ 4. did-you-mean's cost
+
+
+@pytest.fixture
+def comparisons(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the did-you-mean comparisons: one per unknown value and choice."""
+    import difflib
+
+    counted = [0]
+    close = difflib.get_close_matches
+
+    def counting(word: str, choices: Any, *args: Any, **kwargs: Any) -> Any:
+        choices = list(choices)
+        counted[0] += len(choices)
+        return close(word, choices, *args, **kwargs)
+
+    monkeypatch.setattr(difflib, "get_close_matches", counting)
+    return counted
+
+
+def newsroom(root: Path, authors: int = 306) -> None:
+    for number in range(authors):
+        write(root, f"authors/staff-writer-{number}.md", f"---\nname: Writer {number}\n---\nBio.\n")
+
+
+def byline_of(count: int) -> str:
+    ids = ", ".join(f"writer-{n}" for n in range(count))
+    return f"---\ntitle: Many\ndate: 2026-10-01\nauthors: [{ids}]\n---\nText.\n"
+
+
+def test_unknown_author_ids_get_a_hint_for_the_first_few_only(
+    content: Path, comparisons: list[int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reported: 8,000 unknown author ids on a site of 306 authors took 48 s
+    to check (each compared with every author) and delayed every edit."""
+    from feeds.fields import HINTS
+
+    newsroom(content)
+    write(content, "articles/many.md", byline_of(100))
+    assert main(["check", "--content", str(content)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    unknown = [line for line in lines if "unknown author" in line]
+    assert len(unknown) == 100
+    first = "articles/many.md:4: authors[1]: unknown author 'writer-0'"
+    assert f"{first}; did you mean 'staff-writer-0'?" in unknown
+    assert comparisons[0] <= HINTS * 308  # the first few ids, each against 308 authors
+    assert len([line for line in unknown if "did you mean" in line or "known:" in line]) == HINTS
+    assert sum(len(line) for line in lines) < 100 * 200  # not the 306 names each time
+
+
+def test_a_byline_longer_than_the_cap_is_one_problem(
+    content: Path, comparisons: list[int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from feeds.validate import MAX_AUTHORS
+
+    newsroom(content)
+    write(content, "articles/many.md", byline_of(8_000))
+    assert main(["check", "--content", str(content)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert f"articles/many.md:4: authors: at most {MAX_AUTHORS} authors, got 8000" in lines
+    assert not [line for line in lines if "unknown author" in line]
+    assert comparisons[0] == 0
