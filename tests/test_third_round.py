@@ -340,3 +340,85 @@ def test_a_byline_longer_than_the_cap_is_one_problem(
     assert f"articles/many.md:4: authors: at most {MAX_AUTHORS} authors, got 8000" in lines
     assert not [line for line in lines if "unknown author" in line]
     assert comparisons[0] == 0
+
+
+# ------------------------------------------------ 6. image names reach _headers
+
+
+def test_image_names_that_would_inject_headers_are_refused(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reported: an image named ``evil<LF>  X-Injected: yes.png`` passed
+    `feeds check` and wrote a header line of the editor's choosing into
+    ``_headers``; a name with the byte 0xFF ended `feeds build` in a
+    UnicodeEncodeError traceback."""
+    png = (sample / "images/bus-corridor.png").read_bytes()
+    images = os.fsencode(sample / "images")
+    for name in (b"evil\n  X-Injected: yes.png", b"bad\xff.png", b"rtl\xe2\x80\xae.png"):
+        Path(os.fsdecode(images + b"/" + name)).write_bytes(png)
+    assert main(["check", "--content", str(sample)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert "images/bad\\udcff.png: file name is not valid UTF-8; rename the file" in lines
+    injected = (
+        "images/evil\\x0a  X-Injected: yes.png: file name contains U+000A, a character that is "
+        "not printable (a line break, a control or format character); rename the file"
+    )
+    assert injected in lines
+    assert any(
+        line.startswith("images/rtl\\u202e.png: file name contains U+202E") for line in lines
+    )
+
+    out = tmp_path / "out"
+    assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.err and injected in printed.out.splitlines()
+    headers = (out / "_headers").read_text(encoding="utf-8")
+    assert "X-Injected" not in headers and "\\udcff" not in headers
+    assert sorted(p.name for p in (out / "images").iterdir()) == sorted(
+        p.name for p in (sample / "images").iterdir() if p.name.isascii() and "\n" not in p.name
+    )
+
+
+# ------------------------------------------------------------ 8. SVG with script
+
+
+CLEAN_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect/></svg>\n'
+SCRIPTED = {
+    "script.svg": '<svg xmlns="http://www.w3.org/2000/svg">\n<script>alert(1)</script></svg>',
+    "handler.svg": '<svg xmlns="http://www.w3.org/2000/svg"\n  onload="alert(1)"><rect/></svg>',
+    "link.svg": (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink">'
+        '\n<a x:href="java&#9;script:alert(1)"><rect/></a></svg>'
+    ),
+    "entity.svg": (
+        '<!DOCTYPE svg [<!ENTITY e "javascript:alert(1)">]>\n'
+        '<svg xmlns="http://www.w3.org/2000/svg"><a href="&e;"><rect/></a></svg>'
+    ),
+    "html.svg": (
+        '<svg xmlns="http://www.w3.org/2000/svg">\n<foreignObject>'
+        '<iframe xmlns="http://www.w3.org/1999/xhtml" src="/"/></foreignObject></svg>'
+    ),
+}
+
+
+def test_an_svg_that_could_run_script_is_refused_and_not_exported(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reported: `feeds check` passed an SVG with <script>, and `feeds
+    deploy` uploaded it as image/svg+xml, where no CSP protects it."""
+    write(sample, "images/chart.svg", CLEAN_SVG)
+    for name, text in SCRIPTED.items():
+        write(sample, f"images/{name}", text)
+    assert main(["check", "--content", str(sample)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    rule = "an SVG may carry no script, event handler or script URL"
+    assert f"images/script.svg:2: has a <script> element: {rule}" in lines
+    assert f"images/handler.svg:2: has an event handler, onload=: {rule}" in lines
+    assert f"images/link.svg:2: has a script URL in href=: {rule}" in lines
+    assert f"images/entity.svg:2: has a script URL in href=: {rule}" in lines
+    assert f"images/html.svg:2: has a <foreignObject> element: {rule}" in lines
+    assert not [line for line in lines if "chart.svg" in line]
+    out = tmp_path / "out"
+    assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
+    exported = {p.name for p in (out / "images").iterdir()}
+    assert "chart.svg" in exported and not exported & set(SCRIPTED)
