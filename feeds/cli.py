@@ -573,6 +573,13 @@ def count(text: str) -> int:
     return int(text)
 
 
+def grace_days(text: str) -> int:
+    number = int(text) if text.isdigit() and len(text) < 5 else -1
+    if not 0 <= number <= 365:
+        raise argparse.ArgumentTypeError(f"expected a number of days from 0 to 365, got {text!r}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="feeds", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -711,10 +718,10 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("name", metavar="NAME")
     rotate.add_argument(
         "--grace-days",
-        type=count,
+        type=grace_days,
         default=7,
         metavar="N",
-        help="days the old token keeps working (default: 7)",
+        help="days the old token keeps working, 0 to 365 (default: 7)",
     )
     revoke = action("revoke", "Refuse every token of a partner from now on.", partner_revoke)
     revoke.add_argument("name", metavar="NAME")

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import NOW, write
 from feeds import partners
+from feeds.build import build
 from feeds.cli import AUDIT_LIMIT, main
 from feeds.state import REFUSED_CLIENTS, State
 from webapp import create_app
@@ -422,3 +423,106 @@ def test_an_svg_that_could_run_script_is_refused_and_not_exported(
     assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
     exported = {p.name for p in (out / "images").iterdir()}
     assert "chart.svg" in exported and not exported & set(SCRIPTED)
+
+
+# ---------------------------------------- 7. an IDN base_url or a non-ASCII hub in Link
+
+IDN_BASE = "https://新闻.example/"
+IDN_HUB = "https://hub.example/ĉ/"
+LINK = re.compile(r'<([^>]*)>; rel="hub", <([^>]*)>; rel="self"')
+
+
+def idn_site(root: Path) -> None:
+    toml = root / "site.toml"
+    text = toml.read_text(encoding="utf-8").replace("https://wire.example.org/", IDN_BASE)
+    text = re.sub(r"(?m)^hub = .*\n", "", text)
+    toml.write_text(f'{text}\nhub = "{IDN_HUB}"\n', encoding="utf-8")
+
+
+def assert_link_is_uris(link: str, path: str) -> None:
+    found = LINK.fullmatch(link)
+    assert found is not None, link
+    assert link.isascii(), link  # a header value: Latin-1 at most, URIs by RFC 8288
+    assert found[1] == "https://hub.example/%C4%89/"
+    assert found[2] == f"https://xn--efvy88h.example/{path}"
+    assert b"xn--efvy88h".decode("idna") == "新闻"
+
+
+def test_an_idn_base_url_and_a_non_ascii_hub_give_uris_in_link(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reported: with ``base_url = "https://新闻.example/"`` and a hub (or a
+    hub URL with ``ĉ``), every feed answered 500 under gunicorn (``Invalid
+    response header ... 'Link'``), and the export's _headers carried the IRI."""
+    idn_site(sample)
+    assert main(["check", "--content", str(sample)]) == 0
+    client = app_for(sample).test_client()
+    for path in ("rss.xml", "atom.xml", "feed.json", "tags/bolivia/rss.xml"):
+        response = client.get("/" + path)
+        assert response.status_code == 200, path
+        assert_link_is_uris(response.headers["Link"], path)
+    out = tmp_path / "out"
+    build(sample, out, NOW)  # (`feeds build` would ping the hub from a child process)
+    headers = (out / "_headers").read_bytes()
+    assert headers.isascii()
+    assert b"<https://xn--efvy88h.example/rss.xml>" in headers
+
+
+def test_a_host_idna_cannot_write_is_a_located_error(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    toml = sample / "site.toml"
+    text = re.sub(r"(?m)^hub = .*\n", "", toml.read_text(encoding="utf-8"))
+    toml.write_text(text + f'\nhub = "https://{"ĉ" * 70}.example/"\n', encoding="utf-8")
+    assert main(["check", "--content", str(sample)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert any(
+        re.fullmatch(r"site\.toml:\d+: hub: cannot be written as a URI for HTTP headers: .*", x)
+        for x in lines
+    ), lines
+
+
+@pytest.mark.slow  # gunicorn
+def test_under_gunicorn_feeds_of_an_idn_site_answer_200(sample: Path) -> None:
+    import urllib.request
+
+    from conftest import free_port, gunicorn
+
+    idn_site(sample)
+    port = free_port()
+    with gunicorn(sample, port, sample.parent / "cache.sqlite") as base:
+        for path in ("rss.xml", "atom.xml", "feed.json"):
+            with urllib.request.urlopen(base + path, timeout=10) as response:
+                assert response.status == 200
+                assert_link_is_uris(response.headers["Link"], path)
+
+
+# ------------------------------------------------------ 14. every number is bounded
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("early_access_days = 3000000", "early_access_days: must be at most 366, got 3000000"),
+        ("cache_max_age = 10000000000000", "cache_max_age: must be at most 31536000, got"),
+        ("max_article_bytes = 10000000000000", "max_article_bytes: must be at most 50000000"),
+    ],
+)
+def test_a_huge_number_in_site_toml_is_a_located_error(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], setting: str, message: str
+) -> None:
+    """Reported: ``early_access_days = 3000000`` ended check and build in an
+    OverflowError and kept gunicorn from booting, instead of the 503 page."""
+    key = setting.split(" ")[0]
+    toml = sample / "site.toml"
+    text = re.sub(rf"(?m)^{key} = .*\n", "", toml.read_text(encoding="utf-8"))
+    toml.write_text(f"{text}\n{setting}\n", encoding="utf-8")
+    assert main(["check", "--content", str(sample)]) == 1
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.err
+    assert any(
+        re.match(rf"site\.toml:\d+: {re.escape(message)}", x) for x in printed.out.splitlines()
+    )
+    assert main(["build", "--content", str(sample), "--out", str(tmp_path / "out")]) == 1
+    assert not (tmp_path / "out").exists()
+    assert app_for(sample).test_client().get("/").status_code == 503

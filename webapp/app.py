@@ -20,6 +20,7 @@ from feeds import cdn
 from feeds.cache import default_path as default_cache
 from feeds.headers import CDN_MAX_AGE
 from feeds.state import opened
+from feeds.validate import MAX_AGE
 from feeds.websub import backoff_from_env
 from webapp import views
 from webapp.audit import Audit
@@ -52,9 +53,10 @@ def _check_cdn(app: Flask) -> None:
     """Settings of the CDN that cannot work are logged, in one line each, and
     left out: the site is served all the same."""
     age = app.config["CDN_MAX_AGE"]
-    if not (isinstance(age, int) or (isinstance(age, str) and age.isdigit())):
+    whole = isinstance(age, int) or (isinstance(age, str) and age.isdigit() and len(age) < 12)
+    if not whole or not 0 <= int(age) <= MAX_AGE:
         app.logger.error(
-            "FEEDS_CDN_MAX_AGE must be a whole number of seconds, got %r; using %d",
+            "FEEDS_CDN_MAX_AGE must be a whole number of seconds up to a year, got %r; using %d",
             age,
             CDN_MAX_AGE,
         )
