@@ -231,6 +231,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             force=args.force,
             progress=None if args.dry_run else transfer_bar(sys.stderr),
             check_bucket=args.check_bucket,
+            delete_foreign=args.delete_foreign,
         )
     finally:
         s3.close()
@@ -252,6 +253,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             f"uploaded {plural(uploads, 'file')} ({size(report.bytes)}), "
             f"{report.unchanged} unchanged, deleted {len(report.deleted)}, "
             f"to {target} in {took}"
+        )
+    if report.foreign:
+        shown = ", ".join(report.foreign[:10]) + (" ..." if len(report.foreign) > 10 else "")
+        print(
+            f"left {plural(len(report.foreign), 'object')} that no deploy wrote: {shown} "
+            "(--delete-foreign deletes them)"
         )
     if report.not_carried:
         print(
@@ -789,6 +796,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list every object, not only those the last deploy left unsure: finds "
         "objects changed behind the deploy's back (without: those it wrote are known)",
+    )
+    deploy.add_argument(
+        "--delete-foreign",
+        action="store_true",
+        help="also delete the objects under the prefix that no deploy wrote "
+        "(without: they are listed and left)",
     )
     deploy.add_argument(
         "--no-ping",
