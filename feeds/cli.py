@@ -355,6 +355,11 @@ def partner_add(args: argparse.Namespace, state: State, site: Site, now: datetim
     from feeds import partners
 
     expires = _moment(args.expires, site, "--expires")
+    if expires is not None and expires <= now.timestamp():
+        raise UsageError(
+            f"--expires {args.expires} is not in the future: a token that expired "
+            "already could never be used (no partner was added)"
+        )
     token, kept = partners.new_token()
     if not state.add_partner(args.name, args.scope, expires, kept, now.timestamp()):
         raise UsageError(f"there is a partner named {args.name!r} already (see feeds partner list)")

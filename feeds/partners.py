@@ -3,9 +3,9 @@
 A token reads ``fp_<id>.<secret>``. The id says which row to look up; of the
 secret (32 random bytes, URL-safe) only a SHA-256 is kept, compared in
 constant time. A partner presents it as the password of HTTP Basic (any
-user name: what newsboat, feedparser and ``reader`` can send) or as
-``Authorization: Bearer``. Tokens are never written to a log: the audit
-keeps the id, never the secret.
+user name: what newsboat, feedparser and ``reader`` can send), as the user
+name (with any password, or none), or as ``Authorization: Bearer``.
+Tokens are never written to a log: the audit keeps the id, never the secret.
 """
 
 from __future__ import annotations
@@ -70,8 +70,14 @@ def presented(authorization: str) -> str | None:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        _, colon, password = decoded.partition(":")
-        return password if colon and password else None
+        user, colon, password = decoded.partition(":")
+        if not colon:
+            return None
+        # Either field: `curl -u "$TOKEN:"` sends it as the user name, which
+        # access logs write (gunicorn's %(u)s); the password is what is meant.
+        if user.startswith(PREFIX) and not password.startswith(PREFIX):
+            return user
+        return password or None
     return None
 
 

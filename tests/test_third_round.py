@@ -526,3 +526,94 @@ def test_a_huge_number_in_site_toml_is_a_located_error(
     assert main(["build", "--content", str(sample), "--out", str(tmp_path / "out")]) == 1
     assert not (tmp_path / "out").exists()
     assert app_for(sample).test_client().get("/").status_code == 503
+
+
+# ------------------------------------------------------------ 11. the token's field
+
+
+def test_a_token_sent_as_the_basic_user_name_is_accepted(sample: Path) -> None:
+    """Reported: ``curl -u "$TOKEN:"`` got 401, and gunicorn's default access
+    log (``%(u)s``) wrote the whole token, secret included."""
+    import base64
+
+    token = add_partner("La Prensa")
+    client = app_for(sample).test_client()
+    for credentials in (f"{token}:", f"{token}:x", f"newsroom:{token}"):
+        basic = base64.b64encode(credentials.encode()).decode()
+        response = client.get("/partners/rss.xml", headers={"Authorization": f"Basic {basic}"})
+        assert response.status_code == 200, credentials
+
+
+# ---------------------------------------------- 12. the client behind a trusted proxy
+
+
+def audited_clients() -> list[str]:
+    """The clients the audit names, whichever table holds them."""
+    found = []
+    with sqlite3.connect(state_file()) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        for table in ("audit", "refusals"):
+            if table in tables:
+                found += [row[0] for row in db.execute(f"SELECT DISTINCT client FROM {table}")]
+    return sorted(found)
+
+
+def test_behind_a_trusted_proxy_the_audit_names_the_forwarded_client(sample: Path) -> None:
+    """Reported: behind the documented Varnish every audit row said 127.0.0.1."""
+    app = app_for(sample, TRUSTED_PROXIES="127.0.0.1, 10.0.0.0/8")
+    client = app.test_client()
+    sent = [
+        ("127.0.0.1", "203.0.113.7"),  # Varnish in front
+        ("127.0.0.1", "198.51.100.1, 203.0.113.8, 10.1.2.3"),  # a client's own entry, two hops
+        ("192.0.2.9", "203.0.113.9"),  # not a proxy of ours: its header is the client's
+        ("127.0.0.1", "not-an-address, 10.0.0.5"),
+    ]
+    for remote, forwarded in sent:
+        client.get(
+            "/partners/rss.xml",
+            headers={"X-Forwarded-For": forwarded},
+            environ_base={"REMOTE_ADDR": remote},
+        )
+    written(app)
+    assert audited_clients() == ["10.0.0.5", "192.0.2.9", "203.0.113.7", "203.0.113.8"]
+
+
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(sample: Path) -> None:
+    app = app_for(sample)
+    app.test_client().get("/partners/rss.xml", headers={"X-Forwarded-For": "203.0.113.7"})
+    written(app)
+    assert audited_clients() == ["127.0.0.1"]
+
+
+# ---------------------------------------------------- 13, 15. redirects and the 401
+
+
+def test_the_desk_redirect_is_built_from_base_url_not_host(sample: Path) -> None:
+    """Reported: ``Host: evil.example`` gave ``Location: http://evil.example/desk/``."""
+    client = app_for(sample).test_client()
+    for path in ("/desk", "/partners"):
+        response = client.get(
+            path, headers={"Host": "evil.example", "X-Forwarded-Proto": "javascript"}
+        )
+        assert response.status_code == 308
+        assert response.headers["Location"] == f"https://wire.example.org{path}/"
+
+
+def test_partners_index_without_a_token_is_401(sample: Path) -> None:
+    """Reported: ``/partners/`` answered 404 without a token, not the documented 401."""
+    response = app_for(sample).test_client().get("/partners/")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic ")
+
+
+def test_a_partner_whose_token_expired_already_is_not_added(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reported: `partner add` with a past --expires printed a token that
+    could never work, without a word."""
+    code = main(["partner", "add", "Late", "--expires", "2020-01-01", "--content", str(sample)])
+    printed = capsys.readouterr()
+    assert code == 1 and "fp_" not in printed.out
+    assert printed.err.startswith("feeds partner: --expires 2020-01-01 is not in the future")
+    assert main(["partner", "list", "--content", str(sample)]) == 0
+    assert "Late" not in capsys.readouterr().out

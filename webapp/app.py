@@ -25,7 +25,7 @@ from feeds.websub import backoff_from_env
 from webapp import views
 from webapp.audit import Audit
 from webapp.batch import EXIT_DEADLINE
-from webapp.http import FastPath
+from webapp.http import FastPath, trusted_proxies
 from webapp.pixel import Pixels
 from webapp.push import Pusher
 from webapp.reload import LiveSite
@@ -94,6 +94,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     (``$FEEDS_CDN_MAX_AGE``, default a day). ``STOP_DEADLINE``: seconds a
     stopping worker keeps trying to write the pixel counts and audit rows it
     holds while the state database does not answer (:mod:`webapp.batch`).
+    ``TRUSTED_PROXIES``: the addresses or networks of proxies in front of the
+    app (``$FEEDS_TRUSTED_PROXIES``, comma-separated): for a request from one,
+    the audit's client is read from ``X-Forwarded-For``
+    (:func:`webapp.http.client_address`).
     """
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(
@@ -107,6 +111,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         PURGE_URL=os.environ.get("FEEDS_PURGE_URL") or None,
         CDN_MAX_AGE=os.environ.get("FEEDS_CDN_MAX_AGE") or CDN_MAX_AGE,
         STOP_DEADLINE=EXIT_DEADLINE,
+        TRUSTED_PROXIES=os.environ.get("FEEDS_TRUSTED_PROXIES") or "",
     )
     if test_config:
         app.config.update(test_config)
@@ -118,6 +123,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         )
     app.logger.setLevel("INFO")
     _check_cdn(app)
+    proxies, bad = trusted_proxies(str(app.config["TRUSTED_PROXIES"] or ""))
+    for entry in bad:
+        app.logger.error("FEEDS_TRUSTED_PROXIES: %r is not an address or network; left out", entry)
+    app.config["TRUSTED_PROXIES"] = proxies
     app.extensions["feeds"] = LiveSite(
         Path(app.config["CONTENT"]),
         _clock(app.config),

@@ -19,7 +19,7 @@ from feeds.partners import Verdict
 from feeds.state import AuditEntry, State, StateError
 from feeds.terminal import clipped
 from webapp.audit import Audit
-from webapp.http import Resource, respond
+from webapp.http import Resource, client_address, respond
 from webapp.pixel import GIF, Pixels, ignored, origin
 from webapp.reload import LiveSite, Snapshot
 
@@ -138,7 +138,14 @@ def behind_token(scope: str, serve: Callable[[Snapshot, Verdict], Resource | Non
             path=printable(request.path, PATH_KEPT),
             status=response.status_code,
             bytes=response.content_length or 0,
-            client=printable(request.remote_addr or "", 100),
+            client=printable(
+                client_address(
+                    request.remote_addr or "",
+                    request.headers.get("X-Forwarded-For", ""),
+                    current_app.config["TRUSTED_PROXIES"],
+                ),
+                100,
+            ),
             agent=printable(request.user_agent.string, AGENT_KEPT),
             outcome=verdict.outcome,
         )
@@ -154,6 +161,20 @@ AGENT_KEPT = 200
 UNREACHABLE = "database unavailable"
 
 
+@bp.route("/desk", methods=["GET", "HEAD"])
+@bp.route("/partners", methods=["GET", "HEAD"])
+def without_slash() -> BaseResponse:
+    """``/desk`` and ``/partners`` lead to the same with a slash, at an
+    address built from ``base_url`` (:func:`moved`), never from the request's
+    ``Host`` (what Flask's own redirect would do: ``Host: evil.example``
+    sent the browser to ``http://evil.example/desk/``)."""
+    snapshot = live().current()
+    if snapshot.served is None:
+        return unavailable(snapshot)
+    return moved(snapshot, request.path.lstrip("/") + "/", 308)
+
+
+@bp.route("/partners/", defaults={"rest": ""}, methods=["GET", "HEAD"])
 @bp.route("/partners/<path:rest>", methods=["GET", "HEAD"])
 def partner_feed(rest: str) -> BaseResponse:
     """An early-access feed, for partners with a token."""
