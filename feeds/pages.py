@@ -37,8 +37,10 @@ from feeds.render import (
 )
 
 if TYPE_CHECKING:  # the state database is the app's, not the build's: not imported here
+    from collections.abc import Sequence
+
     from feeds.partners import Republication
-    from feeds.state import AuditEntry
+    from feeds.state import AuditEntry, RefusalRow
 
 
 @cache
@@ -331,9 +333,15 @@ DESK_ARTICLES = 50
 DESK_ORIGINS = 20
 
 
-def desk_page(renderer: Renderer, figures: list[Republication], entries: list[AuditEntry]) -> bytes:
+def desk_page(
+    renderer: Renderer,
+    figures: list[Republication],
+    entries: list[AuditEntry],
+    refused: Sequence[RefusalRow] = (),
+) -> bytes:
     """The editors' desk (app only): each article's republications with a bar
-    chart of its hits a day, and the newest partner fetches."""
+    chart of its hits a day, the newest partner fetches, and the newest
+    counts of refused requests."""
     site = renderer.site
 
     def chart(figure: Republication) -> Markup:
@@ -366,6 +374,7 @@ def desk_page(renderer: Renderer, figures: list[Republication], entries: list[Au
         more_articles=max(len(figures) - DESK_ARTICLES, 0),
         origins_shown=DESK_ORIGINS,
         entries=entries,
+        refused=refused,
         chart=chart,
         moment=lambda seconds: (
             f"{datetime.fromtimestamp(seconds, UTC).astimezone(site.zone):%Y-%m-%d %H:%M}"

@@ -202,7 +202,8 @@ def desk() -> BaseResponse:
         figures = partners.republications(state().hits(first_day), named)
         since = (now - DESK_AUDIT).timestamp()
         entries = state().audit(since=since, newest=DESK_AUDIT_ROWS)
-        page = desk_page(plan.renderer, figures, entries[::-1])
+        refused = state().refused(since=since, newest=DESK_AUDIT_ROWS)
+        page = desk_page(plan.renderer, figures, entries[::-1], refused)
         return Resource(page, headers.private("desk/index.html"))
 
     return behind_token(partners.EDITOR, serve)
