@@ -116,7 +116,14 @@ def hostile_requests(kind: str, n: int, root: Path) -> tuple[float, str]:
 
     folder = Path(tempfile.mkdtemp(prefix="state-", dir=root.parent))
     os.environ["FEEDS_STATE"] = str(folder / "state.db")
-    app = create_app({"CONTENT": str(root), "NOW": "2026-06-01T12:00:00+00:00", "CACHE": None})
+    app = create_app(
+        {
+            "CONTENT": str(root),
+            "NOW": "2026-06-01T12:00:00+00:00",
+            "CACHE": None,
+            "RELOAD_INTERVAL": 3600.0,
+        }
+    )
     app.logger.setLevel("WARNING")
     client = app.test_client()
     served = app.extensions["feeds"].current().served
