@@ -141,7 +141,8 @@ def test_the_audit_command_prints_at_most_its_limit(
 
 def screen_of(printed: str) -> list[str]:
     """What a terminal shows of ``printed`` (pyte, as the issue rendered it)."""
-    pyte = pytest.importorskip("pyte")
+    import pyte
+
     screen = pyte.Screen(400, 60)
     stream = pyte.Stream(screen)
     stream.feed(printed.replace("\n", "\r\n"))  # what the tty's onlcr does
