@@ -186,6 +186,9 @@ _QUIET.propagate = False
 
 def progress_bar(stream: TextIO, width: int = 30) -> Callable[[int, int], None] | None:
     """A progress bar on a terminal, for builds long enough to want one; else None."""
+    from feeds.terminal import raw
+
+    stream = raw(stream)  # its carriage returns are the bar's own
     if not stream.isatty():
         return None
     started = time.monotonic()
@@ -300,6 +303,9 @@ def size(count: int) -> str:
 
 def transfer_bar(stream: TextIO, width: int = 30) -> Callable[[int, int, int, int], None] | None:
     """A progress bar with counts and bytes on a terminal; else None."""
+    from feeds.terminal import raw
+
+    stream = raw(stream)  # its carriage returns are the bar's own
     if not stream.isatty():
         return None
     started = time.monotonic()

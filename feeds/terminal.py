@@ -79,3 +79,10 @@ class Visible:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.stream, name)
+
+
+def raw(stream: TextIO) -> TextIO:
+    """The terminal behind a :class:`Visible` stream: for what the command
+    itself draws with a control (a progress bar's carriage return), never
+    for text from outside."""
+    return stream.stream if isinstance(stream, Visible) else stream

@@ -624,3 +624,24 @@ def test_a_partner_whose_token_expired_already_is_not_added(
     assert printed.err.startswith("feeds partner: --expires 2020-01-01 is not in the future")
     assert main(["partner", "list", "--content", str(sample)]) == 0
     assert "Late" not in capsys.readouterr().out
+
+
+def test_printed_text_cannot_return_the_carriage_but_a_progress_bar_can() -> None:
+    """A carriage return from outside would let a row overwrite the one
+    before it; the command's own progress bar draws with one."""
+    import io
+
+    from feeds.cli import transfer_bar
+    from feeds.terminal import Visible
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    shown = Visible(screen)
+    shown.write("401 no token\r200 ok forged\n")
+    show = transfer_bar(shown)  # type: ignore[arg-type]
+    assert show is not None
+    show(1, 1, 10, 10)
+    assert screen.getvalue().startswith("401 no token\\x0d200 ok forged\n\r[")
