@@ -27,6 +27,8 @@ from feeds.holdback import Held, LastGood, held_files, settle_articles
 from feeds.load import TomlDocument, decode, parse_document, read_bytes, read_document, read_toml
 from feeds.model import Article, Author, Content, ImageFile, Site
 from feeds.parallel import fork_map, no_gc
+from feeds.svg import script_in
+from feeds.terminal import visible
 from feeds.validate import (
     Notes,
     duplicate_problems,
@@ -384,6 +386,10 @@ def _image_files(root: Path, problems: list[Problem]) -> dict[str, ImageFile]:
             relative = path.relative_to(directory).as_posix()
             if not is_content_name(name):
                 continue
+            unusable = _unusable_name(relative)
+            if unusable:
+                problems.append(Problem(f"images/{visible(relative)}", None, None, unusable))
+                continue
             where = f"images/{relative}"
             if not Path(os.path.realpath(path)).is_relative_to(inside):
                 message = "links to a file outside images/; it is not published"
@@ -395,9 +401,34 @@ def _image_files(root: Path, problems: list[Problem]) -> dict[str, ImageFile]:
                 message = f"not an image{found}; images/ publishes images only"
                 problems.append(Problem(where, None, None, message))
                 continue
+            if kind == "image/svg+xml" and path.is_file():
+                risk = script_in(path)
+                if risk is not None:
+                    line, found = risk
+                    message = f"{found}: an SVG may carry no script, event handler or script URL"
+                    problems.append(Problem(where, line, None, message))
+                    continue
             if path.is_file():
                 sizes[relative] = ImageFile(path.stat().st_size, *_pixels(path))
     return sizes
+
+
+def _unusable_name(relative: str) -> str | None:
+    """Why an image's path under ``images/`` cannot be published, if it
+    cannot: it is written into ``_headers`` and HTTP headers, one line per
+    path, so a line break in it would add a header of the editor's choosing,
+    and a byte that is not UTF-8 cannot be written at all."""
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        return "file name is not valid UTF-8; rename the file"
+    bad = next((c for c in relative if not c.isprintable()), None)
+    if bad is not None:
+        return (
+            f"file name contains U+{ord(bad):04X}, a character that is not printable "
+            "(a line break, a control or format character); rename the file"
+        )
+    return None
 
 
 def _pixels(path: Path) -> tuple[int | None, int | None]:

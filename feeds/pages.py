@@ -39,8 +39,10 @@ from feeds.render import (
 )
 
 if TYPE_CHECKING:  # the state database is the app's, not the build's: not imported here
+    from collections.abc import Sequence
+
     from feeds.partners import Republication
-    from feeds.state import AuditEntry
+    from feeds.state import AuditEntry, RefusalRow
 
 
 @cache
@@ -364,11 +366,22 @@ def static_file(renderer: Renderer, name: str) -> bytes:
 
 #: Days of hits the desk's charts show.
 CHART_DAYS = 30
+#: The desk shows the most republished articles, and the origins that
+#: showed each most, up to these numbers (``feeds partner republications``
+#: has them all): its size does not grow with the pixel's figures.
+DESK_ARTICLES = 50
+DESK_ORIGINS = 20
 
 
-def desk_page(renderer: Renderer, figures: list[Republication], entries: list[AuditEntry]) -> bytes:
+def desk_page(
+    renderer: Renderer,
+    figures: list[Republication],
+    entries: list[AuditEntry],
+    refused: Sequence[RefusalRow] = (),
+) -> bytes:
     """The editors' desk (app only): each article's republications with a bar
-    chart of its hits a day, and the newest partner fetches."""
+    chart of its hits a day, the newest partner fetches, and the newest
+    counts of refused requests."""
     site = renderer.site
 
     def chart(figure: Republication) -> Markup:
@@ -397,8 +410,11 @@ def desk_page(renderer: Renderer, figures: list[Republication], entries: list[Au
         renderer,
         "desk.html",
         renderer.words(site.language),
-        figures=figures,
+        figures=figures[:DESK_ARTICLES],
+        more_articles=max(len(figures) - DESK_ARTICLES, 0),
+        origins_shown=DESK_ORIGINS,
         entries=entries,
+        refused=refused,
         chart=chart,
         moment=lambda seconds: (
             f"{datetime.fromtimestamp(seconds, UTC).astimezone(site.zone):%Y-%m-%d %H:%M}"
