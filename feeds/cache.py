@@ -251,11 +251,16 @@ class Cache:
         with self._errors():
             return int(self.db.execute("SELECT count(*) FROM exported").fetchone()[0])
 
-    def shadowed(self) -> dict[str, str | None]:
+    def shadowed(self) -> dict[str, str | None] | None:
         """Where the shadow folder differs from the live export: path -> the
-        digest it holds there (None: it lacks the file)."""
+        digest it holds there (None: it lacks the file). None when a row names
+        a path outside an export: not one a build wrote (the shadow would lose
+        a file beside it)."""
         with self._errors():
-            return dict(self.db.execute("SELECT path, sha FROM shadowed"))
+            found = dict(self.db.execute("SELECT path, sha FROM shadowed"))
+        # A row naming a path outside an export is not one a build wrote: the
+        # shadow would lose a file beside it.
+        return found if all(_inside(path) for path in found) else None
 
     def swapped(self, build: str, changes: Mapping[str, str | None]) -> None:
         """The shadow, brought up to the live export and changed by

@@ -460,6 +460,8 @@ def publish_changes(
         if behind != cache.get("shadow_build") or (shadow / PARTIAL).exists():
             return None
         behind_by = cache.shadowed()  # the last build's changes
+        if behind_by is None:
+            return None
         if not all(os.path.lexists(out / p) for p in behind_by if p in known.files):
             return None  # removed from the export by hand: the whole build mends it
         _folders.clear()
