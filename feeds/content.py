@@ -148,7 +148,7 @@ def load(
         # Without site.toml nothing can be built: the rest is only checked.
         stopped = bool(problems)
         last = LastGood(site, None if stopped else cache, previous)
-        images = _image_files(root, problems)
+        images = image_files(root, problems)
         authors: dict[str, Author] = {}
         good_authors: dict[str, bytes] = {}
         decided: dict[str, tuple[bool, bool]] = {}
@@ -173,9 +173,7 @@ def load(
             if author is not None and author.id is not None:
                 authors[author.id] = author
         paths = markdown_files(root, ARTICLES, problems)
-        context = digest(
-            repr((site, tuple(authors.values()), sorted(images.items()), code_version())).encode()
-        )
+        context = context_of(site, authors, images)
         shared = Shared(root, site, authors, images, context, lint)
         found, fresh, says_draft = _articles(
             shared, paths, None if lint else cache, jobs, problems, notes
@@ -224,6 +222,13 @@ def load(
     problems = sorted(set(problems), key=_problem_order)
     held = held_files(problems, decided)
     return Loaded(content, versions, notes, tuple(problems), held, written, context, images)
+
+
+def context_of(site: Site, authors: Mapping[str, Author], images: Mapping[str, ImageFile]) -> str:
+    """What every article is validated with besides its file, as a digest:
+    the site's settings, the authors, the images and this program's code."""
+    found = (site, tuple(authors.values()), sorted(images.items()), code_version())
+    return digest(repr(found).encode())
 
 
 def partial_line_of(root: Path, site: Site) -> Callable[[str, str], int | None]:
@@ -368,12 +373,19 @@ def _site(root: Path, problems: list[Problem], base_url: str | None) -> Site:
     return validate_site(doc, problems, base_url)
 
 
-def _image_files(root: Path, problems: list[Problem]) -> dict[str, ImageFile]:
+def image_files(
+    root: Path,
+    problems: list[Problem],
+    known: Mapping[str, tuple[int, int, ImageFile]] | None = None,
+    stats: dict[str, tuple[int, int]] | None = None,
+) -> dict[str, ImageFile]:
     """Files under ``images/`` by path relative to it, with their sizes in bytes
     and pixels. A file that is not an image is reported (it would be served
     from the site's origin: an HTML page there runs as the site's), and so is
     a link that leads out of ``images/`` (it would publish that file), the
-    folder itself being such a link included."""
+    folder itself being such a link included. ``known``: what an earlier call
+    found of each file, by its (mtime_ns, size), not read again while those
+    are unchanged; ``stats`` gets each file's."""
     directory = root / "images"
     if not directory.is_dir():
         return {}
@@ -401,6 +413,14 @@ def _image_files(root: Path, problems: list[Problem]) -> dict[str, ImageFile]:
                 message = f"not an image{found}; images/ publishes images only"
                 problems.append(Problem(where, None, None, message))
                 continue
+            info = path.stat() if path.is_file() else None
+            stat = (info.st_mtime_ns, info.st_size) if info is not None else None
+            before = known.get(relative) if known is not None else None
+            if stat is not None and before is not None and before[:2] == stat:
+                sizes[relative] = before[2]
+                if stats is not None:
+                    stats[relative] = stat
+                continue
             if kind == "image/svg+xml" and path.is_file():
                 risk = script_in(path)
                 if risk is not None:
@@ -408,8 +428,10 @@ def _image_files(root: Path, problems: list[Problem]) -> dict[str, ImageFile]:
                     message = f"{found}: an SVG may carry no script, event handler or script URL"
                     problems.append(Problem(where, line, None, message))
                     continue
-            if path.is_file():
-                sizes[relative] = ImageFile(path.stat().st_size, *_pixels(path))
+            if info is not None and stat is not None:
+                sizes[relative] = ImageFile(info.st_size, *_pixels(path))
+                if stats is not None:
+                    stats[relative] = stat
     return sizes
 
 

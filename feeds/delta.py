@@ -133,6 +133,10 @@ class Delta:
         self._names: dict[str, str | None] = {}
         #: How many outputs were built (the tests count them).
         self.built = 0
+        #: Images added, changed or removed since the last build, and how to
+        #: read one (its name under images/).
+        self.redone: frozenset[str] = frozenset()
+        self.read: Callable[[str], bytes] = _unread
 
     # -- reading articles back -------------------------------------------------------
 
@@ -297,9 +301,15 @@ class Delta:
         if lists_changed:
             self._lists(every_after, after, files)
         images_after = self._public_images(olds + news, after)
-        for name in images_before.keys() | images_after.keys():
-            if images_before.get(name) != images_after.get(name):
-                raise Decline(f"image {name} is published or withdrawn")
+        for name in images_before.keys() | images_after.keys() | self.redone:
+            path = urls.image(name)
+            if name in self.images and (
+                images_after.get(name, self._public(name, after)) or name in self.site_images
+            ):
+                if name in self.redone or not images_before.get(name, True):
+                    files[path] = self.read(name)
+            elif self._exported(path):
+                files[path] = None
         self._headers(files, lists_changed)
         return files
 
@@ -514,16 +524,18 @@ class Delta:
         self._render(files, urls.SITEMAP_PAGES, sitemap, tuple(entries))
 
     def _public_images(self, entries: Iterable[Entry], now: int) -> dict[str, bool]:
+        """Whether each image the entries show may be published at ``now``
+        (:func:`feeds.listings.public_images`)."""
         names = {name for e in entries for name in e.images}
-        found = {}
-        for name in names:
-            if name not in self.images:
-                continue
-            users = list(index.image_users(self.db, name))
-            shown = any(not d and date <= now and (w is None or w > now) for d, date, w in users)
-            hidden = any(d or date > now or (w is not None and w <= now) for d, date, w in users)
-            found[name] = name in self.site_images or shown or not hidden
-        return found
+        return {name: self._public(name, now) for name in names if name in self.images}
+
+    def _public(self, name: str, now: int) -> bool:
+        """All images are but those shown only by drafts, scheduled and
+        withdrawn articles; the logo and bios' always are."""
+        users = list(index.image_users(self.db, name))
+        shown = any(not d and date <= now and (w is None or w > now) for d, date, w in users)
+        hidden = any(d or date > now or (w is not None and w <= now) for d, date, w in users)
+        return name in self.site_images or shown or not hidden
 
 
 def _kind(path: str) -> tuple[str, bool]:
@@ -535,6 +547,10 @@ def _kind(path: str) -> tuple[str, bool]:
 
 def _headers_file(renderer: Renderer, rules: tuple[headers.Rule, ...]) -> bytes:
     return headers.headers_file(rules)
+
+
+def _unread(name: str) -> bytes:
+    raise Decline(f"no way to read image {name}")
 
 
 def _withdrawn(found: Entry, now: int) -> bool:

@@ -28,11 +28,21 @@ from typing import TYPE_CHECKING
 
 from feeds import holdback, index, urls
 from feeds.cache import Cache, thaw, thaw_author
-from feeds.content import ARTICLES, AUTHORS, SITE, Loaded, Shared, markdown_files, validate_file
+from feeds.content import (
+    ARTICLES,
+    AUTHORS,
+    SITE,
+    Loaded,
+    Shared,
+    context_of,
+    image_files,
+    markdown_files,
+    validate_file,
+)
 from feeds.digest import code_version
 from feeds.errors import ContentError, Problem
 from feeds.export import MANIFEST_FILE
-from feeds.files import fingerprint
+from feeds.files import fingerprint, read_inside
 from feeds.listings import NEWS_DAYS, TOMBSTONE_DAYS
 from feeds.model import Author, ImageFile
 
@@ -40,18 +50,18 @@ if TYPE_CHECKING:
     from feeds.build import Report
 
 #: Bumped when what :func:`remember` keeps changes.
-VERSION = "1"
+VERSION = "2"
 
 
 def _around(root: Path, out: Path) -> str:
     """What a fast build needs unchanged besides the articles: the site's
-    settings, the authors, the images, the code and the export's place."""
+    settings, the authors, the code and the export's place (the images are
+    compared one by one)."""
     parts = [
         VERSION,
         code_version(),
         str(out.absolute()),
         fingerprint(root / AUTHORS) if (root / AUTHORS).is_dir() else "",
-        fingerprint(root / "images") if (root / "images").is_dir() else "",
     ]
     try:
         info = (root / SITE).stat()
@@ -81,7 +91,13 @@ def remember(cache: Cache, root: Path, out: Path, loaded: Loaded, now: datetime)
         from feeds.delta import kinds  # (the same rule the fast path counts by)
 
         index.count_kinds(db, kinds(cache.exported_paths()), 1)
-        images = {name: [f.length, f.width, f.height] for name, f in loaded.images.items()}
+        images = {}
+        for name, f in loaded.images.items():
+            try:
+                info = (root / urls.image(name)).stat()
+            except OSError:
+                continue  # gone since: the next build sees it changed
+            images[name] = [info.st_mtime_ns, info.st_size, f.length, f.width, f.height]
         values = {
             "fast_around": _around(root, out),
             "fast_context": loaded.context,
@@ -141,11 +157,28 @@ def build(
         if author is None or author.id is None:
             return None
         authors[author.id] = author
-    images = {
-        name: ImageFile(size, width, height)
-        for name, (size, width, height) in json.loads(cache.get("fast_images") or "{}").items()
+    stored = json.loads(cache.get("fast_images") or "{}")
+    prior = {name: (m, z, ImageFile(n, w, h)) for name, (m, z, n, w, h) in stored.items()}
+    stats: dict[str, tuple[int, int]] = {}
+    images = image_files(root, problems, prior, stats)
+    if problems:
+        return None
+    # Images added, changed or removed: the articles that show them are
+    # validated again (their sizes are in them), each copied or removed.
+    redone = {
+        name
+        for name in prior.keys() | images.keys()
+        if name not in images or name not in prior or prior[name][:2] != stats.get(name)
     }
     context = cache.get("fast_context") or ""
+    if redone:
+        context = context_of(site, authors, images)
+        for name in redone:
+            for path in index.image_paths(db, name):
+                if path not in changed:
+                    if path not in known:
+                        return None
+                    changed[path] = known[path]
     shared = Shared(root, site, authors, images, context)
     rows: list[tuple[str, int, int, str, str, bytes]] = []
     changes = []
@@ -173,6 +206,8 @@ def build(
             changes.append(Change(path, entry, entry))
     site_images = frozenset(json.loads(cache.get("fast_site_images") or "[]"))
     delta = Delta(cache, site, authors, frozenset(images), site_images, fresh)
+    delta.redone = frozenset(redone)
+    delta.read = lambda name: read_inside(root, urls.image(name))
     with cache._errors():
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -194,6 +229,13 @@ def build(
             )
             count = cache.exported_count()
             values = {
+                "fast_images": json.dumps(
+                    {
+                        name: [*stats[name], f.length, f.width, f.height]
+                        for name, f in images.items()
+                    }
+                ),
+                "fast_context": context,
                 "fast_now": now.isoformat(),
                 "now": now.isoformat(),
                 "signature": signature,

@@ -463,3 +463,8 @@ def leaving(db: sqlite3.Connection, after: int, until: int, days: int) -> bool:
         (span, after, span, until),
     ).fetchone()
     return row is not None
+
+
+def image_paths(db: sqlite3.Connection, name: str) -> list[str]:
+    """Paths of the articles that show or link to image ``name``."""
+    return [p for (p,) in db.execute("SELECT path FROM ix_images WHERE name = ?", (name,))]

@@ -116,6 +116,34 @@ class Wire:
         if len(self.files()) > 5:
             self.pick(n).unlink()
 
+    def picture(self, n: int, name: str) -> None:
+        """Write ``images/<name>``: a PNG whose size depends on ``n``."""
+        import io
+
+        from PIL import Image
+
+        data = io.BytesIO()
+        Image.new("RGB", (1 + n % 7, 1 + n % 5), (n % 256, 0, 0)).save(data, "PNG")
+        write(self.root, f"images/{name}", data.getvalue())
+
+    def illustrated(self, n: int) -> None:
+        """A new story with a lead image of its own, new too."""
+        self.made += 1
+        name = f"lead-{self.made}.png"
+        self.picture(n, name)
+        image = f"image:\n  src: /images/{name}\n  alt: A picture\n"
+        date = self.now - timedelta(minutes=1 + n % 50)
+        text = story(f"Pictured {self.made}", date, (TAGS[n % 4],), AUTHORS[n % 2], image)
+        write(self.root, f"articles/new-{self.made:03d}.md", text)
+
+    def repaint(self, n: int) -> None:
+        """An image a story shows is replaced (another size), or a new one no
+        story shows yet is added."""
+        found = sorted((self.root / "images").glob("lead-*.png"))
+        name = found[n % len(found)].name if found else f"spare-{n}.png"
+        self.picture(n + 1, name)
+        touch_later(self.root / "images" / name)
+
     def later(self, n: int) -> None:
         self.now += timedelta(hours=1 + n * 7 % 3000)
 
@@ -123,7 +151,19 @@ class Wire:
 STEPS = st.lists(
     st.tuples(
         st.sampled_from(
-            ["new", "back", "ahead", "draft", "topic", "edit", "withdraw", "delete", "later"]
+            [
+                "new",
+                "back",
+                "ahead",
+                "draft",
+                "topic",
+                "illustrated",
+                "repaint",
+                "edit",
+                "withdraw",
+                "delete",
+                "later",
+            ]
         ),
         st.integers(0, 200),
     ),
@@ -163,7 +203,7 @@ def test_incremental_equals_clean_after_every_change(
             getattr(wire, action)(n)
         report = build(wire.root, out, wire.now, cache)
         assert site_files(out) == clean(wire.root, tmp, wire.now), (action, n)
-        if action in ("new", "edit", "topic"):
+        if action in ("new", "edit", "topic", "illustrated", "repaint"):
             assert not report.whole, action  # planned from the index alone
     cache.close()
     shutil.rmtree(tmp)
