@@ -77,9 +77,15 @@ def is_content_name(name: str) -> bool:
     return _NOT_CONTENT.match(name) is None
 
 
-def markdown_files(root: Path, folder: str, problems: list[Problem] | None = None) -> list[str]:
+def markdown_files(
+    root: Path,
+    folder: str,
+    problems: list[Problem] | None = None,
+    stats: dict[str, tuple[int, int]] | None = None,
+) -> list[str]:
     """``folder/*.md`` relative to root, sorted: the one list of the articles or
-    authors there is. Anything else in the folder is reported to ``problems``."""
+    authors there is. Anything else in the folder is reported to ``problems``;
+    ``stats`` gets each file's (mtime_ns, size), from the one listing."""
     directory = root / folder
     if not directory.is_dir():
         return []
@@ -101,6 +107,9 @@ def markdown_files(root: Path, folder: str, problems: list[Problem] | None = Non
             continue
         if entry.is_file() and entry.name.endswith(".md"):
             found.append(relative)
+            if stats is not None:
+                info = entry.stat()
+                stats[relative] = (info.st_mtime_ns, info.st_size)
         else:
             report.append(
                 Problem(

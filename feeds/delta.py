@@ -195,7 +195,7 @@ class Delta:
             if withdrawn and found.wdate is not None and now - found.wdate < DAYS * 86_400_000_000:
                 in_feeds = True  # a tombstone
             elif found.date <= now and not withdrawn:
-                after = index.public_after(db, listing, now, found.date, found.id)
+                after = index.public_after(db, listing, now, found.date, found.id, size)
                 in_feeds = in_feeds or after < size
         exists = listing == urls.HOME or bool(
             index.has_public(db, listing, now) or index.mourned(db, listing, now, DAYS)
@@ -261,7 +261,6 @@ class Delta:
         withdrawn_before = any(_withdrawn(e, before) for e in olds)
         since_before = index.oldest_public(self.db, before)
         images_before = self._public_images(olds + news, before)
-        every_before = index.listings(self.db, before, DAYS) if touched else {}
 
         index.drop(self.db, [c.path for c in changes])
         index.put(self.db, news)
@@ -273,11 +272,11 @@ class Delta:
 
         files: Files = {}
         seen_after = {listing: self.seen(listing, news, after) for listing in touched}
-        every_after = index.listings(self.db, after, DAYS) if touched else {}
-        lists_changed = set(every_before) != set(every_after) or any(
-            (every_before[x] >= self.site.feed_items) != (every_after[x] >= self.site.feed_items)
-            for x in every_after
-            if x in every_before
+        size = self.site.feed_items
+        lists_changed = any(
+            seen_before[x].exists != seen_after[x].exists
+            or (seen_before[x].slots >= size) != (seen_after[x].slots >= size)
+            for x in touched
         )
         for listing in touched:
             self._listing(listing, seen_before[listing], seen_after[listing], after, files)
@@ -298,8 +297,8 @@ class Delta:
         if urls.HOME in touched or has_news != had_news:
             home = seen_after.get(urls.HOME) or self.seen(urls.HOME, (), after)
             self._sitemaps(seen_before.get(urls.HOME, home), home, after, files, has_news)
-        if lists_changed:
-            self._lists(every_after, after, files)
+        if lists_changed:  # (the one step here that reads every listing)
+            self._lists(index.listings(self.db, after, DAYS), after, files)
         images_after = self._public_images(olds + news, after)
         for name in images_before.keys() | images_after.keys() | self.redone:
             path = urls.image(name)
@@ -487,13 +486,18 @@ class Delta:
                 self._render(files, path, sitemap, shown)
             elif self.cache.exported(path) is not None:
                 files[path] = None
+            if number > chunks or not found:
+                index.put_chunk(self.db, number, None)
+            else:
+                changed = max(
+                    s.wdate if s.wdate is not None and s.wdate <= now else s.modified for s in found
+                )
+                index.put_chunk(self.db, number, (len(shown), changed))
         # The index names every sitemap with the date of its last change.
         entries = [SitemapEntry(urls.absolute(self.site.base_url, urls.SITEMAP_PAGES), None)]
         if news:
             entries.append(SitemapEntry(urls.absolute(self.site.base_url, urls.SITEMAP_NEWS), None))
-        for number, _, _, public, changed in index.parts(
-            self.db, urls.HOME, now, plan.SITEMAP_ARTICLES, chunks
-        ):
+        for number, public, changed in index.chunks(self.db, chunks):
             if public:
                 url = urls.absolute(self.site.base_url, urls.sitemap_articles(number))
                 entries.append(SitemapEntry(url, rfc3339(index.moment(changed))))
@@ -532,10 +536,9 @@ class Delta:
     def _public(self, name: str, now: int) -> bool:
         """All images are but those shown only by drafts, scheduled and
         withdrawn articles; the logo and bios' always are."""
-        users = list(index.image_users(self.db, name))
-        shown = any(not d and date <= now and (w is None or w > now) for d, date, w in users)
-        hidden = any(d or date > now or (w is not None and w <= now) for d, date, w in users)
-        return name in self.site_images or shown or not hidden
+        if name in self.site_images:
+            return True
+        return index.image_shown(self.db, name, now) or not index.image_hidden(self.db, name, now)
 
 
 def _kind(path: str) -> tuple[str, bool]:

@@ -21,7 +21,6 @@ knows.
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,7 +87,14 @@ def remember(cache: Cache, root: Path, out: Path, loaded: Loaded, now: datetime)
             if path not in held
         }
         index.put_stats(db, dict(stats))
+        from feeds import plan
         from feeds.delta import kinds  # (the same rule the fast path counts by)
+
+        every = index.stamp(now)
+        size = plan.SITEMAP_ARTICLES
+        count = -(-index.slots(db, urls.HOME, every) // size)
+        for number, _, _, public, changed in index.parts(db, urls.HOME, every, size, count):
+            index.put_chunk(db, number, (public, changed))
 
         index.count_kinds(db, kinds(cache.exported_paths()), 1)
         images = {}
@@ -130,20 +136,18 @@ def build(
     db = cache.db
     index.create(db)
     problems: list[Problem] = []
-    paths = markdown_files(root, ARTICLES, problems)
+    found: dict[str, tuple[int, int]] = {}
+    try:
+        markdown_files(root, ARTICLES, problems, found)
+    except OSError:
+        return None  # a file gone between the listing and its stat: the whole build sees
     if problems:
         return None
     known = index.stats(db)
-    changed: dict[str, tuple[int, int] | None] = {}
-    for path in paths:
-        try:
-            info = os.stat(root / path)
-        except OSError:
-            return None
-        found = (info.st_mtime_ns, info.st_size)
-        if known.get(path) != found:
-            changed[path] = found
-    for path in known.keys() - set(paths):
+    changed: dict[str, tuple[int, int] | None] = {
+        path: info for path, info in found.items() if known.get(path) != info
+    }
+    for path in known.keys() - found.keys():
         changed[path] = None
     if any(h.path in changed for h in held) or any(h.path.startswith(AUTHORS) for h in held):
         return None

@@ -20,7 +20,7 @@ Python orders the datetimes.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -47,12 +47,13 @@ CREATE INDEX IF NOT EXISTS ix_tags_path ON ix_tags (path);
 CREATE TABLE IF NOT EXISTS ix_images (name TEXT, path TEXT, PRIMARY KEY (name, path)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_images_path ON ix_images (path);
 CREATE TABLE IF NOT EXISTS ix_stat (path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER);
+CREATE TABLE IF NOT EXISTS ix_chunks (number INTEGER PRIMARY KEY, public INTEGER, changed INTEGER);
 CREATE TABLE IF NOT EXISTS ix_kinds (
     pattern TEXT, lasting INTEGER, files INTEGER, PRIMARY KEY (pattern, lasting)
 ) WITHOUT ROWID;
 """
 
-_TABLES = ("ix_articles", "ix_members", "ix_tags", "ix_images", "ix_stat", "ix_kinds")
+_TABLES = ("ix_articles", "ix_members", "ix_tags", "ix_images", "ix_stat", "ix_kinds", "ix_chunks")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -281,14 +282,18 @@ def newest_public(db: sqlite3.Connection, listing: str, now: int, count: int) ->
     return [p for (p,) in rows]
 
 
-def public_after(db: sqlite3.Connection, listing: str, now: int, date: int, article_id: str) -> int:
-    """How many public articles of ``listing`` come after ``(date, id)``."""
+def public_after(
+    db: sqlite3.Connection, listing: str, now: int, date: int, article_id: str, most: int
+) -> int:
+    """How many public articles of ``listing`` come after ``(date, id)``,
+    counted up to ``most``."""
     return int(
         db.execute(
-            "SELECT count(*) FROM ix_members m JOIN ix_articles a ON a.path = m.path"
-            " WHERE m.listing = ? AND m.date <= ? AND (a.wdate IS NULL OR a.wdate > ?)"
-            " AND (m.date > ? OR (m.date = ? AND m.id > ?))",
-            (listing, now, now, date, date, article_id),
+            "SELECT count(*) FROM (SELECT 1 FROM ix_members m JOIN ix_articles a"
+            " ON a.path = m.path WHERE m.listing = ? AND m.date <= ?"
+            " AND (a.wdate IS NULL OR a.wdate > ?) AND (m.date > ? OR (m.date = ? AND m.id > ?))"
+            " ORDER BY m.date DESC, m.id DESC LIMIT ?)",
+            (listing, now, now, date, date, article_id, most),
         ).fetchone()[0]
     )
 
@@ -390,13 +395,25 @@ def next_change(
     return min((int(v) for v in found if v is not None), default=None)
 
 
-def image_users(db: sqlite3.Connection, name: str) -> Iterator[tuple[int, int, int | None]]:
-    """(draft, date, wdate) of each article that uses image ``name``."""
-    yield from db.execute(
-        "SELECT a.draft, a.date, a.wdate FROM ix_images i JOIN ix_articles a ON a.path = i.path"
-        " WHERE i.name = ?",
-        (name,),
-    )
+def image_shown(db: sqlite3.Connection, name: str, now: int) -> bool:
+    """Does a public article show image ``name``?"""
+    row = db.execute(
+        "SELECT 1 FROM ix_images i JOIN ix_articles a ON a.path = i.path"
+        " WHERE i.name = ? AND a.draft = 0 AND a.date <= ? AND (a.wdate IS NULL OR a.wdate > ?)"
+        " LIMIT 1",
+        (name, now, now),
+    ).fetchone()
+    return row is not None
+
+
+def image_hidden(db: sqlite3.Connection, name: str, now: int) -> bool:
+    """Does an article not public (a draft, scheduled, withdrawn) show image ``name``?"""
+    row = db.execute(
+        "SELECT 1 FROM ix_images i JOIN ix_articles a ON a.path = i.path"
+        " WHERE i.name = ? AND (a.draft = 1 OR a.date > ? OR a.wdate <= ?) LIMIT 1",
+        (name, now, now),
+    ).fetchone()
+    return row is not None
 
 
 def parts(
@@ -468,3 +485,26 @@ def leaving(db: sqlite3.Connection, after: int, until: int, days: int) -> bool:
 def image_paths(db: sqlite3.Connection, name: str) -> list[str]:
     """Paths of the articles that show or link to image ``name``."""
     return [p for (p,) in db.execute("SELECT path FROM ix_images WHERE name = ?", (name,))]
+
+
+# -- the site's sitemaps of articles ---------------------------------------------------------
+#
+# Each chunk of the site's slots has a sitemap; the index names each with the
+# date of its last change. What each chunk had at its last build is kept, so
+# that the index is made without reading every slot.
+
+
+def put_chunk(db: sqlite3.Connection, number: int, found: tuple[int, int] | None) -> None:
+    """Chunk ``number``'s (public articles, last change), or None: it is gone."""
+    if found is None:
+        db.execute("DELETE FROM ix_chunks WHERE number = ?", (number,))
+    else:
+        db.execute("INSERT OR REPLACE INTO ix_chunks VALUES (?, ?, ?)", (number, *found))
+
+
+def chunks(db: sqlite3.Connection, count: int) -> list[tuple[int, int, int]]:
+    """(number, public articles, last change) of the first ``count`` chunks."""
+    rows = db.execute(
+        "SELECT number, public, changed FROM ix_chunks WHERE number <= ? ORDER BY number", (count,)
+    )
+    return [(int(n), int(p), int(c)) for n, p, c in rows]
