@@ -23,6 +23,7 @@ from feeds.files import FileRefused, fingerprint, read_inside
 from feeds.holdback import Held
 
 if TYPE_CHECKING:
+    from feeds.model import Content
     from feeds.plan import Plan
 
 Progress = Callable[[int, int], None]
@@ -45,6 +46,9 @@ class Report:
     feeds: tuple[tuple[str, str, str], ...] = ()
     #: The files with problems, held back at their last good version or left out.
     held: tuple[Held, ...] = ()
+    #: The content built; None when there was nothing to do (partners are
+    #: told of its changes: :func:`feeds.notify.record_build_changes`).
+    content: Content | None = None
 
 
 def build(
@@ -139,6 +143,7 @@ def build(
         site.hub,
         feeds,
         loaded.held,
+        plan.content,
     )
 
 

@@ -37,7 +37,9 @@ from feeds.render import (
 )
 
 if TYPE_CHECKING:  # the state database is the app's, not the build's: not imported here
-    from feeds.partners import Republication
+    from collections.abc import Sequence
+
+    from feeds.partners import Alert, Republication
     from feeds.state import AuditEntry
 
 
@@ -326,9 +328,15 @@ def static_file(renderer: Renderer, name: str) -> bytes:
 CHART_DAYS = 30
 
 
-def desk_page(renderer: Renderer, figures: list[Republication], entries: list[AuditEntry]) -> bytes:
-    """The editors' desk (app only): each article's republications with a bar
-    chart of its hits a day, and the newest partner fetches."""
+def desk_page(
+    renderer: Renderer,
+    figures: list[Republication],
+    entries: list[AuditEntry],
+    alerts: Sequence[Alert] = (),
+) -> bytes:
+    """The editors' desk (app only): compliance alerts (withdrawn stories
+    still shown, per origin), each article's republications with a bar chart
+    of its hits a day, and the newest partner fetches."""
     site = renderer.site
 
     def chart(figure: Republication) -> Markup:
@@ -359,6 +367,7 @@ def desk_page(renderer: Renderer, figures: list[Republication], entries: list[Au
         renderer.words(site.language),
         figures=figures,
         entries=entries,
+        alerts=alerts,
         chart=chart,
         moment=lambda seconds: (
             f"{datetime.fromtimestamp(seconds, UTC).astimezone(site.zone):%Y-%m-%d %H:%M}"

@@ -55,6 +55,7 @@ _MEDIA_TYPES = {
     ".opml": "text/x-opml; charset=utf-8",
     ".xsl": "text/xsl; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
+    ".json": "application/json",
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -97,6 +98,8 @@ WITHDRAWALS = "withdrawals/"
 
 #: The early-access feeds: token only, never exported, never listed.
 PARTNERS = "partners/"
+#: The partners' change stream (token only, app only): ``?since=CURSOR``.
+CHANGES = PARTNERS + "changes.json"
 #: The editors' desk (token with the editor scope, app only).
 DESK = "desk/"
 #: The built-in republication pixels (app only).

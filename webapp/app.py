@@ -19,7 +19,8 @@ from werkzeug.exceptions import HTTPException
 from feeds import cdn
 from feeds.cache import default_path as default_cache
 from feeds.headers import CDN_MAX_AGE
-from feeds.state import opened
+from feeds.state import configured, opened
+from feeds.webhooks import BACKOFF
 from feeds.websub import backoff_from_env
 from webapp import views
 from webapp.audit import Audit
@@ -92,6 +93,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     (``$FEEDS_CDN_MAX_AGE``, default a day). ``STOP_DEADLINE``: seconds a
     stopping worker keeps trying to write the pixel counts and audit rows it
     holds while the state database does not answer (:mod:`webapp.batch`).
+    ``WEBHOOK_BACKOFF``: seconds before a failed webhook is tried again
+    (``$FEEDS_WEBHOOK_BACKOFF``, default 10; doubling each time).
     """
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(
@@ -105,6 +108,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         PURGE_URL=os.environ.get("FEEDS_PURGE_URL") or None,
         CDN_MAX_AGE=os.environ.get("FEEDS_CDN_MAX_AGE") or CDN_MAX_AGE,
         STOP_DEADLINE=EXIT_DEADLINE,
+        WEBHOOK_BACKOFF=os.environ.get("FEEDS_WEBHOOK_BACKOFF") or BACKOFF,
     )
     if test_config:
         app.config.update(test_config)
@@ -146,6 +150,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             backoff_from_env(),
             app.config["PURGE_URL"],
             live.serving_here,
+            # The partners' stream and webhooks need a state database: with
+            # one configured (or there), every change is told of.
+            partners=app.config.get("STATE") is not None or configured(),
+            webhook_backoff=float(app.config["WEBHOOK_BACKOFF"]),
         )
         live.on_publish = pusher.published
         pusher.published(live.snapshot)  # the first, loaded before it listened

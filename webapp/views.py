@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -13,7 +14,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from feeds import headers, partners, urls
+from feeds import headers, partners, stream, urls
 from feeds.model import BUILTIN_PIXEL
 from feeds.pages import desk_page
 from feeds.partners import Verdict
@@ -153,6 +154,25 @@ def behind_token(scope: str, serve: Callable[[Snapshot, Verdict], Resource | Non
 UNREACHABLE = "database unavailable"
 
 
+@bp.route("/" + urls.CHANGES, methods=["GET", "HEAD"])
+def changes() -> BaseResponse:
+    """The change stream (:mod:`feeds.stream`), for partners with a token:
+    at most a page of changes after ``since``, oldest first."""
+
+    def serve(snapshot: Snapshot, verdict: Verdict) -> Resource:
+        assert snapshot.served is not None
+        site = snapshot.served.plan.content.site
+        try:
+            since = stream.cursor(request.args.get("since"))
+        except stream.BadCursor as e:
+            body = json.dumps({"error": str(e)}).encode() + b"\n"
+            return Resource(body, headers.private(urls.CHANGES), 400)
+        body = stream.page(state(), site.base_url, since)
+        return Resource(body, headers.private(urls.CHANGES))
+
+    return behind_token(partners.EARLY_ACCESS, serve)
+
+
 @bp.route("/partners/<path:rest>", methods=["GET", "HEAD"])
 def partner_feed(rest: str) -> BaseResponse:
     """An early-access feed, for partners with a token."""
@@ -176,9 +196,11 @@ def desk() -> BaseResponse:
             for name, a in snapshot.served.pixels.items()
         }
         figures = partners.republications(state().hits(), named)
-        since = (live().clock() - DESK_AUDIT).timestamp()
+        now = live().clock()
+        alerts = partners.compliance(state().alerts(), plan.content.articles, now)
+        since = (now - DESK_AUDIT).timestamp()
         entries = state().audit(since=since, newest=DESK_AUDIT_ROWS)
-        page = desk_page(plan.renderer, figures, entries[::-1])
+        page = desk_page(plan.renderer, figures, entries[::-1], alerts)
         return Resource(page, headers.private("desk/index.html"))
 
     return behind_token(partners.EDITOR, serve)
@@ -203,11 +225,13 @@ def pixel(name: str) -> BaseResponse:
                 now = live().clock()
                 day = now.astimezone(site.zone).date().isoformat()
                 counter: Pixels = current_app.extensions["feeds.pixels"]
+                gone = article.withdrawn
                 counter.hit(
                     urls.id_digest(article.id),
                     found,
                     now,
                     day,
+                    alert=gone is not None and gone.date <= now,
                 )
     return send(PIXEL, snapshot)
 
