@@ -50,13 +50,15 @@ from lxml import etree
 from feeds import urls, version
 from feeds.i18n import Words
 from feeds.listings import Channel, History
-from feeds.model import Article, License, Site
+from feeds.model import Article, Site
 from feeds.render import (
     Renderer,
-    all_rights_reserved,
     byline,
+    embargoed_title,
     rfc3339,
+    rights,
     shared_image,
+    shares_text,
     withdrawal_html,
 )
 
@@ -69,15 +71,6 @@ AT_NS = "http://purl.org/atompub/tombstones/1.0"
 
 #: The date of an empty feed: fixed, never the clock.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def rights(lic: License, article: Article | None, site: Site, words: Words) -> str:
-    """A plain-text rights statement, for a feed or an entry."""
-    if lic.url is not None:
-        return f"{lic.name} ({lic.label}), {lic.url}"
-    if article is None:
-        return words("© %(producer)s. All rights reserved.", producer=site.producer)
-    return all_rights_reserved(article, words)
 
 
 def newest(
@@ -279,21 +272,29 @@ def _generator(
     feed.link(href=page_url, rel="alternate", type="text/html")  # last: RSS <link>
     for article in articles:
         content = renderer.item_html(article, channel.kind == "partners", embargoed)
-        _entry(feed, article, site, fmt, content, renderer.words(article.language))
+        words = renderer.words(article.language)
+        _entry(feed, article, site, fmt, content, words, article.id in embargoed)
     return feed
 
 
 def _entry(
-    feed: FeedGenerator, article: Article, site: Site, fmt: str, content: str, words: Words
+    feed: FeedGenerator,
+    article: Article,
+    site: Site,
+    fmt: str,
+    content: str,
+    words: Words,
+    embargoed: bool = False,
 ) -> None:
     entry = feed.add_entry(order="append")
     entry.id(article.id)
     entry.guid(article.id, permalink=article.id == article.url)
-    entry.title(article.title)
+    entry.title(embargoed_title(article, words) if embargoed else article.title)
     entry.link(href=article.url, rel="alternate", type="text/html")
     entry.published(article.date)
     entry.updated(article.modified)
-    entry.content(content, type="html")
+    if shares_text(article):  # else title, summary and link only
+        entry.content(content, type="html")
     entry.entry_extras.article = article
     image = shared_image(article)
     if fmt == "rss":

@@ -15,7 +15,14 @@ from typing import Any
 from feeds import urls
 from feeds.listings import Channel, History
 from feeds.model import Article, License, Site
-from feeds.render import Renderer, rfc3339, shared_image, withdrawal_html
+from feeds.render import (
+    Renderer,
+    embargoed_title,
+    rfc3339,
+    shared_image,
+    shares_text,
+    withdrawal_html,
+)
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -24,12 +31,19 @@ def _license(lic: License) -> dict[str, Any]:
     return {"id": lic.id, "name": lic.name, "url": lic.url}
 
 
-def _item(article: Article, site: Site, content_html: str) -> dict[str, Any]:
+def _item(article: Article, site: Site, content_html: str, title: str) -> dict[str, Any]:
+    # An article that may not be republished: title, summary and link only
+    # (JSON Feed wants some content: the summary is all there is).
+    content = (
+        {"content_html": content_html}
+        if shares_text(article)
+        else {"content_text": article.summary}
+    )
     item: dict[str, Any] = {
         "id": article.id,
         "url": article.url,
-        "title": article.title,
-        "content_html": content_html,
+        "title": title,
+        **content,
         "summary": article.summary,
         "date_published": rfc3339(article.date),
         "date_modified": rfc3339(article.modified),
@@ -130,8 +144,12 @@ def _feed(
     items = []
     for article in articles:
         content = renderer.item_html(article, channel.kind == "partners", embargoed)
-        item = _item(article, site, content)
-        if article.id in embargoed:
+        words = renderer.words(article.language)
+        early = article.id in embargoed
+        item = _item(
+            article, site, content, embargoed_title(article, words) if early else article.title
+        )
+        if early:
             item["_embargoed"] = rfc3339(article.date)
         items.append(item)
     feed["items"] = items

@@ -47,9 +47,11 @@ from feeds.listings import (
     next_change,
     partner_listings,
     public_images,
+    status,
     withdrawals,
 )
 from feeds.model import Article, Content, Site
+from feeds.ninjs import ninjs_file
 from feeds.opml import build_opml
 from feeds.pages import (
     ArchiveEntry,
@@ -283,11 +285,21 @@ def _outputs(
         path = urls.file_of(urls.article(article.slug))
         keys = (headers.article_key(article.id),)
         outputs[path] = Output(article_page, (article, site_feeds, preview), entry, keys=keys)
+        # The ninjs item, as of its date: the same at every moment it is public.
+        if article.republish and (preview is None or status(article, preview) is None):
+            outputs[urls.ninjs(article.slug)] = Output(
+                ninjs_file, (article, article.date), keys=keys
+            )
     for article in gone:
         path = urls.file_of(urls.article(article.slug))
         if path not in outputs:  # (a preview with drafts shows it, marked)
             keys = (headers.article_key(article.id),)
             outputs[path] = Output(withdrawn_page, (article, site_feeds), status=410, keys=keys)
+            # Its ninjs item says it is canceled, and why: served, not 410,
+            # so that a partner's system fetching the item takes its copy down.
+            if article.republish and article.withdrawn is not None:
+                canceled = (article, article.withdrawn.date)
+                outputs[urls.ninjs(article.slug)] = Output(ninjs_file, canceled, keys=keys)
     gone_feeds = links.get(urls.WITHDRAWALS, ())
     entry = SitemapEntry(urls.absolute(site.base_url, urls.WITHDRAWALS), None)
     outputs[urls.file_of(urls.WITHDRAWALS)] = Output(

@@ -21,7 +21,7 @@ import nh3
 from feeds import markdown, urls
 from feeds.errors import FeedsError
 from feeds.i18n import Words, words_for
-from feeds.model import BUILTIN_PIXEL, Article, Author, Image, Site
+from feeds.model import BUILTIN_PIXEL, Article, Author, Image, License, Site
 from feeds.nesting import MAX_NESTING, TAG, balanced_nesting, nesting
 from feeds.urls import resolve
 
@@ -313,10 +313,21 @@ def footer_html(article: Article, words: Words) -> str:
 
 def shared_image(article: Article) -> Image | None:
     """The lead image as partners may get it: none when it is not
-    ``distributable`` (licensed for our own pages only). Every feed and every
-    partner-facing output takes the lead image from here."""
+    ``distributable`` (licensed for our own pages only), nor when the article
+    may not be republished (its feed items carry its title, summary and link
+    only). Every feed and every partner-facing output takes the lead image
+    from here."""
     image = article.image
-    return image if image is not None and image.distributable else None
+    if image is None or not image.distributable or not article.republish:
+        return None
+    return image
+
+
+def shares_text(article: Article) -> bool:
+    """Whether feed items carry the article's full text: not when it may not
+    be republished (``republish: false``), since partners' systems ingest
+    public feeds as they are; its items then carry title, summary and link."""
+    return article.republish
 
 
 def content_html(article: Article, words: Words) -> str:
@@ -358,6 +369,15 @@ class Renderer:
         return partner_html(full, article, self.site, words, article.id in embargoed)
 
 
+def rights(lic: License, article: Article | None, site: Site, words: Words) -> str:
+    """A plain-text rights statement, for a feed, an entry or a ninjs item."""
+    if lic.url is not None:
+        return f"{lic.name} ({lic.label}), {lic.url}"
+    if article is None:
+        return words("© %(producer)s. All rights reserved.", producer=site.producer)
+    return all_rights_reserved(article, words)
+
+
 def all_rights_reserved(article: Article, words: Words) -> str:
     """The notice of an article under no licence, dated in the site's timezone."""
     year = article.date.astimezone(words.zone).year
@@ -395,13 +415,30 @@ def pixel_url(article: Article, site: Site) -> str | None:
     return site.republish_pixel.replace("{url}", quote(article.url, safe=""))
 
 
-def embargo_html(article: Article, words: Words) -> str:
-    """The first line of an embargoed article wherever a partner reads it."""
+def embargo_moment(article: Article, words: Words) -> str:
+    """When an embargo lifts, as every notice of it writes the moment:
+    ``2026-12-01 08:00 America/Lima``, in the site's zone."""
     moment = article.date.astimezone(words.zone)
     zone = getattr(words.zone, "key", None) or moment.strftime("%Z")  # America/Lima
-    when = f"{moment:%Y-%m-%d %H:%M} {zone}"
-    notice = words("EMBARGOED until %(moment)s — do not publish before", moment=when)
-    return f'<p class="embargo"><strong>{_e(notice)}</strong></p>'
+    return f"{moment:%Y-%m-%d %H:%M} {zone}"
+
+
+def embargo_notice(article: Article, words: Words) -> str:
+    """The embargo notice as plain text (an editor's note of ninjs)."""
+    when = embargo_moment(article, words)
+    return words("EMBARGOED until %(moment)s — do not publish before", moment=when)
+
+
+def embargo_html(article: Article, words: Words) -> str:
+    """The first line of an embargoed article wherever a partner reads it."""
+    return f'<p class="embargo"><strong>{_e(embargo_notice(article, words))}</strong></p>'
+
+
+def embargoed_title(article: Article, words: Words) -> str:
+    """An embargoed article's title in an early-access feed, so that a
+    partner's editor sees the embargo in any list of titles."""
+    when = embargo_moment(article, words)
+    return words("EMBARGOED until %(moment)s: %(title)s", moment=when, title=article.title)
 
 
 def pixel_html(pixel: str) -> str:

@@ -18,14 +18,15 @@ removes it) holds exactly what is public and in the early access.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from feeds import events
-from feeds.model import Article, Content, Site
+from feeds import events, ninjs, urls
+from feeds.model import Article, Content, Site, Withdrawal
 from feeds.render import rfc3339
 from feeds.state import State, StreamRow, Telling
 
@@ -34,36 +35,30 @@ PAGE = 100
 
 
 def item(article: Article, site: Site, now: datetime) -> dict[str, Any]:
-    """The ninjs item of ``article`` as partners get it. (Until
-    :mod:`feeds.ninjs` lands: the few fields the stream's tests read.)"""
-    embargoed = article.date > now
-    found: dict[str, Any] = {
-        "uri": article.id,
-        "type": "text",
-        "headlines": [{"role": "main", "value": article.title}],
-        "firstcreated": rfc3339(article.date),
-        "versioncreated": rfc3339(article.modified),
-        "pubstatus": "canceled"
-        if article.withdrawn and article.withdrawn.date <= now
-        else "usable",
-        "body": article.body_html,
-        "corrections": len(article.corrections),
-    }
-    if embargoed:
-        found["embargoed"] = rfc3339(article.date)
-    return found
+    """The ninjs item of ``article`` as partners get it (:func:`feeds.ninjs.item`)."""
+    return ninjs.item(article, site, now, partner=True)
 
 
-def canceled(article_id: str, url: str, reason: str) -> dict[str, Any]:
-    """The item of an article no longer there for partners (nothing left to
-    build its item from): its id and the reason, ``pubstatus: canceled``."""
-    return {
-        "uri": article_id,
-        "type": "text",
-        "pubstatus": "canceled",
-        "ednote": reason,
-        "links": [{"rel": "canonical", "href": url}],
-    }
+def gone(
+    article: Article | None, article_id: str, site: Site, now: datetime, reason: str
+) -> dict[str, Any]:
+    """The item of an article no longer there for partners, without a
+    withdrawal of its own (deleted, a draft again, ``republish: false``):
+    canceled, with the reason, built from the version last served when
+    there is one (headline, byline, dates; never its text)."""
+    if article is None:
+        return {
+            "uri": urls.as_uri(article_id),
+            "standard": dict(ninjs.STANDARD),
+            "type": "text",
+            "representationtype": "partial",
+            "pubstatus": "canceled",
+            "ednote": reason,
+        }
+    killed = dataclasses.replace(
+        article, republish=True, draft=False, withdrawn=Withdrawal(now, reason)
+    )
+    return item(killed, site, now)
 
 
 def when(kind: str, article: Article | None, now: datetime) -> datetime:
@@ -101,7 +96,7 @@ def tellings(
         url = source.url if source else ""
         if kind == events.WITHDRAWN and (article is None or new is None):
             # Gone for partners without a withdrawal of its own.
-            body = canceled(key, url, events.reason(new))
+            body = gone(source, key, site, now, events.reason(new))
             standing = events.Standing(events.WITHDRAWN, "", None, 0, events.reason(new))
         else:
             assert article is not None and new is not None

@@ -55,11 +55,12 @@ _MEDIA_TYPES = {
     ".opml": "text/x-opml; charset=utf-8",
     ".xsl": "text/xsl; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
-    ".json": "application/json",
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".ico": "image/x-icon",
+    # RFC 8259 defines no charset parameter: JSON is UTF-8.
+    ".json": "application/json",
 }
 
 #: The schemes a URL in content may have once resolved: the web and email.
@@ -79,6 +80,11 @@ _NAMES_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]")
 
 def article(slug: str) -> str:
     return f"articles/{slug}/"
+
+
+def ninjs(slug: str) -> str:
+    """The article as an IPTC ninjs item: ``articles/<slug>/ninjs.json``."""
+    return f"{article(slug)}ninjs.json"
 
 
 def tag(slug: str) -> str:
@@ -346,3 +352,47 @@ def image_path(url: str, base_url: str, hosts: frozenset[str] = frozenset()) -> 
     if not name or posixpath.normpath(name) != name:
         return None
     return name
+
+
+#: What RFC 3986 lets stand in a URI as it is, ``%`` (checked apart) and the
+#: brackets (an IP literal's only) aside.
+_URI_CHARS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#@!$&'()*+,;="
+)
+_HEX = frozenset("0123456789abcdefABCDEF")
+_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
+
+
+def as_uri(text: str) -> str:
+    """``text`` (an entry id, a URL as an editor wrote it, an IRI) as a URI
+    that RFC 3986 accepts, for formats that check it (ninjs): a non-ASCII
+    host in IDNA, every other character a URI cannot hold percent-encoded as
+    UTF-8 (a lone ``%``, a second ``#``, brackets outside the host). A text
+    that is a URI already comes back as it is."""
+    found = _AUTHORITY.match(text)
+    host_end = found.end(1) if found else 0
+    if found and not found.group(1).isascii():
+        authority = found.group(1)
+        userinfo, at, host = authority.rpartition("@")
+        name, colon, port = host.partition(":")
+        try:
+            host = name.encode("idna").decode("ascii") + colon + port
+        except UnicodeError:
+            pass
+        else:
+            text = text[: found.start(1)] + userinfo + at + host + text[found.end(1) :]
+            host_end = found.start(1) + len(userinfo + at + host)
+    out = []
+    fragment = text.find("#")
+    for index, char in enumerate(text):
+        if char == "%":
+            escape = text[index + 1 : index + 3]
+            kept = len(escape) == 2 and set(escape) <= _HEX
+        elif char == "#":
+            kept = index == fragment
+        elif char in "[]":
+            kept = found is not None and found.start(1) <= index < host_end
+        else:
+            kept = char in _URI_CHARS
+        out.append(char if kept else quote(char, safe=""))
+    return "".join(out)

@@ -894,7 +894,7 @@ def test_the_hub_is_told_once_the_bucket_has_the_feeds_and_only_then(
         feeds = {
             p
             for p in tree(out, NOT_UPLOADED)
-            if p.endswith((".xml", ".json")) and "feeds.opml" not in p
+            if p.endswith((".xml", "feed.json")) and "feeds.opml" not in p
         }
         feeds = {p for p in feeds if not p.startswith("sitemap")}
         assert set(first) == {bucket + urls.path_of(p) for p in feeds}

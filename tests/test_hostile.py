@@ -86,9 +86,12 @@ def check_feeds(files: dict[str, bytes]) -> None:
             head = data.split(b"<item>", 1)[0] if path.endswith("rss.xml") else b""
             for _, text in RSS_TEXT.findall(head):
                 assert b"&lt;" not in text and b"<" not in text, (path, text)
+        elif path.endswith("/ninjs.json"):
+            for body in json.loads(data).get("bodies", ()):
+                assert_safe_html(body["value"])
         elif path.endswith(".json"):
             for item in json.loads(data)["items"]:
-                assert_safe_html(item["content_html"])
+                assert_safe_html(item.get("content_html", ""))
         elif path.endswith(".xml") or path.endswith(".opml"):
             etree.fromstring(data)
 
