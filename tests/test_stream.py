@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from test_ninjs import check, validator  # noqa: F401
 
 from conftest import NOW, state_database
 from feeds import events, exchange, partners, stream, webhooks
@@ -193,7 +195,10 @@ def apply(consumer: dict[str, dict[str, Any]], change: dict[str, Any]) -> None:
 )
 @given(steps=st.lists(OPS, min_size=1, max_size=14), page=st.integers(1, 4))
 def test_a_consumer_replaying_from_any_cursor_ends_with_what_partners_may_see(
-    site_content: Content, steps: list[tuple[str, int, int]], page: int
+    site_content: Content,
+    validator: Draft202012Validator,  # noqa: F811  (the fixture of test_ninjs)
+    steps: list[tuple[str, int, int]],
+    page: int,
 ) -> None:
     base = site_content.articles[0]
     site = site_content.site
@@ -221,6 +226,8 @@ def test_a_consumer_replaying_from_any_cursor_ends_with_what_partners_may_see(
                 and standing.state != events.WITHDRAWN
             }
             everything = read_all(state, 0, page)
+            for one in everything:  # canceled ones too: valid ninjs 2.2
+                check(validator, one["item"])
             expected_json = json.loads(json.dumps(expected))
             for cursor in range(len(everything) + 1):
                 consumer: dict[str, dict[str, Any]] = {}
