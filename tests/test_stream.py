@@ -12,6 +12,8 @@ import base64
 import dataclasses
 import json
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -436,3 +438,119 @@ class FrozenDatetime:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(datetime, name)
+
+
+# -- the build, and the commands -------------------------------------------------------------
+
+
+def test_the_build_tells_partners_once_with_a_state_database(
+    content: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from feeds.cli import main
+
+    database = tmp_path / "state" / "feeds.db"
+    out = tmp_path / "out"
+    monkeypatch.setenv("FEEDS_NOW", NOW.isoformat())
+    monkeypatch.delenv("FEEDS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("FEEDS_STATE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    args = ["build", "--content", str(content), "--out", str(out), "--no-cache"]
+    assert main(args) == 0
+    assert not database.exists()  # no state database: none is made
+    monkeypatch.setenv("FEEDS_STATE", str(database))
+    assert main(args) == 0
+    assert "told partners of 1 change" in capsys.readouterr().out
+    assert main(args) == 0
+    assert "told partners" not in capsys.readouterr().out
+    good = content / "articles" / "good.md"
+    good.write_text(good.read_text(encoding="utf-8") + "\nA typo fixed.\n", encoding="utf-8")
+    assert main(args) == 0
+    assert "told partners of 1 change" in capsys.readouterr().out
+    state = State(f"sqlite:///{database}")
+    assert [c["event"] for c in read_all(state)] == ["published", "refiled"]
+    state.close()
+
+
+def test_webhook_deliveries_and_resend_from_the_command_line(
+    content: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from feeds.cli import main
+
+    database = tmp_path / "state" / "feeds.db"
+    monkeypatch.setenv("FEEDS_STATE", str(database))
+    monkeypatch.setenv("FEEDS_CONTENT", str(content))
+    monkeypatch.setenv("FEEDS_NOW", NOW.isoformat())
+    monkeypatch.setenv("FEEDS_CACHE", str(tmp_path / "cache.sqlite"))
+    receiver = Receiver()
+    monkeypatch.setattr(exchange, "request", receiver)
+    assert main(["partner", "webhook", "Nobody", "http://127.0.0.1:9/"]) == 1
+    assert "no partner is named 'Nobody'" in capsys.readouterr().err
+    assert main(["partner", "add", "La Prensa"]) == 0
+    assert main(["partner", "webhook", "La Prensa", "ftp://x/"]) == 1
+    capsys.readouterr()
+    assert main(["partner", "webhook", "La Prensa", "http://127.0.0.1:9/hook"]) == 0
+    secret = next(line.strip() for line in capsys.readouterr().out.splitlines() if "whsec_" in line)
+    assert webhooks.is_secret(secret)
+    assert main(["partner", "deliveries"]) == 0
+    assert "no webhook deliveries" in capsys.readouterr().out
+    assert main(["build", "--out", str(tmp_path / "out"), "--no-cache"]) == 0
+    assert "told partners of 1 change; 1 webhook delivered" in capsys.readouterr().out
+    article = load(content).content.articles[0]
+    assert main(["partner", "resend", "La Prensa", article.slug]) == 0
+    assert "sent change 1" in capsys.readouterr().out
+    ids = [headers["webhook-id"] for _, headers, _ in receiver.received]
+    assert ids[0] == "msg_1" and ids[1].startswith("msg_1_") and len(ids) == 2
+    for _, headers, body in receiver.received:
+        assert verified(secret, body, headers)["id"] == article.id
+    assert main(["partner", "deliveries", "La Prensa"]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [(" delivered " in row, "published" in row) for row in rows] == [(True, True)] * 2
+    assert main(["partner", "webhook", "La Prensa", "--off"]) == 0
+    assert main(["partner", "resend", "La Prensa", article.slug]) == 1
+    assert "has no webhook endpoint" in capsys.readouterr().err
+    assert main(["partner", "compliance"]) == 0
+    assert "no withdrawn story" in capsys.readouterr().out
+
+
+def test_a_slow_receiver_holds_up_only_its_own_partner(
+    state: State, site_content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hooked(state, "Slow Daily", "http://127.0.0.1:9/slow")
+    hooked(state, "Quick Daily", "http://127.0.0.1:9/quick")
+    release = threading.Event()
+    quick: list[str] = []
+
+    def answer(
+        method: str, url: str, headers: dict[str, str], body: bytes, deadline: float
+    ) -> exchange.Answer:
+        if url.endswith("slow"):
+            assert release.wait(30)  # stands for a receiver that answers late
+        else:
+            quick.append(json.loads(body)["id"])
+        return exchange.Answer(204, "")
+
+    monkeypatch.setattr(exchange, "request", answer)
+    three = [numbered(site_content.articles[0], n, NOW - timedelta(days=1)) for n in (1, 2, 3)]
+    stream.record(state, with_articles(site_content, *three), NOW, 1.0, 1.0)
+    sender = webhooks.Sender(lambda: state, "w", lambda: 10.0)
+    sender.work()
+    deadline = time.monotonic() + 30
+    while len(quick) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # Every change reached the quick partner while the slow one held its first.
+    assert quick == [a.id for a in three]
+    slow = [r for r in state.deliveries("Slow Daily") if r.delivered is not None]
+    assert slow == []
+    release.set()
+    while (
+        len([r for r in state.deliveries("Slow Daily") if r.delivered is not None]) < 3
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    assert all(r.delivered is not None for r in state.deliveries())
