@@ -138,12 +138,17 @@ def record(
 def tell_partners(state: State, old: Version | None, new: Version, now: float) -> tuple[int, ...]:
     """Append to the partners' stream what changed for them in ``new``
     (judged at its plan's moment), and owe its webhooks; the sequence
-    numbers appended (none when another worker did first)."""
+    numbers appended (none when another worker did first). Only what moved
+    since ``old``, which this worker told of, is judged."""
     from feeds import stream
 
-    previous = {a.id: a for a in old.plan.content.articles} if old is not None else None
     plan = new.plan
-    return tuple(stream.record(state, plan.content, plan.now, new.as_of, now, previous))
+    if old is None:  # a first start: every article is judged
+        return tuple(stream.record(state, plan.content, plan.now, new.as_of, now))
+    previous = {a.id: a for a in old.plan.content.articles}
+    return tuple(
+        stream.record(state, plan.content, plan.now, new.as_of, now, previous, old.plan.now)
+    )
 
 
 def record_build_changes(state: State, content: Content, at: datetime, now: float) -> list[int]:

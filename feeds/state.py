@@ -789,16 +789,19 @@ class State:
 
     # -- the change stream and webhooks (feeds.stream) -------------------------------
 
-    def told(self, site: str) -> dict[str, tuple[int, str, float]]:
-        """What partners were last told of each article of ``site``: its
-        revision, its standing (JSON) and the version's moment."""
+    def told(
+        self, site: str, articles: Collection[str] | None = None
+    ) -> dict[str, tuple[int, str, float]]:
+        """What partners were last told of each article of ``site`` (of
+        ``articles`` only, if given): its revision, its standing (JSON) and
+        the version's moment."""
+        query = select(told.c.article, told.c.revision, told.c.standing, told.c.as_of).where(
+            told.c.site == site
+        )
+        if articles is not None and len(articles) <= 500:
+            query = query.where(told.c.article.in_(sorted(articles)))
         with self.read() as connection:
-            rows = connection.execute(
-                select(told.c.article, told.c.revision, told.c.standing, told.c.as_of).where(
-                    told.c.site == site
-                )
-            )
-            return {row[0]: (row[1], row[2], row[3]) for row in rows}
+            return {row[0]: (row[1], row[2], row[3]) for row in connection.execute(query)}
 
     def tell(self, site: str, telling: Sequence[Telling], as_of: float, now: float) -> list[int]:
         """Append each change of ``telling`` to the stream, and owe its

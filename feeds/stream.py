@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feeds import events, ninjs, urls
@@ -77,14 +77,17 @@ def tellings(
     told: Mapping[str, tuple[int, str, float]],
     now: datetime,
     previous: Mapping[str, Article] | None = None,
+    only: Collection[str] | None = None,
 ) -> list[Telling]:
     """The changes of ``content`` at ``now`` from what partners were
     ``told`` (:meth:`feeds.state.State.told`). ``previous``: the articles
-    of the version served before, by id, for the item of one that is gone."""
+    of the version served before, by id, for the item of one that is gone.
+    ``only``: judge these articles alone (:func:`moved`)."""
     site = content.site
     current = {a.id: a for a in content.articles}
     found = []
-    for key in sorted(current.keys() | told.keys()):
+    keys = current.keys() | told.keys() if only is None else only
+    for key in sorted(keys):
         article = current.get(key)
         known = told.get(key)
         old = events.Standing.load(known[1]) if known else None
@@ -123,13 +126,45 @@ def record(
     as_of: float,
     wall: float,
     previous: Mapping[str, Article] | None = None,
+    before: datetime | None = None,
 ) -> list[int]:
     """Tell partners of what changed in ``content`` at ``now`` (a version
     dated ``as_of``), unless another process did: the sequence numbers of
-    the changes this caller appended."""
+    the changes this caller appended. With ``before``, the moment of the
+    ``previous`` version (which this process has told of), only what moved
+    since is judged (:func:`moved`): a reload costs what changed, not the
+    site."""
     base = content.site.base_url
-    found = tellings(content, state.told(base), now, previous)
+    only = None
+    if previous is not None and before is not None:
+        only = moved(previous, content, before, now)
+        if not only:
+            return []
+    told = state.told(base, only)
+    found = tellings(content, told, now, previous, only)
     return state.tell(base, found, as_of, wall)
+
+
+def moved(
+    previous: Mapping[str, Article], content: Content, before: datetime, now: datetime
+) -> set[str]:
+    """The ids of the articles whose standing for partners may differ
+    between ``previous`` at ``before`` and ``content`` at ``now``: those
+    added, removed or changed, and those a moment of which (the early
+    access, the date, a withdrawal) came in between."""
+    early = timedelta(days=content.site.early_access_days)
+    found = set(previous.keys() - {a.id for a in content.articles})
+    for article in content.articles:
+        old = previous.get(article.id)
+        if old is None or (old is not article and old != article):
+            found.add(article.id)
+            continue
+        moments = [article.date - early, article.date]
+        if article.withdrawn is not None:
+            moments.append(article.withdrawn.date)
+        if any(before < moment <= now for moment in moments):
+            found.add(article.id)
+    return found
 
 
 @dataclass(frozen=True)

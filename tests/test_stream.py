@@ -554,3 +554,31 @@ def test_a_slow_receiver_holds_up_only_its_own_partner(
     ):
         time.sleep(0.05)
     assert all(r.delivered is not None for r in state.deliveries())
+
+
+def test_a_reload_judges_only_the_articles_that_moved(
+    state: State, site_content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    judged: list[str] = []
+    filed = events.filed
+
+    def counting(article: Article) -> str:
+        judged.append(article.id)
+        return filed(article)
+
+    monkeypatch.setattr(events, "filed", counting)
+    base = site_content.articles[0]
+    many = [numbered(base, n, NOW - timedelta(days=1)) for n in range(50)]
+    soon = numbered(base, 50, NOW + timedelta(hours=2))  # in the early access
+    first = with_articles(site_content, *many, soon)
+    assert len(stream.record(state, first, NOW, 1.0, 1.0)) == 51  # a first start: all of them
+    judged.clear()
+    edited = [*many[:10], dataclasses.replace(many[10], summary="Fixed."), *many[11:], soon]
+    previous = {a.id: a for a in first.articles}
+    later = NOW + timedelta(hours=3)  # the embargo lifted meanwhile
+    told = stream.record(
+        state, with_articles(site_content, *edited), later, 2.0, 2.0, previous, NOW
+    )
+    assert sorted(judged) == sorted([many[10].id, soon.id])
+    assert [c["event"] for c in read_all(state)][-2:] == ["refiled", "released"]
+    assert len(told) == 2
