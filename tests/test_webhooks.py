@@ -34,9 +34,19 @@ from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook
 from werkzeug import Request, Response
 
-from conftest import free_port, gunicorn, sample_copy, state_database, state_env
+from conftest import (
+    CHROMIUM,
+    FLAGS,
+    free_port,
+    gunicorn,
+    require,
+    sample_copy,
+    state_database,
+    state_env,
+)
 from feeds import events, urls
 from feeds.content import load_content
+from feeds.state import State
 
 #: gunicorn, a receiver on loopback, `feeds partner` in child processes.
 pytestmark = pytest.mark.slow
@@ -108,6 +118,8 @@ class World:
     env: dict[str, str]
     token: str
     editor: str
+    #: The state database's URL.
+    url: str
     good: Receiver
     gone: Receiver
     log: Path
@@ -174,9 +186,28 @@ def world(
             ) as base:
                 for _ in range(4):  # each worker serves a request or two
                     urllib.request.urlopen(base).close()
-                yield World(base, root, env, token[1], editor[1], good, gone, log)
+                yield World(base, root, env, token[1], editor[1], url, good, gone, log)
     finally:
         receiving.stop()
+
+
+def versions(world: World) -> set[str]:
+    """The content versions the live workers serve (their heartbeats in the
+    state database)."""
+    state = State(world.url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        return {w.version for w in state.workers(world.base, time.time())}
+    finally:
+        state.close()
+
+
+def every_worker_serves_past(world: World, before: set[str]) -> None:
+    """Wait until every live worker serves one version, none of ``before``:
+    a hit then meets the change, whichever worker answers it."""
+    wait_for(
+        lambda: len(found := versions(world)) == 1 and not found & before,
+        "every worker serving the change",
+    )
 
 
 def stream(world: World, since: str | None = None) -> list[dict[str, Any]]:
@@ -303,6 +334,7 @@ def test_a_withdrawn_story_still_shown_is_a_compliance_alert(world: World) -> No
         "the hit before the withdrawal",
     )
     now = datetime.now(UTC).replace(microsecond=0)
+    served = versions(world)
     front(
         article,
         "authors:\n",
@@ -312,6 +344,7 @@ def test_a_withdrawn_story_still_shown_is_a_compliance_alert(world: World) -> No
         lambda: any(c["id"] == story.id and c["event"] == "withdrawn" for c in stream(world)),
         "the withdrawal in the stream",
     )
+    every_worker_serves_past(world, served)
     gone = next(a for a in load_content(world.root).articles if a.id == story.id)
     for _ in range(3):
         request = urllib.request.Request(pixel, headers={"Referer": PARTNER_ORIGIN + "/copy/"})
@@ -336,3 +369,84 @@ def test_a_withdrawn_story_still_shown_is_a_compliance_alert(world: World) -> No
     assert PARTNER_ORIGIN in compliance and gone.title.replace("'", "&#39;") in compliance
     assert "https://early.example" not in compliance
     print(f"alerts: {len(rows)} origin, {rows[0]['hits']} hits")
+
+
+def test_chromium_on_a_partner_page_raises_an_alert_after_the_withdrawal_and_none_once_dropped(
+    world: World,
+) -> None:
+    """A partner page on another loopback origin carries the Republish HTML
+    of a story, as the article page offers it; Chromium shows it before and
+    after the withdrawal, then once the partner replaced it by another story."""
+    require(CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    content = load_content(world.root)
+    story = next(a for a in content.articles if a.path.endswith("agua-potable-el-alto.md"))
+    other = next(a for a in content.articles if a.path.endswith("opinion-bus-corridors.md"))
+    # 127.0.0.2 is loopback too, and not one of the preview hosts the pixel ignores.
+    partner = HTTPServer(host="127.0.0.2", port=free_port())
+    partner.start()
+    shown: dict[str, str] = {}
+    partner.expect_request("/copy/").respond_with_handler(
+        lambda request: Response(shown["page"], content_type="text/html; charset=utf-8")
+    )
+    origin = f"http://127.0.0.2:{partner.port}"
+
+    def compliance() -> dict[str, int]:
+        printed = feeds(world.env, "partner", "compliance", "--csv")
+        rows = csv.DictReader(io.StringIO(printed))
+        return {r["origin"]: int(r["hits"]) for r in rows if r["url"] == story.url}
+
+    def republished(article_url: str) -> int:
+        printed = feeds(world.env, "partner", "republications", "--csv")
+        rows = csv.DictReader(io.StringIO(printed))
+        return sum(
+            int(r["hits"]) for r in rows if r["url"] == article_url and r["origin"] == origin
+        )
+
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            try:
+                page = browser.new_page()
+                copies = {}
+                for article in (story, other):
+                    page.goto(article.url)
+                    copies[article.id] = page.locator("#republish-html").input_value()
+                assert urls.pixel(story.id) in copies[story.id]
+                shown["page"] = f"<!DOCTYPE html><title>Partner</title>{copies[story.id]}"
+                page.goto(origin + "/copy/")
+                wait_for(lambda: republished(story.url) >= 1, "the hit before the withdrawal")
+                assert compliance() == {}
+                now = datetime.now(UTC).replace(microsecond=0)
+                served = versions(world)
+                front(
+                    world.root / "articles" / "agua-potable-el-alto.md",
+                    "authors:\n",
+                    f'withdrawn:\n  date: {now.isoformat()}\n  reason: "Wrong city."\nauthors:\n',
+                )
+                wait_for(
+                    lambda: any(
+                        c["id"] == story.id and c["event"] == "withdrawn" for c in stream(world)
+                    ),
+                    "the withdrawal in the stream",
+                )
+                every_worker_serves_past(world, served)
+                page.goto(origin + "/copy/")
+                wait_for(lambda: compliance() == {origin: 1}, "the alert")
+                desk = browser.new_context(
+                    http_credentials={"username": "desk", "password": world.editor}
+                ).new_page()
+                desk.goto(world.base + "desk/")
+                alerts = desk.locator("#compliance").locator("xpath=..").inner_text()
+                assert origin in alerts and story.title in alerts
+                # The partner takes the story down, and shows another one instead.
+                shown["page"] = f"<!DOCTYPE html><title>Partner</title>{copies[other.id]}"
+                before = republished(other.url)
+                page.goto(origin + "/copy/")
+                wait_for(lambda: republished(other.url) > before, "the other story's hit")
+                assert compliance() == {origin: 1}
+            finally:
+                browser.close()
+    finally:
+        partner.stop()
