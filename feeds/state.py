@@ -364,13 +364,14 @@ def default_url() -> str:
     return "sqlite:///" + str(Path(os.environ.get("FEEDS_STATE") or "state/feeds.db").absolute())
 
 
-def configured() -> bool:
-    """Is there a state database to use, without making one: PostgreSQL's
-    URL in ``$FEEDS_DATABASE_URL``, ``$FEEDS_STATE`` set, or the default
-    file there?"""
-    if os.environ.get("FEEDS_DATABASE_URL", "").startswith(("postgres", "postgresql")):
+def configured(url: str | None = None) -> bool:
+    """Is there a state database to use, without making one: ``url`` or
+    :func:`default_url` is PostgreSQL's, or names a SQLite file that is
+    there (``feeds partner add``, or an app with a hub, made it)?"""
+    found = url or default_url()
+    if not found.startswith("sqlite:///"):
         return True
-    return bool(os.environ.get("FEEDS_STATE")) or Path("state/feeds.db").is_file()
+    return Path(found.removeprefix("sqlite:///")).is_file()
 
 
 def _engine(url: str) -> Engine:

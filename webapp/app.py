@@ -150,9 +150,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             backoff_from_env(),
             app.config["PURGE_URL"],
             live.serving_here,
-            # The partners' stream and webhooks need a state database: with
-            # one configured (or there), every change is told of.
-            partners=app.config.get("STATE") is not None or configured(),
+            # The partners' stream and webhooks need a state database: once
+            # there is one, every change is told of.
+            partners=lambda: configured(app.config.get("STATE")),
             webhook_backoff=float(app.config["WEBHOOK_BACKOFF"]),
         )
         live.on_publish = pusher.published

@@ -43,7 +43,7 @@ class Pusher:
         backoff: float = websub.BACKOFF,
         purge_url: str | None = None,
         serving_here: Callable[[], bool] = lambda: True,
-        partners: bool = False,
+        partners: Callable[[], bool] = lambda: False,
         webhook_backoff: float = webhooks.BACKOFF,
     ) -> None:
         #: The state database, opened on first use: only a site with a hub
@@ -57,7 +57,8 @@ class Pusher:
         #: Does this process serve requests? Only then is it a worker that
         #: counts (a server's master loads the site and serves nothing).
         self.serving_here = serving_here
-        #: Tell partners of changes (the site has a state database).
+        #: Does the site have a state database, to tell partners of changes in?
+        #: (Asked at each change: ``feeds partner add`` may make it meanwhile.)
         self.partners = partners
         self.webhook_backoff = webhook_backoff
         self._sender: webhooks.Sender | None = None
@@ -76,7 +77,9 @@ class Pusher:
     def published(self, snapshot: Snapshot) -> None:
         """Hear of a snapshot now served; returns at once."""
         served = snapshot.served
-        if served is None or not (served.plan.content.site.hub or self.purge_url or self.partners):
+        if served is None or not (
+            served.plan.content.site.hub or self.purge_url or self.partners()
+        ):
             return
         self._pending = snapshot
         self._start()
@@ -96,13 +99,10 @@ class Pusher:
                     (_run, "feeds-ping", (me, "work_pings", "_wake_pings")),
                     (_beat, "feeds-heartbeat", (me,)),
                 ]
-                if self.partners:
-                    self._sender = webhooks.Sender(
-                        self.state, self.worker, self.wall, self.webhook_backoff
-                    )
-                    threads.append(
-                        (_run, "feeds-webhooks", (me, "work_webhooks", "_wake_webhooks"))
-                    )
+                self._sender = webhooks.Sender(
+                    self.state, self.worker, self.wall, self.webhook_backoff
+                )
+                threads.append((_run, "feeds-webhooks", (me, "work_webhooks", "_wake_webhooks")))
                 for target, name, args in threads:
                     threading.Thread(target=target, args=args, daemon=True, name=name).start()
                 atexit.register(_stop, me, os.getpid())
@@ -147,8 +147,8 @@ class Pusher:
     def work_webhooks(self) -> float:
         """Start sending the webhooks owed; the seconds until there may be more
         to do (other workers record changes too: looked for every heartbeat)."""
-        if self._sender is None:
-            return POLL
+        if self._sender is None or not self.partners():
+            return notify.HEARTBEAT
         try:
             due = self._sender.work()
         except StateError as e:
@@ -188,7 +188,7 @@ class Pusher:
 
         try:
             recorded = notify.record(
-                state, old, new, site.hub, self.purge_url, body, self.wall(), self.partners
+                state, old, new, site.hub, self.purge_url, body, self.wall(), self.partners()
             )
         except StateError:
             self.serving = old  # recorded on the next try, against the same old
