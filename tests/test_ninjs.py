@@ -239,6 +239,9 @@ def test_the_app_serves_items_as_json(client: FlaskClient, files: dict[str, byte
         assert response.headers["Content-Type"] == "application/json"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.get_data() == files[urls.ninjs(slug)]
+        etag = response.headers["ETag"]
+        again = client.get(f"/articles/{slug}/ninjs.json", headers={"If-None-Match": etag})
+        assert again.status_code == 304
     for slug in (WITHHELD, SCHEDULED, "highland-clinics-solar-fridges"):
         assert client.get(f"/articles/{slug}/ninjs.json").status_code == 404, slug
 

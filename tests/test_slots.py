@@ -74,8 +74,9 @@ def expected_changes(counts: Counter[str], listings: list[str], slug: str) -> se
     before it (SLOTS: per listing its front page and 3 subscription feeds; when
     its slot seals a page, that page and the one before; when it seals an
     archive document, that document, the one before (its next-archive, in
-    RSS and Atom) and the listing's archive page). The article's page too."""
-    found = {urls.file_of(urls.article(slug))}
+    RSS and Atom) and the listing's archive page). The article's page and its
+    ninjs item too."""
+    found = {urls.file_of(urls.article(slug)), urls.ninjs(slug)}
     for listing in listings:
         after = counts[listing] + 1
         found |= {urls.file_of(listing), *(listing + name for name in FEEDS)}
@@ -127,7 +128,8 @@ def test_a_new_story_changes_as_many_files_at_n_and_10n(tmp_path: Path) -> None:
         report = build(root, out, NOW, cache)
         expected = expected_changes(counts, ["", *tags, author], "new-story")
         assert changed(report) == expected
-        assert len(expected) == 4 * 4 + 1  # 4 listings x (front page + 3 feeds) + the article
+        # 4 listings x (front page + 3 feeds) + the article's page and ninjs item
+        assert len(expected) == 4 * 4 + 2
         sizes[count] = (len(report.changed), report.written)
     assert sizes[40] == sizes[400], sizes
     print(f"changed/written at 40 and 400 articles: {sizes}")
