@@ -989,8 +989,15 @@ class State:
                 )
                 .join(heads, heads.c.id == deliveries.c.id)
                 .join(endpoints, endpoints.c.partner == deliveries.c.partner)
+                .join(partners, partners.c.name == deliveries.c.partner)
                 .join(changes, changes.c.seq == deliveries.c.seq)
-                .where(deliveries.c.next_try <= now, endpoints.c.off.is_(None))
+                .where(
+                    deliveries.c.next_try <= now,
+                    endpoints.c.off.is_(None),
+                    # A partner revoked or expired is sent nothing more.
+                    partners.c.revoked.is_(None) | (partners.c.revoked > now),
+                    partners.c.expires.is_(None) | (partners.c.expires > now),
+                )
                 .order_by(deliveries.c.partner)
             ).all()
         if not due:

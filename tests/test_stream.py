@@ -511,6 +511,11 @@ def test_webhook_deliveries_and_resend_from_the_command_line(
     assert main(["partner", "deliveries", "La Prensa"]) == 0
     rows = capsys.readouterr().out.splitlines()[1:]
     assert [(" delivered " in row, "published" in row) for row in rows] == [(True, True)] * 2
+    state = State(f"sqlite:///{database}")
+    state.resend("La Prensa", 1, NOW.timestamp())
+    assert main(["partner", "revoke", "La Prensa"]) == 0
+    assert webhooks.deliver(state, "w", lambda: NOW.timestamp() + 1) == []  # revoked: nothing
+    state.close()
     assert main(["partner", "webhook", "La Prensa", "--off"]) == 0
     assert main(["partner", "resend", "La Prensa", article.slug]) == 1
     assert "has no webhook endpoint" in capsys.readouterr().err
