@@ -1,6 +1,7 @@
 """Time hostile articles at four doubling sizes and print how the time grows.
 
     .venv/bin/python bench/limits.py              # every case, default sizes
+    .venv/bin/python bench/limits.py refused origins  # what hostile clients store
     .venv/bin/python bench/limits.py authors      # one case
     .venv/bin/python bench/limits.py --scale 0.25 # smaller sizes (old, slow code)
 
@@ -13,6 +14,12 @@ its sizes end at the cap (``--scale 2`` and more are refused). For each
 doubling it prints the time ratio: about 2 means the cost grows linearly
 (a constant cost per tag), about 4 quadratically. Each time is the median of
 ``--runs`` runs; the machine is shared, so read the ratios, not the seconds.
+
+The ``refused`` and ``origins`` cases send requests to the app instead
+(Flask's test client, a state database of their own): requests without a
+token, each with a 2,000-character path, and pixel hits each with a Referer
+of another host. They print what the state database keeps (rows, bytes),
+which must not grow with the requests, and the time, which grows linearly.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from feeds.errors import ContentError
 
 SITE = (
     'title = "Limits"\ndescription = "Hostile input."\n'
-    'base_url = "https://limits.example.org/"\nmax_article_bytes = 100000000\n'
+    'base_url = "https://limits.example.org/"\nmax_article_bytes = 50000000\n'
 )
 FRONT = "title: Limits\ndate: 2026-01-01\n"
 
@@ -56,6 +63,11 @@ def reopened_formatting(n: int) -> str:
     """``n`` ``<div>`` elements each closing a ``<b>`` that HTML opens again."""
     body = "".join(f'<div><b title="{i}"></div>' for i in range(n))
     return f"---\n{FRONT}authors: [a]\n---\n{body}\n"
+
+
+def unknown_authors(n: int) -> str:
+    """``n`` unknown author ids on a site of 306 authors (did-you-mean)."""
+    return f"---\n{FRONT}authors: [{', '.join(f'writer-{i}' for i in range(n))}]\n---\nText.\n"
 
 
 def inline_authors(n: int) -> str:
@@ -87,9 +99,59 @@ CASES: dict[str, tuple[Callable[[int], str], tuple[int, ...], str]] = {
     "commented-html": (commented_html, (12_500, 25_000, 50_000, 100_000), "elements"),
     "reopened": (reopened_formatting, (8_000, 16_000, 32_000, 64_000), "elements"),
     "authors": (inline_authors, (1_000, 2_000, 4_000, 8_000), "authors"),
+    "unknown-authors": (unknown_authors, (1_000, 2_000, 4_000, 8_000), "ids"),
     "image-openers": (image_openers, (125_000, 250_000, 500_000, 1_000_000), "openers"),
     "refused-links": (refused_links, (12_500, 25_000, 50_000, 100_000), "links"),
     "tags": (tags, (6, 12, 25, 50), "tags"),
+}
+
+
+def hostile_requests(kind: str, n: int, root: Path) -> tuple[float, str]:
+    """Seconds for ``n`` hostile requests of ``kind`` and their writing, and
+    what the state database keeps of them."""
+    import os
+    import sqlite3
+
+    from webapp import create_app
+
+    folder = Path(tempfile.mkdtemp(prefix="state-", dir=root.parent))
+    os.environ["FEEDS_STATE"] = str(folder / "state.db")
+    app = create_app(
+        {
+            "CONTENT": str(root),
+            "NOW": "2026-06-01T12:00:00+00:00",
+            "CACHE": None,
+            "RELOAD_INTERVAL": 3600.0,
+        }
+    )
+    app.logger.setLevel("WARNING")
+    client = app.test_client()
+    served = app.extensions["feeds"].current().served
+    pixel = "/r/" + sorted(served.pixels)[0]
+    started = time.perf_counter()
+    for number in range(n):
+        if kind == "refused":
+            client.get(f"/partners/{number}/" + "p" * 2000, headers={"User-Agent": "A" * 500})
+        else:
+            client.get(pixel, headers={"Referer": f"https://r{number}.example/"})
+    app.extensions["feeds.audit"].flush()
+    app.extensions["feeds.pixels"].flush()
+    seconds = time.perf_counter() - started
+    with sqlite3.connect(folder / "state.db") as db:
+        tables = ("audit", "refusals") if kind == "refused" else ("hits",)
+        found = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        rows = sum(
+            db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables if t in found
+        )
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    shutil.rmtree(folder)
+    return seconds, f"{rows:,} rows, {size:,} bytes of state"
+
+
+#: Cases that send requests to the app: (sizes, unit).
+REQUESTS: dict[str, tuple[tuple[int, ...], str]] = {
+    "refused": ((500, 1_000, 2_000, 4_000), "requests"),
+    "origins": ((500, 1_000, 2_000, 4_000), "hits"),
 }
 
 #: Cases timed as ``feeds build`` (load, plan, render, write), not ``feeds check``.
@@ -121,11 +183,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("cases", nargs="*", help=f"cases to run: {', '.join(CASES)} (all)")
+    parser.add_argument(
+        "cases", nargs="*", help=f"cases to run: {', '.join([*CASES, *REQUESTS])} (all)"
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every size")
     parser.add_argument("--runs", type=int, default=3, help="runs per size (median)")
     args = parser.parse_args()
-    unknown = set(args.cases) - set(CASES)
+    unknown = set(args.cases) - set(CASES) - set(REQUESTS)
     if unknown:
         parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")
     with tempfile.TemporaryDirectory(prefix="feeds-limits-") as scratch:
@@ -134,7 +198,13 @@ def main() -> None:
         (root / "authors").mkdir()
         (root / "site.toml").write_text(SITE, encoding="utf-8")
         (root / "authors" / "a.md").write_text("---\nname: A\n---\nBio.\n", encoding="utf-8")
-        for name in args.cases or CASES:
+        for number in range(305):  # a newsroom's worth, for the did-you-mean case
+            author = f"---\nname: Writer {number}\n---\nBio.\n"
+            (root / "authors" / f"staff-writer-{number}.md").write_text(author, encoding="utf-8")
+        for name in args.cases or [*CASES, *REQUESTS]:
+            if name in REQUESTS:
+                requests(name, root, args.scale)
+                continue
             make, sizes, unit = CASES[name]
             print(f"\n{name} ({make.__doc__})")
             previous = None
@@ -148,6 +218,27 @@ def main() -> None:
                     f"{seconds:8.3f} s  {growth}  {runs[0][1]}"
                 )
                 previous = seconds
+
+
+def requests(name: str, root: Path, scale: float) -> None:
+    """One of :data:`REQUESTS`, at its four sizes, against a site of one
+    article with the built-in pixel."""
+    sizes, unit = REQUESTS[name]
+    (root / "articles" / "hostile.md").write_text(f"---\n{FRONT}authors: [a]\n---\nText.\n")
+    site = root / "site.toml"
+    kept = site.read_text(encoding="utf-8")
+    site.write_text(kept + 'republish_pixel = "builtin"\n', encoding="utf-8")
+    what = "a 2,000-character path, no token" if name == "refused" else "a Referer each"
+    print(f"\n{name} (requests to the app, {what}; what the state database keeps)")
+    previous = None
+    try:
+        for size in (max(1, round(s * scale)) for s in sizes):
+            seconds, kept_rows = hostile_requests(name, size, root)
+            growth = f"x{seconds / previous:5.2f}" if previous else "      "
+            print(f"  {size:>9,} {unit:<8} {seconds:8.3f} s  {growth}  {kept_rows}")
+            previous = seconds
+    finally:
+        site.write_text(kept, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -46,8 +46,15 @@ class Report:
     feeds: tuple[tuple[str, str, str], ...] = ()
     #: The files with problems, held back at their last good version or left out.
     held: tuple[Held, ...] = ()
-    #: The content built; None when there was nothing to do (partners are
-    #: told of its changes: :func:`feeds.notify.record_build_changes`).
+    #: How many outputs were rendered (those whose inputs changed, and any
+    #: missing from the export).
+    rendered: int = 0
+    #: Whether the whole site was planned (else only what the changed
+    #: articles call for: :mod:`feeds.fast`).
+    whole: bool = True
+    #: The content built; None when there was nothing to do, and on the fast
+    #: path (partners are told of its changes:
+    #: :func:`feeds.notify.record_build_changes`).
     content: Content | None = None
 
 
@@ -82,7 +89,13 @@ def build(
     if unchanged is not None:
         files, held = unchanged
         _refuse(held, strict)
-        return Report(files, 0, held=held)
+        return Report(files, 0, held=held, whole=False)
+    if cache is not None:
+        from feeds import fast  # here: a no-op build needs none of it
+
+        quick = fast.build(content_dir, out, now, cache, signature, strict)
+        if quick is not None:
+            return quick
     # Only now: a no-op build needs none of the loading and rendering code,
     # whose imports (YAML, Markdown, Jinja, feedgen, Pillow) would be most of its time.
     from feeds import urls
@@ -119,7 +132,10 @@ def build(
         copies = {path: (partial(read, file), digests[path]) for path, file in sources.items()}
         published = publish(out, wanted, _writer(plan, jobs, progress), copies, cache)
     if cache is not None:
+        from feeds import fast
+
         cache.put_outputs({p: (plan.key(p), published.manifest[p]) for p in paths})
+        fast.remember(cache, content_dir, out, loaded, now)
         cache.set(
             signature=signature,
             build=published.build,
@@ -143,7 +159,8 @@ def build(
         site.hub,
         feeds,
         loaded.held,
-        plan.content,
+        published.built,
+        content=plan.content,
     )
 
 

@@ -17,7 +17,7 @@ import os
 import sqlite3
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, sha TEXT);
 CREATE TABLE IF NOT EXISTS authors (path TEXT, base TEXT, blob BLOB, PRIMARY KEY (path, base));
+CREATE TABLE IF NOT EXISTS exported (path TEXT PRIMARY KEY, sha TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS shadowed (path TEXT PRIMARY KEY, sha TEXT);
 """
 
 #: Bumped when the layout of a stored article changes: old rows become misses.
@@ -178,35 +180,106 @@ class Cache:
     def put_outputs(self, outputs: dict[str, tuple[str, str]]) -> None:
         self._write("INSERT OR REPLACE INTO blobs VALUES (?, ?)", [("outputs", _pack(outputs))])
 
+    # The live export's manifest is the table ``exported`` (path -> digest),
+    # and the shadow folder's, one version behind, is that with ``shadowed``
+    # (path -> digest it holds there, NULL: none) in place: a build that
+    # changes a few files changes a few rows.
+
     def manifest(self, build: str) -> dict[str, str] | None:
-        """path -> sha of what build ``build`` wrote, or None if not recorded.
-        A manifest naming a path outside an export is not one a build wrote:
-        the export removes the files of the one it replaces that the new one
-        lacks, so ``../x`` there would remove a file beside it."""
-        found: dict[str, Any] | None = self._blob(f"manifest {build}", dict)
-        if found is None or not all(
-            isinstance(sha, str) and _inside(path) for path, sha in found.items()
-        ):
+        """path -> sha of what build ``build`` wrote, or None if not recorded
+        (it is neither the live export's nor the shadow's)."""
+        live, shadow = self.get("out_build"), self.get("shadow_build")
+        if build not in (live, shadow):
+            return None
+        with self._errors():
+            found = dict(self.db.execute("SELECT path, sha FROM exported"))
+            if build != live:
+                for path, sha in self.db.execute("SELECT path, sha FROM shadowed"):
+                    if sha is None:
+                        found.pop(path, None)
+                    else:
+                        found[path] = sha
+        if not all(_inside(path) for path in found):
             return None
         return found
 
     def put_manifest(self, build: str, manifest: dict[str, str], keep: set[str]) -> None:
-        """Record ``build``'s manifest and drop those of builds not in ``keep``."""
-        names = {f"manifest {b}" for b in keep | {build}}
+        """Record ``build``'s manifest as the live export's; the previous live
+        export's, if in ``keep``, as the shadow's."""
+        live = self.get("out_build")
         with self._errors(), self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            stale = [
-                (name,)
-                for (name,) in self.db.execute(
-                    "SELECT name FROM blobs WHERE name LIKE 'manifest %'"
+            old = dict(self.db.execute("SELECT path, sha FROM exported"))
+            self.db.execute("DELETE FROM exported")
+            self.db.execute("DELETE FROM shadowed")
+            self.db.executemany("INSERT INTO exported VALUES (?, ?)", sorted(manifest.items()))
+            shadow = live if live is not None and live in keep else ""
+            if shadow:
+                self.db.executemany(
+                    "INSERT INTO shadowed VALUES (?, ?)",
+                    [
+                        (path, old.get(path))
+                        for path in old.keys() | manifest.keys()
+                        if old.get(path) != manifest.get(path)
+                    ],
                 )
-                if name not in names
-            ]
-            self.db.executemany("DELETE FROM blobs WHERE name = ?", stale)
-            self.db.execute(
-                "INSERT OR REPLACE INTO blobs VALUES (?, ?)",
-                (f"manifest {build}", _pack(manifest)),
+            self.db.executemany(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                [("out_build", build), ("shadow_build", shadow)],
             )
+
+    def exported(self, path: str) -> str | None:
+        """The digest of ``path`` in the live export, if it has it."""
+        with self._errors():
+            row = self.db.execute("SELECT sha FROM exported WHERE path = ?", (path,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def exported_under(self, folder: str) -> list[str]:
+        """The live export's files under ``folder`` (ending in ``/``)."""
+        with self._errors():
+            rows = self.db.execute(
+                "SELECT path FROM exported WHERE path >= ? AND path < ?",
+                (folder, folder[:-1] + chr(ord("/") + 1)),
+            )
+            return [p for (p,) in rows]
+
+    def exported_paths(self) -> list[str]:
+        with self._errors():
+            return [p for (p,) in self.db.execute("SELECT path FROM exported")]
+
+    def exported_count(self) -> int:
+        with self._errors():
+            return int(self.db.execute("SELECT count(*) FROM exported").fetchone()[0])
+
+    def shadowed(self) -> dict[str, str | None] | None:
+        """Where the shadow folder differs from the live export: path -> the
+        digest it holds there (None: it lacks the file). None when a row names
+        a path outside an export: not one a build wrote (the shadow would lose
+        a file beside it)."""
+        with self._errors():
+            found = dict(self.db.execute("SELECT path, sha FROM shadowed"))
+        # A row naming a path outside an export is not one a build wrote: the
+        # shadow would lose a file beside it.
+        return found if all(_inside(path) for path in found) else None
+
+    def swapped(self, build: str, changes: Mapping[str, str | None]) -> None:
+        """The shadow, brought up to the live export and changed by
+        ``changes`` (path -> new digest, None: removed), is now live as
+        ``build``; the export it replaced is the shadow. Written in the
+        caller's transaction."""
+        live = self.get("out_build") or ""
+        self.db.execute("DELETE FROM shadowed")
+        for path, sha in changes.items():
+            row = self.db.execute("SELECT sha FROM exported WHERE path = ?", (path,)).fetchone()
+            self.db.execute("INSERT INTO shadowed VALUES (?, ?)", (path, row and row[0]))
+            if sha is None:
+                self.db.execute("DELETE FROM exported WHERE path = ?", (path,))
+            else:
+                self.db.execute("INSERT OR REPLACE INTO exported VALUES (?, ?)", (path, sha))
+        self.db.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            [("out_build", build), ("shadow_build", live)],
+        )
 
     def _blob(self, name: str, kind: Callable[..., T]) -> T | None:
         with self._errors():

@@ -221,6 +221,9 @@ _QUIET.propagate = False
 
 def progress_bar(stream: TextIO, width: int = 30) -> Callable[[int, int], None] | None:
     """A progress bar on a terminal, for builds long enough to want one; else None."""
+    from feeds.terminal import raw
+
+    stream = raw(stream)  # its carriage returns are the bar's own
     if not stream.isatty():
         return None
     started = time.monotonic()
@@ -266,6 +269,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             force=args.force,
             progress=None if args.dry_run else transfer_bar(sys.stderr),
             check_bucket=args.check_bucket,
+            delete_foreign=args.delete_foreign,
         )
     finally:
         s3.close()
@@ -287,6 +291,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             f"uploaded {plural(uploads, 'file')} ({size(report.bytes)}), "
             f"{report.unchanged} unchanged, deleted {len(report.deleted)}, "
             f"to {target} in {took}"
+        )
+    if report.foreign:
+        shown = ", ".join(report.foreign[:10]) + (" ..." if len(report.foreign) > 10 else "")
+        print(
+            f"left {plural(len(report.foreign), 'object')} that no deploy wrote: {shown} "
+            "(--delete-foreign deletes them)"
         )
     if report.not_carried:
         print(
@@ -328,6 +338,9 @@ def size(count: int) -> str:
 
 def transfer_bar(stream: TextIO, width: int = 30) -> Callable[[int, int, int, int], None] | None:
     """A progress bar with counts and bytes on a terminal; else None."""
+    from feeds.terminal import raw
+
+    stream = raw(stream)  # its carriage returns are the bar's own
     if not stream.isatty():
         return None
     started = time.monotonic()
@@ -383,6 +396,11 @@ def partner_add(args: argparse.Namespace, state: State, site: Site, now: datetim
     from feeds import partners
 
     expires = _moment(args.expires, site, "--expires")
+    if expires is not None and expires <= now.timestamp():
+        raise UsageError(
+            f"--expires {args.expires} is not in the future: a token that expired "
+            "already could never be used (no partner was added)"
+        )
     token, kept = partners.new_token()
     if not state.add_partner(args.name, args.scope, expires, kept, now.timestamp()):
         raise UsageError(f"there is a partner named {args.name!r} already (see feeds partner list)")
@@ -415,10 +433,7 @@ def partner_list(args: argparse.Namespace, state: State, site: Site, now: dateti
     if not found:
         print("no partners yet (feeds partner add NAME)")
         return 0
-    last_seen: dict[str, float] = {}
-    for entry in state.audit():
-        if entry.partner and entry.outcome == "ok":
-            last_seen[entry.partner] = entry.at
+    last_seen = state.last_fetches()
     rows = []
     for partner in found:
         held = ", ".join(
@@ -476,15 +491,32 @@ def partner_revoke(args: argparse.Namespace, state: State, site: Site, now: date
 
 
 def partner_audit(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
+    """The newest ``--limit`` fetches, newest first, then the newest
+    ``--limit`` counts of refused requests: what is printed never grows with
+    the audit."""
     from feeds import partners
 
     if args.name is not None and state.partner(args.name) is None:
         _missing(args.name)
-    entries = state.audit(args.name, _moment(args.since, site, "--since"))
-    if not entries:
+    since = _moment(args.since, site, "--since")
+    limit = args.limit or None
+    entries = state.audit(args.name, since, newest=limit)[::-1]
+    refused = state.refused(args.name, since, newest=limit)
+    if not entries and not refused:
         print("no fetches recorded" + (f" for {args.name}" if args.name else ""))
         return 0
-    print(partners.table(partners.AUDIT_HEADER, partners.audit_rows(entries, site.zone)))
+    rows, counts = state.counted(args.name, since) if limit else (len(entries), len(refused))
+    if entries:
+        print(partners.table(partners.AUDIT_HEADER, partners.audit_rows(entries, site.zone)))
+    if rows > len(entries):
+        print(f"({rows - len(entries)} older fetches not shown: --limit N, 0 for all)")
+    if refused:
+        if entries:
+            print()
+        print("Refused requests, counted per hour, outcome and client:")
+        print(partners.table(partners.REFUSED_HEADER, partners.refused_rows(refused, site.zone)))
+    if counts > len(refused):
+        print(f"({counts - len(refused)} older counts not shown: --limit N, 0 for all)")
     return 0
 
 
@@ -530,8 +562,11 @@ def partner_republications(
     if not rows:
         print("no republication seen yet" + (f" since {args.since}" if args.since else ""))
         return 0
-    shown = [(r[0], r[2], r[3], r[4], r[5]) for r in rows]
+    limit = args.limit or len(rows)
+    shown = [(r[0], r[2], r[3], r[4], r[5]) for r in rows[:limit]]
     print(partners.table(("article", "origin", "first seen", "last seen", "hits"), shown))
+    if len(rows) > limit:
+        print(f"({len(rows) - limit} more rows not shown: --limit N, 0 for all, or --csv)")
     return 0
 
 
@@ -654,6 +689,10 @@ def partner_compliance(args: argparse.Namespace, state: State, site: Site, now: 
     return 0
 
 
+#: Rows ``feeds partner audit`` prints by default.
+AUDIT_LIMIT = 100
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
@@ -704,6 +743,13 @@ def count(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"expected a number, 0 or more, got {text!r}")
     return int(text)
+
+
+def grace_days(text: str) -> int:
+    number = int(text) if text.isdigit() and len(text) < 5 else -1
+    if not 0 <= number <= 365:
+        raise argparse.ArgumentTypeError(f"expected a number of days from 0 to 365, got {text!r}")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -844,16 +890,23 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("name", metavar="NAME")
     rotate.add_argument(
         "--grace-days",
-        type=count,
+        type=grace_days,
         default=7,
         metavar="N",
-        help="days the old token keeps working (default: 7)",
+        help="days the old token keeps working, 0 to 365 (default: 7)",
     )
     revoke = action("revoke", "Refuse every token of a partner from now on.", partner_revoke)
     revoke.add_argument("name", metavar="NAME")
     audit = action("audit", "Print the audit of fetches, granted or refused.", partner_audit)
     audit.add_argument("name", nargs="?", metavar="NAME", help="one partner's only")
     audit.add_argument("--since", metavar="DATE", help="from then on (ISO 8601)")
+    audit.add_argument(
+        "--limit",
+        type=count,
+        default=AUDIT_LIMIT,
+        metavar="N",
+        help=f"the newest N fetches and N counts of refusals (default {AUDIT_LIMIT}; 0: all)",
+    )
     republished = action(
         "republications",
         "Print, for each article, the origins that showed it, with hits.",
@@ -861,6 +914,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     republished.add_argument("--since", metavar="DATE", help="from that day on (ISO 8601)")
     republished.add_argument("--csv", action="store_true", help="CSV, for spreadsheets")
+    republished.add_argument(
+        "--limit",
+        type=count,
+        default=AUDIT_LIMIT,
+        metavar="N",
+        help=f"the table's first N rows, most hits first (default {AUDIT_LIMIT}; 0: all)",
+    )
     hook = action(
         "webhook",
         "Set a partner's webhook endpoint and print its signing secret, this once.",
@@ -928,6 +988,12 @@ def build_parser() -> argparse.ArgumentParser:
         "objects changed behind the deploy's back (without: those it wrote are known)",
     )
     deploy.add_argument(
+        "--delete-foreign",
+        action="store_true",
+        help="also delete the objects under the prefix that no deploy wrote "
+        "(without: they are listed and left)",
+    )
+    deploy.add_argument(
         "--no-ping",
         action="store_true",
         help="do not tell the WebSub hub of the feeds this deploy changed",
@@ -936,6 +1002,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line. Everything it prints goes through
+    :class:`feeds.terminal.Visible`: no character that is not printable (a
+    C1 control, a bidi override from a request or a file name) reaches the
+    terminal as itself."""
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from feeds.terminal import Visible
+
+    out, err = sys.stdout, sys.stderr
+    with redirect_stdout(Visible(out)), redirect_stderr(Visible(err)):
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)

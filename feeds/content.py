@@ -27,6 +27,8 @@ from feeds.holdback import Held, LastGood, held_files, settle_articles
 from feeds.load import TomlDocument, decode, parse_document, read_bytes, read_document, read_toml
 from feeds.model import Article, Author, Content, ImageFile, Site
 from feeds.parallel import fork_map, no_gc
+from feeds.svg import script_in
+from feeds.terminal import visible
 from feeds.validate import (
     Notes,
     duplicate_problems,
@@ -61,6 +63,13 @@ class Loaded:
     problems: tuple[Problem, ...] = ()
     #: Each file with problems, and what became of it (loaded with ``partial``).
     held: tuple[Held, ...] = ()
+    #: Article path -> (slug, name) of its tags as its file writes them, before
+    #: :func:`feeds.validate.unify_tags` names each tag one way.
+    written: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    #: What every article was validated with besides its file (a digest), and
+    #: the files under ``images/`` it could use.
+    context: str = ""
+    images: Mapping[str, ImageFile] = field(default_factory=dict)
 
 
 def is_content_name(name: str) -> bool:
@@ -68,9 +77,15 @@ def is_content_name(name: str) -> bool:
     return _NOT_CONTENT.match(name) is None
 
 
-def markdown_files(root: Path, folder: str, problems: list[Problem] | None = None) -> list[str]:
+def markdown_files(
+    root: Path,
+    folder: str,
+    problems: list[Problem] | None = None,
+    stats: dict[str, tuple[int, int]] | None = None,
+) -> list[str]:
     """``folder/*.md`` relative to root, sorted: the one list of the articles or
-    authors there is. Anything else in the folder is reported to ``problems``."""
+    authors there is. Anything else in the folder is reported to ``problems``;
+    ``stats`` gets each file's (mtime_ns, size), from the one listing."""
     directory = root / folder
     if not directory.is_dir():
         return []
@@ -92,6 +107,9 @@ def markdown_files(root: Path, folder: str, problems: list[Problem] | None = Non
             continue
         if entry.is_file() and entry.name.endswith(".md"):
             found.append(relative)
+            if stats is not None:
+                info = entry.stat()
+                stats[relative] = (info.st_mtime_ns, info.st_size)
         else:
             report.append(
                 Problem(
@@ -139,7 +157,7 @@ def load(
         # Without site.toml nothing can be built: the rest is only checked.
         stopped = bool(problems)
         last = LastGood(site, None if stopped else cache, previous)
-        images = _image_files(root, problems)
+        images = image_files(root, problems)
         authors: dict[str, Author] = {}
         good_authors: dict[str, bytes] = {}
         decided: dict[str, tuple[bool, bool]] = {}
@@ -164,10 +182,8 @@ def load(
             if author is not None and author.id is not None:
                 authors[author.id] = author
         paths = markdown_files(root, ARTICLES, problems)
-        context = digest(
-            repr((site, tuple(authors.values()), sorted(images.items()), code_version())).encode()
-        )
-        shared = _Shared(root, site, authors, images, context, lint)
+        context = context_of(site, authors, images)
+        shared = Shared(root, site, authors, images, context, lint)
         found, fresh, says_draft = _articles(
             shared, paths, None if lint else cache, jobs, problems, notes
         )
@@ -196,6 +212,7 @@ def load(
         always = {name for author in authors.values() for name in author.images}
         if site.logo and (logo := local_image(site.logo, site)):
             always.add(logo)
+        written = {a.path: tuple((t.slug, t.name) for t in a.tags) for a in articles}
         unified = unify_tags(articles)
         content = Content(
             site=site,
@@ -212,7 +229,15 @@ def load(
         if a.path in current
     }
     problems = sorted(set(problems), key=_problem_order)
-    return Loaded(content, versions, notes, tuple(problems), held_files(problems, decided))
+    held = held_files(problems, decided)
+    return Loaded(content, versions, notes, tuple(problems), held, written, context, images)
+
+
+def context_of(site: Site, authors: Mapping[str, Author], images: Mapping[str, ImageFile]) -> str:
+    """What every article is validated with besides its file, as a digest:
+    the site's settings, the authors, the images and this program's code."""
+    found = (site, tuple(authors.values()), sorted(images.items()), code_version())
+    return digest(repr(found).encode())
 
 
 def partial_line_of(root: Path, site: Site) -> Callable[[str, str], int | None]:
@@ -229,7 +254,7 @@ def partial_line_of(root: Path, site: Site) -> Callable[[str, str], int | None]:
 
 
 @dataclass(frozen=True)
-class _Shared:
+class Shared:
     """What validating an article needs besides its file."""
 
     root: Path
@@ -250,7 +275,7 @@ _Row = tuple[str, int, int, str, str, bytes]
 
 
 def _articles(
-    shared: _Shared,
+    shared: Shared,
     paths: list[str],
     cache: Cache | None,
     jobs: int,
@@ -288,7 +313,7 @@ def _articles(
                 continue
         todo.append(path)
     chunk = max(1, len(todo) // (jobs * 8))
-    results = fork_map(_validate, shared, todo, jobs, chunksize=chunk)
+    results = fork_map(validate_file, shared, todo, jobs, chunksize=chunk)
     for path, (mtime_ns, size, sha, blob, file_problems, file_notes, draft) in zip(
         todo, results, strict=True
     ):
@@ -313,7 +338,7 @@ def _same_bytes(root: Path, path: str, sha: str) -> bool:
         return False  # validation will say what is wrong with it
 
 
-def _validate(shared: _Shared, path: str) -> _Validated:
+def validate_file(shared: Shared, path: str) -> _Validated:
     """Validate one article file (in a worker process, or this one)."""
     problems: list[Problem] = []
     try:
@@ -357,12 +382,19 @@ def _site(root: Path, problems: list[Problem], base_url: str | None) -> Site:
     return validate_site(doc, problems, base_url)
 
 
-def _image_files(root: Path, problems: list[Problem]) -> dict[str, ImageFile]:
+def image_files(
+    root: Path,
+    problems: list[Problem],
+    known: Mapping[str, tuple[int, int, ImageFile]] | None = None,
+    stats: dict[str, tuple[int, int]] | None = None,
+) -> dict[str, ImageFile]:
     """Files under ``images/`` by path relative to it, with their sizes in bytes
     and pixels. A file that is not an image is reported (it would be served
     from the site's origin: an HTML page there runs as the site's), and so is
     a link that leads out of ``images/`` (it would publish that file), the
-    folder itself being such a link included."""
+    folder itself being such a link included. ``known``: what an earlier call
+    found of each file, by its (mtime_ns, size), not read again while those
+    are unchanged; ``stats`` gets each file's."""
     directory = root / "images"
     if not directory.is_dir():
         return {}
@@ -375,6 +407,10 @@ def _image_files(root: Path, problems: list[Problem]) -> dict[str, ImageFile]:
             relative = path.relative_to(directory).as_posix()
             if not is_content_name(name):
                 continue
+            unusable = _unusable_name(relative)
+            if unusable:
+                problems.append(Problem(f"images/{visible(relative)}", None, None, unusable))
+                continue
             where = f"images/{relative}"
             if not Path(os.path.realpath(path)).is_relative_to(inside):
                 message = "links to a file outside images/; it is not published"
@@ -386,9 +422,44 @@ def _image_files(root: Path, problems: list[Problem]) -> dict[str, ImageFile]:
                 message = f"not an image{found}; images/ publishes images only"
                 problems.append(Problem(where, None, None, message))
                 continue
-            if path.is_file():
-                sizes[relative] = ImageFile(path.stat().st_size, *_pixels(path))
+            info = path.stat() if path.is_file() else None
+            stat = (info.st_mtime_ns, info.st_size) if info is not None else None
+            before = known.get(relative) if known is not None else None
+            if stat is not None and before is not None and before[:2] == stat:
+                sizes[relative] = before[2]
+                if stats is not None:
+                    stats[relative] = stat
+                continue
+            if kind == "image/svg+xml" and path.is_file():
+                risk = script_in(path)
+                if risk is not None:
+                    line, found = risk
+                    message = f"{found}: an SVG may carry no script, event handler or script URL"
+                    problems.append(Problem(where, line, None, message))
+                    continue
+            if info is not None and stat is not None:
+                sizes[relative] = ImageFile(info.st_size, *_pixels(path))
+                if stats is not None:
+                    stats[relative] = stat
     return sizes
+
+
+def _unusable_name(relative: str) -> str | None:
+    """Why an image's path under ``images/`` cannot be published, if it
+    cannot: it is written into ``_headers`` and HTTP headers, one line per
+    path, so a line break in it would add a header of the editor's choosing,
+    and a byte that is not UTF-8 cannot be written at all."""
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        return "file name is not valid UTF-8; rename the file"
+    bad = next((c for c in relative if not c.isprintable()), None)
+    if bad is not None:
+        return (
+            f"file name contains U+{ord(bad):04X}, a character that is not printable "
+            "(a line break, a control or format character); rename the file"
+        )
+    return None
 
 
 def _pixels(path: Path) -> tuple[int | None, int | None]:

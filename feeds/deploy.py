@@ -230,6 +230,9 @@ class Plan:
     #: Exported paths whose bytes differ from what the last finished deploy
     #: left (added, changed or removed), sorted: what a hub is told about.
     changed: tuple[str, ...]
+    #: Objects under the prefix that no deploy wrote (``robots.txt`` put
+    #: there by hand), sorted: left where they are.
+    foreign: tuple[str, ...] = ()
 
     @property
     def uploads(self) -> tuple[Action, ...]:
@@ -257,6 +260,8 @@ class Report:
     #: (path, digest of the bytes deployed) of each changed path the export
     #: still has: what a hub is told of.
     fresh: tuple[tuple[str, str], ...] = ()
+    #: Objects no deploy wrote, left where they are (see :attr:`Plan.foreign`).
+    foreign: tuple[str, ...] = ()
 
     @property
     def uploaded(self) -> tuple[str, ...]:
@@ -278,10 +283,10 @@ _FEED_NAMES = tuple(urls.FEED_FILES.values())
 def rank(path: str) -> int:
     """Where an exported file goes in the upload order: images, stylesheets
     and scripts first, then article pages, listing pages, the home page (where
-    readers come in), feeds, and last the OPML list and sitemap, which name
-    every feed and page (the sitemaps it names, of pages and articles, go
-    with the feeds)."""
-    if path in (urls.OPML, urls.SITEMAP):
+    readers come in), feeds, and last the OPML list, the sitemap and
+    robots.txt, which name every feed and page or the sitemap (the sitemaps
+    the index names, of pages, articles and news, go with the feeds)."""
+    if path in (urls.OPML, urls.SITEMAP, urls.ROBOTS):
         return INDEX
     if urls.path_of(path).endswith(_FEED_NAMES) or path.startswith(urls.SITEMAPS):
         return FEED
@@ -344,13 +349,17 @@ def plan(
     asked: Mapping[str, Stored],
     max_deletes: int = DEFAULT_MAX_DELETES,
     force: bool = False,
+    delete_foreign: bool = False,
 ) -> Plan:
     """Decide what to upload, in which order, and what to delete.
 
     ``listed`` is the bucket's listing (exported paths only, the manifest
     left out), ``known`` the manifest and ``asked`` the answers of the objects
-    :func:`stale` named. Raises :class:`TooManyDeletes` when more than
-    ``max_deletes`` objects would go, unless ``force``.
+    :func:`stale` and :func:`unowned` named. Only objects a deploy wrote (the
+    manifest or the object's own metadata says so) are deleted: the others
+    are :attr:`Plan.foreign`, and left unless ``delete_foreign``. Raises
+    :class:`TooManyDeletes` when more than ``max_deletes`` objects would go,
+    unless ``force``.
     """
     now = stored(listed, known, asked)
     uploads = []
@@ -366,7 +375,12 @@ def plan(
             kind = None
         if kind is not None:
             uploads.append(Action(kind, path, file.size))
-    deletes = tuple(Action(Kind.DELETE, path) for path in sorted(listed.keys() - local.keys()))
+    gone = sorted(listed.keys() - local.keys())
+    foreign = tuple(path for path in gone if not _ours(now.get(path)))
+    deletes = tuple(
+        Action(Kind.DELETE, path) for path in gone if delete_foreign or path not in foreign
+    )
+    kept = frozenset(foreign) if not delete_foreign else frozenset()
     if len(deletes) > max_deletes and not force:
         raise TooManyDeletes(target, tuple(a.path for a in deletes), max_deletes)
 
@@ -380,7 +394,7 @@ def plan(
     changed = tuple(
         sorted(
             path
-            for path in paths
+            for path in paths - kept
             if (local[path].digest if path in local else None) != previous(path, listed, known, now)
         )
     )
@@ -389,7 +403,26 @@ def plan(
         deletes=deletes,
         unchanged=len(local) - len(uploads),
         changed=changed,
+        foreign=foreign,
     )
+
+
+def _ours(found: Stored | None) -> bool:
+    """Did a deploy write this object (as far as its digest says)?"""
+    return found is not None and found.digest not in (None, UNKNOWN)
+
+
+def unowned(
+    local: Mapping[str, LocalFile], listed: Mapping[str, Listed], known: Mapping[str, Known]
+) -> list[str]:
+    """The listed paths the export does not have and the manifest does not
+    say a deploy wrote: each is asked (its metadata says whether it is ours)
+    before anything deletes it."""
+    return [
+        path
+        for path in sorted(listed.keys() - local.keys())
+        if (entry := known.get(path)) is None or entry.digest in (None, UNKNOWN)
+    ]
 
 
 def manifest_during(
@@ -571,6 +604,7 @@ def deploy(
     progress: Progress | None = None,
     jobs: int = JOBS,
     check_bucket: bool = False,
+    delete_foreign: bool = False,
 ) -> Report:
     """Make the bucket hold the export in ``out`` under ``target``: upload new
     and changed files in the order of :func:`plan`, then delete what the export
@@ -603,6 +637,7 @@ def deploy(
                 if answer is not None:
                     listed[path] = answer[0]
             more = [path for path in stale(local, listed, known) if path not in asked]
+            more += [path for path in unowned(local, listed, known) if path not in asked]
             asked.update(_ask(s3, target, more, pool))
             for path, answer in asked.items():
                 if answer is None:  # gone since the listing
@@ -614,11 +649,15 @@ def deploy(
             # nothing to upload, it need not be read.
             unread = applied(local, known) if last and last.digest == rules.digest else None
             if last is not None and unread is not None:
-                work = plan(target, unread, listed, known, answers, max_deletes, force)
+                work = plan(
+                    target, unread, listed, known, answers, max_deletes, force, delete_foreign
+                )
                 local, rules = unread, last
             if work is None or work.uploads:
                 local = local_files(out, manifest, site, read_rules(out, manifest))
-                work = plan(target, local, listed, known, answers, max_deletes, force)
+                work = plan(
+                    target, local, listed, known, answers, max_deletes, force, delete_foreign
+                )
                 rules = Applied(rules.digest, not_carried(local.values()))
             report = Report(
                 target=target,
@@ -629,6 +668,7 @@ def deploy(
                 not_carried=rules.not_carried,
                 dry_run=dry_run,
                 fresh=tuple((p, local[p].digest) for p in work.changed if p in local),
+                foreign=work.foreign,
             )
             if dry_run:
                 return report

@@ -61,6 +61,8 @@ class Published:
     #: Files whose bytes differ from the export this one replaced (added,
     #: changed or removed), sorted.
     changed: tuple[str, ...] = ()
+    #: How many files were built (rendered), whether or not their bytes changed.
+    built: int = 0
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ def _publish(
         live = None
     if not build and current is not None and current == _known(wanted, copies):
         _keep(out, out_build, current, live)
-        return Published(out_build or "", current, 0)
+        return Published(out_build or "", current, 0)  # nothing built
     # Without a cache, what the live export holds is known only from its files.
     before = current if current is not None else _manifest_on_disk(out)
     target = (
@@ -218,7 +220,7 @@ def _publish(
             else:
                 shutil.rmtree(target)
             _keep(out, out_build, manifest, live)
-            return Published(out_build or "", manifest, 0)
+            return Published(out_build or "", manifest, 0, built=len(built) + len(missing))
         build_id = digest("\n".join(f"{p} {s}" for p, s in sorted(manifest.items())).encode())
         _finish(target, build_id, manifest, live)
         target.chmod(0o755)
@@ -235,7 +237,7 @@ def _publish(
     if cache is not None:
         cache.put_manifest(build_id, manifest, {out_build} if out_build else set())
     changed = sorted(p for p in manifest.keys() | before.keys() if manifest.get(p) != before.get(p))
-    return Published(build_id, manifest, written, tuple(changed))
+    return Published(build_id, manifest, written, tuple(changed), len(built) + len(missing))
 
 
 def _manifest_on_disk(out: Path) -> dict[str, str]:
@@ -348,6 +350,8 @@ def link_file(source: Path, root: Path, path: str) -> None:
     except OSError:
         shutil.copyfile(source, target)
         return
+    if os.path.samefile(source, target):
+        return  # (a rename between two links to one file would leave the new link)
     file, temporary = _temporary(target)
     os.close(file)
     os.unlink(temporary)
@@ -419,3 +423,85 @@ def _exchange(a: Path, b: Path) -> bool:
             return False
         raise OSError(errno, os.strerror(errno), str(b))
     return True
+
+
+def publish_changes(
+    out: Path,
+    files: Mapping[str, bytes | None],
+    cache: Cache,
+) -> Published | None:
+    """Change ``files`` (path -> new bytes, None: remove) in the export at
+    ``out`` and nothing else: the shadow folder is brought up to the live
+    export by the last build's changes (:meth:`Cache.shadowed`), changed by
+    these, and swapped in. A file whose bytes are unchanged is not written.
+    The manifests are updated in the cache's open transaction (the caller
+    commits once the swap is done). None when the export and its shadow are
+    not the ones the cache knows: the caller builds it all then."""
+    out = out.absolute()
+    shadow = out.with_name(f".{out.name}.shadow")
+    with _exclusive(out):
+        live = read_marker(out)
+        known = read_manifest(out)
+        if live is None or live != cache.get("out_build") or known is None or known.build != live:
+            return None
+        if not shadow.exists() and not cache.get("shadow_build"):
+            # The first change after a build from nothing: the shadow starts as
+            # the live export, each file a link to its own.
+            _remove_leftovers(out)
+            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+            (staging / PARTIAL).touch()
+            for path in known.files:
+                link_file(out / path, staging, path)
+            write_marker(staging, live)
+            os.rename(staging, shadow)
+            cache.db.execute("DELETE FROM shadowed")
+            cache.db.execute("INSERT OR REPLACE INTO meta VALUES ('shadow_build', ?)", (live,))
+        behind = read_marker(shadow)
+        if behind != cache.get("shadow_build") or (shadow / PARTIAL).exists():
+            return None
+        behind_by = cache.shadowed()  # the last build's changes
+        if behind_by is None:
+            return None
+        if not all(os.path.lexists(out / p) for p in behind_by if p in known.files):
+            return None  # removed from the export by hand: the whole build mends it
+        _folders.clear()
+        (shadow / PARTIAL).touch()
+        (shadow / MARKER).unlink()
+        for path, sha in behind_by.items():
+            if path in known.files:
+                link_file(out / path, shadow, path)
+            elif sha is not None:
+                _remove(shadow, path)
+        sizes = dict(known.files)
+        changes: dict[str, str | None] = {}
+        for path, data in sorted(files.items(), key=lambda item: item[0]):
+            old = known.files.get(path)
+            if data is None:
+                if old is not None:
+                    _remove(shadow, path)
+                    del sizes[path]
+                    changes[path] = None
+                continue
+            sha = digest(data)
+            if old is not None and old[0] == sha:
+                continue
+            write_file(shadow, path, data)
+            sizes[path] = (sha, len(data))
+            changes[path] = sha
+        if not changes:  # the shadow now holds what the live export holds
+            cache.db.execute("DELETE FROM shadowed")
+            cache.db.execute("INSERT OR REPLACE INTO meta VALUES ('shadow_build', ?)", (live,))
+            write_marker(shadow, live)
+            return Published(live, {}, 0)
+        build = digest(
+            "\n".join([live, *(f"{p} {s}" for p, s in sorted(changes.items()))]).encode()
+        )
+        text = json.dumps(
+            {"version": 1, "build": build, "files": dict(sorted(sizes.items()))},
+            separators=(",", ":"),
+        )
+        write_file(shadow, MANIFEST_FILE, text.encode("ascii"))
+        write_marker(shadow, build)
+        cache.swapped(build, changes)
+        _swap(shadow, out)
+        return Published(build, {}, len(changes), tuple(sorted(changes)))

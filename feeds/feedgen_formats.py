@@ -20,9 +20,16 @@ feedgen's quirks, and how they are contained here:
 
 And what feed clients were seen doing with the result:
 
-* feedparser lets ``<media:description type="plain">`` turn the item's summary
-  into text/plain, and rss2email, which prefers text/plain, then mails the
-  summary instead of the full text: the caption goes as ``type="html"``.
+* feedparser (6.0.14) reads any ``<media:description>`` as the item's
+  description: ``summary`` keeps the item's own, but ``summary_detail`` takes
+  the one read last, so clients that read ``summary_detail`` showed the
+  caption (and with ``type="plain"``, rss2email, which prefers text/plain,
+  mailed the caption as the article). Read before the item's
+  ``<description>``, the caption made that description a second content;
+  written after ``content:encoded``, the description draws the W3C
+  validator's ``NeedDescriptionBeforeContent``. No order of Media RSS's
+  description works in both, so the caption goes as the image's
+  ``<media:title>``, which feedparser keeps apart from the item's title.
 * reader, gofeed and rss-parser find a lead image in RSS only as an
   ``<enclosure>``: RSS gets one besides Media RSS, of length 0 when the
   image is on another server (RSS requires a length).
@@ -55,6 +62,7 @@ from feeds.render import (
     Renderer,
     byline,
     embargoed_title,
+    own_section,
     rfc3339,
     rights,
     shared_image,
@@ -147,8 +155,8 @@ class _RssNamespaces(BaseExtension):  # type: ignore[misc]
 
 
 class _RssEntryExtras(BaseEntryExtension):  # type: ignore[misc]
-    """The last change (RSS has no element for it), Media RSS with caption and
-    credit, and the Creative Commons licence."""
+    """The last change (RSS has no element for it), Media RSS with caption (as
+    its title) and credit, and the Creative Commons licence."""
 
     article: Article | None = None
 
@@ -164,9 +172,8 @@ class _RssEntryExtras(BaseEntryExtension):  # type: ignore[misc]
                 media.set("type", image.media_type)
             if image.length is not None:
                 media.set("fileSize", str(image.length))
-            if image.caption:
-                description = etree.SubElement(media, f"{{{MEDIA_NS}}}description", type="html")
-                description.text = html.escape(image.caption, quote=False)
+            if image.caption:  # as media:title: see the module's notes
+                etree.SubElement(media, f"{{{MEDIA_NS}}}title", type="plain").text = image.caption
             if image.credit:
                 credit = etree.SubElement(media, f"{{{MEDIA_NS}}}credit")
                 credit.text = image.credit
@@ -305,8 +312,8 @@ def _entry(
             entry.dc.dc_language(article.language)
         tag_scheme = urls.absolute(site.base_url, urls.TAGS)
         categories = [{"term": tag.name, "scheme": tag_scheme} for tag in article.tags]
-        if article.section:
-            categories.append({"term": article.section})
+        if section := own_section(article):
+            categories.append({"term": section})
         _categories(entry, categories)
         if image and image.media_type:
             # RSS requires a length; the Best Practices Profile's for one not
@@ -330,8 +337,8 @@ def _entry(
         }
         for tag in article.tags
     ]
-    if article.section:
-        categories.append({"term": article.section, "label": article.section})
+    if section := own_section(article):
+        categories.append({"term": section, "label": section})
     _categories(entry, categories)
     entry.rights(rights(article.license, article, site, words))
     if article.language != site.language:

@@ -322,6 +322,7 @@ def headers(file: str, site: Site, lasting: bool = False) -> Headers:
         and path.endswith(tuple(urls.FEED_FILES.values()))
         and not urls.is_archive_document(path)
     ):
-        self_url = urls.absolute(site.base_url, path)
-        found.append(("Link", f'<{site.hub}>; rel="hub", <{self_url}>; rel="self"'))
+        # URIs: a header carries no IRI (an IDN host, a non-ASCII path).
+        self_url = urls.uri(urls.absolute(site.base_url, path))
+        found.append(("Link", f'<{urls.uri(site.hub)}>; rel="hub", <{self_url}>; rel="self"'))
     return tuple(found)

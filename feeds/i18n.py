@@ -21,6 +21,7 @@ from importlib.resources import files
 from io import BytesIO
 
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.dates import format_date
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
@@ -29,6 +30,10 @@ from babel.support import Translations
 
 #: The languages the furniture is written in; English is the source.
 LANGUAGES = ("en", "es", "pt")
+#: Regional catalogues, by BCP 47 tag (lower case): each holds only what differs
+#: from its language's (an empty translation falls back to it). ``pt`` is
+#: European Portuguese ("num artigo"); Brazil says "em um artigo".
+REGIONS = {"pt-br": "pt_BR"}
 DOMAIN = "feeds"
 
 #: CLDR's English "as used around the world": day-month-year dates and no
@@ -74,16 +79,30 @@ def _long_date(day: date, locale: Locale) -> str:
     return format_date(day, "long", locale=locale)
 
 
-@cache
-def _catalog(language: str) -> NullTranslations:
-    """The compiled catalogue of one of :data:`LANGUAGES`."""
+def _compiled(language: str) -> Translations:
+    """The compiled catalogue of one of :data:`LANGUAGES` or :data:`REGIONS`."""
     source = files("feeds").joinpath("locale", language, "LC_MESSAGES", f"{DOMAIN}.po")
     with source.open("rb") as file:
         catalog = read_po(file, locale=language, domain=DOMAIN)
     compiled = BytesIO()
-    write_mo(compiled, catalog)  # fuzzy entries are left out, as msgfmt does
+    write_mo(compiled, catalog)  # fuzzy and empty entries are left out, as msgfmt does
     compiled.seek(0)
     return Translations(compiled, domain=DOMAIN)
+
+
+_catalog = cache(_compiled)
+
+
+@cache
+def _regional(tag: str, primary: str) -> NullTranslations:
+    """The catalogue for a language tag: its region's, falling back to its
+    language's, where there is one (``pt-BR``); else its language's."""
+    region = REGIONS.get(tag.lower())
+    if region is None:
+        return _catalog(primary)
+    found = _compiled(region)
+    found.add_fallback(_catalog(primary))
+    return found
 
 
 def _locale(tag: str, primary: str) -> Locale:
@@ -102,5 +121,21 @@ def words_for(language: str, site_language: str, zone: tzinfo) -> Words:
         primary = tag.split("-")[0].lower()
         if primary in LANGUAGES:
             locale = _locale(tag, _DEFAULT_TERRITORY.get(primary, primary))
-            return Words(tag, locale, zone, _catalog(primary))
+            return Words(tag, locale, zone, _regional(tag, primary))
     raise AssertionError("English always has a catalogue")  # pragma: no cover
+
+
+@cache
+def og_locale(tag: str) -> str:
+    """A BCP 47 tag as Open Graph writes a locale, ``language_TERRITORY``:
+    ``es-PE`` is ``es_PE``; a bare language takes its likeliest territory
+    (CLDR's): ``es`` is ``es_ES``, ``pt`` is ``pt_BR``, ``en`` is ``en_US``."""
+    try:
+        locale = Locale.parse(tag, sep="-")
+    except (UnknownLocaleError, ValueError, TypeError):
+        return tag.replace("-", "_")
+    territory = locale.territory
+    if not territory or not territory.isalpha():
+        likely = get_global("likely_subtags").get(locale.language, "")
+        territory = likely.split("_")[-1] if likely else None
+    return f"{locale.language}_{territory}" if territory else locale.language

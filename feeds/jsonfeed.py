@@ -18,6 +18,7 @@ from feeds.model import Article, License, Site
 from feeds.render import (
     Renderer,
     embargoed_title,
+    own_section,
     rfc3339,
     shared_image,
     shares_text,
@@ -52,8 +53,8 @@ def _item(article: Article, site: Site, content_html: str, title: str) -> dict[s
     if article.canonical_url:
         item["external_url"] = article.canonical_url
     tags = [tag.name for tag in article.tags]
-    if article.section and article.section not in tags:
-        tags.append(article.section)
+    if section := own_section(article):
+        tags.append(section)
     if tags:
         item["tags"] = tags
     if article.language != site.language:

@@ -5,9 +5,11 @@ pages and sealed archive documents (RFC 5005)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from feeds import urls
 from feeds.model import Article, Author, Content, Site
@@ -16,6 +18,10 @@ from feeds.model import Article, Author, Content, Site
 PAGE_SIZE = 20
 #: How long a withdrawn article's tombstone stays in the feeds that carried it.
 TOMBSTONE_DAYS = timedelta(days=90)
+#: How long a story stays in the Google News sitemap: Google's two days.
+NEWS_DAYS = timedelta(days=2)
+#: The most URLs Google reads of a news sitemap.
+NEWS_MOST = 1_000
 
 
 def is_withdrawn(article: Article, now: datetime) -> bool:
@@ -66,7 +72,8 @@ def is_embargoed(article: Article, now: datetime, site: Site) -> bool:
 
 def _moments(content: Content, partners: bool = True) -> list[datetime]:
     """The moments at which what is public changes by itself: a scheduled
-    article's time comes, a withdrawal's, a tombstone's end; with
+    article's time comes, its leaving the Google News sitemap two days later,
+    a withdrawal's, a tombstone's end; with
     ``partners``, also when an article enters the partners' early access."""
     moments = []
     early = timedelta(days=content.site.early_access_days)
@@ -74,6 +81,11 @@ def _moments(content: Content, partners: bool = True) -> list[datetime]:
         if article.draft:
             continue
         moments.append(article.date)
+        leaves = article.date + NEWS_DAYS  # the Google News sitemap's window
+        if article.canonical_url is None and (
+            article.withdrawn is None or article.withdrawn.date >= leaves
+        ):
+            moments.append(leaves)
         if partners and article.republish:
             moments.append(article.date - early)
         if article.withdrawn is not None:
@@ -134,6 +146,12 @@ class Listing(Channel):
     #: slot and moves none; only a story dated before others moves them.
     slots: tuple[Article, ...] = ()
 
+    @classmethod
+    def of(cls, channel: Channel, **found: Any) -> Listing:
+        """``channel`` with what is found in it (the fields of :class:`Listing`)."""
+        fields = {f.name: getattr(channel, f.name) for f in dataclasses.fields(Channel)}
+        return cls(**fields, **found)
+
     @property
     def channel(self) -> Channel:
         """The channel alone: what its feeds and pages are built from besides articles."""
@@ -176,30 +194,10 @@ class Listing(Channel):
         sealed = self.sealed_pages()
         channel = self.channel
         front = self._shown(self.slots[max(0, sealed - 1) * PAGE_SIZE :])
-        near = range(max(1, sealed - 3), sealed + 1)
-        pages = [
-            Page(
-                channel,
-                None,
-                front,
-                tuple(sorted({1, *near})) if sealed else (),
-                newer=None,
-                older=sealed - 1 if sealed > 1 else None,
-            )
-        ]
+        pages = [Page(channel, None, front, *page_nav(None, sealed))]
         for number in range(1, sealed + 1):
             shown = self._shown(self.slots[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
-            near = range(max(1, number - 3), min(sealed, number + 1) + 1)
-            pages.append(
-                Page(
-                    channel,
-                    number,
-                    shown,
-                    tuple(sorted({1, *near})),
-                    newer=number + 1 if number < sealed else 0,
-                    older=number - 1 if number > 1 else None,
-                )
-            )
+            pages.append(Page(channel, number, shown, *page_nav(number, sealed)))
         return tuple(pages)
 
     def documents(self, size: int) -> tuple[Document, ...]:
@@ -221,6 +219,20 @@ class Listing(Channel):
                 )
             )
         return tuple(found)
+
+
+def page_nav(number: int | None, sealed: int) -> tuple[tuple[int, ...], int | None, int | None]:
+    """The page numbers page ``number`` (None: the front page) of a listing
+    with ``sealed`` sealed pages links to, and where its "Newer" and "Older"
+    lead (:class:`Page`). A sealed page's depend on ``sealed`` only while it
+    is the newest: page k links to k-3 to k+1 when sealed, and to page 1."""
+    if number is None:
+        near = range(max(1, sealed - 3), sealed + 1)
+        numbers = tuple(sorted({1, *near})) if sealed else ()
+        return numbers, None, sealed - 1 if sealed > 1 else None
+    near = range(max(1, number - 3), min(sealed, number + 1) + 1)
+    newer = number + 1 if number < sealed else 0
+    return tuple(sorted({1, *near})), newer, number - 1 if number > 1 else None
 
 
 @dataclass(frozen=True)
@@ -305,6 +317,48 @@ class SitemapEntry:
     lastmod: str | None
 
 
+@dataclass(frozen=True)
+class NewsEntry:
+    """A story as the Google News sitemap lists it."""
+
+    url: str
+    title: str
+    #: ISO 639 code, as Google wants it (``pt``, ``zh-cn``).
+    language: str
+    #: First publication, as W3C date-time.
+    published: str
+
+
+def news(content: Content, now: datetime) -> tuple[NewsEntry, ...]:
+    """The public stories of the last :data:`NEWS_DAYS` at ``now``, newest
+    first, at most :data:`NEWS_MOST`; not a story that first appeared
+    elsewhere (``canonical_url``): it is news there."""
+    since = now - NEWS_DAYS
+    recent = sorted(
+        (
+            a
+            for a in content.articles
+            if is_public(a, now) and a.date > since and a.canonical_url is None
+        ),
+        key=lambda a: (a.date, a.id),
+        reverse=True,
+    )[:NEWS_MOST]
+    return tuple(news_entry(a) for a in recent)
+
+
+def news_entry(article: Article) -> NewsEntry:
+    language = _news_language(article.language)
+    return NewsEntry(article.url, article.title, language, article.date.isoformat())
+
+
+def _news_language(tag: str) -> str:
+    """Google News's language: the ISO 639 code, but ``zh-cn`` and ``zh-tw``."""
+    primary, _, rest = tag.lower().partition("-")
+    if primary == "zh":
+        return "zh-tw" if rest in ("tw", "hant", "hk", "hant-tw") else "zh-cn"
+    return primary
+
+
 def oldest_first(articles: tuple[Article, ...] | list[Article]) -> tuple[Article, ...]:
     """By first publication, oldest first, ties broken by id: slot order."""
     return tuple(sorted(articles, key=lambda a: (a.date, a.id)))
@@ -336,6 +390,31 @@ def _mourned(content: Content, now: datetime) -> tuple[Article, ...]:
     return tuple(a for a in withdrawals(content, now) if is_mourned(a, now))
 
 
+def home_channel(site: Site) -> Channel:
+    return Channel(urls.HOME, site.title, site.description)
+
+
+def tag_channel(site: Site, slug: str, name: str) -> Channel:
+    """The channel of the tag ``slug``, named ``name`` (:func:`feeds.validate.unify_tags`)."""
+    return Channel(
+        urls.tag(slug),
+        f"{site.title}: {name}",
+        f"Articles tagged “{name}” from {site.title}.",
+        "tag",
+    )
+
+
+def author_channel(site: Site, author: Author) -> Channel:
+    assert author.id is not None
+    return Channel(
+        urls.author(author.id),
+        f"{site.title}: {author.name}",
+        f"Articles by {author.name} from {site.title}.",
+        "author",
+        author,
+    )
+
+
 def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Listing, ...]:
     """The site listing, then one per tag and per author that has public
     articles, or had until a withdrawal of the last :data:`TOMBSTONE_DAYS`.
@@ -351,8 +430,11 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
     public = tuple(a for a in reversed(slots) if is_shown(a, now, drafts))
     mourned = _mourned(content, now)
     result = [
-        Listing(
-            urls.HOME, site.title, site.description, articles=public, withdrawn=mourned, slots=slots
+        Listing.of(
+            home_channel(site),
+            articles=public,
+            withdrawn=mourned,
+            slots=slots,
         )
     ]
     tags: dict[str, list[Article]] = {}
@@ -386,11 +468,8 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
                 author_slots[writer.id].append(article)
     for slug in sorted(tags):
         result.append(
-            Listing(
-                urls.tag(slug),
-                f"{site.title}: {names[slug]}",
-                f"Articles tagged “{names[slug]}” from {site.title}.",
-                "tag",
+            Listing.of(
+                tag_channel(site, slug, names[slug]),
                 articles=tuple(tags[slug]),
                 withdrawn=tuple(a for a in mourned if any(t.slug == slug for t in a.tags)),
                 slots=_unique(tag_slots[slug]),
@@ -400,12 +479,8 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
         written = tuple(by_author.get(author.id or "", ()))
         if author.id in by_author and author.id is not None:
             result.append(
-                Listing(
-                    urls.author(author.id),
-                    f"{site.title}: {author.name}",
-                    f"Articles by {author.name} from {site.title}.",
-                    "author",
-                    author,
+                Listing.of(
+                    author_channel(site, author),
                     articles=written,
                     withdrawn=tuple(a for a in mourned if author in a.authors),
                     slots=_unique(author_slots[author.id]),

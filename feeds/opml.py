@@ -1,5 +1,5 @@
-"""``/feeds.opml``: one feed per listing (the site, each tag, each author), for
-a reader to import."""
+"""``/feeds.opml``: one feed per listing (the site, each tag, each author) and
+the withdrawals feed, for a reader to import."""
 
 from __future__ import annotations
 

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from lxml import etree
 from markupsafe import Markup
 
 from feeds import urls
-from feeds.i18n import Words
-from feeds.listings import Channel, FeedLink, Page, SitemapEntry, status
+from feeds.i18n import Words, og_locale
+from feeds.jsonld import news_article, script_text
+from feeds.listings import Channel, FeedLink, NewsEntry, Page, SitemapEntry, status
 from feeds.model import Article
 from feeds.render import (
     Renderer,
@@ -40,7 +42,7 @@ if TYPE_CHECKING:  # the state database is the app's, not the build's: not impor
     from collections.abc import Sequence
 
     from feeds.partners import Alert, Republication
-    from feeds.state import AuditEntry
+    from feeds.state import AuditEntry, RefusalRow
 
 
 @cache
@@ -95,9 +97,9 @@ def _render(
 
     lic = site.license
     licence = (
-        Markup('<a rel="license" href="{}">{}</a>').format(lic.url, lic.name)
+        Markup('<a rel="license" href="{}">{}</a>').format(lic.url, words(lic.name))
         if lic.url
-        else lic.name.lower()
+        else words(lic.name).lower()
     )
     context.setdefault("feeds", ())
     page = (
@@ -113,6 +115,7 @@ def _render(
             words=words,
             byline=lambda article: byline(article, words),
             byline_parts=lambda authors: byline_parts(authors, words),
+            og_locale=og_locale,
             **context,
         )
     )
@@ -176,8 +179,9 @@ def article_page(
         article=article,
         canonical=article.canonical_url or article.url,
         feeds=feeds,
+        structured=Markup(script_text(news_article(article, site))),
         licence=Markup('<a rel="license" href="{}">{}</a>').format(
-            article.license.url, article.license.name
+            article.license.url, words(article.license.name)
         ),
         figure=Markup(figure_html(image, words)) if image else "",
         body=Markup(article.body_html),
@@ -308,6 +312,27 @@ def sitemap_index(renderer: Renderer, entries: tuple[SitemapEntry, ...]) -> byte
     return _sitemap("sitemapindex", "sitemap", entries)
 
 
+_NEWS = "http://www.google.com/schemas/sitemap-news/0.9"
+
+
+def news_sitemap(renderer: Renderer, entries: tuple[NewsEntry, ...]) -> bytes:
+    """The Google News sitemap: each story of the last two days with its
+    publication (the site's name, the story's language), date and title."""
+    sitemaps, news = f"{{{_SITEMAPS}}}", f"{{{_NEWS}}}"
+    root = etree.Element(sitemaps + "urlset", nsmap={None: _SITEMAPS, "news": _NEWS})
+    name = renderer.site.title
+    for entry in entries:
+        url = etree.SubElement(root, sitemaps + "url")
+        etree.SubElement(url, sitemaps + "loc").text = entry.url
+        item = etree.SubElement(url, news + "news")
+        publication = etree.SubElement(item, news + "publication")
+        etree.SubElement(publication, news + "name").text = name
+        etree.SubElement(publication, news + "language").text = entry.language
+        etree.SubElement(item, news + "publication_date").text = entry.published
+        etree.SubElement(item, news + "title").text = entry.title
+    return bytes(etree.tostring(root, encoding="utf-8", xml_declaration=True, pretty_print=True))
+
+
 def _sitemap(kind: str, item: str, entries: tuple[SitemapEntry, ...]) -> bytes:
     root = ET.Element(kind, xmlns=_SITEMAPS)
     for entry in entries:
@@ -319,6 +344,21 @@ def _sitemap(kind: str, item: str, entries: tuple[SitemapEntry, ...]) -> bytes:
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"
 
 
+#: What crawlers are kept from: what only a token opens (the early-access
+#: feeds, the desk) and the republication pixels, which count who fetches them.
+_NOT_FOR_CRAWLERS = (urls.PARTNERS, urls.DESK, urls.PIXELS)
+
+
+def robots_txt(renderer: Renderer) -> bytes:
+    """``robots.txt``: the paths crawlers are kept from, and the sitemap index."""
+    site = renderer.site
+    root = urlsplit(site.base_url).path
+    lines = [f"# Crawl rules of {site.title}", "User-agent: *"]
+    lines += [f"Disallow: {root}{quote(path, safe='/')}" for path in _NOT_FOR_CRAWLERS]
+    lines += ["", f"Sitemap: {urls.absolute(site.base_url, urls.SITEMAP)}"]
+    return "\n".join(lines).encode("utf-8") + b"\n"
+
+
 def static_file(renderer: Renderer, name: str) -> bytes:
     """A file of the package's ``static/`` folder, as it is."""
     return files("feeds").joinpath("static", name).read_bytes()
@@ -326,6 +366,11 @@ def static_file(renderer: Renderer, name: str) -> bytes:
 
 #: Days of hits the desk's charts show.
 CHART_DAYS = 30
+#: The desk shows the most republished articles, and the origins that
+#: showed each most, up to these numbers (``feeds partner republications``
+#: has them all): its size does not grow with the pixel's figures.
+DESK_ARTICLES = 50
+DESK_ORIGINS = 20
 
 
 def desk_page(
@@ -333,10 +378,12 @@ def desk_page(
     figures: list[Republication],
     entries: list[AuditEntry],
     alerts: Sequence[Alert] = (),
+    refused: Sequence[RefusalRow] = (),
 ) -> bytes:
     """The editors' desk (app only): compliance alerts (withdrawn stories
     still shown, per origin), each article's republications with a bar chart
-    of its hits a day, and the newest partner fetches."""
+    of its hits a day, the newest partner fetches, and the newest counts of
+    refused requests."""
     site = renderer.site
 
     def chart(figure: Republication) -> Markup:
@@ -365,9 +412,12 @@ def desk_page(
         renderer,
         "desk.html",
         renderer.words(site.language),
-        figures=figures,
+        figures=figures[:DESK_ARTICLES],
+        more_articles=max(len(figures) - DESK_ARTICLES, 0),
+        origins_shown=DESK_ORIGINS,
         entries=entries,
         alerts=alerts,
+        refused=refused,
         chart=chart,
         moment=lambda seconds: (
             f"{datetime.fromtimestamp(seconds, UTC).astimezone(site.zone):%Y-%m-%d %H:%M}"

@@ -3,9 +3,9 @@
 A token reads ``fp_<id>.<secret>``. The id says which row to look up; of the
 secret (32 random bytes, URL-safe) only a SHA-256 is kept, compared in
 constant time. A partner presents it as the password of HTTP Basic (any
-user name: what newsboat, feedparser and ``reader`` can send) or as
-``Authorization: Bearer``. Tokens are never written to a log: the audit
-keeps the id, never the secret.
+user name: what newsboat, feedparser and ``reader`` can send), as the user
+name (with any password, or none), or as ``Authorization: Bearer``.
+Tokens are never written to a log: the audit keeps the id, never the secret.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from feeds import urls
 from feeds.model import Article
-from feeds.state import AuditEntry, Partner, State, Token
+from feeds.state import AuditEntry, Partner, RefusalRow, State, Token
+from feeds.terminal import visible
 
 PREFIX = "fp_"
 #: The partner feeds.
@@ -71,8 +72,14 @@ def presented(authorization: str) -> str | None:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        _, colon, password = decoded.partition(":")
-        return password if colon and password else None
+        user, colon, password = decoded.partition(":")
+        if not colon:
+            return None
+        # Either field: `curl -u "$TOKEN:"` sends it as the user name, which
+        # access logs write (gunicorn's %(u)s); the password is what is meant.
+        if user.startswith(PREFIX) and not password.startswith(PREFIX):
+            return user
+        return password or None
     return None
 
 
@@ -232,8 +239,13 @@ def moment(seconds: float | None, zone: tzinfo) -> str:
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """A plain-text table, columns aligned, for the terminal."""
-    lines = [[str(cell) for cell in header], *([str(cell) for cell in row] for row in rows)]
+    """A plain-text table, columns aligned, for the terminal: every character
+    that is not printable escaped (:func:`feeds.terminal.visible`), whatever
+    the database holds."""
+    lines = [
+        [visible(str(cell)) for cell in header],
+        *([visible(str(cell)) for cell in row] for row in rows),
+    ]
     widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
@@ -258,4 +270,26 @@ def audit_rows(entries: Iterable[AuditEntry], zone: tzinfo) -> list[tuple[object
     ]
 
 
+def refused_rows(found: Iterable[RefusalRow], zone: tzinfo) -> list[tuple[object, ...]]:
+    """Counts of refused requests as audit rows: the last request's time,
+    the first one's path and agent, and how many since when."""
+    return [
+        (
+            moment(r.counts.last, zone),
+            r.key.partner or "-",
+            r.key.token or "-",
+            r.counts.status,
+            r.counts.bytes,
+            r.key.outcome,
+            r.key.client,
+            r.counts.path,
+            r.counts.agent,
+            r.counts.requests,
+            moment(r.counts.first, zone),
+        )
+        for r in found
+    ]
+
+
 AUDIT_HEADER = ("time", "partner", "token", "status", "bytes", "outcome", "client", "path", "agent")
+REFUSED_HEADER = (*AUDIT_HEADER, "requests", "since")

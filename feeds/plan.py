@@ -15,7 +15,7 @@ import dataclasses
 import enum
 import functools
 import html
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,6 +44,7 @@ from feeds.listings import (
     SitemapEntry,
     is_withdrawn,
     listings,
+    news,
     next_change,
     partner_listings,
     public_images,
@@ -59,7 +60,9 @@ from feeds.pages import (
     article_page,
     feeds_page,
     listing_page,
+    news_sitemap,
     not_found_page,
+    robots_txt,
     sitemap,
     sitemap_index,
     static_file,
@@ -234,31 +237,17 @@ def _outputs(
         documents = archived[listing.path]
         # The subscription feed leads to its newest sealed document (RFC 5005).
         history = History(prev=documents[-1].path) if documents else None
-        for fmt, build in FEED_BUILDERS.items():
-            path = urls.feed(listing.path, fmt)
-            url = urls.absolute(site.base_url, path)
-            home = listing.page_url(site)
-            link = FeedLink(listing.path, listing.title, fmt, url, home, listing.kind)
-            shown = listing.feed_articles(site)
-            inputs = (channel, shown, listing.withdrawn, history)
-            keys = (headers.listing_key(listing.path),)
-            outputs[path] = Output(build, inputs, link, keys=keys)
+        keys = (headers.listing_key(listing.path),)
+        inputs = (channel, listing.feed_articles(site), listing.withdrawn, history)
+        for link in listing_feeds(site, channel):
+            path = urls.feed(listing.path, link.fmt)
+            outputs[path] = Output(FEED_BUILDERS[link.fmt], inputs, link, keys=keys)
     since = min((a.date for a in every[0].articles), default=EPOCH)
-    gone_channel = Channel(
-        urls.WITHDRAWALS,
-        f"{site.title}: {words('withdrawn articles')}",
-        words(
-            "Every article %(site)s has withdrawn, for partners to take their copies down.",
-            site=site.title,
-        ),
-        "withdrawals",
-    )
+    gone_channel = withdrawals_channel(site, words)
     gone_key = (headers.listing_key(urls.WITHDRAWALS),)
-    for fmt, build in WITHDRAWAL_BUILDERS.items():
-        path = urls.feed(urls.WITHDRAWALS, fmt)
-        url = urls.absolute(site.base_url, path)
-        home = urls.absolute(site.base_url, urls.WITHDRAWALS)
-        link = FeedLink(urls.WITHDRAWALS, gone_channel.title, fmt, url, home, "withdrawals")
+    for link in listing_feeds(site, gone_channel):
+        path = urls.feed(urls.WITHDRAWALS, link.fmt)
+        build = WITHDRAWAL_BUILDERS[link.fmt]
         outputs[path] = Output(build, (gone_channel, gone, since), link, keys=gone_key)
     for listing in every:
         _archive_documents(outputs, listing, archived[listing.path], site, words)
@@ -326,17 +315,14 @@ def _outputs(
     listed = [out.listed_as for out in outputs.values() if out.access is Access.PUBLIC]
     # One feed per listing, in RSS: a reader importing every format would show
     # each story three times.
-    rss = tuple(
-        e
-        for e in listed
-        if isinstance(e, FeedLink) and e.fmt == "rss" and e.kind in ("site", "tag", "author")
-    )
+    rss = outlined(e for e in listed if isinstance(e, FeedLink))
     outputs[urls.OPML] = Output(build_opml, (rss,))
     outputs[urls.STYLESHEET] = Output(static_file, ("feed.xsl",))
     outputs[urls.STYLE] = Output(static_file, ("style.css",))
     outputs[urls.SCRIPT] = Output(static_file, ("site.js",))
     outputs[urls.FAVICON] = Output(static_file, ("favicon.ico",))
     outputs[urls.NOT_FOUND] = Output(not_found_page, (site_feeds,))
+    outputs[urls.ROBOTS] = Output(robots_txt, ())  # the site's settings only
     return outputs
 
 
@@ -352,30 +338,76 @@ def _archive_documents(
     next older document, ``next-archive`` the next newer one or, from the
     newest, the subscription feed. No hub (nothing to push), and lasting."""
     keys = (headers.listing_key(listing.path),)
-    size = site.feed_items
-    for index, document in enumerate(documents):
-        channel = Channel(
-            document.path,
-            words("%(listing)s: archive %(number)s", listing=listing.title, number=document.number),
-            words(
-                "Stories %(first)s to %(last)s of %(listing)s, counted from the oldest.",
-                first=index * size + 1,
-                last=(index + 1) * size,
-                listing=listing.title,
-            ),
-            "archive",
-            home=urls.archives(listing.path),
-        )
-        history = History(
-            archive=True,
-            current=listing.path,
-            prev=documents[index - 1].path if index > 0 else None,
-            next=documents[index + 1].path if index + 1 < len(documents) else listing.path,
-        )
-        inputs = (channel, document.articles, document.withdrawn, history)
+    for document in documents:
+        inputs = document_inputs(listing.channel, document, len(documents), site, words)
         for fmt, build in FEED_BUILDERS.items():
             path = urls.feed(document.path, fmt)
             outputs[path] = Output(build, inputs, lasting=True, keys=keys)
+
+
+def document_inputs(
+    listing: Channel, document: Document, sealed: int, site: Site, words: Words
+) -> tuple[Channel, tuple[Article, ...], tuple[Article, ...], History]:
+    """What archive document ``document`` of ``listing``, one of ``sealed``, is
+    built from in every format."""
+    size, number = site.feed_items, document.number
+    channel = Channel(
+        document.path,
+        words("%(listing)s: archive %(number)s", listing=listing.title, number=number),
+        words(
+            "Stories %(first)s to %(last)s of %(listing)s, counted from the oldest.",
+            first=(number - 1) * size + 1,
+            last=number * size,
+            listing=listing.title,
+        ),
+        "archive",
+        home=urls.archives(listing.path),
+    )
+    history = History(
+        archive=True,
+        current=listing.path,
+        prev=urls.archive(listing.path, number - 1) if number > 1 else None,
+        next=urls.archive(listing.path, number + 1) if number < sealed else listing.path,
+    )
+    return channel, document.articles, document.withdrawn, history
+
+
+def listing_feeds(site: Site, channel: Channel) -> tuple[FeedLink, ...]:
+    """The subscription feeds of a listing (or of the withdrawals), as pages
+    and the OPML list show them, in the plan's order of formats."""
+    home = urls.absolute(site.base_url, channel.path)
+    return tuple(
+        FeedLink(
+            channel.path,
+            channel.title,
+            fmt,
+            urls.absolute(site.base_url, urls.feed(channel.path, fmt)),
+            home,
+            channel.kind,
+        )
+        for fmt in FEED_BUILDERS
+    )
+
+
+def outlined(links: Iterable[FeedLink]) -> tuple[FeedLink, ...]:
+    """The feeds the OPML list offers: one per listing, in RSS (a reader
+    importing every format would show each story three times), and the
+    withdrawals'."""
+    return tuple(
+        e for e in links if e.fmt == "rss" and e.kind in ("site", "withdrawals", "tag", "author")
+    )
+
+
+def withdrawals_channel(site: Site, words: Words) -> Channel:
+    return Channel(
+        urls.WITHDRAWALS,
+        f"{site.title}: {words('withdrawn articles')}",
+        words(
+            "Every article %(site)s has withdrawn, for partners to take their copies down.",
+            site=site.title,
+        ),
+        "withdrawals",
+    )
 
 
 #: Article URLs in one sitemap of articles. Numbered from the oldest and
@@ -431,6 +463,13 @@ def _sitemaps(
             a.withdrawn.date if a.withdrawn and is_withdrawn(a, now) else a.modified for a in chunk
         )
         index.append(SitemapEntry(urls.absolute(site.base_url, path), rfc3339(changed)))
+    # Google News: the last two days' stories; it changes with the clock too,
+    # when a story leaves it (next_change has those moments). Named in the
+    # index only while it lists a story: a sitemap lists at least one URL.
+    recent = news(content, now)
+    if recent:
+        found[urls.SITEMAP_NEWS] = Output(news_sitemap, (recent,))
+        index.insert(1, SitemapEntry(urls.absolute(site.base_url, urls.SITEMAP_NEWS), None))
     found[urls.SITEMAP] = Output(sitemap_index, (tuple(index),))
     return found
 

@@ -298,7 +298,7 @@ def footer_html(article: Article, words: Words) -> str:
     if lic.url:
         licence = words.html(
             "This article is licensed under %(licence)s (%(label)s).",
-            licence=_link(lic.url, lic.name, rel="license"),
+            licence=_link(lic.url, words(lic.name), rel="license"),
             label=_e(lic.label),
         )
         parts.append(f"<p>{licence}</p>")
@@ -309,6 +309,15 @@ def footer_html(article: Article, words: Words) -> str:
     source = words.html("Source: %(source)s", source=_e(article.source))
     parts.append(f"<p>{source}</p>")
     return "<hr>" + "".join(parts)
+
+
+def own_section(article: Article) -> str | None:
+    """The article's section as a category of its own in feeds: none when a
+    tag says it already (same slug), or readers show it twice."""
+    section = article.section
+    if section is None or urls.tag_slug(section) in {tag.slug for tag in article.tags}:
+        return None
+    return section
 
 
 def shared_image(article: Article) -> Image | None:
@@ -372,7 +381,7 @@ class Renderer:
 def rights(lic: License, article: Article | None, site: Site, words: Words) -> str:
     """A plain-text rights statement, for a feed, an entry or a ninjs item."""
     if lic.url is not None:
-        return f"{lic.name} ({lic.label}), {lic.url}"
+        return f"{words(lic.name)} ({lic.label}), {lic.url}"
     if article is None:
         return words("© %(producer)s. All rights reserved.", producer=site.producer)
     return all_rights_reserved(article, words)

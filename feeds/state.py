@@ -34,6 +34,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    delete,
     event,
     exists,
     func,
@@ -132,6 +133,30 @@ audit = Table(
     Column("agent", String(500), nullable=False),
     #: "ok", or why not: "no token", "unknown token", "revoked", "expired", ...
     Column("outcome", String(40), nullable=False),
+)
+
+#: Requests refused for want of a valid token, counted per hour, outcome and
+#: client (and the partner and token, when the token was one of ours): a
+#: client refused a million times an hour is one row, not a million.
+refusals = Table(
+    "refusals",
+    METADATA,
+    #: The hour's start, in seconds since the epoch.
+    Column("hour", Float, primary_key=True),
+    Column("outcome", String(40), primary_key=True),
+    #: The client's address; "other" beyond :data:`REFUSED_CLIENTS` an hour.
+    Column("client", String(100), primary_key=True),
+    #: The partner and the token id, when the token was one of ours; else "".
+    Column("partner", String(200), primary_key=True),
+    Column("token", String(40), primary_key=True),
+    Column("requests", Integer, nullable=False),
+    Column("first", Float, nullable=False),
+    Column("last", Float, nullable=False),
+    #: The first request's status, bytes sent, path and user agent (clipped).
+    Column("status", Integer, nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("agent", String(500), nullable=False),
 )
 
 #: Hits of the built-in republication pixel: per article, origin and day.
@@ -301,8 +326,19 @@ MIGRATIONS: list[tuple[Table, ...]] = [
     (partners, tokens, audit, hits),
     (purges,),
     (workers, notices),
+    (refusals,),
     (told, changes, endpoints, deliveries, alerts),
 ]
+
+#: Most clients an hour the refusals name; the others' are counted as "other".
+REFUSED_CLIENTS = 100
+#: Refusals older than this (seconds) are deleted as new ones are written.
+REFUSALS_KEPT = 90 * 86_400
+#: Most pixel origins counted per article and day; the others' hits are
+#: counted as :data:`OTHER`.
+ORIGINS_PER_DAY = 100
+#: The client, or the origin, that stands for those beyond a cap.
+OTHER = "other"
 
 #: Seconds after its last heartbeat that an app worker counts as dead
 #: (:mod:`feeds.notify`, which beats every second).
@@ -1197,12 +1233,83 @@ class State:
 
     # -- the audit -------------------------------------------------------------------
 
-    def record(self, entries: Sequence[AuditEntry]) -> None:
-        """Add audit rows, in one transaction."""
-        if not entries:
+    def record(
+        self, entries: Sequence[AuditEntry], refused: Mapping[RefusalKey, Refusal] | None = None
+    ) -> None:
+        """Add audit rows and refusal counts (:meth:`refuse`), in one transaction."""
+        if not entries and not refused:
             return
         with self.begin() as connection:
-            connection.execute(insert(audit), [dataclasses.asdict(e) for e in entries])
+            if entries:
+                connection.execute(insert(audit), [dataclasses.asdict(e) for e in entries])
+            if refused:
+                _refuse(connection, refused)
+
+    def refuse(self, counted: Mapping[RefusalKey, Refusal]) -> None:
+        """Add refused requests to their hour's counts, in one transaction. A
+        client new to an hour that already names :data:`REFUSED_CLIENTS`
+        clients is counted as "other"; refusals older than
+        :data:`REFUSALS_KEPT` are deleted."""
+        if counted:
+            with self.begin() as connection:
+                _refuse(connection, counted)
+
+    def refused(
+        self, partner: str | None = None, since: float | None = None, newest: int | None = None
+    ) -> list[RefusalRow]:
+        """Refused requests counted per hour, newest first; with ``newest``,
+        only that many rows."""
+        query = select(refusals).order_by(
+            refusals.c.last.desc(), refusals.c.client, refusals.c.outcome
+        )
+        if partner is not None:
+            query = query.where(refusals.c.partner == partner)
+        if since is not None:
+            query = query.where(refusals.c.last >= since)
+        if newest is not None:
+            query = query.limit(newest)
+        with self.read() as connection:
+            return [
+                RefusalRow(
+                    RefusalKey(row.hour, row.outcome, row.client, row.partner, row.token),
+                    Refusal(
+                        row.requests,
+                        row.first,
+                        row.last,
+                        row.status,
+                        row.bytes,
+                        row.path,
+                        row.agent,
+                    ),
+                )
+                for row in connection.execute(query)
+            ]
+
+    def counted(self, partner: str | None = None, since: float | None = None) -> tuple[int, int]:
+        """How many audit rows and refusal rows there are (for one partner,
+        from ``since`` on)."""
+        rows = select(func.count()).select_from(audit)
+        refused = select(func.count()).select_from(refusals)
+        if partner is not None:
+            rows = rows.where(audit.c.partner == partner)
+            refused = refused.where(refusals.c.partner == partner)
+        if since is not None:
+            rows = rows.where(audit.c.at >= since)
+            refused = refused.where(refusals.c.last >= since)
+        with self.read() as connection:
+            return int(connection.execute(rows).scalar() or 0), int(
+                connection.execute(refused).scalar() or 0
+            )
+
+    def last_fetches(self) -> dict[str, float]:
+        """Each partner's last granted fetch."""
+        query = (
+            select(audit.c.partner, func.max(audit.c.at))
+            .where(audit.c.outcome == "ok", audit.c.partner.is_not(None))
+            .group_by(audit.c.partner)
+        )
+        with self.read() as connection:
+            return {row[0]: row[1] for row in connection.execute(query)}
 
     def audit(
         self, partner: str | None = None, since: float | None = None, newest: int | None = None
@@ -1242,14 +1349,27 @@ class State:
     ) -> None:
         """Add hits: (pixel, origin, day) -> (hits, first, last), and
         compliance alerts: (pixel, origin) -> (hits, first, last), in one
-        transaction."""
+        transaction. An origin new to an article's day that already names
+        :data:`ORIGINS_PER_DAY` origins is counted as :data:`OTHER`, and so
+        is one new to an article's alerts that already name as many."""
         if not counted and not alerted:
             return
         with self.begin() as connection:
             dialect = connection.dialect.name
             smaller = func.min if dialect == "sqlite" else func.least
             larger = func.max if dialect == "sqlite" else func.greatest
-            for (pixel, origin), (count, first, last) in sorted((alerted or {}).items()):
+            alerting: dict[str, set[str]] = {}
+            for (pixel, found), (count, first, last) in sorted((alerted or {}).items()):
+                if pixel not in alerting:
+                    alerting[pixel] = set(
+                        connection.execute(
+                            select(alerts.c.origin).where(alerts.c.pixel == pixel)
+                        ).scalars()
+                    )
+                origin = found
+                if origin not in alerting[pixel] and len(alerting[pixel]) >= ORIGINS_PER_DAY:
+                    origin = OTHER
+                alerting[pixel].add(origin)
                 statement = _upsert(connection)(alerts).values(
                     pixel=pixel, origin=origin, hits=count, first=first, last=last
                 )
@@ -1264,8 +1384,20 @@ class State:
                     )
                 )
             upsert: Any = postgresql_insert if dialect == "postgresql" else sqlite_insert
+            named: dict[tuple[str, str], set[str]] = {}
             # In one order in every worker: two never wait for each other's rows.
-            for (pixel, origin, day), (count, first, last) in sorted(counted.items()):
+            for (pixel, found, day), (count, first, last) in sorted(counted.items()):
+                if (pixel, day) not in named:
+                    named[pixel, day] = set(
+                        connection.execute(
+                            select(hits.c.origin).where(hits.c.pixel == pixel, hits.c.day == day)
+                        ).scalars()
+                    )
+                origins = named[pixel, day]
+                origin = found
+                if origin not in origins and len(origins) >= ORIGINS_PER_DAY:
+                    origin = OTHER  # the cap holds across workers, not only in each
+                origins.add(origin)
                 statement = upsert(hits).values(
                     pixel=pixel, origin=origin, day=day, hits=count, first=first, last=last
                 )
@@ -1297,6 +1429,60 @@ class State:
             query = query.where(hits.c.day >= since)
         with self.read() as connection:
             return [tuple(row) for row in connection.execute(query)]
+
+
+def _refuse(connection: Connection, counted: Mapping[RefusalKey, Refusal]) -> None:
+    """:meth:`State.refuse` within ``connection``'s transaction."""
+    upsert = _upsert(connection)
+    dialect = connection.dialect.name
+    least = func.min if dialect == "sqlite" else func.least
+    greatest = func.max if dialect == "sqlite" else func.greatest
+    clients: dict[float, set[str]] = {}
+    # In one order in every worker: two never wait for each other's rows.
+    for key, found in sorted(counted.items()):
+        if key.hour not in clients:
+            clients[key.hour] = set(
+                connection.execute(
+                    select(refusals.c.client).distinct().where(refusals.c.hour == key.hour)
+                ).scalars()
+            )
+        named = clients[key.hour]
+        client = key.client
+        if client not in named and len(named) >= REFUSED_CLIENTS:
+            client = OTHER
+        named.add(client)
+        statement = upsert(refusals).values(
+            hour=key.hour,
+            outcome=key.outcome,
+            client=client,
+            partner=key.partner,
+            token=key.token,
+            requests=found.requests,
+            first=found.first,
+            last=found.last,
+            status=found.status,
+            bytes=found.bytes,
+            path=found.path,
+            agent=found.agent,
+        )
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[
+                    refusals.c.hour,
+                    refusals.c.outcome,
+                    refusals.c.client,
+                    refusals.c.partner,
+                    refusals.c.token,
+                ],
+                set_={
+                    "requests": refusals.c.requests + statement.excluded.requests,
+                    "first": least(refusals.c.first, statement.excluded.first),
+                    "last": greatest(refusals.c.last, statement.excluded.last),
+                },
+            )
+        )
+    oldest = max(f.last for f in counted.values()) - REFUSALS_KEPT
+    connection.execute(delete(refusals).where(refusals.c.hour < oldest))
 
 
 def _upsert(connection: Connection) -> Any:
@@ -1529,6 +1715,47 @@ class AuditEntry:
     client: str
     agent: str
     outcome: str
+
+
+@dataclass(frozen=True, order=True)
+class RefusalKey:
+    """What refused requests are counted by."""
+
+    #: The hour's start, in seconds since the epoch.
+    hour: float
+    outcome: str
+    client: str
+    #: The partner and token id when the token was one of ours, else "".
+    partner: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Refused requests of one :class:`RefusalKey`: how many, when, and the
+    first one's status, bytes, path and user agent."""
+
+    requests: int
+    first: float
+    last: float
+    status: int
+    bytes: int
+    path: str
+    agent: str
+
+    def add(self, other: Refusal) -> Refusal:
+        return dataclasses.replace(
+            self,
+            requests=self.requests + other.requests,
+            first=min(self.first, other.first),
+            last=max(self.last, other.last),
+        )
+
+
+@dataclass(frozen=True)
+class RefusalRow:
+    key: RefusalKey
+    counts: Refusal
 
 
 def opened(url: str | None = None) -> Callable[[], State]:

@@ -13,7 +13,7 @@ import functools
 import hashlib
 import posixpath
 import re
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from slugify import slugify
 
@@ -36,9 +36,14 @@ STYLESHEET = "feed.xsl"
 SITEMAP = "sitemap.xml"
 #: The folder of the sitemaps the index names.
 SITEMAPS = "sitemaps/"
+#: The Google News sitemap: the stories of the last two days.
+SITEMAP_NEWS = f"{SITEMAPS}news.xml"
 #: The sitemap of every page that is not an article (listing front pages, tag
 #: and author pages, the archive, feeds and withdrawals pages).
 SITEMAP_PAGES = f"{SITEMAPS}pages.xml"
+#: Crawl rules, naming the sitemap index. Crawlers read it at the host's root
+#: only: a site under a path (``/news/``) must have its host serve it there.
+ROBOTS = "robots.txt"
 STYLE = "static/style.css"
 #: The site's one script (Copy buttons).
 SCRIPT = "static/site.js"
@@ -57,6 +62,7 @@ _MEDIA_TYPES = {
     ".xml": "application/xml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".ico": "image/x-icon",
     # RFC 8259 defines no charset parameter: JSON is UTF-8.
@@ -333,6 +339,41 @@ def site_path(url: str, base_url: str, hosts: frozenset[str] = frozenset()) -> s
     if ".." in found.split("/"):
         return None
     return found
+
+
+#: What stays as it is in a URI's path, query and fragment (reserved
+#: characters and escapes already there).
+_URI_SAFE = "/%:@!$&'()*+,;=~?#[]"
+
+
+def uri(iri: str) -> str:
+    """An absolute IRI as a URI, what an HTTP header may carry (Latin-1 at
+    most, and URIs by RFC 8288 for ``Link``): the host in IDNA
+    (``新闻.example`` is ``xn--xkrr14b.example``), every other non-ASCII
+    character percent-encoded as UTF-8. A ValueError for a host that IDNA
+    cannot write."""
+    if iri.isascii():
+        return iri
+    parts = urlsplit(iri)
+    host = parts.hostname or ""
+    try:
+        ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
+    except UnicodeError as e:
+        raise ValueError(f"the host {host!r} is not an international domain name") from e
+    netloc = f"[{ascii_host}]" if ":" in ascii_host else ascii_host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    if "@" in parts.netloc:
+        netloc = quote(parts.netloc.rpartition("@")[0], safe=_URI_SAFE) + "@" + netloc
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=_URI_SAFE),
+            quote(parts.query, safe=_URI_SAFE),
+            quote(parts.fragment, safe=_URI_SAFE),
+        )
+    )
 
 
 def _host(name: str) -> str:

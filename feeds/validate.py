@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds import urls
 from feeds.errors import Problem
-from feeds.fields import EMAIL, SLUG, URI, Fields, did_you_mean, is_web_url, too_deep
+from feeds.fields import EMAIL, SLUG, URI, Fields, is_web_url, too_deep
 from feeds.licenses import LICENSES
 from feeds.load import Document, Mapping, TomlDocument, Value, describe
 from feeds.model import (
@@ -71,6 +71,8 @@ def validate_site(
     if base_url and (urlsplit(base_url).query or urlsplit(base_url).fragment):
         fields.problem("base_url", "must not have a query or fragment")
         base_url = None
+    if base_url and not _as_uri(fields, "base_url", base_url):
+        base_url = None
     base_url = base_url or "https://example.invalid/"
     id_host = urlsplit(base_url).hostname or "example.invalid"
     base_url = base_url_override or base_url
@@ -98,6 +100,7 @@ def validate_site(
         elif "{url}" not in pixel:
             fields.problem("republish_pixel", "must contain '{url}', where the article's URL goes")
             pixel = None
+    hub = fields.web_url("hub")
     return Site(
         title=title,
         description=fields.text("description", required=True) or title,
@@ -111,13 +114,31 @@ def validate_site(
         # every document well under 2 MB, what readers and aggregators take.
         feed_items=fields.integer("feed_items", 50, 1, 100),
         logo=logo,
-        hub=fields.web_url("hub"),
-        cache_max_age=fields.integer("cache_max_age", 300, 0),
+        hub=hub if hub and _as_uri(fields, "hub", hub) else None,
+        # Every number is bounded: a moment or a size computed from it must
+        # neither overflow (early_access_days = 3000000) nor disable a limit.
+        cache_max_age=fields.integer("cache_max_age", 300, 0, MAX_AGE),
         republish_pixel=pixel,
-        early_access_days=fields.integer("early_access_days", 7, 0),
-        max_article_bytes=fields.integer("max_article_bytes", 2_000_000, 1_000),
+        early_access_days=fields.integer("early_access_days", 7, 0, MAX_EARLY_ACCESS_DAYS),
+        max_article_bytes=fields.integer("max_article_bytes", 2_000_000, 1_000, MAX_ARTICLE_BYTES),
         id_host=id_host,
     )
+
+
+#: Bounds of the numeric settings (``feed_items`` has its own, 1 to 100).
+MAX_AGE = 31_536_000  # a year, what RFC 9111 caches are told at most
+MAX_EARLY_ACCESS_DAYS = 366
+MAX_ARTICLE_BYTES = 50_000_000
+
+
+def _as_uri(fields: Fields, key: str, url: str) -> bool:
+    """Can ``url`` be written as a URI (in a ``Link`` header)? A problem if not."""
+    try:
+        urls.uri(url)
+    except ValueError as e:
+        fields.problem(key, f"cannot be written as a URI for HTTP headers: {e}")
+        return False
+    return True
 
 
 def toml_mapping(doc: TomlDocument) -> Mapping:
@@ -362,6 +383,11 @@ def local_image(url: str, site: Site) -> str | None:
     return urls.image_path(url, site.base_url, frozenset({site.id_host}))
 
 
+#: The longest byline: a news story has a few authors, and each is checked,
+#: rendered and written in every output that carries the byline.
+MAX_AUTHORS = 100
+
+
 def _byline(
     fields: Fields, authors: dict[str, Author], url: str, root: str, notes: Notes | None
 ) -> tuple[tuple[Author, ...], list[str]]:
@@ -378,14 +404,15 @@ def _byline(
     if value is not None and value.data == []:
         fields.problem("authors", "must list at least one author")
     entries = list(fields.items("authors"))
+    if len(entries) > MAX_AUTHORS:
+        fields.problem("authors", f"at most {MAX_AUTHORS} authors, got {len(entries)}")
+        entries = []
     for name, value in entries:
         author: Author | None = None
         if isinstance(value.data, str):
             author = authors.get(value.data)
             if author is None:
-                hint = did_you_mean(value.data, authors) or (
-                    f" (known: {', '.join(sorted(authors))})" if authors else ""
-                )
+                hint = fields.hint(value.data, authors)
                 fields.problems.append(
                     Problem(fields.path, value.line, name, f"unknown author {value.data!r}{hint}")
                 )

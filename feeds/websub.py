@@ -111,13 +111,14 @@ def ping(hub: str, topic: str, timeout: float = TIMEOUT) -> tuple[str | None, bo
     """Tell ``hub`` that ``topic`` changed, within ``timeout`` seconds in all
     (:mod:`feeds.exchange`): (None, True) when it took it, else (why not,
     whether the hub answered at all)."""
+    topic = urls.uri(topic)  # as the feed's Link header names it
     form = urllib.parse.urlencode(
         [("hub.mode", "publish"), ("hub.url", topic), ("hub.topic", topic)]
     ).encode()
     try:
         answer = exchange.request(
             "POST",
-            hub,
+            urls.uri(hub),
             {
                 "Content-Type": "application/x-www-form-urlencoded",
                 "User-Agent": f"feeds/{version()} (WebSub publisher)",

@@ -43,7 +43,7 @@ class Flaky:
         self._try()
         self.hits.append(dict(counted))
 
-    def record(self, entries: list[AuditEntry]) -> None:
+    def record(self, entries: list[AuditEntry], refused: dict[Any, Any] | None = None) -> None:
         self._try()
         self.rows.extend(entries)
 
@@ -54,7 +54,8 @@ def opener(flaky: Flaky) -> Callable[[], State]:
 
 
 def row(path: str) -> AuditEntry:
-    return AuditEntry(START.timestamp(), None, None, path, 401, 0, "127.0.0.1", "", "no token")
+    """A granted fetch: a row of its own (refusals are only counted)."""
+    return AuditEntry(START.timestamp(), "La Prensa", "t1", path, 200, 10, "127.0.0.1", "", "ok")
 
 
 LOG = logging.getLogger("test_batch")

@@ -61,6 +61,7 @@ from feeds.deploy import (
     plan,
     rank,
     stale,
+    unowned,
 )
 from feeds.digest import digest
 from feeds.export import MANIFEST_FILE, MARKER
@@ -96,8 +97,10 @@ def test_bad_targets(text: str) -> None:
 
 def test_rank_puts_what_links_after_what_it_links_to() -> None:
     files = [
+        "robots.txt",
         "sitemap.xml",
         "feeds.opml",
+        "sitemaps/news.xml",
         "sitemaps/articles-1.xml",
         "rss.xml",
         "tags/peru/feed.json",
@@ -114,6 +117,7 @@ def test_rank_puts_what_links_after_what_it_links_to() -> None:
     assert ranks == sorted(ranks, reverse=True)
     assert rank("images/a.png") == rank("feed.xsl") == rank("404.html")
     assert rank("rss.xml") == rank("tags/peru/atom.xml")
+    assert rank("robots.txt") == rank("sitemap.xml")  # it names the sitemap
 
 
 def local(path: str, data: bytes = b"new") -> LocalFile:
@@ -170,12 +174,31 @@ def test_plan_new_objects_first_then_changed_ones_then_deletions() -> None:
 
 def test_plan_refuses_a_mass_deletion_unless_forced() -> None:
     listed = {f"articles/{n}/index.html": Listed('"e"', 1) for n in range(5)}
+    ours = {path: Stored(digest(b"old"), None) for path in listed}  # their metadata says so
     with pytest.raises(TooManyDeletes) as caught:
-        plan(Target("site", "www/"), {}, listed, {}, {}, max_deletes=4)
+        plan(Target("site", "www/"), {}, listed, {}, ours, max_deletes=4)
     assert str(caught.value).startswith("s3://site/www/: would delete 5 objects (articles/0/")
     assert "more than --max-deletes 4; nothing was changed" in str(caught.value)
-    assert len(plan(Target("site"), {}, listed, {}, {}, max_deletes=4, force=True).deletes) == 5
-    assert len(plan(Target("site"), {}, listed, {}, {}, max_deletes=5).deletes) == 5
+    assert len(plan(Target("site"), {}, listed, {}, ours, max_deletes=4, force=True).deletes) == 5
+    assert len(plan(Target("site"), {}, listed, {}, ours, max_deletes=5).deletes) == 5
+
+
+#: What a site's owner puts beside an export, reported deleted by a deploy
+#: that never wrote them (issue 23 item 10).
+FOREIGN = ("robots.txt", "ads.txt", ".well-known/security.txt", "google1234.html", "a.pdf")
+
+
+def test_plan_deletes_only_what_a_deploy_wrote() -> None:
+    listed = {path: Listed('"f"', 1) for path in (*FOREIGN, "articles/gone/index.html")}
+    known = {"articles/gone/index.html": Known(digest(b"gone"), None, '"f"', 1)}
+    asked = {path: Stored(None, None) for path in FOREIGN}  # no metadata of ours
+    assert unowned({}, listed, known) == sorted(FOREIGN)
+    work = plan(Target("site"), {}, listed, known, asked)
+    assert [a.path for a in work.deletes] == ["articles/gone/index.html"]
+    assert work.foreign == tuple(sorted(FOREIGN))
+    assert work.changed == ("articles/gone/index.html",)
+    everything = plan(Target("site"), {}, listed, known, asked, delete_foreign=True)
+    assert len(everything.deletes) == len(FOREIGN) + 1
 
 
 def test_manifests_read_back_and_a_broken_one_is_empty() -> None:
@@ -763,17 +786,42 @@ def test_a_lost_manifest_costs_a_head_per_object_and_no_upload(
     s3.close()
     report, calls = run(out, target, sample, store)
     files = len(tree(out, NOT_UPLOADED))
-    assert report.uploaded == () and report.deleted == ("stray.txt",)
-    assert report.changed == ("stray.txt",)
+    # stray.txt is asked, and left: its metadata is not a deploy's.
+    assert report.uploaded == () and report.deleted == () and report.foreign == ("stray.txt",)
+    assert report.changed == ()
     assert calls.counts == {
         "GetObject": 1,
         "ListObjectsV2": 1,
-        "HeadObject": files,
-        "PutObject": 2,
-        "DeleteObjects": 1,
+        "HeadObject": files + 1,
+        "PutObject": 1,
     }
+    assert store.objects(target)["stray.txt"][0] == b"not ours"
     report, calls = run(out, target, sample, store)
     assert calls.counts == {"GetObject": 1}
+
+
+@pytest.mark.slow  # SeaweedFS
+def test_a_first_deploy_leaves_the_objects_it_did_not_write(
+    store: Store, sample: Path, tmp_path: Path
+) -> None:
+    """Reported (issue 23 item 10): five objects under the prefix that no
+    deploy wrote were deleted, exit 0, without --force."""
+    out = tmp_path / "out"
+    build(sample, out, NOW)
+    target = store.target("beside")
+    s3 = store.client()
+    for path in FOREIGN:
+        s3.put_object(Bucket=target.bucket, Key=target.key(path), Body=b"not ours")
+    s3.close()
+    report, _ = run(out, target, sample, store)
+    assert report.deleted == () and report.foreign == tuple(sorted(FOREIGN))
+    objects = store.objects(target)
+    assert all(objects[path][0] == b"not ours" for path in FOREIGN)
+    report, _ = run(out, target, sample, store, check_bucket=True)
+    assert report.deleted == () and report.foreign == tuple(sorted(FOREIGN))
+    report, _ = run(out, target, sample, store, check_bucket=True, delete_foreign=True)
+    assert sorted(report.deleted) == sorted(FOREIGN)
+    assert not set(FOREIGN) & set(store.objects(target))
 
 
 @pytest.mark.slow  # SeaweedFS
@@ -796,8 +844,9 @@ def test_objects_it_did_not_write_are_left_and_check_bucket_finds_changes(
     assert calls.counts == {"GetObject": 1}
     assert store.objects(target)["ads.txt"][0] == b"not ours"
     report, calls = run(out, target, sample, store, check_bucket=True)
-    assert report.uploaded == ("rss.xml",)
-    assert calls.counts["ListObjectsV2"] == 1 and calls.counts["HeadObject"] == 1
+    assert report.uploaded == ("rss.xml",) and report.foreign == ("ads.txt",)
+    # rss.xml, and ads.txt: whether a deploy wrote it is asked before anything deletes it.
+    assert calls.counts["ListObjectsV2"] == 1 and calls.counts["HeadObject"] == 2
     assert store.objects(target)["rss.xml"][0] == (out / "rss.xml").read_bytes()
 
 

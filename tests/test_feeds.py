@@ -10,7 +10,6 @@ import json
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,12 @@ def all_listings() -> list[Listing]:
 
 LISTINGS = all_listings()
 IDS = [listing.path or "site" for listing in LISTINGS]
+
+
+def own_section(article: Article) -> list[str]:
+    """The section as a category of its own: not when a tag says it already."""
+    tags = {t.name.casefold() for t in article.tags}
+    return [article.section] if article.section and article.section.casefold() not in tags else []
 
 
 def parse(data: bytes) -> Any:
@@ -141,16 +146,19 @@ def test_rss_matches_the_articles(
         assert utc(entry.published) == article.date
         assert utc(entry.updated) == article.modified
         assert entry.author == byline(article, words_of(article, sample))
+        # Clients that read summary_detail (feedparser's) must see the summary,
+        # never the lead image's caption; the full text is the one content.
         assert entry.summary == article.summary
+        assert entry.summary_detail.value == article.summary
+        assert entry.summary_detail.type == "text/html"
         if article.republish:
+            assert len(entry.content) == 1
             html = entry.content[0].value
             assert article.body_html in html
             assert attribution(article) in html
         else:  # not for republishing: title, summary and link only
             assert "content" not in entry
-        assert [t.term for t in entry.tags] == [t.name for t in article.tags] + (
-            [article.section] if article.section else []
-        )
+        assert [t.term for t in entry.tags] == [t.name for t in article.tags] + own_section(article)
         if image := shared_image(article):
             assert entry.media_content[0]["url"] == image.url
             assert entry.get("credit") == image.credit
@@ -191,7 +199,7 @@ def test_atom_matches_the_articles(
             assert "content" not in entry
         assert [(t.term, t.label) for t in entry.tags] == [
             (t.name, t.name) for t in article.tags
-        ] + ([(article.section, article.section)] if article.section else [])
+        ] + [(s, s) for s in own_section(article)]
         by_rel = {link.rel: link for link in entry.links}
         assert by_rel["alternate"].href == article.url
         assert by_rel.get("license", {}).get("href") == article.license.url
@@ -216,9 +224,9 @@ def test_feeds_carry_the_lead_image_caption_and_credit(
             assert media is None
             continue
         assert article.image is not None
-        description = media.find(f"{MEDIA}description")
-        assert description.get("type") == "html"  # "plain" turns feedparser's summary plain
-        assert unescape(description.text) == article.image.caption
+        # Never a media:description: feedparser reads it as the item's summary.
+        assert media.find(f"{MEDIA}description") is None
+        assert media.findtext(f"{MEDIA}title") == article.image.caption
         assert media.findtext(f"{MEDIA}credit") == article.image.credit
         html = item.findtext("{http://purl.org/rss/1.0/modules/content/}encoded")
         assert f'<img src="{article.image.url}"' in html
@@ -336,11 +344,15 @@ def test_json_feed_follows_the_spec(
 
 def test_opml_lists_every_feed(sample: Content, files: dict[str, bytes]) -> None:
     """One feed per listing, in RSS: a reader that imports the list (newsboat
-    -i) subscribes to each listing once, not to each story three times."""
+    -i) subscribes to each listing once, not to each story three times; and
+    the withdrawals, which partners follow."""
     opml = etree.fromstring(files["feeds.opml"])
     outlines = opml.findall("body/outline")
     every = listings(sample, NOW)
-    assert [o.get("xmlUrl") for o in outlines] == [x.feed_url(sample.site, "rss") for x in every]
+    assert [o.get("xmlUrl") for o in outlines] == [
+        *(x.feed_url(sample.site, "rss") for x in every),
+        sample.site.base_url + "withdrawals/rss.xml",
+    ]
     assert {o.get("type") for o in outlines} == {"rss"}
     assert all(o.get("htmlUrl") and o.get("title") for o in outlines)
 
@@ -470,6 +482,22 @@ def test_each_tag_of_an_entry_costs_the_same(sample: Content) -> None:
         for e in etree.fromstring(atom).iter(f"{ATOM}entry")
         if e.findtext(f"{ATOM}id") == article.id
     )
-    expected = [t.name for t in many] + ([article.section] if article.section else [])
+    expected = [t.name for t in many] + own_section(replace(article, tags=many))
     assert [c.text for c in item.iter("category")] == expected
     assert [c.get("term") for c in entry.iter(f"{ATOM}category")] == expected
+
+
+def test_a_section_that_is_also_a_tag_is_one_category(
+    sample: Content, files: dict[str, bytes]
+) -> None:
+    """The coral story's section and one of its tags are both "Science": feed
+    readers showed it twice."""
+    coral = next(a for a in sample.articles if a.slug == "coral-nursery-cartagena")
+    assert coral.section == "Science" and "Science" in [t.name for t in coral.tags]
+    for name in ("rss.xml", "atom.xml"):
+        entry = next(e for e in parse(files[name]).entries if e.id == coral.id)
+        terms = [t.term for t in entry.tags]
+        assert terms.count("Science") == 1, name
+        assert sorted(terms) == sorted(t.name for t in coral.tags), name
+    item = next(i for i in json.loads(files["feed.json"])["items"] if i["id"] == coral.id)
+    assert item["tags"].count("Science") == 1

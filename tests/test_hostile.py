@@ -96,12 +96,27 @@ def check_feeds(files: dict[str, bytes]) -> None:
             etree.fromstring(data)
 
 
+JSON_LD = "application/ld+json"
+
+
 def check_page(page: str) -> None:
     """A whole page: only our own script, no handlers, no unsafe URLs; and the
     republish HTML it offers is safe too."""
     parsed = parse(page)
-    scripts = [dict(attrs).get("src") for tag, attrs in parsed.tags if tag == "script"]
+    scripts = [
+        dict(attrs).get("src")
+        for tag, attrs in parsed.tags
+        if tag == "script" and dict(attrs).get("type") != JSON_LD
+    ]
     assert set(scripts) <= {"/static/site.js"}, scripts  # ours, and never inline
+    # Data that is never run (schema.org JSON-LD): JSON with no "<" at all,
+    # so nothing in it can close the element.
+    opening = f'<script type="{JSON_LD}">'
+    for data in re.findall(re.escape(opening) + "(.*?)</script>", page, re.S):
+        assert "<" not in data and ">" not in data, data
+        json.loads(data)
+    blocks = [a for tag, a in parsed.tags if tag == "script" and dict(a).get("type") == JSON_LD]
+    assert len(blocks) == page.count(opening) <= 1
     for tag, attrs in parsed.tags:
         assert tag not in PAGE_FORBIDDEN, f"<{tag}> in page"
         names = {name for name, _ in attrs}

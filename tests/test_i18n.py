@@ -7,6 +7,7 @@ import html
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -18,13 +19,13 @@ from feeds.i18n import LANGUAGES
 
 REPO = Path(__file__).resolve().parent.parent
 LOCALE = REPO / "feeds" / "locale"
-KEYWORDS = {"_": None, "words": None, "html": None}
+KEYWORDS = {"_": None, "words": None, "html": None, "N_": None}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def extracted() -> set[str]:
     """Every message the code and templates ask for, as `pybabel extract -F
-    babel.cfg -k words -k html` finds them."""
+    babel.cfg -k words -k html -k N_` finds them."""
     method_map = [("feeds/**.py", "python"), ("feeds/templates/**.html", "jinja2")]
     options = {"feeds/templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
     found = extract_from_dir(
@@ -41,7 +42,7 @@ def catalogue(path: Path) -> dict[str, tuple[str, bool]]:
 
 def test_the_template_holds_every_message_of_the_code() -> None:
     assert extracted() == set(catalogue(LOCALE / "feeds.pot")), (
-        "run: pybabel extract -F babel.cfg -k words -k html --no-location --sort-output "
+        "run: pybabel extract -F babel.cfg -k words -k html -k N_ --no-location --sort-output "
         "-w 100 -o feeds/locale/feeds.pot . (README: Translations)"
     )
 
@@ -52,6 +53,19 @@ def test_every_message_is_translated(language: str) -> None:
     assert set(messages) == extracted()
     for message, (translation, fuzzy) in messages.items():
         assert translation and not fuzzy, (language, message)
+        assert sorted(PLACEHOLDER.findall(translation)) == sorted(PLACEHOLDER.findall(message))
+
+
+def test_the_brazilian_catalogue_holds_only_what_differs() -> None:
+    """pt_BR falls back to pt where it says nothing; what it says keeps the
+    placeholders and differs from pt."""
+    portuguese = catalogue(LOCALE / "pt" / "LC_MESSAGES" / "feeds.po")
+    brazilian = catalogue(LOCALE / "pt_BR" / "LC_MESSAGES" / "feeds.po")
+    assert set(brazilian) == extracted()
+    said = {m: t for m, (t, fuzzy) in brazilian.items() if t and not fuzzy}
+    assert said
+    for message, translation in said.items():
+        assert translation != portuguese[message][0], message
         assert sorted(PLACEHOLDER.findall(translation)) == sorted(PLACEHOLDER.findall(message))
 
 
@@ -107,6 +121,10 @@ def test_a_brazilian_article_speaks_portuguese(site: Path) -> None:
     assert copy.startswith('<div lang="pt-BR">')
     assert "<p>Por Lucía Mamani e Joaquín Vidal, <time" in copy
     assert "Este artigo foi produzido por" in copy
+    # Brazilian furniture where it differs from European Portuguese.
+    assert "Salvo indicação em contrário em um artigo, nossos artigos" in text
+    assert not re.search(r"\bnum\b", text), "European Portuguese furniture"
+    assert "Atribuição-SemDerivações 4.0 Internacional" in text  # the site's licence
 
 
 def test_a_language_without_a_catalogue_gets_the_sites_words_and_keeps_its_lang(
@@ -118,3 +136,53 @@ def test_a_language_without_a_catalogue_gets_the_sites_words_and_keeps_its_lang(
     copy = republish(text)
     assert copy.startswith('<div lang="fr">')
     assert "This article was produced by" in copy
+
+
+def test_licence_names_are_in_the_pages_language(site: Path) -> None:
+    """The licence was named in English on Spanish and Portuguese pages, in
+    the page's furniture and in the republish HTML."""
+    files = rendered(load_content(site), NOW)
+    spanish = page(files, "agua-potable-el-alto")
+    name = "Creative Commons Atribución-SinDerivadas 4.0 Internacional"
+    assert spanish.count(f">{name}</a>") >= 2  # the Republish block and the colophon
+    assert name in republish(spanish)
+    assert "Attribution" not in spanish
+    english = page(files, "lima-reservoirs-dry-season")
+    assert "Creative Commons Attribution-NoDerivatives 4.0 International</a>" in english
+    portuguese = page(files, "agua-em-sao-paulo")
+    assert "Creative Commons Atribuição-SemDerivações 4.0 Internacional" in republish(portuguese)
+    assert "Attribution" not in portuguese
+
+
+def nearest_lang(element: Any) -> str | None:
+    while element is not None:
+        if element.get("lang"):
+            return str(element.get("lang"))
+        element = element.getparent()
+    return None
+
+
+def test_listings_wrap_no_date_in_the_wrong_language(site: Path) -> None:
+    """An English listing marked each item with the story's language, and so
+    wrapped its English byline and date in lang="es"; the story's own section
+    name keeps its language."""
+    import lxml.html
+
+    content = load_content(site)
+    files = rendered(content, NOW)
+    by_title = {a.title: a for a in content.articles}
+    checked = 0
+    for path in ("index.html", "tags/brasil/index.html", "withdrawals/index.html"):
+        tree = lxml.html.fromstring(files[path])
+        language = tree.get("lang")
+        times = list(tree.iter("time"))
+        assert times, path
+        for time in times:
+            assert nearest_lang(time) == language, (path, time.text)
+            assert re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4}", time.text or ""), time.text
+            checked += 1
+        for item in tree.xpath("//ol[@class='articles']/li"):
+            title = item.xpath(".//h2")[0].text_content()
+            for section in item.xpath(".//*[@class='section']"):
+                assert nearest_lang(section) == by_title[title].language, title
+    assert checked >= 10

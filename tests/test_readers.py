@@ -110,4 +110,7 @@ def test_newsboat_imports_one_subscription_per_listing(
     subscribed = [line.split()[0] for line in urls.read_text().splitlines() if line.strip()]
     content = load_content(root, base)
     every = listings(content, NOW)
-    assert subscribed == [listing.feed_url(content.site, "rss") for listing in every]
+    assert subscribed == [
+        *(listing.feed_url(content.site, "rss") for listing in every),
+        base + "withdrawals/rss.xml",
+    ]

@@ -155,3 +155,51 @@ def test_a_broken_database_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "state" / "feeds.db").write_bytes(b"not a database, as a disk may leave it" * 100)
     with pytest.raises(StateError, match=r"the state database sqlite:///.*feeds\.db failed: "):
         State(f"sqlite:///{tmp_path / 'state' / 'feeds.db'}")
+
+
+def test_refusals_are_counted_per_hour_with_a_cap_on_clients(url: str) -> None:
+    """Issue 23: refused requests are counts, and an hour names at most
+    REFUSED_CLIENTS clients, across writes (workers), on both databases."""
+    from feeds.state import OTHER, REFUSED_CLIENTS, Refusal, RefusalKey
+
+    state = State(url)
+    hour = 1_800_000_000.0
+    try:
+        for batch in range(3):  # three workers' batches
+            state.refuse(
+                {
+                    RefusalKey(hour, "no token", f"10.0.{batch}.{n}", "", ""): Refusal(
+                        2, hour + n, hour + n + 1, 401, 700, "/partners/x", "agent"
+                    )
+                    for n in range(REFUSED_CLIENTS)
+                }
+            )
+        found = state.refused()
+        assert len(found) == REFUSED_CLIENTS + 1
+        assert sum(r.counts.requests for r in found) == 3 * REFUSED_CLIENTS * 2
+        other = next(r for r in found if r.key.client == OTHER)
+        assert other.counts.requests == 2 * REFUSED_CLIENTS * 2
+        assert other.counts.last == hour + REFUSED_CLIENTS
+        assert state.counted() == (0, REFUSED_CLIENTS + 1)
+    finally:
+        state.close()
+
+
+def test_pixel_origins_are_capped_per_article_and_day_across_writes(url: str) -> None:
+    from feeds.state import ORIGINS_PER_DAY, OTHER
+
+    state = State(url)
+    try:
+        for batch in range(2):
+            state.count_hits(
+                {
+                    ("p", f"https://{batch}-{n}.example", "2026-11-27"): (1, 1.0, 2.0)
+                    for n in range(ORIGINS_PER_DAY)
+                }
+            )
+        rows = state.hits()
+        assert len(rows) == ORIGINS_PER_DAY + 1
+        assert sum(row[3] for row in rows) == 2 * ORIGINS_PER_DAY
+        assert next(row for row in rows if row[1] == OTHER)[3] == ORIGINS_PER_DAY
+    finally:
+        state.close()

@@ -20,12 +20,13 @@ from feeds import cdn
 from feeds.cache import default_path as default_cache
 from feeds.headers import CDN_MAX_AGE
 from feeds.state import configured, opened
+from feeds.validate import MAX_AGE
 from feeds.webhooks import BACKOFF
 from feeds.websub import backoff_from_env
 from webapp import views
 from webapp.audit import Audit
 from webapp.batch import EXIT_DEADLINE
-from webapp.http import FastPath
+from webapp.http import FastPath, trusted_proxies
 from webapp.pixel import Pixels
 from webapp.push import Pusher
 from webapp.reload import LiveSite
@@ -53,9 +54,10 @@ def _check_cdn(app: Flask) -> None:
     """Settings of the CDN that cannot work are logged, in one line each, and
     left out: the site is served all the same."""
     age = app.config["CDN_MAX_AGE"]
-    if not (isinstance(age, int) or (isinstance(age, str) and age.isdigit())):
+    whole = isinstance(age, int) or (isinstance(age, str) and age.isdigit() and len(age) < 12)
+    if not whole or not 0 <= int(age) <= MAX_AGE:
         app.logger.error(
-            "FEEDS_CDN_MAX_AGE must be a whole number of seconds, got %r; using %d",
+            "FEEDS_CDN_MAX_AGE must be a whole number of seconds up to a year, got %r; using %d",
             age,
             CDN_MAX_AGE,
         )
@@ -95,6 +97,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     holds while the state database does not answer (:mod:`webapp.batch`).
     ``WEBHOOK_BACKOFF``: seconds before a failed webhook is tried again
     (``$FEEDS_WEBHOOK_BACKOFF``, default 10; doubling each time).
+    ``TRUSTED_PROXIES``: the addresses or networks of proxies in front of the
+    app (``$FEEDS_TRUSTED_PROXIES``, comma-separated): for a request from one,
+    the audit's client is read from ``X-Forwarded-For``
+    (:func:`webapp.http.client_address`).
     """
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(
@@ -109,6 +115,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         CDN_MAX_AGE=os.environ.get("FEEDS_CDN_MAX_AGE") or CDN_MAX_AGE,
         STOP_DEADLINE=EXIT_DEADLINE,
         WEBHOOK_BACKOFF=os.environ.get("FEEDS_WEBHOOK_BACKOFF") or BACKOFF,
+        TRUSTED_PROXIES=os.environ.get("FEEDS_TRUSTED_PROXIES") or "",
     )
     if test_config:
         app.config.update(test_config)
@@ -120,6 +127,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         )
     app.logger.setLevel("INFO")
     _check_cdn(app)
+    proxies, bad = trusted_proxies(str(app.config["TRUSTED_PROXIES"] or ""))
+    for entry in bad:
+        app.logger.error("FEEDS_TRUSTED_PROXIES: %r is not an address or network; left out", entry)
+    app.config["TRUSTED_PROXIES"] = proxies
     app.extensions["feeds"] = LiveSite(
         Path(app.config["CONTENT"]),
         _clock(app.config),

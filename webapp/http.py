@@ -10,6 +10,7 @@ decides conditional requests (``is_resource_modified``), with
 from __future__ import annotations
 
 import gzip
+import ipaddress
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cached_property
@@ -276,3 +277,50 @@ class FastPath:
         status, headers, body = respond(environ, resource, snapshot.last_modified, resource.status)
         start_response(status_line(status), headers)
         return [] if method == "HEAD" else [body]
+
+
+# -- the client behind a proxy ---------------------------------------------------------
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_proxies(text: str) -> tuple[tuple[Network, ...], list[str]]:
+    """The networks of ``FEEDS_TRUSTED_PROXIES`` (addresses or CIDR blocks,
+    separated by commas or spaces), and the entries that are neither."""
+    found: list[Network] = []
+    bad = []
+    for entry in text.replace(",", " ").split():
+        try:
+            found.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            bad.append(entry)
+    return tuple(found), bad
+
+
+def client_address(remote: str, forwarded: str, trusted: Iterable[Network]) -> str:
+    """Who sent a request: ``remote`` (the peer's address), unless it is a
+    trusted proxy; then the nearest address of ``X-Forwarded-For`` (read from
+    the right, the hops the proxies added) that is not one. An entry that is
+    not an address ends the walk: what is left of it is the client's to
+    write, and is never taken."""
+    networks = tuple(trusted)
+
+    def is_trusted(text: str) -> bool:
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            return False
+        return any(address in network for network in networks)
+
+    if not networks or not is_trusted(remote):
+        return remote
+    client = remote
+    for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break
+        client = hop
+        if not is_trusted(hop):
+            break
+    return client

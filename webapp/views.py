@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
-import re
 from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -19,8 +18,9 @@ from feeds.model import BUILTIN_PIXEL
 from feeds.pages import desk_page
 from feeds.partners import Verdict
 from feeds.state import AuditEntry, State, StateError
+from feeds.terminal import clipped
 from webapp.audit import Audit
-from webapp.http import Resource, respond
+from webapp.http import Resource, client_address, respond
 from webapp.pixel import GIF, Pixels, ignored, origin
 from webapp.reload import LiveSite, Snapshot
 
@@ -97,14 +97,11 @@ UNAUTHORIZED = Resource(
 CHALLENGE = (("WWW-Authenticate", f'Basic realm="{partners.REALM}", charset="UTF-8"'),)
 
 
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def printable(text: str, limit: int) -> str:
-    """A request's text as the audit keeps it: no control characters (a NUL
-    is refused by PostgreSQL, and the rest garble a terminal), at most
-    ``limit`` characters."""
-    return _CONTROLS.sub("?", text[:limit])
+    """A request's text as the audit keeps it: every character that is not
+    printable escaped (a NUL is refused by PostgreSQL; C0 and C1 controls and
+    bidi overrides drive a terminal), at most ``limit`` characters."""
+    return clipped(text, limit)
 
 
 def behind_token(scope: str, serve: Callable[[Snapshot, Verdict], Resource | None]) -> BaseResponse:
@@ -139,16 +136,27 @@ def behind_token(scope: str, serve: Callable[[Snapshot, Verdict], Resource | Non
             at=now.timestamp(),
             partner=verdict.partner.name if verdict.partner else None,
             token=verdict.token,
-            path=printable(request.path, 2000),
+            path=printable(request.path, PATH_KEPT),
             status=response.status_code,
             bytes=response.content_length or 0,
-            client=printable(request.remote_addr or "", 100),
-            agent=printable(request.user_agent.string, 500),
+            client=printable(
+                client_address(
+                    request.remote_addr or "",
+                    request.headers.get("X-Forwarded-For", ""),
+                    current_app.config["TRUSTED_PROXIES"],
+                ),
+                100,
+            ),
+            agent=printable(request.user_agent.string, AGENT_KEPT),
             outcome=verdict.outcome,
         )
     )
     return response
 
+
+#: Most characters of a request's path and user agent the audit keeps.
+PATH_KEPT = 500
+AGENT_KEPT = 200
 
 #: The audit's outcome when the state database did not answer in time.
 UNREACHABLE = "database unavailable"
@@ -173,6 +181,20 @@ def changes() -> BaseResponse:
     return behind_token(partners.EARLY_ACCESS, serve)
 
 
+@bp.route("/desk", methods=["GET", "HEAD"])
+@bp.route("/partners", methods=["GET", "HEAD"])
+def without_slash() -> BaseResponse:
+    """``/desk`` and ``/partners`` lead to the same with a slash, at an
+    address built from ``base_url`` (:func:`moved`), never from the request's
+    ``Host`` (what Flask's own redirect would do: ``Host: evil.example``
+    sent the browser to ``http://evil.example/desk/``)."""
+    snapshot = live().current()
+    if snapshot.served is None:
+        return unavailable(snapshot)
+    return moved(snapshot, request.path.lstrip("/") + "/", 308)
+
+
+@bp.route("/partners/", defaults={"rest": ""}, methods=["GET", "HEAD"])
 @bp.route("/partners/<path:rest>", methods=["GET", "HEAD"])
 def partner_feed(rest: str) -> BaseResponse:
     """An early-access feed, for partners with a token."""
@@ -195,18 +217,21 @@ def desk() -> BaseResponse:
             name.removesuffix(".gif"): (a.title, a.url)
             for name, a in snapshot.served.pixels.items()
         }
-        figures = partners.republications(state().hits(), named)
         now = live().clock()
+        first_day = (now - DESK_AUDIT).astimezone(plan.content.site.zone).date().isoformat()
+        figures = partners.republications(state().hits(first_day), named)
         alerts = partners.compliance(state().alerts(), plan.content.articles, now)
         since = (now - DESK_AUDIT).timestamp()
         entries = state().audit(since=since, newest=DESK_AUDIT_ROWS)
-        page = desk_page(plan.renderer, figures, entries[::-1], alerts)
+        refused = state().refused(since=since, newest=DESK_AUDIT_ROWS)
+        page = desk_page(plan.renderer, figures, entries[::-1], alerts, refused)
         return Resource(page, headers.private("desk/index.html"))
 
     return behind_token(partners.EDITOR, serve)
 
 
-#: How far back the desk shows the audit, and at most how many rows.
+#: How far back the desk shows republications and the audit, and at most how
+#: many audit rows.
 DESK_AUDIT = timedelta(days=30)
 DESK_AUDIT_ROWS = 200
 
@@ -221,7 +246,7 @@ def pixel(name: str) -> BaseResponse:
         site = served.plan.content.site
         if article is not None and site.republish_pixel == BUILTIN_PIXEL:
             found = origin(request.headers.get("Referer", ""))
-            if not ignored(found, urlsplit(site.base_url).hostname):
+            if found is not None and not ignored(found, urlsplit(site.base_url).hostname):
                 now = live().clock()
                 day = now.astimezone(site.zone).date().isoformat()
                 counter: Pixels = current_app.extensions["feeds.pixels"]

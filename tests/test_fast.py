@@ -1,0 +1,234 @@
+"""A build after a few changed articles plans only what they change
+(:mod:`feeds.fast`), and its export is byte for byte a clean build's.
+
+Random sequences of what a wire does all day (new stories, back-dated ones,
+edits, withdrawals, deletions, drafts, stories scheduled ahead, time passing
+past embargoes and tombstones) are applied to a small site whose pages and
+archive documents fill fast, and after each step the incremental export is
+compared with a clean build of the same content at the same moment. What the
+fast path cannot do it hands to the whole build; the counting tests below
+show that what a new story costs does not grow with the archive.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import clean, site_files, write
+from feeds.build import build
+from feeds.cache import Cache
+
+START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+TAGS = ("Water", "Cities", "Climate", "Work")
+AUTHORS = ("ana", "joao")
+
+
+def story(title: str, date: datetime, tags: tuple[str, ...], author: str, extra: str = "") -> str:
+    listed = ", ".join(tags)
+    return (
+        f'---\ntitle: "{title}"\ndate: {date.isoformat()}\nauthors: [{author}]\n'
+        f"tags: [{listed}]\n{extra}---\n{title} happened, and this is the story of it.\n"
+    )
+
+
+def site(root: Path, count: int, feed_items: int = 5) -> Path:
+    """A site of ``count`` stories, one an hour, whose archive documents hold
+    ``feed_items`` each (pages hold 20)."""
+    write(
+        root,
+        "site.toml",
+        'title = "Wire"\ndescription = "A wire."\nbase_url = "https://wire.example.org/"\n'
+        f'language = "en"\ntimezone = "UTC"\nlicense = "CC-BY-4.0"\nfeed_items = {feed_items}\n',
+    )
+    for name in AUTHORS:
+        write(root, f"authors/{name}.md", f"---\nname: {name.title()}\n---\nWrites for the wire.\n")
+    for n in range(count):
+        tags = (TAGS[n % 4], TAGS[(n * 3 + 1) % 4])
+        date = START + timedelta(hours=n)
+        write(root, f"articles/s{n:03d}.md", story(f"Story {n}", date, tags, AUTHORS[n % 2]))
+    return root
+
+
+def touch_later(path: Path) -> None:
+    import os
+
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 10_000_000))
+
+
+class Wire:
+    """The content folder and the clock, changed as a wire's desk would."""
+
+    def __init__(self, root: Path, now: datetime) -> None:
+        self.root, self.now, self.made = root, now, 0
+
+    def files(self) -> list[Path]:
+        return sorted((self.root / "articles").glob("*.md"))
+
+    def pick(self, n: int) -> Path:
+        found = self.files()
+        return found[n % len(found)]
+
+    def new(
+        self,
+        n: int,
+        back: bool = False,
+        ahead: bool = False,
+        draft: bool = False,
+        topic: bool = False,
+    ) -> None:
+        self.made += 1
+        if back:
+            date = START + timedelta(hours=n % 40, minutes=30)
+        elif ahead:
+            date = self.now + timedelta(days=1 + n % 3)
+        else:
+            date = self.now - timedelta(minutes=1 + n % 50)
+        tags = (f"Topic {n}",) if topic else (TAGS[n % 4],)
+        extra = "draft: true\n" if draft else ""
+        text = story(f"New {self.made}", date, tags, AUTHORS[n % 2], extra)
+        write(self.root, f"articles/new-{self.made:03d}.md", text)
+
+    def edit(self, n: int) -> None:
+        path = self.pick(n)
+        path.write_text(path.read_text().replace('title: "', 'title: "Edited ', 1))
+        touch_later(path)
+
+    def withdraw(self, n: int) -> None:
+        path = self.pick(n)
+        text = path.read_text()
+        if "withdrawn:" in text or "draft:" in text:
+            return
+        date = text.split("date: ", 1)[1].split("\n", 1)[0]
+        when = max(datetime.fromisoformat(date) + timedelta(hours=1), self.now - timedelta(hours=1))
+        if when > self.now:
+            return
+        extra = f'withdrawn:\n  date: {when.isoformat()}\n  reason: "It was wrong."\n---\n'
+        path.write_text(text.replace("---\n", extra, 2).replace(extra, "---\n", 1))
+        touch_later(path)
+
+    def delete(self, n: int) -> None:
+        if len(self.files()) > 5:
+            self.pick(n).unlink()
+
+    def picture(self, n: int, name: str) -> None:
+        """Write ``images/<name>``: a PNG whose size depends on ``n``."""
+        import io
+
+        from PIL import Image
+
+        data = io.BytesIO()
+        Image.new("RGB", (1 + n % 7, 1 + n % 5), (n % 256, 0, 0)).save(data, "PNG")
+        write(self.root, f"images/{name}", data.getvalue())
+
+    def illustrated(self, n: int) -> None:
+        """A new story with a lead image of its own, new too."""
+        self.made += 1
+        name = f"lead-{self.made}.png"
+        self.picture(n, name)
+        image = f"image:\n  src: /images/{name}\n  alt: A picture\n"
+        date = self.now - timedelta(minutes=1 + n % 50)
+        text = story(f"Pictured {self.made}", date, (TAGS[n % 4],), AUTHORS[n % 2], image)
+        write(self.root, f"articles/new-{self.made:03d}.md", text)
+
+    def repaint(self, n: int) -> None:
+        """An image a story shows is replaced (another size), or a new one no
+        story shows yet is added."""
+        found = sorted((self.root / "images").glob("lead-*.png"))
+        name = found[n % len(found)].name if found else f"spare-{n}.png"
+        self.picture(n + 1, name)
+        touch_later(self.root / "images" / name)
+
+    def later(self, n: int) -> None:
+        self.now += timedelta(hours=1 + n * 7 % 3000)
+
+
+STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "new",
+                "back",
+                "ahead",
+                "draft",
+                "topic",
+                "illustrated",
+                "repaint",
+                "edit",
+                "withdraw",
+                "delete",
+                "later",
+            ]
+        ),
+        st.integers(0, 200),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=STEPS)
+def test_incremental_equals_clean_after_every_change(
+    tmp_path_factory: object, steps: list[tuple[str, int]]
+) -> None:
+    import pytest
+
+    assert isinstance(tmp_path_factory, pytest.TempPathFactory)
+    tmp = tmp_path_factory.mktemp("wire")
+    wire = Wire(site(tmp / "content", 46), START + timedelta(hours=60))
+    cache, out = Cache(tmp / "cache.sqlite"), tmp / "out"
+    build(wire.root, out, wire.now, cache)
+    for action, n in steps:
+        if action == "new":
+            wire.new(n)
+        elif action == "back":
+            wire.new(n, back=True)
+        elif action == "ahead":
+            wire.new(n, ahead=True)
+        elif action == "draft":
+            wire.new(n, draft=True)
+        elif action == "topic":  # a tag no story had: a listing comes
+            wire.new(n, topic=True)
+        else:
+            getattr(wire, action)(n)
+        report = build(wire.root, out, wire.now, cache)
+        assert site_files(out) == clean(wire.root, tmp, wire.now), (action, n)
+        if action in ("new", "edit", "topic", "illustrated", "repaint"):
+            assert not report.whole, action  # planned from the index alone
+    cache.close()
+    shutil.rmtree(tmp)
+
+
+def counts(root: Path, tmp: Path, count: int) -> tuple[int, int, int]:
+    """(files rewritten, outputs rendered, whether planned whole) by a new
+    story on a site of ``count`` stories."""
+    site(root, count, feed_items=50)
+    cache, out = Cache(tmp / "cache.sqlite"), tmp / "out"
+    now = START + timedelta(hours=count + 1)
+    build(root, out, now, cache)
+    write(root, "articles/zz-new.md", story("Fresh", now, ("Water",), "ana"))
+    report = build(root, out, now, cache)
+    cache.close()
+    return report.written, report.rendered, int(report.whole)
+
+
+def test_a_new_story_costs_the_same_at_any_size(tmp_path: Path) -> None:
+    """At 100 and 1,000 stories a new one rewrites the same files and renders
+    the same outputs: its page and ninjs item, the front page and three feeds of the site,
+    of its tag and of its author, the newest sitemap, the news sitemap and the index."""
+    small = counts(tmp_path / "small", tmp_path / "s", 100)
+    large = counts(tmp_path / "large", tmp_path / "l", 1_000)
+    assert small == large
+    written, rendered, whole = large
+    assert not whole
+    assert written == rendered == 2 + 3 * 4 + 3  # story: page, ninjs; 3 listings; 3 sitemaps

@@ -1,0 +1,209 @@
+"""What readers find on the pages, in Chromium (Playwright) and in the `reader`
+library: the withdrawals feed from /withdrawals/, /feeds/ and the OPML list;
+pages no wider than a phone's screen."""
+
+from __future__ import annotations
+
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import NOW, SHOTS, free_port, generate, gunicorn, write
+from feeds.content import load_content
+from feeds.listings import withdrawals
+
+#: Chromium and reader against gunicorn.
+pytestmark = pytest.mark.slow
+
+
+def test_the_withdrawals_link_lands_on_the_withdrawals_feeds(
+    browser: Any, served: tuple[str, Path]
+) -> None:
+    """The link "Follow withdrawals in a feed reader" led to /feeds/#withdrawals, which
+    did not exist: the page listed only the site, the tags and the authors."""
+    base, _ = served
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(base + "withdrawals/")
+    page.get_by_role("link", name="Follow withdrawals in a feed reader").click()
+    page.wait_for_load_state()
+    assert page.url == base + "feeds/#withdrawals"
+    section = page.locator("#withdrawals")
+    assert section.is_visible()
+    top = section.evaluate("e => e.getBoundingClientRect().top")
+    assert 0 <= top < 100  # scrolled to it, not merely somewhere on the page
+    assert section.get_by_role("heading", name="Withdrawn articles").is_visible()
+    assert page.evaluate("window.scrollY") > 0
+    assert section.locator("code").all_inner_texts() == [
+        base + "withdrawals/rss.xml",
+        base + "withdrawals/atom.xml",
+        base + "withdrawals/feed.json",
+    ]
+    page.screenshot(path=str(SHOTS / "feeds-withdrawals.png"))
+    page.close()
+
+
+def test_reader_subscribes_to_the_withdrawals_from_the_opml_list(
+    served: tuple[str, Path], tmp_path: Path
+) -> None:
+    """The OPML list, imported into `reader` and updated, gives the
+    withdrawals feed with a notice for each withdrawn story."""
+    from reader import make_reader
+
+    base, root = served
+    with urllib.request.urlopen(base + "feeds.opml", timeout=10) as response:
+        opml = response.read()
+    (tmp_path / "feeds.opml").write_bytes(opml)
+    gone = withdrawals(load_content(root, base), NOW)
+    assert gone
+    reader = make_reader(str(tmp_path / "reader.sqlite"))
+    try:
+        with open(tmp_path / "feeds.opml", "rb") as file:
+            reader.import_feeds(file)
+        url = base + "withdrawals/rss.xml"
+        assert url in {feed.url for feed in reader.get_feeds()}
+        reader.update_feed(url)
+        feed = reader.get_feed(url)
+        assert feed.title == "Field Notes Wire: withdrawn articles"
+        titles = {entry.title for entry in reader.get_entries(feed=url)}
+        assert titles == {f"Withdrawn: {article.title}" for article in gone}
+    finally:
+        reader.close()
+
+
+#: A bare URL longer than a phone's screen is wide, as editors paste them.
+LONG_URL = (
+    "https://docs.example.org/spreadsheets/d/"
+    "1XqT7bWc0NfR3kLmZp8VdYs2HgJ5uQaEo9iKt4rCwB6nMzPlOy_AxSe/edit?usp=sharing"
+)
+
+
+@pytest.fixture(scope="module")
+def big_site(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A generated site of 160 stories (three sealed archive documents, a
+    hundred tags' feeds on /feeds/), one with a long tag name and a long bare
+    URL, and a withdrawn one with a long address, under gunicorn."""
+    port = free_port()
+    folder = tmp_path_factory.mktemp("big")
+    root = generate(folder / "content", 160)
+    toml = root / "site.toml"
+    toml.write_text(
+        toml.read_text().replace("https://bench.example.org/", f"http://127.0.0.1:{port}/")
+    )
+    write(
+        root,
+        "articles/long-url.md",
+        f"""\
+        ---
+        title: Where the tariff data lives
+        date: 2026-11-20T10:00:00Z
+        authors: [{{name: Ana Quispe}}]
+        tags: [Water and sanitation in the Andean highlands and valleys]
+        ---
+        The figures are at {LONG_URL} for anyone to check.
+        """,
+    )
+    write(
+        root,
+        "articles/a-story-withdrawn-for-a-reason-that-needed-a-very-long-address.md",
+        """\
+        ---
+        title: A withdrawn story
+        date: 2026-11-18T10:00:00Z
+        authors: [{name: Ana Quispe}]
+        withdrawn: {date: 2026-11-19T10:00:00Z, reason: It named the wrong district.}
+        ---
+        Text.
+        """,
+    )
+    with gunicorn(root, port, folder / "cache.sqlite") as base:
+        yield base
+
+
+@pytest.mark.parametrize(
+    "path", ["feeds/", "archive/", "articles/long-url/", "withdrawals/", "tags/tag-1/", ""]
+)
+def test_no_page_is_wider_than_a_phone(browser: Any, big_site: str, path: str) -> None:
+    """At 390 px, /feeds/ was 417 px wide, /archive/ 425 px (feed URLs in
+    <code> do not wrap) and an article with a long bare URL 568 px."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    response = page.goto(big_site + path)
+    assert response is not None and response.status == 200, path
+    name = path.strip("/").replace("/", "-") or "home"
+    page.screenshot(path=str(SHOTS / f"phone-{name}.png"), full_page=True)
+    if path == "archive/":
+        assert page.locator("table.archives code").count() >= 3
+    if path == "articles/long-url/":
+        assert LONG_URL in page.locator("article .body").inner_text()
+    widths = page.evaluate(
+        "[document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]"
+    )
+    assert widths[0] <= widths[2] and widths[1] <= widths[2], (path, widths)
+    # Nothing scrolls sideways inside the page either, but a table of figures.
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('main *')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1 && !e.closest('pre')
+                         && getComputedStyle(e).overflowX !== 'visible')
+            .map(e => e.tagName + '.' + e.className)"""
+    )
+    assert wide == [], (path, wide)
+    page.close()
+
+
+def test_the_sample_logo_sits_on_the_page_in_dark_mode(
+    browser: Any, served: tuple[str, Path]
+) -> None:
+    """In dark mode the sample logo was an opaque white square on the dark
+    masthead: its corners must show the page's background."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    base, _ = served
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="dark")
+    page = context.new_page()
+    page.goto(base)
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(22, 23, 26)"  # the dark theme is on
+    logo = page.locator(".brand img")
+    assert logo.evaluate("img => img.complete && img.naturalWidth > 0")
+    shot = Image.open(BytesIO(logo.screenshot())).convert("RGB")
+    page.locator(".masthead").screenshot(path=str(SHOTS / "masthead-dark.png"))
+    width, height = shot.size
+    for x, y in ((0, 0), (width - 1, 0), (0, height - 1), (width - 1, height - 1)):
+        corner = shot.getpixel((x, y))
+        assert all(abs(a - b) <= 8 for a, b in zip(corner, (22, 23, 26), strict=True)), corner
+    # The logo itself stands out from the page: most of its square is the disc.
+    pixels = [shot.getpixel((x, y)) for y in range(height) for x in range(width)]
+    apart = [
+        p for p in pixels if sum(abs(a - b) for a, b in zip(p, (22, 23, 26), strict=True)) > 60
+    ]
+    assert len(apart) > 0.6 * width * height
+    context.close()
+
+
+def test_the_json_ld_reaches_chromium_without_a_policy_error(
+    browser: Any, served: tuple[str, Path]
+) -> None:
+    """The article's JSON-LD is an inline data block: the pages' CSP, which
+    allows no inline script, must not refuse it (nor need to: it is not run)."""
+    import json
+
+    base, root = served
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(base + "articles/agua-potable-el-alto/")
+    text = page.locator('script[type="application/ld+json"]').text_content() or ""
+    node = json.loads(text)
+    article = next(a for a in load_content(root, base).articles if a.slug == "agua-potable-el-alto")
+    assert (node["@type"], node["headline"], node["inLanguage"]) == (
+        "NewsArticle",
+        article.title,
+        "es",
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.screenshot(path=str(SHOTS / "article-es-1280.png"))
+    assert errors == []
+    page.close()
