@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -24,7 +24,7 @@ from feeds.errors import ContentError, FeedsError, HeldBack, UsageError
 # uses, so that `feeds build` with nothing to do does not pay for loading and
 # rendering code, nor `feeds --help` for any of it.
 if TYPE_CHECKING:
-    from feeds.model import Content, Site
+    from feeds.model import Article, Content, Site
     from feeds.state import State
 
 HELP = """Publish Markdown articles as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
@@ -134,14 +134,21 @@ def cmd_build(args: argparse.Namespace) -> int:
     if report.hub and report.feeds and not args.no_ping:
         ping_hub(report.hub, report.feeds, now)
     if report.content is not None:
-        tell_partners(report.content, now)
+        tell_partners(report.content, now, report.previous, report.before)
     return 0
 
 
-def tell_partners(content: Content, now: datetime) -> None:
+def tell_partners(
+    content: Content,
+    now: datetime,
+    previous: Mapping[str, Article] | None = None,
+    before: datetime | None = None,
+) -> None:
     """With a state database, append what changed for partners to their
     stream, and send the webhooks owed for up to :data:`PING_TIMEOUT`
-    seconds (what is left, a running app sends)."""
+    seconds (what is left, a running app sends). ``previous`` and
+    ``before``: a fast build's (:class:`feeds.build.Report`), for judging
+    only what moved since the last build."""
     from feeds import notify, webhooks
     from feeds.state import State, StateError, configured
 
@@ -150,7 +157,7 @@ def tell_partners(content: Content, now: datetime) -> None:
     try:
         state = State()
         try:
-            told = notify.record_build_changes(state, content, now, time.time())
+            told = notify.record_build_changes(state, content, now, time.time(), previous, before)
             tried = webhooks.deliver(
                 state,
                 notify.worker_id(),

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feeds import cdn, headers, websub
-from feeds.model import Content
+from feeds.model import Article, Content
 from feeds.plan import Plan
 from feeds.state import DEAD_AFTER, Gate, Ping, State, Topic, Worker
 
@@ -151,12 +151,20 @@ def tell_partners(state: State, old: Version | None, new: Version, now: float) -
     )
 
 
-def record_build_changes(state: State, content: Content, at: datetime, now: float) -> list[int]:
+def record_build_changes(
+    state: State,
+    content: Content,
+    at: datetime,
+    now: float,
+    previous: Mapping[str, Article] | None = None,
+    before: datetime | None = None,
+) -> list[int]:
     """What ``feeds build`` tells partners of: as :func:`tell_partners`, for
-    the content it built at ``at``."""
+    the content it built at ``at``; with ``previous`` and ``before`` (a fast
+    build's: :class:`feeds.build.Report`), only what moved since."""
     from feeds import stream
 
-    return stream.record(state, content, at, at.timestamp(), now)
+    return stream.record(state, content, at, at.timestamp(), now, previous, before)
 
 
 def record_build(

@@ -587,3 +587,81 @@ def test_a_reload_judges_only_the_articles_that_moved(
     assert sorted(judged) == sorted([many[10].id, soon.id])
     assert [c["event"] for c in read_all(state)][-2:] == ["refiled", "released"]
     assert len(told) == 2
+
+
+def test_fast_builds_tell_partners_of_each_change_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A story deleted, withdrawn, published, released by time, corrected,
+    and one whose early access starts: each reaches the stream once through
+    builds on the fast path, which judge only the articles involved."""
+    from test_fast import START, site, story, touch_later
+
+    from feeds.build import build
+    from feeds.cache import Cache
+    from feeds.cli import tell_partners
+
+    root = site(tmp_path / "content", 6)
+    first = START + timedelta(days=1)
+    write_story = (root / "articles").joinpath
+    write_story("soon.md").write_text(  # embargoed: in the early access from the start
+        story("Soon", first + timedelta(days=1), ("Water",), "ana")
+    )
+    write_story("later.md").write_text(  # its early access starts on day 3
+        story("Later", first + timedelta(days=10), ("Water",), "ana")
+    )
+    database = tmp_path / "state" / "feeds.db"
+    monkeypatch.delenv("FEEDS_DATABASE_URL", raising=False)
+    monkeypatch.setenv("FEEDS_STATE", str(database))
+    State(f"sqlite:///{database}").close()  # as `feeds partner add` makes it
+    out, cache = tmp_path / "out", Cache(tmp_path / "cache.db")
+    state = State(f"sqlite:///{database}")
+
+    def built(now: datetime) -> list[tuple[str, str]]:
+        """Build and tell as `feeds build` does: the changes told, (event, slug)."""
+        told = len(read_all(state))
+        report = build(root, out, now, cache)
+        if now > first:
+            assert report.whole is False
+        if report.content is not None:  # (None: nothing to do)
+            tell_partners(report.content, now, report.previous, report.before)
+            if now > first:
+                assert len(report.content.articles) <= 1  # what changed, not the site
+        return [(c["event"], c["url"].rsplit("/", 2)[-2]) for c in read_all(state)[told:]]
+
+    opening = built(first)
+    assert sorted(opening) == sorted(
+        [("published", f"s{n:03d}") for n in range(6)] + [("published", "soon")]
+    )
+    now = first + timedelta(minutes=1)
+    (root / "articles" / "s000.md").unlink()
+    assert built(now) == [("withdrawn", "s000")]
+
+    now += timedelta(minutes=1)
+    path = root / "articles" / "s001.md"
+    extra = f'withdrawn:\n  date: {now.isoformat()}\n  reason: "It was wrong."\n'
+    path.write_text(path.read_text().replace("---\n", "---\n" + extra, 1))
+    touch_later(path)
+    assert built(now) == [("withdrawn", "s001")]
+
+    now += timedelta(minutes=1)
+    write_story("new.md").write_text(story("New", now - timedelta(seconds=30), ("Work",), "joao"))
+    assert built(now) == [("published", "new")]
+
+    now += timedelta(minutes=1)
+    path = root / "articles" / "s002.md"
+    fixed = f"corrections:\n  - date: {now.isoformat()}\n    text: A name was wrong.\n"
+    path.write_text(path.read_text().replace("---\n", "---\n" + fixed, 1))
+    touch_later(path)
+    assert built(now) == [("corrected", "s002")]
+
+    assert built(first + timedelta(days=1, minutes=1)) == [("released", "soon")]
+    assert built(first + timedelta(days=3, minutes=1)) == [("published", "later")]
+    assert built(first + timedelta(days=3, minutes=2)) == []  # nothing to do
+
+    # A build judging every article finds nothing left untold.
+    cache.close()
+    assert build(root, tmp_path / "whole", first + timedelta(days=3, minutes=3)).whole
+    whole = load(root).content
+    assert stream.record(state, whole, first + timedelta(days=3, minutes=3), 9.0, 9.0) == []
+    state.close()
