@@ -23,6 +23,7 @@ from feeds.files import FileRefused, fingerprint, read_inside
 from feeds.holdback import Held
 
 if TYPE_CHECKING:
+    from feeds.model import Article, Content
     from feeds.plan import Plan
 
 Progress = Callable[[int, int], None]
@@ -51,6 +52,17 @@ class Report:
     #: Whether the whole site was planned (else only what the changed
     #: articles call for: :mod:`feeds.fast`).
     whole: bool = True
+    #: The content built, or on the fast path the site, its authors and only
+    #: the articles involved (changed, or whose moment came); None when there
+    #: was nothing to do. Partners are told of its changes
+    #: (:func:`feeds.notify.record_build_changes`).
+    content: Content | None = None
+    #: On the fast path: the involved articles as the last build had them,
+    #: by id (a removed one is only here), and that build's time: partners
+    #: are told only of what moved in between (:func:`feeds.stream.moved`).
+    #: None on the full path: every article is judged.
+    previous: Mapping[str, Article] | None = None
+    before: datetime | None = None
 
 
 def build(
@@ -155,6 +167,7 @@ def build(
         feeds,
         loaded.held,
         published.built,
+        content=plan.content,
     )
 
 

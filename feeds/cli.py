@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -24,7 +24,7 @@ from feeds.errors import ContentError, FeedsError, HeldBack, UsageError
 # uses, so that `feeds build` with nothing to do does not pay for loading and
 # rendering code, nor `feeds --help` for any of it.
 if TYPE_CHECKING:
-    from feeds.model import Site
+    from feeds.model import Article, Content, Site
     from feeds.state import State
 
 HELP = """Publish Markdown articles as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
@@ -133,7 +133,49 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(done)
     if report.hub and report.feeds and not args.no_ping:
         ping_hub(report.hub, report.feeds, now)
+    if report.content is not None:
+        tell_partners(report.content, now, report.previous, report.before)
     return 0
+
+
+def tell_partners(
+    content: Content,
+    now: datetime,
+    previous: Mapping[str, Article] | None = None,
+    before: datetime | None = None,
+) -> None:
+    """With a state database, append what changed for partners to their
+    stream, and send the webhooks owed for up to :data:`PING_TIMEOUT`
+    seconds (what is left, a running app sends). ``previous`` and
+    ``before``: a fast build's (:class:`feeds.build.Report`), for judging
+    only what moved since the last build."""
+    from feeds import notify, webhooks
+    from feeds.state import State, StateError, configured
+
+    if not configured():
+        return
+    try:
+        state = State()
+        try:
+            told = notify.record_build_changes(state, content, now, time.time(), previous, before)
+            tried = webhooks.deliver(
+                state,
+                notify.worker_id(),
+                time.time,
+                deadline=PING_TIMEOUT,
+                within=PING_TIMEOUT,
+            )
+        finally:
+            state.close()
+    except StateError as e:
+        print(f"could not tell partners: {e}", file=sys.stderr)
+        return
+    if told:
+        taken = sum(1 for t in tried if t.error is None)
+        print(
+            f"told partners of {plural(len(told), 'change')}"
+            + (f"; {plural(taken, 'webhook')} delivered" if tried else "")
+        )
 
 
 def ping_hub(
@@ -535,6 +577,125 @@ def partner_republications(
     return 0
 
 
+def partner_webhook(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
+    from feeds import webhooks
+
+    if state.partner(args.name) is None:
+        _missing(args.name)
+    if args.off:
+        if args.url is not None:
+            raise UsageError("give a URL or --off, not both")
+        state.set_endpoint(args.name, None, "", now.timestamp())
+        print(f"{args.name} has no webhook endpoint now")
+        return 0
+    if args.url is None or not webhooks.is_endpoint(args.url):
+        raise UsageError(f"expected the endpoint's http(s) URL, got {args.url!r}")
+    secret = webhooks.new_secret()
+    state.set_endpoint(args.name, args.url, secret, now.timestamp())
+    print(f"each change from now on is POSTed to {args.url}, signed with this secret")
+    print("(Standard Webhooks), shown this once:")
+    print()
+    print(f"  {secret}")
+    print()
+    return 0
+
+
+def partner_deliveries(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
+    from feeds import partners
+
+    if args.name is not None and state.partner(args.name) is None:
+        _missing(args.name)
+    found = state.deliveries(args.name)
+    if not found:
+        print("no webhook deliveries" + (f" to {args.name}" if args.name else ""))
+        return 0
+    rows = [
+        (
+            partners.moment(d.recorded, site.zone),
+            d.partner,
+            d.seq,
+            d.event,
+            d.attempts,
+            d.status or "-",
+            "delivered" if d.delivered is not None else ("failed" if d.done else "owed"),
+            partners.moment(d.delivered, site.zone) or "-",
+            d.article,
+            d.error or "",
+        )
+        for d in found
+    ]
+    header = ("time", "partner", "seq", "event", "attempts", "status", "outcome", "delivered")
+    print(partners.table((*header, "article", "error"), rows))
+    return 0
+
+
+def partner_resend(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
+    from feeds import notify, webhooks
+    from feeds.content import load
+
+    if state.partner(args.name) is None:
+        _missing(args.name)
+    if not any(e.partner == args.name and e.off is None for e in state.endpoints()):
+        raise UsageError(f"{args.name} has no webhook endpoint (feeds partner webhook NAME URL)")
+    cache = Cache(default_cache(args.content))
+    try:
+        content = load(args.content, cache=cache, partial=True).content
+    finally:
+        cache.close()
+    wanted = args.article.removesuffix(".md").removeprefix("articles/")
+    found = [a for a in content.articles if wanted in (a.id, a.slug, a.path.removesuffix(".md"))]
+    seq = state.last_change(site.base_url, found[0].id) if found else None
+    if seq is None:
+        raise UsageError(f"no change of {args.article!r} was told to partners")
+    state.resend(args.name, seq, time.time())
+    tried = webhooks.deliver(
+        state, notify.worker_id(), time.time, partner=args.name, within=PING_TIMEOUT
+    )
+    mine = [t for t in tried if t.seq == seq]
+    if mine and mine[-1].error is None:
+        print(f"sent change {seq} ({found[0].id}) to {args.name} again")
+    else:
+        why = mine[-1].error if mine else "earlier changes are still owed"
+        print(f"change {seq} to {args.name} is owed again ({why}); the app sends it")
+    return 0
+
+
+def partner_compliance(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
+    from feeds import partners
+    from feeds.content import load
+
+    cache = Cache(default_cache(args.content))
+    try:
+        content = load(args.content, cache=cache, partial=True).content
+    finally:
+        cache.close()
+    found = partners.compliance(state.alerts(), content.articles, now)
+    rows = [
+        (
+            alert.title,
+            alert.url,
+            partners.moment(alert.withdrawn, site.zone),
+            showing.origin,
+            partners.moment(showing.first, site.zone),
+            partners.moment(showing.last, site.zone),
+            showing.hits,
+        )
+        for alert in found
+        for showing in alert.origins
+    ]
+    header = ("article", "url", "withdrawn", "origin", "first hit", "last hit", "hits")
+    if args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return 0
+    if not rows:
+        print("no withdrawn story was shown anywhere since its withdrawal")
+        return 0
+    print(partners.table(header[:1] + header[2:], [r[:1] + r[2:] for r in rows]))
+    return 0
+
+
 #: Rows ``feeds partner audit`` prints by default.
 AUDIT_LIMIT = 100
 
@@ -767,6 +928,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"the table's first N rows, most hits first (default {AUDIT_LIMIT}; 0: all)",
     )
+    hook = action(
+        "webhook",
+        "Set a partner's webhook endpoint and print its signing secret, this once.",
+        partner_webhook,
+    )
+    hook.add_argument("name", metavar="NAME")
+    hook.add_argument("url", nargs="?", metavar="URL", help="where each change is POSTed")
+    hook.add_argument("--off", action="store_true", help="remove the endpoint")
+    delivered = action(
+        "deliveries",
+        "Print the webhook deliveries: event, attempts, status, time.",
+        partner_deliveries,
+    )
+    delivered.add_argument("name", nargs="?", metavar="NAME", help="one partner's only")
+    resend = action(
+        "resend", "Send a partner an article's newest change once more.", partner_resend
+    )
+    resend.add_argument("name", metavar="NAME")
+    resend.add_argument("article", metavar="ARTICLE", help="the article's id, slug or file")
+    compliance = action(
+        "compliance",
+        "Print, for each withdrawn story, the origins still showing it since its withdrawal.",
+        partner_compliance,
+    )
+    compliance.add_argument("--csv", action="store_true", help="CSV, for spreadsheets")
     deploy = command(
         "deploy",
         "Upload the last export to S3-compatible object storage: changed files only.",

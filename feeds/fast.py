@@ -43,10 +43,13 @@ from feeds.errors import ContentError, Problem
 from feeds.export import MANIFEST_FILE
 from feeds.files import fingerprint, read_inside
 from feeds.listings import NEWS_DAYS, TOMBSTONE_DAYS
-from feeds.model import Author, ImageFile
+from feeds.model import Article, Author, Content, ImageFile, Site
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from feeds.build import Report
+    from feeds.delta import Delta
 
 #: Bumped when what :func:`remember` keeps changes.
 VERSION = "2"
@@ -208,6 +211,11 @@ def build(
         if path not in changed:
             entry = index.get(db, path)
             changes.append(Change(path, entry, entry))
+    # What partners are told of (feeds.stream): the articles involved as the
+    # last build had them, read before their rows are replaced below.
+    involved = {c.path for c in changes}
+    involved.update(index.early(db, index.stamp(t0), t1, site.early_access_days))
+    previous = _previous(cache, involved, authors)
     site_images = frozenset(json.loads(cache.get("fast_site_images") or "[]"))
     delta = Delta(cache, site, authors, frozenset(images), site_images, fresh)
     delta.redone = frozenset(redone)
@@ -254,6 +262,7 @@ def build(
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+    told = _told(delta, site, authors, involved - {p for p, i in changed.items() if i is None})
     written = published.written if published is not None else 0
     changed_files = published.changed if published is not None else ()
     feeds = tuple(
@@ -263,4 +272,42 @@ def build(
         and not urls.is_archive_document(path)
         and (sha := cache.exported(path) or "")
     )
-    return Report(count, written, changed_files, site.hub, feeds, held, delta.built, whole=False)
+    return Report(
+        count,
+        written,
+        changed_files,
+        site.hub,
+        feeds,
+        held,
+        delta.built,
+        whole=False,
+        content=told,
+        previous={a.id: a for a in previous.values()},
+        before=t0,
+    )
+
+
+def _previous(cache: Cache, paths: Iterable[str], authors: dict[str, Author]) -> dict[str, Article]:
+    """The articles at ``paths`` as the last build had them (none for a new
+    file), by path."""
+    found = {}
+    for path in sorted(paths):
+        blob = cache.article_blob(path)
+        article = thaw(blob, authors) if blob is not None else None
+        if article is not None:
+            found[path] = article
+    return found
+
+
+def _told(delta: Delta, site: Site, authors: dict[str, Author], paths: Iterable[str]) -> Content:
+    """The site as partners are told of it after a fast build: its authors
+    and only the articles at ``paths``, as the build published them."""
+    from feeds.delta import Decline
+
+    articles = []
+    for path in sorted(paths):
+        try:
+            articles.append(delta.article(path))
+        except Decline:
+            continue  # not in the cache: nothing to tell of it
+    return Content(site, tuple(authors[k] for k in sorted(authors)), tuple(articles))

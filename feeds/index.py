@@ -373,6 +373,18 @@ def due(db: sqlite3.Connection, after: int, until: int, days: int) -> list[str]:
     return [p for (p,) in rows]
 
 
+def early(db: sqlite3.Connection, after: int, until: int, early_days: int) -> list[str]:
+    """Paths of the articles whose early access starts in ``(after, until]``
+    (``date - early_days``: partners see them from then on), which
+    :func:`due` does not look for: nothing public changes then."""
+    span = early_days * 86_400_000_000
+    rows = db.execute(
+        "SELECT path FROM ix_articles WHERE draft = 0 AND republish = 1 AND date > ? AND date <= ?",
+        (after + span, until + span),
+    )
+    return [p for (p,) in rows]
+
+
 def next_change(
     db: sqlite3.Connection, now: int, early_days: int, days: int, news_days: int
 ) -> int | None:

@@ -1,8 +1,11 @@
 """What changed, and who must be told: the one module that decides it.
 
 Who: the WebSub hub, of each public feed whose bytes changed
-(:mod:`feeds.websub` sends the pings), and the CDN in front of the app, of the
-surrogate keys of what changed (:mod:`feeds.cdn` sends the purges).
+(:mod:`feeds.websub` sends the pings), the CDN in front of the app, of the
+surrogate keys of what changed (:mod:`feeds.cdn` sends the purges), and the
+partners, of each article whose standing for them changed: the change stream
+and the webhooks (:mod:`feeds.stream`, :mod:`feeds.webhooks`), told at once,
+by the first worker to serve the change or by the build.
 
 When: what ``feeds build`` and ``feeds deploy`` tell is owed at once, since
 their export is in place when they decide. What the app tells is owed once
@@ -31,8 +34,10 @@ import secrets
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from feeds import cdn, headers, websub
+from feeds.model import Article, Content
 from feeds.plan import Plan
 from feeds.state import DEAD_AFTER, Gate, Ping, State, Topic, Worker
 
@@ -85,6 +90,8 @@ class Recorded:
     pinged: tuple[str, ...]
     #: The keys whose purge it owes (twice: see the module's docstring).
     purged: tuple[str, ...]
+    #: The changes it appended to the partners' stream.
+    told: tuple[int, ...] = ()
 
 
 def purge_keys(old: Version | None, new: Version) -> tuple[str, ...]:
@@ -103,11 +110,14 @@ def record(
     purge_url: str | None,
     body: Callable[[str], bytes],
     now: float,
+    partners: bool = False,
 ) -> Recorded:
     """Decide what changed from ``old`` (what this worker served before) to
     ``new``, and who must be told, and owe it in the state database for when
     every live worker serves ``new``, unless another worker did already.
-    ``body`` gives a feed's bytes (built only for feeds whose inputs moved)."""
+    ``body`` gives a feed's bytes (built only for feeds whose inputs moved).
+    ``partners``: tell them too (:func:`tell_partners`)."""
+    told = tell_partners(state, old, new, now) if partners else ()
     gate = new.gate
     found: dict[str, Topic] = {}
     if hub is not None:
@@ -122,7 +132,39 @@ def record(
     pinged, claimed = state.record_change(
         gate, found, hub, (purge_url, keys) if purge_url is not None else None, now
     )
-    return Recorded(tuple(pinged), keys if claimed else ())
+    return Recorded(tuple(pinged), keys if claimed else (), told)
+
+
+def tell_partners(state: State, old: Version | None, new: Version, now: float) -> tuple[int, ...]:
+    """Append to the partners' stream what changed for them in ``new``
+    (judged at its plan's moment), and owe its webhooks; the sequence
+    numbers appended (none when another worker did first). Only what moved
+    since ``old``, which this worker told of, is judged."""
+    from feeds import stream
+
+    plan = new.plan
+    if old is None:  # a first start: every article is judged
+        return tuple(stream.record(state, plan.content, plan.now, new.as_of, now))
+    previous = {a.id: a for a in old.plan.content.articles}
+    return tuple(
+        stream.record(state, plan.content, plan.now, new.as_of, now, previous, old.plan.now)
+    )
+
+
+def record_build_changes(
+    state: State,
+    content: Content,
+    at: datetime,
+    now: float,
+    previous: Mapping[str, Article] | None = None,
+    before: datetime | None = None,
+) -> list[int]:
+    """What ``feeds build`` tells partners of: as :func:`tell_partners`, for
+    the content it built at ``at``; with ``previous`` and ``before`` (a fast
+    build's: :class:`feeds.build.Report`), only what moved since."""
+    from feeds import stream
+
+    return stream.record(state, content, at, at.timestamp(), now, previous, before)
 
 
 def record_build(

@@ -41,7 +41,7 @@ from feeds.render import (
 if TYPE_CHECKING:  # the state database is the app's, not the build's: not imported here
     from collections.abc import Sequence
 
-    from feeds.partners import Republication
+    from feeds.partners import Alert, Republication
     from feeds.state import AuditEntry, RefusalRow
 
 
@@ -377,11 +377,13 @@ def desk_page(
     renderer: Renderer,
     figures: list[Republication],
     entries: list[AuditEntry],
+    alerts: Sequence[Alert] = (),
     refused: Sequence[RefusalRow] = (),
 ) -> bytes:
-    """The editors' desk (app only): each article's republications with a bar
-    chart of its hits a day, the newest partner fetches, and the newest
-    counts of refused requests."""
+    """The editors' desk (app only): compliance alerts (withdrawn stories
+    still shown, per origin), each article's republications with a bar chart
+    of its hits a day, the newest partner fetches, and the newest counts of
+    refused requests."""
     site = renderer.site
 
     def chart(figure: Republication) -> Markup:
@@ -414,6 +416,7 @@ def desk_page(
         more_articles=max(len(figures) - DESK_ARTICLES, 0),
         origins_shown=DESK_ORIGINS,
         entries=entries,
+        alerts=alerts,
         refused=refused,
         chart=chart,
         moment=lambda seconds: (

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from feeds import urls
+from feeds.model import Article
 from feeds.state import AuditEntry, Partner, RefusalRow, State, Token
 from feeds.terminal import visible
 
@@ -177,6 +179,56 @@ def republications(
             )
         )
     return sorted(found, key=lambda r: (-r.hits, r.title))
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A withdrawn story still shown: the origins whose pages loaded its
+    pixel from its withdrawal on."""
+
+    title: str
+    url: str
+    #: The withdrawal's moment, in seconds.
+    withdrawn: float
+    origins: tuple[Showing, ...]
+
+    @property
+    def hits(self) -> int:
+        return sum(showing.hits for showing in self.origins)
+
+
+def compliance(
+    rows: Iterable[tuple[str, str, int, float, float]],
+    articles: Iterable[Article],
+    now: datetime,
+) -> list[Alert]:
+    """The compliance alerts of pixel rows (pixel, origin, hits, first, last)
+    counted after a withdrawal: per story withdrawn at ``now``, the origins
+    still showing it, most hits first; stories most shown first."""
+    withdrawn = {
+        urls.id_digest(a.id): a
+        for a in articles
+        if a.withdrawn is not None and a.withdrawn.date <= now
+    }
+    by_pixel: dict[str, list[Showing]] = {}
+    for pixel, origin, count, first, last in rows:
+        article = withdrawn.get(pixel)
+        gone = article.withdrawn if article is not None else None
+        if gone is not None and last >= gone.date.timestamp():
+            by_pixel.setdefault(pixel, []).append(Showing(origin, first, last, int(count)))
+    found = []
+    for pixel, showings in by_pixel.items():
+        article = withdrawn[pixel]
+        assert article.withdrawn is not None
+        found.append(
+            Alert(
+                article.title,
+                article.url,
+                article.withdrawn.date.timestamp(),
+                tuple(sorted(showings, key=lambda s: (-s.hits, s.origin))),
+            )
+        )
+    return sorted(found, key=lambda a: (-a.hits, a.title))
 
 
 def moment(seconds: float | None, zone: tzinfo) -> str:

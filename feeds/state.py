@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     create_engine,
     delete,
     event,
@@ -233,6 +234,92 @@ notices = Table(
     Column("recorded", Float, nullable=False),
 )
 
+#: What partners were last told of each article (:mod:`feeds.stream`): one
+#: row per site and article. Whoever moves a row to a new revision is the one
+#: who appends the change to the stream.
+told = Table(
+    "told",
+    METADATA,
+    Column("site", String(2000), primary_key=True),
+    Column("article", String(2000), primary_key=True),
+    #: Counts the changes told of the article, from 1.
+    Column("revision", Integer, nullable=False),
+    #: What a partner sees of it (:class:`feeds.events.Standing`), as JSON.
+    Column("standing", Text, nullable=False),
+    #: The ``Last-Modified`` of the version it was told from, in seconds: an
+    #: older version (a worker that has not reloaded yet) never takes it back.
+    Column("as_of", Float, nullable=False),
+)
+
+#: The change stream: append-only, one row per change told to partners.
+changes = Table(
+    "changes",
+    METADATA,
+    #: The sequence number: rows are appended one transaction at a time
+    #: (:meth:`State.tell`), so numbers commit in order and a reader never
+    #: skips one committed later.
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("site", String(2000), nullable=False, index=True),
+    Column("article", String(2000), nullable=False),
+    #: The article's :attr:`told.revision` this change made: one change, one row.
+    Column("revision", Integer, nullable=False),
+    Column("event", String(20), nullable=False),
+    #: When it happened, in seconds since the epoch.
+    Column("at", Float, nullable=False),
+    Column("url", String(2000), nullable=False),
+    #: The ninjs item, as JSON.
+    Column("item", Text, nullable=False),
+    UniqueConstraint("site", "article", "revision", name="changes_once"),
+)
+
+#: Each partner's webhook endpoint, if it has one.
+endpoints = Table(
+    "endpoints",
+    METADATA,
+    Column("partner", String(200), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    #: ``whsec_<base64>``: the key the requests are signed with.
+    Column("secret", String(200), nullable=False),
+    Column("created", Float, nullable=False),
+    #: When it was turned off (a 410, or ``--off``), and why; None: it is on.
+    Column("off", Float, nullable=True),
+    Column("why", Text, nullable=True),
+)
+
+#: Webhook deliveries: one row per change and partner (and per resend).
+deliveries = Table(
+    "deliveries",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner", String(200), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    #: The ``webhook-id``: ``msg_<seq>``, or ``msg_<seq>_<id>`` for a resend.
+    Column("message", String(200), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    #: When it is next tried; while a sender holds it, the end of its lease.
+    Column("next_try", Float, nullable=False),
+    Column("holder", String(200), nullable=True),
+    Column("done", Boolean, nullable=False),
+    #: The last answer's status, if any; why the last try failed, if it did.
+    Column("status", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("recorded", Float, nullable=False),
+    #: When the endpoint took it (a 2xx), if it did.
+    Column("delivered", Float, nullable=True),
+)
+
+#: Compliance alerts: pixel hits on a withdrawn story from its withdrawal on,
+#: per article and origin.
+alerts = Table(
+    "alerts",
+    METADATA,
+    Column("pixel", String(64), primary_key=True),
+    Column("origin", String(500), primary_key=True),
+    Column("hits", Integer, nullable=False),
+    Column("first", Float, nullable=False),
+    Column("last", Float, nullable=False),
+)
+
 #: Each version of the schema, from the first: the tables it adds.
 MIGRATIONS: list[tuple[Table, ...]] = [
     (topics, pings),
@@ -240,6 +327,7 @@ MIGRATIONS: list[tuple[Table, ...]] = [
     (purges,),
     (workers, notices),
     (refusals,),
+    (told, changes, endpoints, deliveries, alerts),
 ]
 
 #: Most clients an hour the refusals name; the others' are counted as "other".
@@ -310,6 +398,16 @@ def default_url() -> str:
     if configured.startswith(("postgresql://", "postgres://", "postgresql+")):
         return configured
     return "sqlite:///" + str(Path(os.environ.get("FEEDS_STATE") or "state/feeds.db").absolute())
+
+
+def configured(url: str | None = None) -> bool:
+    """Is there a state database to use, without making one: ``url`` or
+    :func:`default_url` is PostgreSQL's, or names a SQLite file that is
+    there (``feeds partner add``, or an app with a hub, made it)?"""
+    found = url or default_url()
+    if not found.startswith("sqlite:///"):
+        return True
+    return Path(found.removeprefix("sqlite:///")).is_file()
 
 
 def _engine(url: str) -> Engine:
@@ -726,6 +824,302 @@ class State:
                 )
             )
 
+    # -- the change stream and webhooks (feeds.stream) -------------------------------
+
+    def told(
+        self, site: str, articles: Collection[str] | None = None
+    ) -> dict[str, tuple[int, str, float]]:
+        """What partners were last told of each article of ``site`` (of
+        ``articles`` only, if given): its revision, its standing (JSON) and
+        the version's moment."""
+        query = select(told.c.article, told.c.revision, told.c.standing, told.c.as_of).where(
+            told.c.site == site
+        )
+        if articles is not None and len(articles) <= 500:
+            query = query.where(told.c.article.in_(sorted(articles)))
+        with self.read() as connection:
+            return {row[0]: (row[1], row[2], row[3]) for row in connection.execute(query)}
+
+    def tell(self, site: str, telling: Sequence[Telling], as_of: float, now: float) -> list[int]:
+        """Append each change of ``telling`` to the stream, and owe its
+        webhook to every partner with an endpoint on, in one transaction,
+        unless another process told of it first: each moves its article's
+        ``told`` row from the revision it was compared with, and only one
+        can (nor can a version older than the row's). The sequence numbers
+        of the changes appended."""
+        if not telling:
+            return []
+        with self.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # One appender at a time: numbers commit in the order they
+                # are drawn, so a reader past one never misses an earlier one.
+                connection.execute(text("SELECT pg_advisory_xact_lock(7256014)"))
+            listening = [
+                row[0]
+                for row in connection.execute(
+                    select(endpoints.c.partner)
+                    .join(partners, partners.c.name == endpoints.c.partner)
+                    .where(
+                        endpoints.c.off.is_(None),
+                        partners.c.revoked.is_(None) | (partners.c.revoked > now),
+                        partners.c.expires.is_(None) | (partners.c.expires > now),
+                    )
+                    .order_by(endpoints.c.partner)
+                )
+            ]
+            appended = []
+            for one in telling:
+                values = {"standing": one.standing, "as_of": as_of}
+                if one.revision == 0:
+                    moved = (
+                        connection.execute(
+                            _upsert(connection)(told)
+                            .values(site=site, article=one.article, revision=1, **values)
+                            .on_conflict_do_nothing()
+                            .returning(told.c.article)
+                        ).first()
+                        is not None
+                    )
+                else:
+                    moved = bool(
+                        connection.execute(
+                            update(told)
+                            .where(
+                                told.c.site == site,
+                                told.c.article == one.article,
+                                told.c.revision == one.revision,
+                                told.c.as_of <= as_of,
+                            )
+                            .values(revision=one.revision + 1, **values)
+                        ).rowcount
+                    )
+                if not moved:
+                    continue
+                number = connection.execute(
+                    insert(changes).values(
+                        site=site,
+                        article=one.article,
+                        revision=one.revision + 1,
+                        event=one.event,
+                        at=one.at,
+                        url=one.url,
+                        item=one.item,
+                    )
+                ).inserted_primary_key
+                assert number is not None
+                seq = int(number[0])
+                appended.append(seq)
+                if listening:
+                    connection.execute(
+                        insert(deliveries),
+                        [_delivery(name, seq, f"msg_{seq}", now) for name in listening],
+                    )
+            return appended
+
+    def changes(self, site: str, since: int = 0, limit: int = 100) -> list[StreamRow]:
+        """The changes of ``site`` after sequence number ``since``, oldest first."""
+        with self.read() as connection:
+            rows = connection.execute(
+                select(
+                    changes.c.seq,
+                    changes.c.event,
+                    changes.c.article,
+                    changes.c.at,
+                    changes.c.url,
+                    changes.c.item,
+                )
+                .where(changes.c.site == site, changes.c.seq > since)
+                .order_by(changes.c.seq)
+                .limit(limit)
+            ).all()
+        return [StreamRow(*row) for row in rows]
+
+    def last_change(self, site: str, article: str) -> int | None:
+        """The sequence number of the newest change of ``article``, if any."""
+        with self.read() as connection:
+            return connection.execute(
+                select(func.max(changes.c.seq)).where(
+                    changes.c.site == site, changes.c.article == article
+                )
+            ).scalar()
+
+    def set_endpoint(self, partner: str, url: str | None, secret: str, now: float) -> None:
+        """Give ``partner`` the webhook endpoint ``url`` signed with ``secret``
+        (None: turn it off); deliveries still owed to it are dropped."""
+        with self.begin() as connection:
+            connection.execute(endpoints.delete().where(endpoints.c.partner == partner))
+            _drop_deliveries(connection, partner, "the endpoint was changed")
+            if url is not None:
+                connection.execute(
+                    insert(endpoints).values(
+                        partner=partner, url=url, secret=secret, created=now, off=None, why=None
+                    )
+                )
+
+    def endpoints(self) -> list[Endpoint]:
+        with self.read() as connection:
+            rows = connection.execute(
+                select(
+                    endpoints.c.partner,
+                    endpoints.c.url,
+                    endpoints.c.secret,
+                    endpoints.c.off,
+                    endpoints.c.why,
+                ).order_by(endpoints.c.partner)
+            ).all()
+        return [Endpoint(*row) for row in rows]
+
+    def resend(self, partner: str, seq: int, now: float) -> None:
+        """Owe ``partner`` change ``seq`` once more, under a webhook-id of its own."""
+        with self.begin() as connection:
+            number = connection.execute(
+                insert(deliveries).values(_delivery(partner, seq, "", now))
+            ).inserted_primary_key
+            assert number is not None
+            connection.execute(
+                update(deliveries)
+                .where(deliveries.c.id == number[0])
+                .values(message=f"msg_{seq}_{number[0]}")
+            )
+
+    def take_delivery(
+        self,
+        now: float,
+        lease: float,
+        holder: str,
+        partner: str | None = None,
+        skip: Collection[str] = (),
+    ) -> list[Delivery]:
+        """The first delivery owed to each partner (or to ``partner``) whose
+        time has come, leased to ``holder`` until ``now + lease``: a partner's
+        changes go one at a time, in order, so a later one never overtakes
+        an earlier one being retried. Partners in ``skip`` are left out
+        (this process is sending to them)."""
+        first = (
+            select(deliveries.c.partner, func.min(deliveries.c.id).label("id"))
+            .where(deliveries.c.done.is_(False))
+            .group_by(deliveries.c.partner)
+        )
+        if partner is not None:
+            first = first.where(deliveries.c.partner == partner)
+        if skip:
+            first = first.where(deliveries.c.partner.not_in(list(skip)))
+        heads = first.subquery()
+        with self.read() as connection:
+            due = connection.execute(
+                select(
+                    deliveries.c.id,
+                    deliveries.c.partner,
+                    deliveries.c.seq,
+                    deliveries.c.message,
+                    deliveries.c.attempts,
+                    deliveries.c.recorded,
+                    deliveries.c.next_try,
+                    endpoints.c.url,
+                    endpoints.c.secret,
+                    changes.c.event,
+                    changes.c.article,
+                    changes.c.at,
+                    changes.c.url,
+                    changes.c.item,
+                )
+                .join(heads, heads.c.id == deliveries.c.id)
+                .join(endpoints, endpoints.c.partner == deliveries.c.partner)
+                .join(partners, partners.c.name == deliveries.c.partner)
+                .join(changes, changes.c.seq == deliveries.c.seq)
+                .where(
+                    deliveries.c.next_try <= now,
+                    endpoints.c.off.is_(None),
+                    # A partner revoked or expired is sent nothing more.
+                    partners.c.revoked.is_(None) | (partners.c.revoked > now),
+                    partners.c.expires.is_(None) | (partners.c.expires > now),
+                )
+                .order_by(deliveries.c.partner)
+            ).all()
+        if not due:
+            return []
+        taken = []
+        with self.begin() as connection:
+            for row in due:
+                leased = connection.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id == row[0], deliveries.c.next_try == row[6])
+                    .values(next_try=now + lease, holder=holder)
+                ).rowcount
+                if leased:
+                    change = StreamRow(row[2], row[9], row[10], row[11], row[12], row[13])
+                    taken.append(
+                        Delivery(row[0], row[1], row[3], row[4], row[5], row[7], row[8], change)
+                    )
+        return taken
+
+    def delivered_to(
+        self,
+        one: Delivery,
+        status: int | None,
+        error: str | None,
+        now: float,
+        retry: float | None,
+        off: bool = False,
+    ) -> None:
+        """Record a try of ``one``: taken (no ``error``), to be tried again at
+        ``retry``, or given up (``retry`` None); ``off``: the endpoint said
+        410, and is turned off with every delivery still owed to it."""
+        values: dict[str, Any] = {"attempts": one.attempts + 1, "status": status, "holder": None}
+        if error is None:
+            values.update(done=True, error=None, delivered=now)
+        elif retry is not None:
+            values.update(error=error, next_try=retry)
+        else:
+            values.update(done=True, error=error)
+        with self.begin() as connection:
+            connection.execute(update(deliveries).where(deliveries.c.id == one.id).values(values))
+            if off:
+                connection.execute(
+                    update(endpoints)
+                    .where(endpoints.c.partner == one.partner, endpoints.c.url == one.url)
+                    .values(off=now, why=error)
+                )
+                _drop_deliveries(connection, one.partner, "the endpoint is off")
+
+    def deliveries(self, partner: str | None = None) -> list[DeliveryRow]:
+        """Every delivery (of ``partner``), oldest first."""
+        query = (
+            select(
+                deliveries.c.partner,
+                deliveries.c.seq,
+                changes.c.event,
+                changes.c.article,
+                deliveries.c.message,
+                deliveries.c.attempts,
+                deliveries.c.status,
+                deliveries.c.done,
+                deliveries.c.error,
+                deliveries.c.recorded,
+                deliveries.c.delivered,
+            )
+            .join(changes, changes.c.seq == deliveries.c.seq)
+            .order_by(deliveries.c.id)
+        )
+        if partner is not None:
+            query = query.where(deliveries.c.partner == partner)
+        with self.read() as connection:
+            return [DeliveryRow(*row) for row in connection.execute(query)]
+
+    def next_delivery(self) -> float | None:
+        """When the next delivery owed is due (or its lease ends): the first
+        owed to each partner, the others wait behind it; None: none is owed."""
+        heads = (
+            select(func.min(deliveries.c.id).label("id"))
+            .where(deliveries.c.done.is_(False))
+            .group_by(deliveries.c.partner)
+            .subquery()
+        )
+        with self.read() as connection:
+            return connection.execute(
+                select(func.min(deliveries.c.next_try)).join(heads, heads.c.id == deliveries.c.id)
+            ).scalar()
+
     # -- partners and their tokens ---------------------------------------------------
 
     def add_partner(
@@ -948,14 +1342,47 @@ class State:
 
     # -- the republication pixel -----------------------------------------------------
 
-    def count_hits(self, counted: dict[tuple[str, str, str], tuple[int, float, float]]) -> None:
-        """Add hits: (pixel, origin, day) -> (hits, first, last), in one
+    def count_hits(
+        self,
+        counted: dict[tuple[str, str, str], tuple[int, float, float]],
+        alerted: Mapping[tuple[str, str], tuple[int, float, float]] | None = None,
+    ) -> None:
+        """Add hits: (pixel, origin, day) -> (hits, first, last), and
+        compliance alerts: (pixel, origin) -> (hits, first, last), in one
         transaction. An origin new to an article's day that already names
-        :data:`ORIGINS_PER_DAY` origins is counted as :data:`OTHER`."""
-        if not counted:
+        :data:`ORIGINS_PER_DAY` origins is counted as :data:`OTHER`, and so
+        is one new to an article's alerts that already name as many."""
+        if not counted and not alerted:
             return
         with self.begin() as connection:
             dialect = connection.dialect.name
+            smaller = func.min if dialect == "sqlite" else func.least
+            larger = func.max if dialect == "sqlite" else func.greatest
+            alerting: dict[str, set[str]] = {}
+            for (pixel, found), (count, first, last) in sorted((alerted or {}).items()):
+                if pixel not in alerting:
+                    alerting[pixel] = set(
+                        connection.execute(
+                            select(alerts.c.origin).where(alerts.c.pixel == pixel)
+                        ).scalars()
+                    )
+                origin = found
+                if origin not in alerting[pixel] and len(alerting[pixel]) >= ORIGINS_PER_DAY:
+                    origin = OTHER
+                alerting[pixel].add(origin)
+                statement = _upsert(connection)(alerts).values(
+                    pixel=pixel, origin=origin, hits=count, first=first, last=last
+                )
+                connection.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[alerts.c.pixel, alerts.c.origin],
+                        set_={
+                            "hits": alerts.c.hits + statement.excluded.hits,
+                            "first": smaller(alerts.c.first, statement.excluded.first),
+                            "last": larger(alerts.c.last, statement.excluded.last),
+                        },
+                    )
+                )
             upsert: Any = postgresql_insert if dialect == "postgresql" else sqlite_insert
             named: dict[tuple[str, str], set[str]] = {}
             # In one order in every worker: two never wait for each other's rows.
@@ -988,6 +1415,12 @@ class State:
                         },
                     )
                 )
+
+    def alerts(self) -> list[tuple[str, str, int, float, float]]:
+        """Compliance alerts: (pixel, origin, hits, first, last)."""
+        query = select(alerts).order_by(alerts.c.pixel, alerts.c.origin)
+        with self.read() as connection:
+            return [tuple(row) for row in connection.execute(query)]
 
     def hits(self, since: str | None = None) -> list[tuple[str, str, str, int, float, float]]:
         """(pixel, origin, day, hits, first, last), from day ``since`` on."""
@@ -1151,6 +1584,95 @@ def _move_pings(connection: Connection) -> None:
             ).where(pings.c.done.is_(False)),
         )
     )
+
+
+def _delivery(partner: str, seq: int, message: str, now: float) -> dict[str, Any]:
+    return {
+        "partner": partner,
+        "seq": seq,
+        "message": message,
+        "attempts": 0,
+        "next_try": now,
+        "holder": None,
+        "done": False,
+        "status": None,
+        "error": None,
+        "recorded": now,
+        "delivered": None,
+    }
+
+
+def _drop_deliveries(connection: Connection, partner: str, why: str) -> None:
+    connection.execute(
+        update(deliveries)
+        .where(deliveries.c.partner == partner, deliveries.c.done.is_(False))
+        .values(done=True, error=why, holder=None)
+    )
+
+
+@dataclass(frozen=True)
+class Telling:
+    """A change to append to the stream (:meth:`State.tell`)."""
+
+    article: str
+    #: The article's revision it was compared with; 0: never told of.
+    revision: int
+    event: str
+    #: The standing it moves to, JSON.
+    standing: str
+    at: float
+    url: str
+    #: The ninjs item, JSON.
+    item: str
+
+
+@dataclass(frozen=True)
+class StreamRow:
+    seq: int
+    event: str
+    article: str
+    at: float
+    url: str
+    #: JSON.
+    item: str
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    partner: str
+    url: str
+    secret: str
+    off: float | None
+    why: str | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A webhook delivery this process holds the lease of."""
+
+    id: int
+    partner: str
+    message: str
+    attempts: int
+    recorded: float
+    url: str
+    secret: str
+    change: StreamRow
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    partner: str
+    seq: int
+    event: str
+    article: str
+    message: str
+    attempts: int
+    status: int | None
+    done: bool
+    error: str | None
+    recorded: float
+    delivered: float | None
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,8 @@ WITHDRAWALS = "withdrawals/"
 
 #: The early-access feeds: token only, never exported, never listed.
 PARTNERS = "partners/"
+#: The partners' change stream (token only, app only): ``?since=CURSOR``.
+CHANGES = PARTNERS + "changes.json"
 #: The editors' desk (token with the editor scope, app only).
 DESK = "desk/"
 #: The built-in republication pixels (app only).

@@ -35,7 +35,11 @@ class Flaky:
         if self.tries <= self.refusals:
             raise StateError("test.db", RuntimeError("database is locked"))
 
-    def count_hits(self, counted: dict[tuple[str, str, str], tuple[int, float, float]]) -> None:
+    def count_hits(
+        self,
+        counted: dict[tuple[str, str, str], tuple[int, float, float]],
+        alerted: object = None,
+    ) -> None:
         self._try()
         self.hits.append(dict(counted))
 

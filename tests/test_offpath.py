@@ -149,11 +149,14 @@ def test_a_locked_sqlite_gives_503_to_tokens_and_holds_nothing_else(tmp_path: Pa
     env = {**os.environ, **state_env(f"sqlite:///{database}"), "FEEDS_CONTENT": str(root)}
     token = partner_token(env)
     log = tmp_path / "app.log"
+    # Locked before the app starts: with a state database there, its workers
+    # use it from the start (the partners' stream), and a journal mode can
+    # only change while nobody has it open.
     with (
+        locked(database) as holder,
         gunicorn(
             root, port, tmp_path / "cache.sqlite", env=state_env(f"sqlite:///{database}"), log=log
         ) as base,
-        locked(database),  # let go before the stop, which then writes at once
     ):
         public_and_refused_at_once(base, token)
         pixel = pixel_of(base)
@@ -161,6 +164,7 @@ def test_a_locked_sqlite_gives_503_to_tokens_and_holds_nothing_else(tmp_path: Pa
             status, took = fetch(pixel, Referer="https://partner.example/")
             assert (status, took < AT_ONCE) == (200, True)
         no_worker_killed(log)
+        holder.execute("ROLLBACK")  # let go before the stop, which then writes at once
 
 
 def test_a_stop_while_the_database_is_locked_loses_no_hit_and_no_audit_row(

@@ -19,8 +19,9 @@ from werkzeug.exceptions import HTTPException
 from feeds import cdn
 from feeds.cache import default_path as default_cache
 from feeds.headers import CDN_MAX_AGE
-from feeds.state import opened
+from feeds.state import configured, opened
 from feeds.validate import MAX_AGE
+from feeds.webhooks import BACKOFF
 from feeds.websub import backoff_from_env
 from webapp import views
 from webapp.audit import Audit
@@ -94,6 +95,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     (``$FEEDS_CDN_MAX_AGE``, default a day). ``STOP_DEADLINE``: seconds a
     stopping worker keeps trying to write the pixel counts and audit rows it
     holds while the state database does not answer (:mod:`webapp.batch`).
+    ``WEBHOOK_BACKOFF``: seconds before a failed webhook is tried again
+    (``$FEEDS_WEBHOOK_BACKOFF``, default 10; doubling each time).
     ``TRUSTED_PROXIES``: the addresses or networks of proxies in front of the
     app (``$FEEDS_TRUSTED_PROXIES``, comma-separated): for a request from one,
     the audit's client is read from ``X-Forwarded-For``
@@ -111,6 +114,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         PURGE_URL=os.environ.get("FEEDS_PURGE_URL") or None,
         CDN_MAX_AGE=os.environ.get("FEEDS_CDN_MAX_AGE") or CDN_MAX_AGE,
         STOP_DEADLINE=EXIT_DEADLINE,
+        WEBHOOK_BACKOFF=os.environ.get("FEEDS_WEBHOOK_BACKOFF") or BACKOFF,
         TRUSTED_PROXIES=os.environ.get("FEEDS_TRUSTED_PROXIES") or "",
     )
     if test_config:
@@ -157,6 +161,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             backoff_from_env(),
             app.config["PURGE_URL"],
             live.serving_here,
+            # The partners' stream and webhooks need a state database: once
+            # there is one, every change is told of.
+            partners=lambda: configured(app.config.get("STATE")),
+            webhook_backoff=float(app.config["WEBHOOK_BACKOFF"]),
         )
         live.on_publish = pusher.published
         pusher.published(live.snapshot)  # the first, loaded before it listened

@@ -15,6 +15,7 @@ import re
 import socket
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from feeds.state import ORIGINS_PER_DAY, OTHER, State
@@ -95,10 +96,23 @@ def ignored(found: str, own_host: str | None) -> bool:
     return address is not None and (address.is_loopback or address.is_unspecified)
 
 
-class Pixels(Batch[dict[tuple[str, str, str], tuple[int, float, float]]]):
+Counts = dict[tuple[str, str, str], tuple[int, float, float]]
+#: Hits on withdrawn stories since their withdrawal: (pixel, origin) -> (hits, first, last).
+Alerts = dict[tuple[str, str], tuple[int, float, float]]
+
+
+def _add(
+    into: dict[Any, tuple[int, float, float]], key: Any, count: int, first: float, last: float
+) -> None:
+    more, earliest, latest = into.get(key, (0, first, last))
+    into[key] = (count + more, min(first, earliest), max(last, latest))
+
+
+class Pixels(Batch[tuple[Counts, Alerts]]):
     """Hits counted in this process, not yet written (:mod:`webapp.batch`):
-    (pixel, origin, day) -> (hits, first, last). Its size is the number of
-    such keys, however many hits each counts."""
+    (pixel, origin, day) -> (hits, first, last), and the compliance alerts
+    among them. Its size is the number of such keys, however many hits each
+    counts."""
 
     what = "pixel counts"
 
@@ -107,13 +121,16 @@ class Pixels(Batch[dict[tuple[str, str, str], tuple[int, float, float]]]):
     ) -> None:
         super().__init__(logger, deadline)
         self.state = state
-        self._counts: dict[tuple[str, str, str], tuple[int, float, float]] = {}
+        self._counts: Counts = {}
+        self._alerts: Alerts = {}
         #: The origins each (pixel, day) of the counts names.
         self._origins: dict[tuple[str, str], set[str]] = {}
 
-    def hit(self, pixel: str, found: str, now: datetime, day: str) -> None:
-        """Count a hit; returns at once. Beyond :data:`feeds.state.ORIGINS_PER_DAY`
-        origins of an article a day, the hit counts as "other"."""
+    def hit(self, pixel: str, found: str, now: datetime, day: str, alert: bool = False) -> None:
+        """Count a hit (``alert``: on a withdrawn story, since its
+        withdrawal: a compliance alert too); returns at once. Beyond
+        :data:`feeds.state.ORIGINS_PER_DAY` origins of an article a day, the
+        hit counts as "other"."""
         moment = now.timestamp()
         with self._lock:
             named = self._origins.setdefault((pixel, day), set())
@@ -122,26 +139,30 @@ class Pixels(Batch[dict[tuple[str, str, str], tuple[int, float, float]]]):
             key = (pixel, found, day)
             if key in self._counts or self._adding():
                 named.add(found)
-                count, first, last = self._counts.get(key, (0, moment, moment))
-                self._counts[key] = (count + 1, min(first, moment), max(last, moment))
+                _add(self._counts, key, 1, moment, moment)
+                if alert:
+                    _add(self._alerts, (pixel, found), 1, moment, moment)
         self._started()
 
-    def _take(self) -> dict[tuple[str, str, str], tuple[int, float, float]] | None:
+    def _take(self) -> tuple[Counts, Alerts] | None:
         counted, self._counts = self._counts, {}
+        alerted, self._alerts = self._alerts, {}
         self._origins = {}
-        return counted or None
+        return (counted, alerted) if counted or alerted else None
 
-    def _put_back(self, batch: dict[tuple[str, str, str], tuple[int, float, float]]) -> None:
-        for key, (count, first, last) in batch.items():
-            more, earliest, latest = self._counts.get(key, (0, first, last))
-            self._counts[key] = (count + more, min(first, earliest), max(last, latest))
+    def _put_back(self, batch: tuple[Counts, Alerts]) -> None:
+        counted, alerted = batch
+        for key, (count, first, last) in counted.items():
+            _add(self._counts, key, count, first, last)
             self._origins.setdefault((key[0], key[2]), set()).add(key[1])
+        for pair, (count, first, last) in alerted.items():
+            _add(self._alerts, pair, count, first, last)
 
-    def _write(self, batch: dict[tuple[str, str, str], tuple[int, float, float]]) -> None:
-        self.state().count_hits(batch)
+    def _write(self, batch: tuple[Counts, Alerts]) -> None:
+        self.state().count_hits(*batch)
 
-    def _size(self, batch: dict[tuple[str, str, str], tuple[int, float, float]]) -> int:
-        return len(batch)
+    def _size(self, batch: tuple[Counts, Alerts]) -> int:
+        return len(batch[0]) + len(batch[1])
 
     def _count(self) -> int:
-        return len(self._counts)
+        return len(self._counts) + len(self._alerts)

@@ -1,5 +1,6 @@
 """Telling others of each change the workers serve, as :mod:`feeds.notify`
-decides: the WebSub hub of each feed that changed, the CDN of what to purge.
+decides: the WebSub hub of each feed that changed, the CDN of what to purge,
+the partners of each change of what they see (the stream and its webhooks).
 
 Every worker hears of each snapshot it starts serving (new content, an edit,
 a scheduled article whose time came). Three threads of its own, never a
@@ -10,8 +11,9 @@ owes, if no other worker did first, and sends the purges owed; the third
 sends the pings owed, so that a slow hub never holds a purge (each send has
 one deadline, :mod:`feeds.exchange`). Both send once every live worker
 serves the version, and retry what a hub or the CDN refused, until it is
-taken. A graceful stop removes the worker's heartbeat, so that it is not
-waited for.
+taken. A fourth sends the webhooks owed (:mod:`feeds.webhooks`), each
+partner in a thread of its own. A graceful stop removes the worker's
+heartbeat, so that it is not waited for.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import time
 import weakref
 from collections.abc import Callable
 
-from feeds import cdn, notify, websub
+from feeds import cdn, notify, webhooks, websub
 from feeds.state import State, StateError
 from webapp.reload import Snapshot
 
@@ -41,6 +43,8 @@ class Pusher:
         backoff: float = websub.BACKOFF,
         purge_url: str | None = None,
         serving_here: Callable[[], bool] = lambda: True,
+        partners: Callable[[], bool] = lambda: False,
+        webhook_backoff: float = webhooks.BACKOFF,
     ) -> None:
         #: The state database, opened on first use: only a site with a hub
         #: or a CDN needs it.
@@ -53,6 +57,12 @@ class Pusher:
         #: Does this process serve requests? Only then is it a worker that
         #: counts (a server's master loads the site and serves nothing).
         self.serving_here = serving_here
+        #: Does the site have a state database, to tell partners of changes in?
+        #: (Asked at each change: ``feeds partner add`` may make it meanwhile.)
+        self.partners = partners
+        self.webhook_backoff = webhook_backoff
+        self._sender: webhooks.Sender | None = None
+        self._wake_webhooks = threading.Event()
         #: This worker's name in the state database (new in each process).
         self.worker = ""
         #: The version this worker serves, once the notifier has looked at it.
@@ -67,7 +77,9 @@ class Pusher:
     def published(self, snapshot: Snapshot) -> None:
         """Hear of a snapshot now served; returns at once."""
         served = snapshot.served
-        if served is None or not (served.plan.content.site.hub or self.purge_url):
+        if served is None or not (
+            served.plan.content.site.hub or self.purge_url or self.partners()
+        ):
             return
         self._pending = snapshot
         self._start()
@@ -82,11 +94,16 @@ class Pusher:
                 # A new process (a server forks its workers): a worker of its own.
                 self.worker, self.serving = notify.worker_id(), None
                 me = weakref.ref(self)
-                for target, name, args in (
+                threads: list[tuple[Callable[..., None], str, tuple[object, ...]]] = [
                     (_run, "feeds-notify", (me, "work", "_wake")),
                     (_run, "feeds-ping", (me, "work_pings", "_wake_pings")),
                     (_beat, "feeds-heartbeat", (me,)),
-                ):
+                ]
+                self._sender = webhooks.Sender(
+                    self.state, self.worker, self.wall, self.webhook_backoff
+                )
+                threads.append((_run, "feeds-webhooks", (me, "work_webhooks", "_wake_webhooks")))
+                for target, name, args in threads:
                     threading.Thread(target=target, args=args, daemon=True, name=name).start()
                 atexit.register(_stop, me, os.getpid())
 
@@ -127,6 +144,18 @@ class Pusher:
             return notify.HEARTBEAT
         return self._until(due)
 
+    def work_webhooks(self) -> float:
+        """Start sending the webhooks owed; the seconds until there may be more
+        to do (other workers record changes too: looked for every heartbeat)."""
+        if self._sender is None or not self.partners():
+            return notify.HEARTBEAT
+        try:
+            due = self._sender.work()
+        except StateError as e:
+            self.logger.error("webhooks: %s; trying again in %.0f s", e, notify.HEARTBEAT)
+            return notify.HEARTBEAT
+        return min(self._until(due), notify.HEARTBEAT)
+
     def _site(self) -> str | None:
         return self.serving.plan.content.site.base_url if self.serving else None
 
@@ -158,10 +187,15 @@ class Pusher:
             return resource.data
 
         try:
-            recorded = notify.record(state, old, new, site.hub, self.purge_url, body, self.wall())
+            recorded = notify.record(
+                state, old, new, site.hub, self.purge_url, body, self.wall(), self.partners()
+            )
         except StateError:
             self.serving = old  # recorded on the next try, against the same old
             raise
+        if recorded.told:
+            self._wake_webhooks.set()
+            self.logger.info("partners: %d changes appended to the stream", len(recorded.told))
         if recorded.pinged:
             self.logger.info(
                 "WebSub: %d feeds changed, pinging %s once every worker serves them",

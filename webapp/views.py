@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from feeds import headers, partners, urls
+from feeds import headers, partners, stream, urls
 from feeds.model import BUILTIN_PIXEL
 from feeds.pages import desk_page
 from feeds.partners import Verdict
@@ -161,6 +162,25 @@ AGENT_KEPT = 200
 UNREACHABLE = "database unavailable"
 
 
+@bp.route("/" + urls.CHANGES, methods=["GET", "HEAD"])
+def changes() -> BaseResponse:
+    """The change stream (:mod:`feeds.stream`), for partners with a token:
+    at most a page of changes after ``since``, oldest first."""
+
+    def serve(snapshot: Snapshot, verdict: Verdict) -> Resource:
+        assert snapshot.served is not None
+        site = snapshot.served.plan.content.site
+        try:
+            since = stream.cursor(request.args.get("since"))
+        except stream.BadCursor as e:
+            body = json.dumps({"error": str(e)}).encode() + b"\n"
+            return Resource(body, headers.private(urls.CHANGES), 400)
+        body = stream.page(state(), site.base_url, since)
+        return Resource(body, headers.private(urls.CHANGES))
+
+    return behind_token(partners.EARLY_ACCESS, serve)
+
+
 @bp.route("/desk", methods=["GET", "HEAD"])
 @bp.route("/partners", methods=["GET", "HEAD"])
 def without_slash() -> BaseResponse:
@@ -200,10 +220,11 @@ def desk() -> BaseResponse:
         now = live().clock()
         first_day = (now - DESK_AUDIT).astimezone(plan.content.site.zone).date().isoformat()
         figures = partners.republications(state().hits(first_day), named)
+        alerts = partners.compliance(state().alerts(), plan.content.articles, now)
         since = (now - DESK_AUDIT).timestamp()
         entries = state().audit(since=since, newest=DESK_AUDIT_ROWS)
         refused = state().refused(since=since, newest=DESK_AUDIT_ROWS)
-        page = desk_page(plan.renderer, figures, entries[::-1], refused)
+        page = desk_page(plan.renderer, figures, entries[::-1], alerts, refused)
         return Resource(page, headers.private("desk/index.html"))
 
     return behind_token(partners.EDITOR, serve)
@@ -229,11 +250,13 @@ def pixel(name: str) -> BaseResponse:
                 now = live().clock()
                 day = now.astimezone(site.zone).date().isoformat()
                 counter: Pixels = current_app.extensions["feeds.pixels"]
+                gone = article.withdrawn
                 counter.hit(
                     urls.id_digest(article.id),
                     found,
                     now,
                     day,
+                    alert=gone is not None and gone.date <= now,
                 )
     return send(PIXEL, snapshot)
 
