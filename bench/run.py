@@ -164,8 +164,13 @@ def timed_build(command: list[str]) -> tuple[float, int]:
 
 
 def largest_file(out: Path) -> tuple[int, str]:
-    """Bytes and path of the largest file of an export."""
-    sizes = ((path.stat().st_size, path.relative_to(out).as_posix()) for path in out.rglob("*"))
+    """Bytes and path of the largest file of an export (files only: a folder
+    of 100,000 articles is itself a few MB, and no download)."""
+    sizes = (
+        (path.stat().st_size, path.relative_to(out).as_posix())
+        for path in out.rglob("*")
+        if path.is_file()
+    )
     return max((size, name) for size, name in sizes if not name.startswith("."))
 
 

@@ -185,7 +185,7 @@ def test_plan_refuses_a_mass_deletion_unless_forced() -> None:
 
 #: What a site's owner puts beside an export, reported deleted by a deploy
 #: that never wrote them (issue 23 item 10).
-FOREIGN = ("robots.txt", "ads.txt", ".well-known/security.txt", "google1234.html", "a.pdf")
+FOREIGN = ("humans.txt", "ads.txt", ".well-known/security.txt", "google1234.html", "a.pdf")
 
 
 def test_plan_deletes_only_what_a_deploy_wrote() -> None:
