@@ -493,9 +493,9 @@ def publish_changes(
             cache.db.execute("INSERT OR REPLACE INTO meta VALUES ('shadow_build', ?)", (live,))
             write_marker(shadow, live)
             return Published(live, {}, 0)
-        build = digest(
-            "\n".join([live, *(f"{p} {s}" for p, s in sorted(changes.items()))]).encode()
-        )
+        # The build's id is its manifest's digest, as a whole build gives it:
+        # the same files, the same id, whichever way they were built.
+        build = digest("\n".join(f"{p} {sha}" for p, (sha, _) in sorted(sizes.items())).encode())
         text = json.dumps(
             {"version": 1, "build": build, "files": dict(sorted(sizes.items()))},
             separators=(",", ":"),
