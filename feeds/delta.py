@@ -127,6 +127,8 @@ class Delta:
         self.images, self.site_images = images, site_images
         self.renderer = Renderer(site)
         self.words = words_for(site.language, site.language, site.zone)
+        #: The site's own feeds, linked from every page.
+        self.site_feeds = listing_feeds(site, home_channel(site))
         #: The changed articles as just validated, by path.
         self.fresh = fresh
         self._articles: dict[str, Article] = {}
@@ -186,11 +188,10 @@ class Delta:
         for found in changes:
             if listing not in found.listings or found.draft:
                 continue
+            withdrawn = _withdrawn(found, now)
             if found.date <= now:
                 positions.add(index.position(db, listing, found.date, found.id))
                 keys.add((found.date, found.id))
-            withdrawn = found.wdate is not None and found.wdate <= now
-            if found.date <= now:
                 public.add((found.id, not withdrawn))
             if withdrawn and found.wdate is not None and now - found.wdate < DAYS * 86_400_000_000:
                 in_feeds = True  # a tombstone
@@ -210,10 +211,10 @@ class Delta:
     def shown(self, listing: str, now: int, start: int, stop: int) -> tuple[Article, ...]:
         """The public articles among slots ``[start, stop)``, newest first."""
         found = index.window(self.db, listing, now, start, stop)
-        return self.articles(s.path for s in reversed(found) if s.wdate is None or s.wdate > now)
+        return self.articles(s.path for s in reversed(found) if s.public(now))
 
     def feeds_of(self, channel: Channel) -> tuple[FeedLink, ...]:
-        site_feeds = listing_feeds(self.site, home_channel(self.site))
+        site_feeds = self.site_feeds
         if channel.path == urls.HOME:
             return site_feeds
         return listing_feeds(self.site, channel) + site_feeds
@@ -225,7 +226,7 @@ class Delta:
         return Document(
             listing,
             number,
-            self.articles(s.path for s in reversed(found) if s.wdate is None or s.wdate > now),
+            self.articles(s.path for s in reversed(found) if s.public(now)),
             self.articles(p for p in mourned if p in ids),
             first=index.moment(found[0].date),
             last=index.moment(found[-1].date),
@@ -407,7 +408,7 @@ class Delta:
                 self._render(files, path, build, channel, shown, self.articles(mourned), history)
 
     def _article(self, change: Change, now: int, files: Files) -> None:
-        site_feeds = listing_feeds(self.site, home_channel(self.site))
+        site_feeds = self.site_feeds
         old, new = change.before, change.after
         if old is not None and (new is None or new.slug != old.slug):
             for path in (urls.file_of(urls.article(old.slug)), urls.ninjs(old.slug)):
@@ -432,7 +433,7 @@ class Delta:
                 files[gone] = None
 
     def _withdrawals(self, now: int, files: Files) -> None:
-        site_feeds = listing_feeds(self.site, home_channel(self.site))
+        site_feeds = self.site_feeds
         channel = withdrawals_channel(self.site, self.words)
         gone = self.articles(index.withdrawn(self.db, now))
         oldest = index.oldest_public(self.db, now)
@@ -480,7 +481,7 @@ class Delta:
                     rfc3339(index.moment(s.modified)),
                 )
                 for s in found
-                if s.wdate is None or s.wdate > now
+                if s.public(now)
             )
             if shown:
                 self._render(files, path, sitemap, shown)

@@ -259,6 +259,10 @@ class Slot:
     modified: int
     slug: str
 
+    def public(self, now: int) -> bool:
+        """Not withdrawn by ``now`` (a slot's article is neither a draft nor scheduled)."""
+        return self.wdate is None or self.wdate > now
+
 
 def window(db: sqlite3.Connection, listing: str, now: int, start: int, stop: int) -> list[Slot]:
     """Slots ``[start, stop)`` of ``listing`` at ``now``, oldest first."""
