@@ -60,18 +60,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     root: Path = args.content
     now = _now()
     try:
-        loaded = load(root, lint=True)
-    except ContentError as e:
+        # Partial: a file with problems is left out, the rest is checked on,
+        # so that its warnings are not hidden behind another file's problem.
+        loaded = load(root, lint=True, partial=True)
+    except ContentError as e:  # site.toml: nothing can be checked against it
         for problem in e.problems:
             print(problem)
         print(f"{_counts(root)}: {plural(len(e.problems), 'problem')}")
         return 1
+    problems = loaded.problems
     found = warnings(loaded, now)
-    for warning in found:
-        print(warning)
+    for line in (*problems, *found):
+        print(line)
+    warned = f", {plural(len(found), 'warning')}" if found else ""
+    if problems:
+        print(f"{_counts(root)}: {plural(len(problems), 'problem')}{warned}")
+        return 1
     content = loaded.content
     states = Counter(status(a, now) or "public" for a in content.articles)
-    warned = f", {plural(len(found), 'warning')}" if found else ""
     withdrawn = f", {states['withdrawn']} withdrawn" if states["withdrawn"] else ""
     print(
         f"{_counts(root)}: no problems{warned} ({states['public']} public, "
