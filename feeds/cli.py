@@ -54,7 +54,7 @@ def _now() -> datetime:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from feeds.content import load
-    from feeds.lint import warnings
+    from feeds.lint import held_pages, warnings
     from feeds.listings import status
 
     root: Path = args.content
@@ -69,7 +69,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{_counts(root)}: {plural(len(e.problems), 'problem')}")
         return 1
     problems = loaded.problems
-    found = warnings(loaded, now)
+    found = warnings(loaded, now, held_pages(root, loaded))
     for line in (*problems, *found):
         print(line)
     warned = f", {plural(len(found), 'warning')}" if found else ""
