@@ -741,7 +741,25 @@ def cmd_new(args: argparse.Namespace) -> int:
     path = new_article(args.content, args.title, args.author, _now())
     unnamed = "\nauthors: []" in path.read_text(encoding="utf-8")
     note = "; name its authors under authors: before it can be published" if unnamed else ""
-    print(f"wrote {path} (a draft: set draft: false, or remove it, to publish{note})")
+    print(f"wrote {path} (a draft: `feeds publish {path}` puts it out, dated then{note})")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from feeds.publish import publish
+
+    try:
+        done = publish(args.content, args.file, _now())
+    except ContentError as e:
+        for problem in e.problems:
+            print(problem)
+        print(f"{args.file}: not published; it was left as it was")
+        return 1
+    was = f"; {done.draft.strip()} removed" if done.draft is not None else ""
+    print(
+        f"published {args.content / done.path}: date: {done.date}{was}; "
+        "feeds build (or a running app) puts it out"
+    )
     return 0
 
 
@@ -854,6 +872,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="an author id from authors/ (repeat for several; default: the site's only "
         "author, else none yet, for you to fill in)",
+    )
+    published = command(
+        "publish",
+        "Publish a draft (or a scheduled article) now: its date becomes now and its "
+        "draft line goes; the rest of the file is kept as it is.",
+        cmd_publish,
+    )
+    published.add_argument(
+        "file", metavar="FILE", help="the article: its path, or its file name in articles/"
     )
     partner = commands.add_parser(
         "partner",

@@ -103,3 +103,107 @@ def test_a_broken_image_is_refused_on_the_fast_path(tmp_path: Path, content: Pat
     ]
     assert not (out / "images" / "turbines.png").exists()
     cache.close()
+
+
+# -- 13: publishing a draft, slugs, colons -----------------------------------------
+
+DRAFT = (
+    "---\r\n"
+    "# the desk's note: run it after the briefing\r\n"
+    "title: 'Quito: the wells'   # a colon, quoted\r\n"
+    "date: 2026-11-20T10:00:00-05:00\r\n"
+    "draft: true  # until the lawyer reads it\r\n"
+    "authors: [ana-quispe]\r\n"
+    "tags: [Agua potable]\r\n"
+    "---\r\n"
+    "The wells of Quito  \r\n"
+    "run dry.\r\n"
+)
+
+
+def test_publish_dates_a_draft_now_and_keeps_every_other_byte(
+    content: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`feeds new` stamps the creation time, so a draft published hours later
+    was dated and sorted in the past, and there was no "publish now"."""
+    file = write(content, "articles/wells.md", DRAFT.encode())
+    monkeypatch.setenv("FEEDS_NOW", "2026-11-27T17:42:07+00:00")
+    assert main(["publish", str(file), "--content", str(content)]) == 0
+    assert capsys.readouterr().out == (
+        f"published {file}: date: 2026-11-27T12:42:07-05:00; draft: true  # until the "
+        "lawyer reads it removed; feeds build (or a running app) puts it out\n"
+    )
+    expected = DRAFT.replace("date: 2026-11-20T10:00:00-05:00", "date: 2026-11-27T12:42:07-05:00")
+    expected = expected.replace("draft: true  # until the lawyer reads it\r\n", "")
+    assert file.read_bytes() == expected.encode()
+    code, lines = check(content, capsys)
+    assert (code, lines[-1]) == (
+        0,
+        "checked 2 articles and 2 authors: no problems (2 public, 0 scheduled, 0 drafts)",
+    )
+    # Published now, it is the newest story: first in the feed.
+    build(content, content.parent / "out", NOW.replace(hour=18))
+    rss = (content.parent / "out" / "rss.xml").read_text()
+    assert rss.index("Quito: the wells") < rss.index("reservoirs run low")
+
+
+def test_publish_by_name_and_what_it_refuses(
+    content: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FEEDS_NOW", NOW.isoformat())
+    broken = DRAFT.replace("authors: [ana-quispe]", "authors: []")
+    file = write(content, "articles/wells.md", broken.encode())
+    assert main(["publish", "wells", "--content", str(content)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "articles/wells.md:6: authors: must list at least one author",
+        "wells: not published; it was left as it was",
+    ]
+    assert file.read_bytes() == broken.encode()
+    assert main(["publish", "good.md", "--content", str(content)]) == 1
+    assert capsys.readouterr().err == (
+        "feeds publish: articles/good.md is public already (date: 2026-10-14T09:30:00-05:00); "
+        "publish dates only drafts and scheduled articles\n"
+    )
+    assert main(["publish", "nope", "--content", str(content)]) == 1
+    assert capsys.readouterr().err == (
+        f"feeds publish: nope: no such article in {content / 'articles'}\n"
+    )
+
+
+def test_new_joins_an_apostrophe_to_its_word(
+    content: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Quito's" gave quito-s."""
+    monkeypatch.setenv("FEEDS_NOW", NOW.isoformat())
+    for title in ("Quito's wells", "Lima\u2019s reservoirs"):
+        assert main(["new", title, "--author", "ana-quispe", "--content", str(content)]) == 0
+    capsys.readouterr()
+    assert sorted(p.name for p in (content / "articles").iterdir()) == [
+        "good.md",
+        "limas-reservoirs.md",
+        "quitos-wells.md",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "hint"),
+    [
+        ("title: Lima: water", 'title: "Lima: water"'),
+        ('title: Lima: "water"', 'title: "Lima: \\"water\\""'),
+    ],
+)
+def test_an_unquoted_colon_is_told_to_be_quoted(
+    content: Path, capsys: pytest.CaptureFixture[str], line: str, hint: str
+) -> None:
+    """It said only PyYAML's "mapping values are not allowed in this context"."""
+    write(
+        content,
+        "articles/lima.md",
+        f"---\n{line}\ndate: 2026-10-01\nauthors: [ana-quispe]\n---\nText.\n",
+    )
+    code, lines = check(content, capsys)
+    assert code == 1
+    assert lines[0] == (
+        "articles/lima.md:2: title: YAML syntax error: mapping values are not allowed in this "
+        f"context; a value holding ': ' must be in quotes: {hint}"
+    )
