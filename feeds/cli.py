@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import errno
 import logging
 import os
+import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -24,6 +26,8 @@ from feeds.errors import ContentError, FeedsError, HeldBack, UsageError
 # uses, so that `feeds build` with nothing to do does not pay for loading and
 # rendering code, nor `feeds --help` for any of it.
 if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
     from feeds.model import Article, Content, Site
     from feeds.state import State
 
@@ -709,6 +713,8 @@ AUDIT_LIMIT = 100
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
+    from werkzeug.serving import get_sockaddr, make_server, select_address_family
+
     from webapp import create_app
 
     if not args.content.is_dir():
@@ -718,6 +724,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     host = f"[{args.host}]" if ":" in args.host else args.host  # IPv6
     base_url = f"http://{host}:{args.port}/"
+    # The port first: a busy one is said at once, before the content is loaded
+    # and before anything says it is being previewed. Werkzeug's server, not
+    # Flask's app.run(), which prints a warning meant for deployments in red.
+    family = select_address_family(args.host, args.port)
+    with socket.socket(family, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind(get_sockaddr(args.host, args.port, family))
+            listener.listen(128)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise UsageError(
+                    f"port {args.port} of {args.host} is busy: another program listens "
+                    "there (another feeds serve?); stop it, or give --port"
+                ) from e
+            raise
+        # The server listens on a copy of the socket.
+        server = make_server(args.host, args.port, _starting, threaded=True, fd=listener.fileno())
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     app = create_app(
         {
@@ -729,10 +753,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
             **({"NOW": _now()} if os.environ.get("FEEDS_NOW") else {}),
         }
     )
+    server.app = app
     shown = "; drafts and scheduled articles shown, marked" if args.drafts else ""
     print(f"previewing {args.content} at {base_url} (pages reload on change{shown}; Ctrl+C stops)")
-    app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
     return 0
+
+
+def _starting(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    """What the preview's port answers while the content loads (never seen:
+    requests are served only once serve_forever runs, after it is replaced)."""
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting\n"]
 
 
 def cmd_new(args: argparse.Namespace) -> int:
