@@ -7,6 +7,7 @@ process pool (:mod:`feeds.parallel`).
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 import re
@@ -159,7 +160,11 @@ def load(
         stopped = bool(problems)
         last = LastGood(site, None if stopped else cache, previous)
         refused: dict[str, str] = {}
-        images = image_files(root, problems, refused=refused)
+        # Decoding every image at each load would cost what the images weigh:
+        # one decoded whole before and unchanged since is not read again.
+        known = decoded_images(cache) if cache is not None and not lint else None
+        seen: dict[str, tuple[int, int]] = {}
+        images = image_files(root, problems, known, seen, refused)
         authors: dict[str, Author] = {}
         good_authors: dict[str, bytes] = {}
         decided: dict[str, tuple[bool, bool]] = {}
@@ -211,6 +216,12 @@ def load(
             cache.put_articles(row for row in fresh if row[0] in current)
             cache.forget_articles(paths)
             cache.put_good_authors(site.base_url, good_authors, set(author_paths))
+            decoded = {
+                name: [*seen[name], f.length, f.width, f.height]
+                for name, f in images.items()
+                if name in seen
+            }
+            cache.set(decoded_images=json.dumps(decoded, sort_keys=True))
         always = {name for author in authors.values() for name in author.images}
         if site.logo and (logo := local_image(site.logo, site)):
             always.add(logo)
@@ -233,6 +244,18 @@ def load(
     problems = sorted(set(problems), key=_problem_order)
     held = held_files(problems, decided)
     return Loaded(content, versions, notes, tuple(problems), held, written, context, images)
+
+
+def decoded_images(cache: Cache) -> dict[str, tuple[int, int, ImageFile]]:
+    """The images a load with ``cache`` decoded whole, by name under
+    ``images/``: (mtime_ns, size) when it did, and what it found."""
+    try:
+        stored = json.loads(cache.get("decoded_images") or "{}")
+        return {
+            name: (int(m), int(z), ImageFile(n, w, h)) for name, (m, z, n, w, h) in stored.items()
+        }
+    except (ValueError, TypeError):
+        return {}  # written by another version: decode them again
 
 
 def context_of(site: Site, authors: Mapping[str, Author], images: Mapping[str, ImageFile]) -> str:

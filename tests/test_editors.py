@@ -207,3 +207,35 @@ def test_an_unquoted_colon_is_told_to_be_quoted(
         "articles/lima.md:2: title: YAML syntax error: mapping values are not allowed in this "
         f"context; a value holding ': ' must be in quotes: {hint}"
     )
+
+
+def test_an_image_is_decoded_once_until_it_changes(
+    tmp_path: Path, content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoding whole costs what the images weigh: a load with the cache (a
+    build, each reload of the app) decodes only the images that changed."""
+    import feeds.content
+
+    decoded: list[str] = []
+    decode = feeds.content._decoded
+
+    def counted(path: Path) -> tuple[int, int] | str:
+        decoded.append(path.name)
+        return decode(path)
+
+    monkeypatch.setattr(feeds.content, "_decoded", counted)
+    write(content, "images/turbines.png", png(64, 36))
+    cache = Cache(tmp_path / "cache.sqlite")
+    feeds.content.load(content, cache=cache, partial=True)
+    assert sorted(decoded) == ["lead.png", "turbines.png"]
+    decoded.clear()
+    feeds.content.load(content, cache=cache, partial=True)
+    assert decoded == []
+    write(content, "images/turbines.png", png()[:300])
+    loaded = feeds.content.load(content, cache=cache, partial=True)
+    assert decoded == ["turbines.png"]
+    assert "turbines.png" not in loaded.content.images
+    decoded.clear()
+    feeds.content.load(content, cache=cache, partial=True)
+    assert decoded == ["turbines.png"]  # refused, so read again: it may have been fixed
+    cache.close()
