@@ -314,7 +314,8 @@ BROKEN: list[tuple[str, dict[str, str | bytes], list[str]]] = [
         {"articles/bad.md": article(*OK, "subtitle: one: two")},
         [
             "articles/bad.md:5: subtitle: YAML syntax error: "
-            "mapping values are not allowed in this context"
+            "mapping values are not allowed in this context; a value holding ': ' must be in "
+            'quotes: subtitle: "one: two"'
         ],
     ),
     (
