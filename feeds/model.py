@@ -135,7 +135,8 @@ class Correction:
 @dataclass(frozen=True)
 class Withdrawal:
     """An article taken down: from ``date`` it is gone from every listing and
-    feed, its page answers 410 with the reason, and tombstones tell readers."""
+    feed, its page answers 410 with the reason, and tombstones tell readers.
+    Dated before the article's own date, it is a kill (:attr:`Article.killed`)."""
 
     date: datetime
     #: Plain text, shown publicly.
@@ -182,6 +183,13 @@ class Article:
     def modified(self) -> datetime:
         """``updated`` when given, else ``date``."""
         return self.updated or self.date
+
+    @property
+    def killed(self) -> bool:
+        """Withdrawn before its date: killed under embargo, never public.
+        Nothing public ever shows it existed; the partners who could see it
+        early are told (their feeds' tombstones, the change stream)."""
+        return self.withdrawn is not None and self.withdrawn.date < self.date
 
 
 @dataclass(frozen=True)

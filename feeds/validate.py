@@ -317,7 +317,7 @@ def validate_article(
     image = _image(fields, site, url, images)
     tags = _tags(fields, notes)
     corrections = _corrections(fields, zone, date, notes)
-    withdrawn = _withdrawal(fields, zone, date)
+    withdrawn = _withdrawal(fields, zone)
     section = fields.text("section")
     subtitle = fields.text("subtitle")
     summary = fields.text("summary")
@@ -582,15 +582,13 @@ def _corrections(
     return tuple(sorted(corrections, key=lambda c: c.date))
 
 
-def _withdrawal(fields: Fields, zone: tzinfo, published: datetime | None) -> Withdrawal | None:
+def _withdrawal(fields: Fields, zone: tzinfo) -> Withdrawal | None:
     item = fields.section("withdrawn", WITHDRAWAL_FIELDS)
     if item is None:
         return None
     date = item.date("date", zone, required=True)
     reason = item.text("reason", required=True)
-    if date and published and date < published:
-        item.problem("date", "is before the article's date")
-        return None
+    # Before the article's date: a kill under embargo (Article.killed).
     return Withdrawal(date, reason) if date and reason else None
 
 
@@ -616,7 +614,8 @@ def unify_tags(articles: list[Article]) -> tuple[Article, ...]:
     first: dict[str, tuple[bool, datetime, str, str]] = {}
     for article in articles:
         for tag in article.tags:
-            rank = (article.draft, article.date, article.path, tag.name)
+            # A killed story is never public: its spelling never shows.
+            rank = (article.draft or article.killed, article.date, article.path, tag.name)
             if tag.slug not in first or rank < first[tag.slug]:
                 first[tag.slug] = rank
     names = {slug: rank[3] for slug, rank in first.items()}
