@@ -64,6 +64,8 @@ class Site:
     early_access_days: int = 7
     #: Articles larger than this are refused.
     max_article_bytes: int = 2_000_000
+    #: Days the audit keeps each granted partner request (``audit_days``).
+    audit_days: int = 90
     #: Host of site.toml's base_url, for default ``tag:`` ids: it stays the
     #: same when a preview serves the site from another address.
     id_host: str = ""

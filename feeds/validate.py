@@ -39,7 +39,7 @@ from feeds.render import Rendered, render_markdown, shorten, with_sizes
 
 SITE_FIELDS = (
     "title description base_url language timezone license producer source feed_items logo "
-    "hub cache_max_age republish_pixel early_access_days max_article_bytes"
+    "hub cache_max_age republish_pixel early_access_days max_article_bytes audit_days"
 ).split()
 AUTHOR_FIELDS = ("name", "url", "affiliation", "email", "public_email")
 INLINE_AUTHOR_FIELDS = ("name", "url", "bio")
@@ -121,6 +121,7 @@ def validate_site(
         republish_pixel=pixel,
         early_access_days=fields.integer("early_access_days", 7, 0, MAX_EARLY_ACCESS_DAYS),
         max_article_bytes=fields.integer("max_article_bytes", 2_000_000, 1_000, MAX_ARTICLE_BYTES),
+        audit_days=fields.integer("audit_days", 90, 1, MAX_AUDIT_DAYS),
         id_host=id_host,
     )
 
@@ -128,6 +129,7 @@ def validate_site(
 #: Bounds of the numeric settings (``feed_items`` has its own, 1 to 100).
 MAX_AGE = 31_536_000  # a year, what RFC 9111 caches are told at most
 MAX_EARLY_ACCESS_DAYS = 366
+MAX_AUDIT_DAYS = 3_660  # ten years
 MAX_ARTICLE_BYTES = 50_000_000
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import NOW, write
+from conftest import NOW, state_database, state_env, write
 from feeds import partners
 from feeds.build import build
 from feeds.cli import AUDIT_LIMIT, main
@@ -134,6 +136,48 @@ def test_the_audit_command_prints_at_most_its_limit(
     assert lines[-1] == f"({2 * AUDIT_LIMIT} older fetches not shown: --limit N, 0 for all)"
     assert main(["partner", "audit", "--content", str(sample), "--limit", "0"]) == 0
     assert len([x for x in capsys.readouterr().out.splitlines() if " ok " in x]) == 3 * AUDIT_LIMIT
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A state database of its own, which the app and the command line use."""
+    with state_database(request.param, tmp_path) as url:
+        for key, value in state_env(url).items():
+            monkeypatch.setenv(key, value)
+        yield url
+
+
+def test_granted_fetches_are_kept_audit_days_and_no_longer(
+    sample: Path, database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each granted fetch was a row kept for ever: a partner polling every
+    minute added 525,600 rows a year. Rows older than site.toml's
+    `audit_days` are deleted as new ones are written."""
+    toml = sample / "site.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "audit_days = 3\n", encoding="utf-8")
+    token = add_partner("La Prensa")
+    clock = [NOW]
+    app = create_app({"CONTENT": str(sample), "CLOCK": lambda: clock[0], "CACHE": None})
+    client = app.test_client()
+    for day in range(10):
+        clock[0] = NOW + timedelta(days=day)
+        for _ in range(5):
+            response = client.get("/partners/rss.xml", headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 200
+        written(app)
+    app.extensions["feeds.state"]().close()
+    state = State()
+    try:
+        kept = state.audit()
+    finally:
+        state.close()
+    # The last three days and the one at their start: what `audit_days = 3` keeps.
+    assert len(kept) == 4 * 5
+    assert min(e.at for e in kept) == (NOW + timedelta(days=6)).timestamp()
+    assert main(["partner", "audit", "--content", str(sample), "--limit", "0"]) == 0
+    assert len([x for x in capsys.readouterr().out.splitlines() if " ok " in x]) == 20
 
 
 # ------------------------------------------------------ 5. terminal controls forge rows
