@@ -560,6 +560,12 @@ def partner_listings(content: Content, now: datetime, title: str) -> tuple[Listi
         for tag in article.tags:
             tags.setdefault(tag.slug, []).append(article)
             names.setdefault(tag.slug, tag.name)
+    # A tag of a story killed lately keeps its feeds while the tombstone
+    # lasts: a partner following only that tag learns of the kill.
+    for article in killed:
+        for tag in article.tags:
+            tags.setdefault(tag.slug, [])
+            names.setdefault(tag.slug, tag.name)
     for slug in sorted(tags):
         result.append(
             Listing(

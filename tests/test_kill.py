@@ -89,6 +89,8 @@ def test_a_story_killed_under_embargo_leaves_no_public_trace(
     # The partners, who saw it in their early access, have its tombstone.
     plan = Plan(load(content), NOW)
     assert tombstones(plan.render("partners/atom.xml")) == {ID: REASON}
+    # A partner following only its tag learns of it too.
+    assert tombstones(plan.render("partners/tags/cabinet/atom.xml")) == {ID: REASON}
     partner_json = json.loads(plan.render("partners/feed.json"))
     assert [w["reason"] for w in partner_json["_withdrawn"]] == [REASON]
     # Before the kill it was in their early access, marked embargoed.
