@@ -150,7 +150,10 @@ def database(
 
 
 def test_granted_fetches_are_kept_audit_days_and_no_longer(
-    sample: Path, database: str, capsys: pytest.CaptureFixture[str]
+    sample: Path,
+    database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Each granted fetch was a row kept for ever: a partner polling every
     minute added 525,600 rows a year. Rows older than site.toml's
@@ -159,6 +162,8 @@ def test_granted_fetches_are_kept_audit_days_and_no_longer(
     toml.write_text(toml.read_text(encoding="utf-8") + "audit_days = 3\n", encoding="utf-8")
     token = add_partner("La Prensa")
     clock = [NOW]
+    # No notifier: its threads would outlive the database the fixture drops.
+    monkeypatch.setattr("webapp.app.configured", lambda url=None: False)
     app = create_app({"CONTENT": str(sample), "CLOCK": lambda: clock[0], "CACHE": None})
     client = app.test_client()
     for day in range(10):
@@ -167,6 +172,8 @@ def test_granted_fetches_are_kept_audit_days_and_no_longer(
             response = client.get("/partners/rss.xml", headers={"Authorization": f"Bearer {token}"})
             assert response.status_code == 200
         written(app)
+    app.extensions["feeds.audit"].stop()
+    app.extensions["feeds.pixels"].stop()
     app.extensions["feeds.state"]().close()
     state = State()
     try:
