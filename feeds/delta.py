@@ -66,6 +66,7 @@ from feeds.plan import (
     document_inputs,
     listing_feeds,
     outlined,
+    updates_channel,
     withdrawals_channel,
 )
 from feeds.render import Renderer, rfc3339
@@ -129,6 +130,7 @@ class Delta:
         self.words = words_for(site.language, site.language, site.zone)
         #: The site's own feeds, linked from every page.
         self.site_feeds = listing_feeds(site, home_channel(site))
+        self.updates = updates_channel(site, self.words)
         #: The changed articles as just validated, by path.
         self.fresh = fresh
         self._articles: dict[str, Article] = {}
@@ -216,7 +218,7 @@ class Delta:
     def feeds_of(self, channel: Channel) -> tuple[FeedLink, ...]:
         site_feeds = self.site_feeds
         if channel.path == urls.HOME:
-            return site_feeds
+            return site_feeds + listing_feeds(self.site, self.updates)
         return listing_feeds(self.site, channel) + site_feeds
 
     def document(self, listing: str, number: int, now: int, mourned: list[str]) -> Document:
@@ -289,6 +291,8 @@ class Delta:
             or (since_before != index.oldest_public(self.db, after))
         ):
             self._withdrawals(after, files)
+        if any(_revised(e, before) for e in olds) or any(_revised(e, after) for e in news):
+            self._updates(after, files)
         news_span = NEWS_DAYS // timedelta(microseconds=1)
         fresh = any(e.date > min(before, after) - news_span for e in olds + news if not e.killed)
         had_news = self._exported(urls.SITEMAP_NEWS)
@@ -445,6 +449,12 @@ class Delta:
         path = urls.file_of(urls.WITHDRAWALS)
         self._render(files, path, withdrawals_page, gone, gone_feeds + site_feeds)
 
+    def _updates(self, now: int, files: Files) -> None:
+        revised = self.articles(index.revisions(self.db, now, self.site.feed_items))
+        for fmt, build in FEED_BUILDERS.items():
+            path = urls.feed(urls.UPDATES, fmt)
+            self._render(files, path, build, self.updates, revised, (), None)
+
     def _news(self, now: int, files: Files) -> bool:
         """The Google News sitemap: whether there is one."""
         recent = tuple(
@@ -514,7 +524,7 @@ class Delta:
         channels = [self.channel(x) for x in order]
         gone = withdrawals_channel(self.site, self.words)
         links = [link for c in channels for link in listing_feeds(self.site, c)]
-        links += listing_feeds(self.site, gone)
+        links += listing_feeds(self.site, self.updates) + listing_feeds(self.site, gone)
         path = urls.file_of(urls.FEEDS_PAGE)
         self._render(files, path, feeds_page, tuple(links))
         self._render(files, urls.OPML, build_opml, outlined(links))
@@ -561,6 +571,13 @@ def _unread(name: str) -> bytes:
 def _withdrawn(found: Entry, now: int) -> bool:
     """Withdrawn by ``now`` after it was public: a killed story never shows."""
     return not found.draft and not found.killed and found.wdate is not None and found.wdate <= now
+
+
+def _revised(found: Entry, now: int) -> bool:
+    """Public at ``now`` and changed since its date: in the updates feeds'
+    running (the latest changed of them are in them)."""
+    public = not found.draft and found.date <= now and not _withdrawn(found, now)
+    return public and found.modified > found.date
 
 
 def _of_listing(path: str, listing: str) -> bool:

@@ -344,13 +344,14 @@ def test_json_feed_follows_the_spec(
 
 def test_opml_lists_every_feed(sample: Content, files: dict[str, bytes]) -> None:
     """One feed per listing, in RSS: a reader that imports the list (newsboat
-    -i) subscribes to each listing once, not to each story three times; and
-    the withdrawals, which partners follow."""
+    -i) subscribes to each listing once, not to each story three times; the
+    updates, and the withdrawals, which partners follow."""
     opml = etree.fromstring(files["feeds.opml"])
     outlines = opml.findall("body/outline")
     every = listings(sample, NOW)
     assert [o.get("xmlUrl") for o in outlines] == [
         *(x.feed_url(sample.site, "rss") for x in every),
+        sample.site.base_url + "updates/rss.xml",
         sample.site.base_url + "withdrawals/rss.xml",
     ]
     assert {o.get("type") for o in outlines} == {"rss"}
