@@ -1,7 +1,7 @@
 """Time hostile articles at four doubling sizes and print how the time grows.
 
     .venv/bin/python bench/limits.py              # every case, default sizes
-    .venv/bin/python bench/limits.py refused origins  # what hostile clients store
+    .venv/bin/python bench/limits.py refused origins granted  # what clients store
     .venv/bin/python bench/limits.py authors      # one case
     .venv/bin/python bench/limits.py --scale 0.25 # smaller sizes (old, slow code)
 
@@ -20,6 +20,9 @@ The ``refused`` and ``origins`` cases send requests to the app instead
 token, each with a 2,000-character path, and pixel hits each with a Referer
 of another host. They print what the state database keeps (rows, bytes),
 which must not grow with the requests, and the time, which grows linearly.
+The ``granted`` case sends a partner's fetches with a valid token, one every
+four hours of a clock it moves (so its sizes span 83 to 667 days): what the
+audit keeps stops growing at ``audit_days`` (90 by default) of them.
 """
 
 from __future__ import annotations
@@ -111,18 +114,24 @@ def hostile_requests(kind: str, n: int, root: Path) -> tuple[float, str]:
     what the state database keeps of them."""
     import os
     import sqlite3
+    from datetime import timedelta
 
+    from feeds import partners
+    from feeds.state import State
     from webapp import create_app
 
     folder = Path(tempfile.mkdtemp(prefix="state-", dir=root.parent))
     os.environ["FEEDS_STATE"] = str(folder / "state.db")
+    start = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    clock = [start]
+    token = ""
+    if kind == "granted":
+        state = State()
+        token, kept = partners.new_token()
+        state.add_partner("La Prensa", partners.EARLY_ACCESS, None, kept, start.timestamp())
+        state.close()
     app = create_app(
-        {
-            "CONTENT": str(root),
-            "NOW": "2026-06-01T12:00:00+00:00",
-            "CACHE": None,
-            "RELOAD_INTERVAL": 3600.0,
-        }
+        {"CONTENT": str(root), "CLOCK": lambda: clock[0], "CACHE": None, "RELOAD_INTERVAL": 3600.0}
     )
     app.logger.setLevel("WARNING")
     client = app.test_client()
@@ -132,26 +141,37 @@ def hostile_requests(kind: str, n: int, root: Path) -> tuple[float, str]:
     for number in range(n):
         if kind == "refused":
             client.get(f"/partners/{number}/" + "p" * 2000, headers={"User-Agent": "A" * 500})
+        elif kind == "granted":
+            clock[0] = start + timedelta(hours=4 * number)
+            client.get("/partners/rss.xml", headers={"Authorization": f"Bearer {token}"})
+            if number % 100 == 99:  # the app's writer writes about once a second
+                app.extensions["feeds.audit"].flush()
         else:
             client.get(pixel, headers={"Referer": f"https://r{number}.example/"})
     app.extensions["feeds.audit"].flush()
     app.extensions["feeds.pixels"].flush()
     seconds = time.perf_counter() - started
     with sqlite3.connect(folder / "state.db") as db:
-        tables = ("audit", "refusals") if kind == "refused" else ("hits",)
+        # What the rows take in the database file: the write-ahead log's pages
+        # moved into it (SQLite reuses the log's space after each checkpoint).
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        tables = ("audit", "refusals") if kind in ("refused", "granted") else ("hits",)
         found = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         rows = sum(
             db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables if t in found
         )
-    size = sum(p.stat().st_size for p in folder.iterdir())
+    size = (folder / "state.db").stat().st_size
+    wal = folder / "state.db-wal"
+    log = wal.stat().st_size if wal.exists() else 0
     shutil.rmtree(folder)
-    return seconds, f"{rows:,} rows, {size:,} bytes of state"
+    return seconds, f"{rows:,} rows, {size:,} bytes of state (+ {log:,} of WAL)"
 
 
 #: Cases that send requests to the app: (sizes, unit).
 REQUESTS: dict[str, tuple[tuple[int, ...], str]] = {
     "refused": ((500, 1_000, 2_000, 4_000), "requests"),
     "origins": ((500, 1_000, 2_000, 4_000), "hits"),
+    "granted": ((500, 1_000, 2_000, 4_000), "fetches"),
 }
 
 #: Cases timed as ``feeds build`` (load, plan, render, write), not ``feeds check``.
@@ -228,7 +248,10 @@ def requests(name: str, root: Path, scale: float) -> None:
     site = root / "site.toml"
     kept = site.read_text(encoding="utf-8")
     site.write_text(kept + 'republish_pixel = "builtin"\n', encoding="utf-8")
-    what = "a 2,000-character path, no token" if name == "refused" else "a Referer each"
+    what = {
+        "refused": "a 2,000-character path, no token",
+        "granted": "a partner's token, one every 4 hours",
+    }.get(name, "a Referer each")
     print(f"\n{name} (requests to the app, {what}; what the state database keeps)")
     previous = None
     try:

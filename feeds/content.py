@@ -29,7 +29,7 @@ from feeds.holdback import Held, LastGood, held_files, settle_articles
 from feeds.load import TomlDocument, decode, parse_document, read_bytes, read_document, read_toml
 from feeds.model import Article, Author, Content, ImageFile, Site
 from feeds.parallel import fork_map, no_gc
-from feeds.svg import script_in
+from feeds.svg import refused_in
 from feeds.terminal import visible
 from feeds.validate import (
     Notes,
@@ -467,10 +467,10 @@ def image_files(
                     stats[relative] = stat
                 continue
             if kind == "image/svg+xml" and path.is_file():
-                risk = script_in(path)
+                risk = refused_in(path)
                 if risk is not None:
                     line, found = risk
-                    message = f"{found}: an SVG may carry no script, event handler or script URL"
+                    message = f"{found}: an SVG may hold only a drawing's elements and attributes"
                     refuse(relative, line, message)
                     continue
             if info is not None and stat is not None:

@@ -294,7 +294,7 @@ class Delta:
         if any(_revised(e, before) for e in olds) or any(_revised(e, after) for e in news):
             self._updates(after, files)
         news_span = NEWS_DAYS // timedelta(microseconds=1)
-        fresh = any(e.date > min(before, after) - news_span for e in olds + news)
+        fresh = any(e.date > min(before, after) - news_span for e in olds + news if not e.killed)
         had_news = self._exported(urls.SITEMAP_NEWS)
         has_news = had_news
         if fresh or index.leaving(self.db, before, after, NEWS_DAYS.days):
@@ -421,7 +421,8 @@ class Delta:
         if new is None:
             return
         path, item = urls.file_of(urls.article(new.slug)), urls.ninjs(new.slug)
-        article = self.article(new.path) if not new.draft and new.date <= now else None
+        shown = not new.draft and not new.killed and new.date <= now
+        article = self.article(new.path) if shown else None
         if article is None:
             pass
         elif _withdrawn(new, now):
@@ -568,7 +569,8 @@ def _unread(name: str) -> bytes:
 
 
 def _withdrawn(found: Entry, now: int) -> bool:
-    return not found.draft and found.wdate is not None and found.wdate <= now
+    """Withdrawn by ``now`` after it was public: a killed story never shows."""
+    return not found.draft and not found.killed and found.wdate is not None and found.wdate <= now
 
 
 def _revised(found: Entry, now: int) -> bool:

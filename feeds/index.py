@@ -88,6 +88,18 @@ class Entry:
     tags: tuple[tuple[str, str], ...] = ()
     images: tuple[str, ...] = ()
 
+    @property
+    def killed(self) -> bool:
+        """Withdrawn before its date (:attr:`feeds.model.Article.killed`):
+        never public, it has no slot in any listing, and its tags' spellings
+        rank as a draft's; only partners' moments (its early access, its
+        kill) are kept for it."""
+        return self.wdate is not None and self.wdate < self.date
+
+
+#: SQL: the article (of ``ix_articles``) was not killed before its date.
+NOT_KILLED = "(wdate IS NULL OR wdate >= date)"
+
 
 def entry(article: object, written: Sequence[tuple[str, str]] | None = None) -> Entry:
     """The index's entry of an article (:class:`feeds.model.Article`);
@@ -102,6 +114,8 @@ def entry(article: object, written: Sequence[tuple[str, str]] | None = None) -> 
     for author in article.authors:
         if author.id is not None:
             found.append(urls.author(author.id))
+    if article.killed:
+        found = []  # never in a listing (the index keeps only members)
     return Entry(
         article.path,
         article.id,
@@ -148,9 +162,10 @@ def put(db: sqlite3.Connection, entries: Iterable[Entry]) -> None:
                 "INSERT OR IGNORE INTO ix_members VALUES (?, ?, ?, ?)",
                 [(listing, found.date, found.id, found.path) for listing in found.listings],
             )
+        hidden = int(found.draft or found.killed)  # ranks as validate.unify_tags does
         db.executemany(
             "INSERT OR IGNORE INTO ix_tags VALUES (?, ?, ?, ?, ?)",
-            [(slug, int(found.draft), found.date, found.path, name) for slug, name in found.tags],
+            [(slug, hidden, found.date, found.path, name) for slug, name in found.tags],
         )
         db.executemany(
             "INSERT OR IGNORE INTO ix_images VALUES (?, ?)",
@@ -228,7 +243,8 @@ def put_stats(db: sqlite3.Connection, found: dict[str, tuple[int, int] | None]) 
 #
 # An article has a slot in a listing once it is not a draft and its date has
 # come; it is public while it is not withdrawn too; mourned (a tombstone in
-# its feeds) for TOMBSTONE_DAYS after its withdrawal.
+# its feeds) for TOMBSTONE_DAYS after its withdrawal. One withdrawn before its
+# date (killed) is in no listing (ix_members), public or mourned, ever.
 
 
 def slots(db: sqlite3.Connection, listing: str, now: int) -> int:
@@ -319,7 +335,7 @@ def mourned(db: sqlite3.Connection, listing: str | None, now: int, days: int) ->
     if listing is None:
         rows = db.execute(
             "SELECT path FROM ix_articles WHERE draft = 0 AND wdate <= ? AND wdate > ?"
-            " ORDER BY wdate DESC, date DESC, id DESC",
+            f" AND {NOT_KILLED} ORDER BY wdate DESC, date DESC, id DESC",
             (now, since),
         )
     else:
@@ -333,9 +349,10 @@ def mourned(db: sqlite3.Connection, listing: str | None, now: int, days: int) ->
 
 
 def withdrawn(db: sqlite3.Connection, now: int) -> list[str]:
-    """Paths of every article withdrawn by ``now``, the most recently withdrawn first."""
+    """Paths of every article withdrawn by ``now`` (not killed before its
+    date), the most recently withdrawn first."""
     rows = db.execute(
-        "SELECT path FROM ix_articles WHERE draft = 0 AND wdate <= ?"
+        f"SELECT path FROM ix_articles WHERE draft = 0 AND wdate <= ? AND {NOT_KILLED}"
         " ORDER BY wdate DESC, date DESC, id DESC",
         (now,),
     )
@@ -367,7 +384,8 @@ def listings(db: sqlite3.Connection, now: int, days: int) -> dict[str, int]:
 
 def due(db: sqlite3.Connection, after: int, until: int, days: int) -> list[str]:
     """Paths of the articles whose state changes by itself in ``(after, until]``:
-    their date comes, their withdrawal's, or its tombstone's end."""
+    their date comes, their withdrawal's, or its tombstone's end (for a
+    killed one, only partners see those: :mod:`feeds.delta` writes nothing)."""
     span = days * 86_400_000_000
     rows = db.execute(
         "SELECT path FROM ix_articles WHERE draft = 0 AND ("
@@ -400,13 +418,14 @@ def next_change(
     found = [
         db.execute(query, (now,)).fetchone()[0]
         for query in (
-            "SELECT min(date) FROM ix_articles WHERE draft = 0 AND date > ?",
+            f"SELECT min(date) FROM ix_articles WHERE draft = 0 AND date > ? AND {NOT_KILLED}",
             f"SELECT min(date - {early}) FROM ix_articles"
             f" WHERE draft = 0 AND republish = 1 AND date - {early} > ?",
             "SELECT min(wdate) FROM ix_articles WHERE draft = 0 AND wdate > ?",
             f"SELECT min(wdate + {span}) FROM ix_articles WHERE draft = 0 AND wdate + {span} > ?",
             # when a story leaves the news sitemap (for some, an extra moment)
-            f"SELECT min(date + {news}) FROM ix_articles WHERE draft = 0 AND date + {news} > ?",
+            f"SELECT min(date + {news}) FROM ix_articles WHERE draft = 0 AND date + {news} > ?"
+            f" AND {NOT_KILLED}",
         )
     ]
     return min((int(v) for v in found if v is not None), default=None)
@@ -504,7 +523,8 @@ def leaving(db: sqlite3.Connection, after: int, until: int, days: int) -> bool:
     """Does an article's ``days`` since its date end in ``(after, until]``?"""
     span = days * 86_400_000_000
     row = db.execute(
-        "SELECT 1 FROM ix_articles WHERE draft = 0 AND date + ? > ? AND date + ? <= ? LIMIT 1",
+        "SELECT 1 FROM ix_articles WHERE draft = 0 AND date + ? > ? AND date + ? <= ?"
+        f" AND {NOT_KILLED} LIMIT 1",
         (span, after, span, until),
     ).fetchone()
     return row is not None

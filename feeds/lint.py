@@ -6,7 +6,10 @@ way to readers, though it can be built.
   which is plain text and shows it as written;
 - links and images in a body to a URL of this site that does not exist (no
   such article, tag, author, page or image);
-- one tag spelled several ways (which spelling is shown, where the others are).
+- one tag spelled several ways (which spelling is shown, where the others are);
+- a withdrawal dated before its story's date once that date has passed: the
+  story counts as killed under embargo, so nothing public shows it (if it was
+  public, a withdrawal dated at or after its date tells readers).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ def warnings(loaded: Loaded, now: datetime, held: Collection[str] = ()) -> list[
     found = [w for notes in loaded.notes.values() for w in notes.warnings]
     found += _missing_pages(loaded, now, frozenset(held))
     found += _tag_spellings(loaded)
+    found += _kills(loaded, now)
     return sorted(set(found), key=lambda p: (p.path, p.line or 0, p.field or "", p.message))
 
 
@@ -85,6 +89,27 @@ def _missing_pages(loaded: Loaded, now: datetime, held: frozenset[str]) -> list[
                     )
                 )
     return found
+
+
+def _kills(loaded: Loaded, now: datetime) -> list[Problem]:
+    """A withdrawal dated before its story's date is a kill under embargo
+    (:attr:`feeds.model.Article.killed`). Before the date, that is what the
+    editor means; once it has passed, the story may have been public (a
+    withdrawal written later and dated too early), and a kill hides it as if
+    it never existed: say so, since content alone cannot tell the two apart."""
+    return [
+        Problem(
+            article.path,
+            None,
+            "withdrawn.date",
+            "is before the article's date, which has passed: the story counts as killed "
+            "before release and nothing public shows it ever existed (no 410 page, not on "
+            "/withdrawals/); if it was public, date the withdrawal at or after its date",
+            warning=True,
+        )
+        for article in loaded.content.articles
+        if article.killed and not article.draft and article.date <= now
+    ]
 
 
 def _tag_spellings(loaded: Loaded) -> list[Problem]:

@@ -44,6 +44,14 @@ def is_mourned(article: Article, now: datetime) -> bool:
     )
 
 
+def partners_saw(article: Article, site: Site) -> bool:
+    """Was a killed article (:attr:`~feeds.model.Article.killed`) in the
+    partners' early access before its kill? Only then are they told of it."""
+    assert article.withdrawn is not None
+    early = timedelta(days=site.early_access_days)
+    return article.republish and article.date - early <= article.withdrawn.date
+
+
 def is_shown(article: Article, now: datetime, drafts: bool = False) -> bool:
     """Public; or, in an editor's preview with drafts (``feeds serve
     --drafts``), any article at all."""
@@ -79,6 +87,13 @@ def _moments(content: Content, partners: bool = True) -> list[datetime]:
     early = timedelta(days=content.site.early_access_days)
     for article in content.articles:
         if article.draft:
+            continue
+        if article.killed:  # nothing public ever changes with it
+            if partners and article.withdrawn is not None:
+                kill = article.withdrawn.date
+                moments += [kill, kill + TOMBSTONE_DAYS]
+                if article.republish:
+                    moments.append(article.date - early)
             continue
         moments.append(article.date)
         leaves = article.date + NEWS_DAYS  # the Google News sitemap's window
@@ -381,8 +396,9 @@ def public_articles(content: Content, now: datetime, drafts: bool = False) -> tu
 
 
 def withdrawals(content: Content, now: datetime) -> tuple[Article, ...]:
-    """Every article withdrawn by ``now``, the most recently withdrawn first."""
-    gone = [a for a in content.articles if not a.draft and is_withdrawn(a, now)]
+    """Every article withdrawn by ``now``, the most recently withdrawn first;
+    not those killed before their date, which were never public."""
+    gone = [a for a in content.articles if not a.draft and not a.killed and is_withdrawn(a, now)]
     return tuple(sorted(newest_first(gone), key=_withdrawn_on, reverse=True))
 
 
@@ -439,7 +455,7 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
     holds its slot sequence (:attr:`Listing.slots`).
     """
     site = content.site
-    slots = oldest_first([a for a in content.articles if drafts or _ever_public(a, now)])
+    slots = oldest_first([a for a in content.articles if drafts or ever_public(a, now)])
     public = tuple(a for a in reversed(slots) if is_shown(a, now, drafts))
     mourned = _mourned(content, now)
     result = [
@@ -502,9 +518,10 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
     return tuple(result)
 
 
-def _ever_public(article: Article, now: datetime) -> bool:
-    """Public at some moment up to ``now``, withdrawn since or not: it has a slot."""
-    return not article.draft and article.date <= now
+def ever_public(article: Article, now: datetime) -> bool:
+    """Public at some moment up to ``now``, withdrawn since or not: it has a
+    slot. Never one killed before its date."""
+    return not article.draft and not article.killed and article.date <= now
 
 
 def _unique(articles: list[Article]) -> tuple[Article, ...]:
@@ -525,7 +542,20 @@ def partner_listings(content: Content, now: datetime, title: str) -> tuple[Listi
             if a.republish and (is_public(a, now) or is_embargoed(a, now, site))
         ]
     )
-    mourned = tuple(a for a in _mourned(content, now) if a.republish)
+    # Tombstones: the public ones', and those of the stories killed while
+    # partners could see them (which nothing public shows).
+    killed = [
+        a
+        for a in content.articles
+        if a.killed and not a.draft and is_mourned(a, now) and partners_saw(a, site)
+    ]
+    mourned = tuple(
+        sorted(
+            newest_first([*(a for a in _mourned(content, now) if a.republish), *killed]),
+            key=_withdrawn_on,
+            reverse=True,
+        )
+    )
     result = [
         Listing(
             urls.partners(urls.HOME),
@@ -542,6 +572,12 @@ def partner_listings(content: Content, now: datetime, title: str) -> tuple[Listi
     for article in shown:
         for tag in article.tags:
             tags.setdefault(tag.slug, []).append(article)
+            names.setdefault(tag.slug, tag.name)
+    # A tag of a story killed lately keeps its feeds while the tombstone
+    # lasts: a partner following only that tag learns of the kill.
+    for article in killed:
+        for tag in article.tags:
+            tags.setdefault(tag.slug, [])
             names.setdefault(tag.slug, tag.name)
     for slug in sorted(tags):
         result.append(

@@ -64,6 +64,8 @@ class Site:
     early_access_days: int = 7
     #: Articles larger than this are refused.
     max_article_bytes: int = 2_000_000
+    #: Days the audit keeps each granted partner request (``audit_days``).
+    audit_days: int = 90
     #: Host of site.toml's base_url, for default ``tag:`` ids: it stays the
     #: same when a preview serves the site from another address.
     id_host: str = ""
@@ -135,7 +137,8 @@ class Correction:
 @dataclass(frozen=True)
 class Withdrawal:
     """An article taken down: from ``date`` it is gone from every listing and
-    feed, its page answers 410 with the reason, and tombstones tell readers."""
+    feed, its page answers 410 with the reason, and tombstones tell readers.
+    Dated before the article's own date, it is a kill (:attr:`Article.killed`)."""
 
     date: datetime
     #: Plain text, shown publicly.
@@ -188,6 +191,13 @@ class Article:
     def revised(self) -> bool:
         """Changed in substance since its publication: updated or corrected."""
         return self.modified > self.date
+
+    @property
+    def killed(self) -> bool:
+        """Withdrawn before its date: killed under embargo, never public.
+        Nothing public ever shows it existed; the partners who could see it
+        early are told (their feeds' tombstones, the change stream)."""
+        return self.withdrawn is not None and self.withdrawn.date < self.date
 
 
 @dataclass(frozen=True)

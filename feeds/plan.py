@@ -42,6 +42,7 @@ from feeds.listings import (
     History,
     Listing,
     SitemapEntry,
+    ever_public,
     is_withdrawn,
     listings,
     news,
@@ -464,8 +465,7 @@ def _sitemaps(
     """
     site = content.site
     slots = sorted(
-        (a for a in content.articles if not a.draft and a.date <= now),
-        key=lambda a: (a.date, a.id),
+        (a for a in content.articles if ever_public(a, now)), key=lambda a: (a.date, a.id)
     )
     fronts = {urls.file_of(listing.path) for listing in every}
     pages: list[SitemapEntry] = []

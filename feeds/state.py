@@ -334,6 +334,9 @@ MIGRATIONS: list[tuple[Table, ...]] = [
 REFUSED_CLIENTS = 100
 #: Refusals older than this (seconds) are deleted as new ones are written.
 REFUSALS_KEPT = 90 * 86_400
+#: Days a granted request's audit row is kept by default (site.toml's
+#: ``audit_days``): older rows are deleted as new ones are written.
+AUDIT_DAYS = 90
 #: Most pixel origins counted per article and day; the others' hits are
 #: counted as :data:`OTHER`.
 ORIGINS_PER_DAY = 100
@@ -1234,14 +1237,22 @@ class State:
     # -- the audit -------------------------------------------------------------------
 
     def record(
-        self, entries: Sequence[AuditEntry], refused: Mapping[RefusalKey, Refusal] | None = None
+        self,
+        entries: Sequence[AuditEntry],
+        refused: Mapping[RefusalKey, Refusal] | None = None,
+        days: int = AUDIT_DAYS,
     ) -> None:
-        """Add audit rows and refusal counts (:meth:`refuse`), in one transaction."""
+        """Add audit rows and refusal counts (:meth:`refuse`), in one
+        transaction; rows more than ``days`` older than the newest written
+        are deleted (the ``at`` index finds them), so that the audit holds at
+        most ``days`` of granted requests, however long it runs."""
         if not entries and not refused:
             return
         with self.begin() as connection:
             if entries:
                 connection.execute(insert(audit), [dataclasses.asdict(e) for e in entries])
+                oldest = max(e.at for e in entries) - days * 86_400
+                connection.execute(delete(audit).where(audit.c.at < oldest))
             if refused:
                 _refuse(connection, refused)
 

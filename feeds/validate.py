@@ -40,7 +40,7 @@ from feeds.terminal import visible
 
 SITE_FIELDS = (
     "title description base_url language timezone license producer source feed_items logo "
-    "hub cache_max_age republish_pixel early_access_days max_article_bytes"
+    "hub cache_max_age republish_pixel early_access_days max_article_bytes audit_days"
 ).split()
 AUTHOR_FIELDS = ("name", "url", "affiliation", "email", "public_email")
 INLINE_AUTHOR_FIELDS = ("name", "url", "bio")
@@ -122,6 +122,7 @@ def validate_site(
         republish_pixel=pixel,
         early_access_days=fields.integer("early_access_days", 7, 0, MAX_EARLY_ACCESS_DAYS),
         max_article_bytes=fields.integer("max_article_bytes", 2_000_000, 1_000, MAX_ARTICLE_BYTES),
+        audit_days=fields.integer("audit_days", 90, 1, MAX_AUDIT_DAYS),
         id_host=id_host,
     )
 
@@ -129,6 +130,7 @@ def validate_site(
 #: Bounds of the numeric settings (``feed_items`` has its own, 1 to 100).
 MAX_AGE = 31_536_000  # a year, what RFC 9111 caches are told at most
 MAX_EARLY_ACCESS_DAYS = 366
+MAX_AUDIT_DAYS = 3_660  # ten years
 MAX_ARTICLE_BYTES = 50_000_000
 
 
@@ -320,7 +322,7 @@ def validate_article(
     image = _image(fields, site, url, images, refused or {})
     tags = _tags(fields, notes)
     corrections = _corrections(fields, zone, date, notes)
-    withdrawn = _withdrawal(fields, zone, date)
+    withdrawn = _withdrawal(fields, zone)
     section = fields.text("section")
     subtitle = fields.text("subtitle")
     summary = fields.text("summary")
@@ -594,15 +596,13 @@ def _corrections(
     return tuple(sorted(corrections, key=lambda c: c.date))
 
 
-def _withdrawal(fields: Fields, zone: tzinfo, published: datetime | None) -> Withdrawal | None:
+def _withdrawal(fields: Fields, zone: tzinfo) -> Withdrawal | None:
     item = fields.section("withdrawn", WITHDRAWAL_FIELDS)
     if item is None:
         return None
     date = item.date("date", zone, required=True)
     reason = item.text("reason", required=True)
-    if date and published and date < published:
-        item.problem("date", "is before the article's date")
-        return None
+    # Before the article's date: a kill under embargo (Article.killed).
     return Withdrawal(date, reason) if date and reason else None
 
 
@@ -628,7 +628,8 @@ def unify_tags(articles: list[Article]) -> tuple[Article, ...]:
     first: dict[str, tuple[bool, datetime, str, str]] = {}
     for article in articles:
         for tag in article.tags:
-            rank = (article.draft, article.date, article.path, tag.name)
+            # A killed story is never public: its spelling never shows.
+            rank = (article.draft or article.killed, article.date, article.path, tag.name)
             if tag.slug not in first or rank < first[tag.slug]:
                 first[tag.slug] = rank
     names = {slug: rank[3] for slug, rank in first.items()}

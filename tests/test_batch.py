@@ -43,7 +43,9 @@ class Flaky:
         self._try()
         self.hits.append(dict(counted))
 
-    def record(self, entries: list[AuditEntry], refused: dict[Any, Any] | None = None) -> None:
+    def record(
+        self, entries: list[AuditEntry], refused: dict[Any, Any] | None = None, days: int = 90
+    ) -> None:
         self._try()
         self.rows.extend(entries)
 

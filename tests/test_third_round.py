@@ -7,12 +7,14 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import NOW, write
+from conftest import NOW, state_database, state_env, write
 from feeds import partners
 from feeds.build import build
 from feeds.cli import AUDIT_LIMIT, main
@@ -134,6 +136,55 @@ def test_the_audit_command_prints_at_most_its_limit(
     assert lines[-1] == f"({2 * AUDIT_LIMIT} older fetches not shown: --limit N, 0 for all)"
     assert main(["partner", "audit", "--content", str(sample), "--limit", "0"]) == 0
     assert len([x for x in capsys.readouterr().out.splitlines() if " ok " in x]) == 3 * AUDIT_LIMIT
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A state database of its own, which the app and the command line use."""
+    with state_database(request.param, tmp_path) as url:
+        for key, value in state_env(url).items():
+            monkeypatch.setenv(key, value)
+        yield url
+
+
+def test_granted_fetches_are_kept_audit_days_and_no_longer(
+    sample: Path,
+    database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each granted fetch was a row kept for ever: a partner polling every
+    minute added 525,600 rows a year. Rows older than site.toml's
+    `audit_days` are deleted as new ones are written."""
+    toml = sample / "site.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "audit_days = 3\n", encoding="utf-8")
+    token = add_partner("La Prensa")
+    clock = [NOW]
+    # No notifier: its threads would outlive the database the fixture drops.
+    monkeypatch.setattr("webapp.app.configured", lambda url=None: False)
+    app = create_app({"CONTENT": str(sample), "CLOCK": lambda: clock[0], "CACHE": None})
+    client = app.test_client()
+    for day in range(10):
+        clock[0] = NOW + timedelta(days=day)
+        for _ in range(5):
+            response = client.get("/partners/rss.xml", headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 200
+        written(app)
+    app.extensions["feeds.audit"].stop()
+    app.extensions["feeds.pixels"].stop()
+    app.extensions["feeds.state"]().close()
+    state = State()
+    try:
+        kept = state.audit()
+    finally:
+        state.close()
+    # The last three days and the one at their start: what `audit_days = 3` keeps.
+    assert len(kept) == 4 * 5
+    assert min(e.at for e in kept) == (NOW + timedelta(days=6)).timestamp()
+    assert main(["partner", "audit", "--content", str(sample), "--limit", "0"]) == 0
+    assert len([x for x in capsys.readouterr().out.splitlines() if " ok " in x]) == 20
 
 
 # ------------------------------------------------------ 5. terminal controls forge rows
@@ -407,6 +458,7 @@ SCRIPTED = {
         '<iframe xmlns="http://www.w3.org/1999/xhtml" src="/"/></foreignObject></svg>'
     ),
 }
+RULE = "an SVG may hold only a drawing's elements and attributes"
 
 
 def test_an_svg_that_could_run_script_is_refused_and_not_exported(
@@ -419,17 +471,144 @@ def test_an_svg_that_could_run_script_is_refused_and_not_exported(
         write(sample, f"images/{name}", text)
     assert main(["check", "--content", str(sample)]) == 1
     lines = capsys.readouterr().out.splitlines()
-    rule = "an SVG may carry no script, event handler or script URL"
-    assert f"images/script.svg:2: has a <script> element: {rule}" in lines
-    assert f"images/handler.svg:2: has an event handler, onload=: {rule}" in lines
-    assert f"images/link.svg:2: has a script URL in href=: {rule}" in lines
-    assert f"images/entity.svg:2: has a script URL in href=: {rule}" in lines
-    assert f"images/html.svg:2: has a <foreignObject> element: {rule}" in lines
+    assert f"images/script.svg:2: has a <script> element: {RULE}" in lines
+    assert f"images/handler.svg:1: has an event handler, onload=: {RULE}" in lines
+    assert (
+        f"images/link.svg:2: has a reference in href= to 'java\\tscript:alert(1)': {RULE}" in lines
+    )
+    assert f"images/entity.svg:1: has a DOCTYPE (entities, an external DTD): {RULE}" in lines
+    assert f"images/html.svg:2: has a <foreignObject> element: {RULE}" in lines
     assert not [line for line in lines if "chart.svg" in line]
     out = tmp_path / "out"
     assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
     exported = {p.name for p in (out / "images").iterdir()}
     assert "chart.svg" in exported and not exported & set(SCRIPTED)
+
+
+#: A chart as drawing tools write it: an Inkscape file with RDF metadata,
+#: gradients and clip paths referenced by fragment, a class stylesheet, a
+#: reused symbol, an embedded PNG, text and a transform's animation.
+DRAWING = """<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<!-- Created with Inkscape (http://www.inkscape.org/) -->
+<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"
+  xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape"
+  xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"
+  xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+  xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:cc="http://creativecommons.org/ns#"
+  width="320" height="200" viewBox="0 0 320 200" version="1.1" role="img"
+  aria-labelledby="t" sodipodi:docname="levels.svg" inkscape:version="1.3">
+  <title id="t">Reservoir levels, 2024</title>
+  <desc>Monthly levels of the Lima reservoirs.</desc>
+  <metadata><rdf:RDF><cc:Work rdf:about=""><dc:format>image/svg+xml</dc:format>
+  </cc:Work></rdf:RDF></metadata>
+  <sodipodi:namedview id="view" pagecolor="#ffffff" inkscape:zoom="1"/>
+  <defs>
+    <style type="text/css"><![CDATA[ .bar { fill: url(#fade); stroke: #333; }
+      text { font-family: "DejaVu Sans", sans-serif; font-size: 10px; } ]]></style>
+    <linearGradient id="fade" x1="0" y1="0" x2="0" y2="1" gradientUnits="objectBoundingBox">
+      <stop offset="0" stop-color="#2a6f97"/><stop offset="1" stop-color="#a9d6e5"/>
+    </linearGradient>
+    <clipPath id="plot"><rect x="30" y="10" width="280" height="160"/></clipPath>
+    <symbol id="tick" viewBox="0 0 2 6"><line x1="1" y1="0" x2="1" y2="6"/></symbol>
+    <filter id="soft"><feGaussianBlur in="SourceAlpha" stdDeviation="1" result="b"/>
+      <feOffset in="b" dx="1" dy="1"/></filter>
+  </defs>
+  <g clip-path="url(#plot)" inkscape:label="bars" inkscape:groupmode="layer">
+    <rect class="bar" x="40" y="60" width="20" height="110" filter="url(#soft)"/>
+    <rect class="bar" x="70" y="40" width="20" height="130" style="opacity:0.9"/>
+    <path d="M30 170 H310" stroke="#000" stroke-width="1" marker-end="url(#tick)"/>
+  </g>
+  <use xlink:href="#tick" x="40" y="170" width="2" height="6"/>
+  <use href="#tick" x="70" y="170" width="2" height="6"/>
+  <image x="290" y="0" width="1" height="1" preserveAspectRatio="none"
+    xlink:href="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="/>
+  <text x="160" y="190" text-anchor="middle" xml:space="preserve">2024 <tspan
+    font-weight="bold">Lima</tspan></text>
+  <g transform="rotate(0 10 10)"><animateTransform attributeName="transform"
+    type="rotate" from="0 10 10" to="360 10 10" dur="10s" repeatCount="indefinite"/></g>
+</svg>
+"""
+
+#: What a blocklist let through (each passed `feeds check` before the
+#: allowlist): script by another road, and references that make a viewer
+#: fetch from elsewhere.
+ESCAPES = {
+    "set.svg": (
+        '<svg xmlns="http://www.w3.org/2000/svg"><a id="l">\n<set attributeName="href" '
+        'to="javascript:alert(1)"/><rect width="9" height="9"/></a></svg>',
+        "images/set.svg:2: has a <set> element",
+    ),
+    "xhtml.svg": (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:h="http://www.w3.org/1999/xhtml">\n'
+        "<h:script>alert(1)</h:script></svg>",
+        "images/xhtml.svg:2: has a <script> element in namespace http://www.w3.org/1999/xhtml",
+    ),
+    "tracker.svg": (
+        '<svg xmlns="http://www.w3.org/2000/svg">\n'
+        '<image href="https://tracker.example/p.png" width="1" height="1"/></svg>',
+        "images/tracker.svg:2: has a reference in href= to 'https://tracker.example/p.png'",
+    ),
+    "sprite.svg": (
+        '<svg xmlns="http://www.w3.org/2000/svg">\n<use href="other.svg#a"/></svg>',
+        "images/sprite.svg:2: has a reference in href= to 'other.svg#a'",
+    ),
+    "import.svg": (
+        '<svg xmlns="http://www.w3.org/2000/svg"><style>\n'
+        '@import "https://evil.example/x.css";</style></svg>',
+        "images/import.svg:2: has an @import in a <style>",
+    ),
+    "cssurl.svg": (
+        '<svg xmlns="http://www.w3.org/2000/svg">\n'
+        '<rect style="fill: url(https://evil.example/p.svg#g)"/></svg>',
+        "images/cssurl.svg:2: has a reference to 'https://evil.example/p.svg#g' in style=",
+    ),
+    "filter.svg": (
+        '<svg xmlns="http://www.w3.org/2000/svg">\n'
+        '<rect filter="url(//evil.example/f.svg#f)"/></svg>',
+        "images/filter.svg:2: has a reference to '//evil.example/f.svg#f' in filter=",
+    ),
+    "stylesheet.svg": (
+        '<?xml-stylesheet href="https://evil.example/x.css"?>\n'
+        '<svg xmlns="http://www.w3.org/2000/svg"/>',
+        "images/stylesheet.svg:1: has a processing instruction <?xml-stylesheet?>",
+    ),
+    "laughs.svg": (
+        '<?xml version="1.0"?>\n<!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        '<svg xmlns="http://www.w3.org/2000/svg"><text>&b;</text></svg>',
+        "images/laughs.svg:2: has a DOCTYPE (entities, an external DTD)",
+    ),
+    "base.svg": (
+        '<svg xmlns="http://www.w3.org/2000/svg">\n<g xml:base="https://evil.example/">'
+        "<rect/></g></svg>",
+        "images/base.svg:2: has a {http://www.w3.org/XML/1998/namespace}base= attribute on <g>",
+    ),
+    "html.svg": (
+        '<html xmlns="http://www.w3.org/1999/xhtml"><body onload="alert(1)"/></html>',
+        "images/html.svg:1: has <html> as its root, not an SVG <svg> element",
+    ),
+}
+
+
+def test_an_svg_is_checked_against_an_allowlist(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The check was a blocklist: an element or attribute it did not name
+    passed. Only a drawing's SVG elements and attributes pass now, every
+    refusal naming the file, the line and what was refused."""
+    write(sample, "images/levels.svg", DRAWING)
+    write(sample, "images/chart.svg", CLEAN_SVG)
+    for name, (text, _) in ESCAPES.items():
+        write(sample, f"images/{name}", text)
+    assert main(["check", "--content", str(sample)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    for _, message in ESCAPES.values():
+        assert f"{message}: {RULE}" in lines
+    assert not [line for line in lines if "levels.svg" in line or "chart.svg" in line]
+    out = tmp_path / "out"
+    assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
+    exported = {p.name for p in (out / "images").iterdir()}
+    assert {"levels.svg", "chart.svg"} <= exported and not exported & set(ESCAPES)
 
 
 # ---------------------------------------- 7. an IDN base_url or a non-ASCII hub in Link

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from feeds import cdn
 from feeds.cache import default_path as default_cache
 from feeds.headers import CDN_MAX_AGE
-from feeds.state import configured, opened
+from feeds.state import AUDIT_DAYS, configured, opened
 from feeds.validate import MAX_AGE
 from feeds.webhooks import BACKOFF
 from feeds.websub import backoff_from_env
@@ -149,7 +149,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["feeds.state"] = state
     stop = float(app.config["STOP_DEADLINE"])
     app.extensions["feeds.pixels"] = Pixels(state, app.logger, stop)
-    app.extensions["feeds.audit"] = Audit(state, app.logger, stop)
+    live_site: LiveSite = app.extensions["feeds"]
+
+    def audit_days() -> int:
+        served = live_site.snapshot.served
+        return served.plan.content.site.audit_days if served is not None else AUDIT_DAYS
+
+    app.extensions["feeds.audit"] = Audit(state, app.logger, stop, audit_days)
     if not app.config["PREVIEW"]:  # an editor's preview tells no hub of anything
         live = app.extensions["feeds"]
         # Each worker records which version it serves; the hub and the CDN

@@ -5,7 +5,8 @@ the rows once a second in one transaction (:mod:`webapp.batch`), and a
 graceful stop writes what is left: a database that is slow or locked never
 holds a request up, and no row is lost by a stop.
 
-A granted request is a row of its own. A refused one is only counted, per
+A granted request is a row of its own, kept ``audit_days`` (site.toml,
+default 90): each write deletes the rows older than that. A refused one is only counted, per
 hour, outcome and client (:class:`feeds.state.RefusalKey`), with the first
 one's path and user agent: whoever sends requests without a valid token,
 however many, adds at most one row an hour per outcome, and at most
@@ -18,7 +19,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from feeds.state import OTHER, REFUSED_CLIENTS, AuditEntry, Refusal, RefusalKey, State
+from feeds.state import (
+    AUDIT_DAYS,
+    OTHER,
+    REFUSED_CLIENTS,
+    AuditEntry,
+    Refusal,
+    RefusalKey,
+    State,
+)
 from webapp.batch import EXIT_DEADLINE, Batch
 
 #: Seconds in an hour: what refusals are counted by.
@@ -57,10 +66,16 @@ class Audit(Batch[Pending]):
     what = "audit rows"
 
     def __init__(
-        self, state: Callable[[], State], logger: logging.Logger, deadline: float = EXIT_DEADLINE
+        self,
+        state: Callable[[], State],
+        logger: logging.Logger,
+        deadline: float = EXIT_DEADLINE,
+        days: Callable[[], int] = lambda: AUDIT_DAYS,
     ) -> None:
         super().__init__(logger, deadline)
         self.state = state
+        #: How many days of granted requests to keep (site.toml's ``audit_days``).
+        self.days = days
         self._pending = Pending()
         #: The clients each hour's pending refusals name.
         self._clients: dict[float, set[str]] = {}
@@ -97,7 +112,7 @@ class Audit(Batch[Pending]):
             self._clients.setdefault(key.hour, set()).add(key.client)
 
     def _write(self, batch: Pending) -> None:
-        self.state().record(batch.rows, batch.refused)
+        self.state().record(batch.rows, batch.refused, self.days())
 
     def _size(self, batch: Pending) -> int:
         return len(batch)

@@ -270,11 +270,11 @@ def public_files(
     relative to it: ``site.toml``, every author, every article but drafts and
     those whose time has not come (an embargoed story's included: partners
     read it, the public does not), and the public images. A withdrawn article
-    counts: its page and tombstones are public. With ``drafts`` (a preview),
-    every article."""
+    counts: its page and tombstones are public; not one killed before its
+    date, which nothing public shows. With ``drafts`` (a preview), every article."""
     return frozenset(
         ["site.toml"]
-        + [a.path for a in content.articles if drafts or not (a.draft or a.date > now)]
+        + [a.path for a in content.articles if drafts or not (a.draft or a.killed or a.date > now)]
         + [f"{AUTHORS}/{a.id}.md" for a in content.authors if a.id is not None]
         + [urls.image(name) for name in images]
     )
