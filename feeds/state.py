@@ -346,6 +346,10 @@ OTHER = "other"
 #: (:mod:`feeds.notify`, which beats every second).
 DEAD_AFTER = 5.0
 
+#: The advisory lock (PostgreSQL) held by the one background sender of
+#: pings of a database (:mod:`feeds.websub`).
+SENDER_LOCK = 7256015
+
 #: Seconds any statement may wait (a lock, a busy database, a connection):
 #: well under the 30 s after which gunicorn kills a worker.
 TIMEOUT = 5.0
@@ -627,6 +631,45 @@ class State:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def shared(self) -> bool:
+        """Is it a server's database (PostgreSQL), which several machines
+        may share, rather than a file of this machine's?"""
+        return self.engine.dialect.name == "postgresql"
+
+    def hold(self, key: int) -> Callable[[], None] | None:
+        """Take PostgreSQL's advisory lock ``key`` without waiting, in a
+        session of its own kept open until the function returned is called
+        (it lets go): one holder per database, whatever machine it runs on;
+        None when another session holds it. A holder that dies, or whose
+        connection breaks, lets go with its session."""
+        try:
+            connection = self.engine.connect()
+            try:
+                taken = connection.execute(select(func.pg_try_advisory_lock(key))).scalar()
+                connection.commit()  # the lock is the session's: no transaction stays open
+                # Kept, not given back: its commit's deadline must not cut it off later.
+                WATCHDOG.disarm(connection.connection.dbapi_connection)
+            except BaseException:
+                connection.close()
+                raise
+        except SQLAlchemyError as e:
+            raise StateError(self.where, e) from e
+        if not taken:
+            connection.close()
+            return None
+
+        def release() -> None:
+            try:
+                connection.execute(select(func.pg_advisory_unlock(key)))
+                connection.commit()
+            except SQLAlchemyError:
+                connection.invalidate()  # never back to the pool holding it
+            finally:
+                connection.close()
+
+        return release
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
