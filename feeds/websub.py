@@ -176,13 +176,17 @@ def deliver(
                 if trying and left <= 0:
                     state.release(taken[start:], wall())
                     return sent
-                answers = dict(
-                    zip(
-                        [one.id for one in trying],
-                        pool.map(lambda one, left=left: send(one.hub, one.topic, left), trying),
-                        strict=True,
+                try:
+                    answers = dict(
+                        zip(
+                            [one.id for one in trying],
+                            pool.map(lambda one, left=left: send(one.hub, one.topic, left), trying),
+                            strict=True,
+                        )
                     )
-                )
+                except RuntimeError:  # the process is exiting: its executors take no more
+                    state.release(taken[start:], wall())  # owed still, another's at once
+                    return sent
                 for one in batch:
                     error, answered = answers.get(one.id, (down.get(one.hub), False))
                     if error is not None and not answered:

@@ -391,6 +391,8 @@ def gunicorn(
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            "--graceful-timeout",
+            str(GRACEFUL),
             *options,
             f"webapp:create_app({{{now}{config}}})",
         ],
@@ -414,8 +416,32 @@ def gunicorn(
                 time.sleep(0.2)
         yield base
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        took = _stop(server)
+    assert took < GRACEFUL, (
+        f"gunicorn took {took:.0f} s to stop: a worker hung until it was killed at the"
+        f" graceful timeout ({GRACEFUL} s)"
+    )
+
+
+#: gunicorn's ``--graceful-timeout`` in the tests, its default: how long a
+#: stopping worker may take (an exchange in flight, up to its deadline, then
+#: what its batches still hold, :mod:`webapp.batch`) before it is killed.
+GRACEFUL = 30
+
+
+def _stop(server: subprocess.Popen[bytes]) -> float:
+    """Stop gunicorn gracefully (``SIGTERM``); the seconds it took. One that
+    has not ended some seconds past its graceful timeout, when it kills its
+    workers, hangs: it is killed, and that fails the test."""
+    started = time.monotonic()
+    server.terminate()
+    try:
+        server.wait(timeout=GRACEFUL + 15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+        raise AssertionError(f"gunicorn had not stopped {GRACEFUL + 15} s after SIGTERM") from None
+    return time.monotonic() - started
 
 
 @pytest.fixture(scope="module")
