@@ -518,13 +518,20 @@ def _deadlines(engine: Engine) -> None:
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _ending(connection: Connection) -> None:
-        if not connection.invalidated:
-            WATCHDOG.arm(connection.connection.dbapi_connection)
+        if (dbapi := _dbapi_of(connection)) is not None:
+            WATCHDOG.arm(dbapi)
 
     @event.listens_for(engine, "handle_error")
     def _failed(context: Any) -> None:
-        if context.connection is not None and not context.connection.invalidated:
-            WATCHDOG.disarm(context.connection.connection.dbapi_connection)
+        if (dbapi := _dbapi_of(context.connection)) is not None:
+            WATCHDOG.disarm(dbapi)
+
+
+def _dbapi_of(connection: Connection | None) -> Any:
+    """The driver's connection under ``connection``, if it still has one."""
+    if connection is None or connection.closed or connection.invalidated:
+        return None
+    return connection.connection.dbapi_connection
 
 
 class Watchdog:
