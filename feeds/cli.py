@@ -214,6 +214,9 @@ def ping_hub(
                 within=PING_TIMEOUT,
             )
             pending = state.next_try() is not None
+            # One background sender per state database: started unless one is at work.
+            log = websub.send_in_background(state) if pending else None
+            where = state.where
         finally:
             state.close()
     except StateError as e:
@@ -221,9 +224,10 @@ def ping_hub(
         return
     for line in websub.sent_lines(sent, base):
         print(line)
-    if pending:
-        log = websub.send_in_background()
+    if log is not None:
         print(f"pings that failed are retried in the background; see {log}")
+    elif pending:
+        print(f"pings that failed are retried in the background by the sender at work for {where}")
 
 
 #: Seconds ``feeds build`` and ``feeds deploy`` wait for the hub, in all (each

@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import threading
+import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,7 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from feeds.errors import FeedsError
@@ -347,6 +349,10 @@ OTHER = "other"
 #: (:mod:`feeds.notify`, which beats every second).
 DEAD_AFTER = 5.0
 
+#: The advisory lock (PostgreSQL) held by the one background sender of
+#: pings of a database (:mod:`feeds.websub`).
+SENDER_LOCK = 7256015
+
 #: Seconds any statement may wait (a lock, a busy database, a connection):
 #: well under the 30 s after which gunicorn kills a worker.
 TIMEOUT = 5.0
@@ -439,15 +445,180 @@ def _engine(url: str) -> Engine:
 
         return engine
     milliseconds = int(TIMEOUT * 1000)
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_timeout=TIMEOUT,
         connect_args={
             "connect_timeout": int(TIMEOUT),
             "options": f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}",
         },
     )
+    _deadlines(engine)
+    return engine
+
+
+#: Seconds a PostgreSQL connection may wait for its server in one exchange (a
+#: statement, a commit, the ping that checks a pooled connection) before this
+#: side cuts it off. The server's own timeouts (``statement_timeout``,
+#: ``lock_timeout``) end a statement sooner when the server can act; a server
+#: that is stopped (``kill -STOP``), frozen, or behind a network that drops
+#: every packet cannot, and the kernel still acknowledges what is sent to a
+#: stopped one, so neither TCP keepalives nor ``tcp_user_timeout`` notice.
+CUT_AFTER = TIMEOUT + 2.0
+#: The same for the ``SELECT 1`` that checks a pooled connection as it is
+#: taken: a server that answers takes milliseconds.
+PING_CUT_AFTER = 3.0
+
+
+def _deadlines(engine: Engine) -> None:
+    """Arm :data:`WATCHDOG` around every exchange of ``engine``'s connections
+    with the server; a pooled connection is checked (``SELECT 1``) under it
+    as it is taken, and one that fails is replaced (the pool's pre-ping,
+    which no deadline covers)."""
+
+    @event.listens_for(engine.pool, "first_connect", insert=True)
+    @event.listens_for(engine.pool, "connect", insert=True)
+    def _connected(dbapi: Any, record: object) -> None:
+        WATCHDOG.arm(dbapi)  # the dialect's first queries on a new connection
+
+    @event.listens_for(engine.pool, "checkout")
+    def _ping(dbapi: Any, record: object, proxy: object) -> None:
+        started = time.monotonic()
+        WATCHDOG.arm(dbapi, PING_CUT_AFTER)
+        try:
+            cursor = dbapi.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as e:
+            if time.monotonic() - started >= PING_CUT_AFTER:
+                raise  # cut off: the server does not answer, a new connection would wait too
+            # Closed by the server (a restart): the pool connects anew.
+            raise DisconnectionError(f"a pooled connection failed: {e}") from e
+        finally:
+            WATCHDOG.disarm(dbapi)
+
+    @event.listens_for(engine.pool, "reset")
+    def _reset(dbapi: Any, record: object, state: object) -> None:
+        WATCHDOG.arm(dbapi)  # the rollback of a connection given back
+
+    @event.listens_for(engine.pool, "checkin")
+    @event.listens_for(engine.pool, "invalidate")
+    @event.listens_for(engine.pool, "close")
+    def _done(dbapi: Any, *args: object) -> None:
+        if dbapi is not None:
+            WATCHDOG.disarm(dbapi)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _executing(connection: Connection, cursor: Any, *args: object) -> None:
+        WATCHDOG.arm(cursor.connection)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _executed(connection: Connection, cursor: Any, *args: object) -> None:
+        WATCHDOG.disarm(cursor.connection)
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _ending(connection: Connection) -> None:
+        if (dbapi := _dbapi_of(connection)) is not None:
+            WATCHDOG.arm(dbapi)
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(context: Any) -> None:
+        if (dbapi := _dbapi_of(context.connection)) is not None:
+            WATCHDOG.disarm(dbapi)
+
+
+def _dbapi_of(connection: Connection | None) -> Any:
+    """The driver's connection under ``connection``, if it still has one."""
+    if connection is None or connection.closed or connection.invalidated:
+        return None
+    return connection.connection.dbapi_connection
+
+
+class Watchdog:
+    """Cuts a PostgreSQL connection off (``shutdown`` of its socket) once it
+    has waited for its server longer than ``seconds`` in one exchange: the
+    waiting thread gets a "server closed the connection" error at once, a
+    :class:`StateError`, and the pool drops that connection. A thread of its
+    own per process looks four times a second, while anything is armed."""
+
+    #: Seconds between looks.
+    TICK = 0.25
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        #: id of the connection -> (monotonic deadline, the connection).
+        self._armed: dict[int, tuple[float, Any]] = {}
+        self._busy = threading.Event()
+        self._running = 0  # the process whose thread runs
+        #: How many connections it cut off (for the log and the tests).
+        self.cut = 0
+
+    def arm(self, dbapi: Any, seconds: float | None = None) -> None:
+        """Start the clock of ``dbapi``'s exchange: ``seconds`` (by default
+        the watchdog's) from now, it is cut off unless disarmed (or armed
+        again, for its next exchange) first."""
+        deadline = time.monotonic() + (self.seconds if seconds is None else seconds)
+        with self._lock:
+            self._armed[id(dbapi)] = (deadline, dbapi)
+            self._busy.set()
+            if self._running != os.getpid():  # a new process (a server's worker)
+                self._running = os.getpid()
+                watching = threading.Thread(target=self._watch, daemon=True, name="feeds-cut")
+                watching.start()
+
+    def forked(self) -> None:
+        """In a forked child: the parent's connections are not this
+        process's to watch, and its lock may have been held mid-fork."""
+        self._lock = threading.Lock()
+        self._armed = {}
+        self._busy = threading.Event()
+        self._running = 0
+
+    def disarm(self, dbapi: Any) -> None:
+        with self._lock:
+            self._armed.pop(id(dbapi), None)
+            if not self._armed:
+                self._busy.clear()
+
+    def _watch(self) -> None:
+        while True:
+            self._busy.wait()  # no timeout: nothing to look at while idle
+            time.sleep(self.TICK)
+            self.look(time.monotonic())
+
+    def look(self, now: float) -> None:
+        """Cut off every connection past its deadline at ``now``."""
+        with self._lock:  # held while cutting: no connection closes meanwhile
+            for key, (deadline, dbapi) in list(self._armed.items()):
+                if deadline <= now:
+                    del self._armed[key]
+                    _cut(dbapi)
+                    self.cut += 1
+            if not self._armed:
+                self._busy.clear()
+
+
+def _cut(dbapi: Any) -> None:
+    """Shut a psycopg connection's socket down (its descriptor stays its
+    own to close): whatever waits on it wakes to a closed connection."""
+    try:
+        fd = dbapi.pgconn.socket
+    except Exception:  # closed already, or broken: nothing waits on it
+        return
+    try:
+        with socket.socket(fileno=os.dup(fd)) as duplicate:
+            duplicate.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+#: The one watchdog of this process's PostgreSQL connections.
+WATCHDOG = Watchdog(CUT_AFTER)
+os.register_at_fork(after_in_child=WATCHDOG.forked)
 
 
 #: Marks a SQLite connection whose next transaction only reads.
@@ -470,6 +641,45 @@ class State:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def shared(self) -> bool:
+        """Is it a server's database (PostgreSQL), which several machines
+        may share, rather than a file of this machine's?"""
+        return self.engine.dialect.name == "postgresql"
+
+    def hold(self, key: int) -> Callable[[], None] | None:
+        """Take PostgreSQL's advisory lock ``key`` without waiting, in a
+        session of its own kept open until the function returned is called
+        (it lets go): one holder per database, whatever machine it runs on;
+        None when another session holds it. A holder that dies, or whose
+        connection breaks, lets go with its session."""
+        try:
+            connection = self.engine.connect()
+            try:
+                taken = connection.execute(select(func.pg_try_advisory_lock(key))).scalar()
+                connection.commit()  # the lock is the session's: no transaction stays open
+                # Kept, not given back: its commit's deadline must not cut it off later.
+                WATCHDOG.disarm(connection.connection.dbapi_connection)
+            except BaseException:
+                connection.close()
+                raise
+        except SQLAlchemyError as e:
+            raise StateError(self.where, e) from e
+        if not taken:
+            connection.close()
+            return None
+
+        def release() -> None:
+            try:
+                connection.execute(select(func.pg_advisory_unlock(key)))
+                connection.commit()
+            except SQLAlchemyError:
+                connection.invalidate()  # never back to the pool holding it
+            finally:
+                connection.close()
+
+        return release
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

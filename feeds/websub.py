@@ -34,7 +34,7 @@ from pathlib import Path
 from feeds import exchange, urls, version
 from feeds.digest import digest
 from feeds.plan import Access, Plan
-from feeds.state import Ping, State, StateError, Topic
+from feeds.state import SENDER_LOCK, Ping, State, StateError, Topic
 
 #: Seconds to wait for a hub's answer.
 TIMEOUT = 10.0
@@ -176,13 +176,17 @@ def deliver(
                 if trying and left <= 0:
                     state.release(taken[start:], wall())
                     return sent
-                answers = dict(
-                    zip(
-                        [one.id for one in trying],
-                        pool.map(lambda one, left=left: send(one.hub, one.topic, left), trying),
-                        strict=True,
+                try:
+                    answers = dict(
+                        zip(
+                            [one.id for one in trying],
+                            pool.map(lambda one, left=left: send(one.hub, one.topic, left), trying),
+                            strict=True,
+                        )
                     )
-                )
+                except RuntimeError:  # the process is exiting: its executors take no more
+                    state.release(taken[start:], wall())  # owed still, another's at once
+                    return sent
                 for one in batch:
                     error, answered = answers.get(one.id, (down.get(one.hub), False))
                     if error is not None and not answered:
@@ -219,7 +223,7 @@ def log_path() -> Path:
 LOCK_FD = "FEEDS_SENDER_LOCK_FD"
 
 
-def _lock() -> int | None:
+def _file_lock() -> int | None:
     """The background sender's lock beside the state database (``pings.lock``),
     taken without waiting: its descriptor, or None when a sender holds it."""
     path = log_path().with_name("pings.lock")
@@ -233,15 +237,38 @@ def _lock() -> int | None:
     return fd
 
 
-def send_in_background() -> Path:
+def _lock(state: State) -> Callable[[], None] | None:
+    """The background sender's lock for ``state``, taken without waiting: a
+    function that lets go of it, or None when a sender holds it. On
+    PostgreSQL, an advisory lock in the database (one sender per database,
+    whichever machine runs it); on SQLite, ``pings.lock`` beside the file."""
+    if state.shared:
+        return state.hold(SENDER_LOCK)
+    fd = _file_lock()
+    return None if fd is None else lambda: os.close(fd)
+
+
+def send_in_background(state: State) -> Path | None:
     """Start ``python -m feeds.websub`` apart from this process (it outlives
     it), logging to :func:`log_path`, unless one runs already for this state
-    database: it sends what is owed now too. Where it logs."""
+    database: it sends what is owed now too. Where it logs; None when the
+    one at work may be another machine's (PostgreSQL), logging there."""
     log = log_path()
     log.parent.mkdir(parents=True, exist_ok=True)
-    lock = _lock()
-    if lock is None:
-        return log
+    handed: tuple[int, ...] = ()
+    if state.shared:
+        # A session's lock cannot be handed over: the sender takes it itself
+        # (of two builds that find it free at once, one sender keeps it and
+        # the other ends at once).
+        release = state.hold(SENDER_LOCK)
+        if release is None:
+            return None
+        release()
+    else:
+        lock = _file_lock()
+        if lock is None:
+            return log
+        handed = (lock,)
     try:
         with log.open("ab") as out:
             sender = subprocess.Popen(
@@ -251,12 +278,13 @@ def send_in_background() -> Path:
                 stderr=out,
                 start_new_session=True,
                 close_fds=True,
-                pass_fds=(lock,),  # the lock is the sender's from its start
-                env={**os.environ, LOCK_FD: str(lock)},
+                pass_fds=handed,  # the lock file is the sender's from its start
+                env={**os.environ, **({LOCK_FD: str(handed[0])} if handed else {})},
             )
             out.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {sender.pid} INFO started\n".encode())
     finally:
-        os.close(lock)
+        for fd in handed:
+            os.close(fd)
     return log
 
 
@@ -276,15 +304,18 @@ def sender(state: State, wall: Callable[[], float], sleep: Callable[[float], obj
     """The background sender: one per state database, holding its lock while
     it sends. It lets go before its last look, so that a build that owed a
     ping after that look finds the lock free and starts another."""
-    fd = int(os.environ.pop(LOCK_FD, "")) if os.environ.get(LOCK_FD) else _lock()
-    while fd is not None:
+    handed = os.environ.pop(LOCK_FD, "")
+    release = (lambda: os.close(int(handed))) if handed else _lock(state)
+    if release is not None:
+        logger.info("the one sender for %s", state.where)
+    while release is not None:
         try:
             run(state, wall, sleep, backoff_from_env())
         finally:
-            os.close(fd)
+            release()
         if state.next_try() is None:
             return
-        fd = _lock()
+        release = _lock(state)
     logger.info("another sender is at work for %s", state.where)
 
 

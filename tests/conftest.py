@@ -8,7 +8,7 @@ import textwrap
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -391,6 +391,8 @@ def gunicorn(
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            "--graceful-timeout",
+            str(GRACEFUL),
             *options,
             f"webapp:create_app({{{now}{config}}})",
         ],
@@ -414,8 +416,32 @@ def gunicorn(
                 time.sleep(0.2)
         yield base
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        took = _stop(server)
+    assert took < GRACEFUL, (
+        f"gunicorn took {took:.0f} s to stop: a worker hung until it was killed at the"
+        f" graceful timeout ({GRACEFUL} s)"
+    )
+
+
+#: gunicorn's ``--graceful-timeout`` in the tests, its default: how long a
+#: stopping worker may take (an exchange in flight, up to its deadline, then
+#: what its batches still hold, :mod:`webapp.batch`) before it is killed.
+GRACEFUL = 30
+
+
+def _stop(server: subprocess.Popen[bytes]) -> float:
+    """Stop gunicorn gracefully (``SIGTERM``); the seconds it took. One that
+    has not ended some seconds past its graceful timeout, when it kills its
+    workers, hangs: it is killed, and that fails the test."""
+    started = time.monotonic()
+    server.terminate()
+    try:
+        server.wait(timeout=GRACEFUL + 15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+        raise AssertionError(f"gunicorn had not stopped {GRACEFUL + 15} s after SIGTERM") from None
+    return time.monotonic() - started
 
 
 @pytest.fixture(scope="module")
@@ -560,3 +586,106 @@ class Hub(Served):
 
     def pings(self, since: int = 0) -> Counter[str]:
         return Counter(self.published[since:])
+
+
+class PrivatePostgreSQL:
+    """A PostgreSQL cluster of its own (``initdb``, ``pg_ctl``) in a new
+    folder, on a free loopback port, trusting local connections: for a test
+    that stops the server (``kill -STOP``), which the shared one
+    (``$FEEDS_TEST_DATABASE_URL``) must never be. As root (CI), its
+    processes run as the ``postgres`` user, as initdb requires."""
+
+    def __init__(self) -> None:
+        import glob
+        import shutil
+        import tempfile
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version_key)
+        initdb = found[-1] if found else shutil.which("initdb")
+        if initdb is None:
+            require("initdb")
+        assert initdb is not None
+        self.bin = Path(initdb).parent
+        self.folder = Path(tempfile.mkdtemp(prefix="feeds-postgresql-"))
+        self.data = self.folder / "data"
+        self.port = free_port()
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self._run("initdb", "-D", str(self.data), "-U", "feeds", "--auth=trust", "-E", "UTF8")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "server.log"),
+            "-w",
+            "-o",
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder}",
+            "start",
+        )
+        #: Its ``postgres`` database, to make others in.
+        self.url = f"postgresql://feeds@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            [*self.as_user, str(self.bin / tool), *args],
+            check=True,
+            capture_output=True,
+            env=real_clock_env(),
+            timeout=120,
+        )
+
+    def processes(self) -> list[int]:
+        """The postmaster and every process it started (its backends)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        found = [postmaster]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) == postmaster:
+                found.append(int(stat.parent.name))
+        return found
+
+    @contextmanager
+    def stopped(self) -> Iterator[None]:
+        """The whole server stopped (``SIGSTOP``: its sockets stay open, the
+        kernel still takes what is sent to them, nothing answers), and
+        always continued (``SIGCONT``) afterwards."""
+        import signal
+
+        stopped: list[int] = []
+        try:
+            for pid in self.processes():
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+            yield
+        finally:
+            for pid in stopped:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+
+    def close(self) -> None:
+        import shutil
+
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _version_key(path: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in Path(path).parts[-3].split(".") if part.isdigit())
+
+
+@pytest.fixture(scope="module")
+def private_postgresql() -> Iterator[PrivatePostgreSQL]:
+    """:class:`PrivatePostgreSQL`, started once per module."""
+    server = PrivatePostgreSQL()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -564,6 +564,38 @@ def test_an_edit_is_served_once_its_second_is_over(sample: Path) -> None:
     assert b"Revised: " in page
 
 
+def test_a_story_coming_due_and_an_edit_in_that_second_have_two_last_modified(
+    sample: Path,
+) -> None:
+    """A scheduled story comes due at a whole second and a public edit is
+    written within that second: two versions, served one after the other,
+    each with its own Last-Modified, so a reader polling with
+    If-Modified-Since alone (no ETag) gets the edit rather than a 304."""
+    due = int(time.time()) + 60  # later than every file and the code
+    story = write(sample, "articles/river.md", EMBARGOED.format(date=_iso(due), more=""))
+    backdate(story, story.parent, seconds=120)
+    wall, clock = Wall(due - 10), Clock(datetime.fromtimestamp(due - 10, UTC))
+    config = {"CONTENT": str(sample), "RELOAD_INTERVAL": 0, "CLOCK": clock, "WALL": wall}
+    client = create_app(config).test_client()
+    assert b"the river moves" not in client.get("/rss.xml").data
+    wall.seconds, clock.now = due, datetime.fromtimestamp(due, UTC)
+    came = client.get("/rss.xml")
+    assert b"the river moves" in came.data
+    public = sample / "articles/opinion-bus-corridors.md"
+    public.write_text(public.read_text().replace('title: "', 'title: "Revised: ', 1))
+    os.utime(public, (due + 0.3, due + 0.3))
+    wall.seconds, clock.now = due + 1, datetime.fromtimestamp(due + 1, UTC)
+    polled = client.get("/rss.xml", headers={"If-Modified-Since": came.headers["Last-Modified"]})
+    assert polled.status_code == 200
+    assert b"<title>Revised: " in polled.data and b"the river moves" in polled.data
+    assert polled.last_modified is not None and came.last_modified is not None
+    assert polled.last_modified > came.last_modified
+
+
+def _iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
 def test_new_and_deleted_articles(live: tuple[FlaskClient, Path]) -> None:
     client, sample = live
     articles = sample / "articles"
@@ -827,10 +859,16 @@ EMBARGOED = (
 
 
 def code_time() -> datetime:
-    """The newest source file's time, which ``Last-Modified`` also counts: a
+    """The newest source file's time, as ``Last-Modified`` counts it: a
     fresh checkout made moments before the run dates every response by it."""
     newest = max(path.stat().st_mtime for _, path in source_files())
-    return datetime.fromtimestamp(int(newest), UTC)
+    return ended(newest)
+
+
+def ended(mtime: float) -> datetime:
+    """What ``Last-Modified`` dates a file time by: the end of its second,
+    from which the change is served."""
+    return datetime.fromtimestamp(int(mtime) + 1, UTC)
 
 
 def test_an_unpublished_edit_moves_no_public_header(sample: Path) -> None:
@@ -864,7 +902,7 @@ def test_an_unpublished_edit_moves_no_public_header(sample: Path) -> None:
     clock.now = due  # its time comes: dated by its file or that moment, the later
     came = client.get("/rss.xml")
     assert b"the river moves" in came.data
-    written = datetime.fromtimestamp(int(story.stat().st_mtime), UTC)
+    written = ended(story.stat().st_mtime)
     wall_time = datetime.fromtimestamp(second, UTC)
     assert came.last_modified == min(max(written, due, code_time()), wall_time)
     public = sample / "articles/opinion-bus-corridors.md"
@@ -872,7 +910,7 @@ def test_an_unpublished_edit_moves_no_public_header(sample: Path) -> None:
     clock.now = due + timedelta(hours=1)
     revised = client.get("/rss.xml")
     assert b"Revised: " in revised.data
-    edited = datetime.fromtimestamp(int(public.stat().st_mtime), UTC)
+    edited = ended(public.stat().st_mtime)
     assert revised.last_modified == min(max(edited, due, code_time()), wall_time)
 
 
@@ -886,6 +924,6 @@ def test_a_deleted_article_moves_last_modified(live: tuple[FlaskClient, Path]) -
     backdate(articles, seconds=30)
     after = client.get("/rss.xml")
     assert after.data != before.data
-    folder = datetime.fromtimestamp(int(articles.stat().st_mtime), UTC)
+    folder = ended(articles.stat().st_mtime)
     assert after.last_modified == max(folder, code_time())
     assert after.last_modified > before.last_modified

@@ -219,10 +219,9 @@ def test_a_withdrawal_reaches_the_subscriber_through_the_cdn(chain: Chain) -> No
             return reason.encode() in body
         return story[1].encode() not in body
 
-    # Dated at the next whole second or later: an edit within the second a
-    # story came due (the test before) would date its version by that same
-    # second, two versions with one Last-Modified, which the state database
-    # does not tell apart (a known limit, not what this test is about).
+    # Dated at the next whole second or later, after the story the test
+    # before made due (an edit within that second is told apart too, since
+    # it is dated by the second's end: tests/test_app.py).
     when = (datetime.now(UTC) + timedelta(seconds=1.5)).replace(microsecond=0).isoformat()
     article.write_text(
         text.replace("\n---\n", f'\nwithdrawn:\n  date: {when}\n  reason: "{reason}"\n---\n', 1),

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from conftest import free_port, gunicorn, sample_copy, state_env
+from conftest import PrivatePostgreSQL, free_port, gunicorn, sample_copy, state_env
 
 pytestmark = pytest.mark.slow
 
@@ -273,6 +273,33 @@ def test_a_silent_postgresql_gives_503_to_tokens_and_holds_nothing_else(
         no_worker_killed(log)
     finally:
         silent.close()
+
+
+def test_a_stopped_postgresql_gives_503_to_tokens_and_holds_nothing_else(
+    tmp_path: Path, private_postgresql: PrivatePostgreSQL
+) -> None:
+    """A real PostgreSQL server (a cluster of the test's own), stopped with
+    ``SIGSTOP`` once both workers hold pooled connections to it: its
+    sockets stay open and the kernel takes what is sent, so only the
+    client's own deadline ends a wait. Token requests get 503 within a few
+    seconds, public pages are answered at once, no worker is killed; once
+    it continues, token requests are served again."""
+    url = private_postgresql.url
+    port = free_port()
+    root = site(tmp_path, port)
+    env = {**os.environ, **state_env(url), "FEEDS_CONTENT": str(root)}
+    token = partner_token(env)
+    log = tmp_path / "app.log"
+    with gunicorn(root, port, tmp_path / "cache.sqlite", env=state_env(url), log=log) as base:
+        for _ in range(6):  # whichever worker takes them: each its pool
+            status, _ = fetch(base + "partners/rss.xml", bearer(token))
+            assert status == 200
+        with private_postgresql.stopped():
+            public_and_refused_at_once(base, token)
+            public_and_refused_at_once(base, token)  # a fresh connection waits no longer
+            no_worker_killed(log)
+        until(lambda: fetch(base + "partners/rss.xml", bearer(token))[0] == 200)
+        no_worker_killed(log)
 
 
 def test_a_token_request_with_a_write_locked_wal_database_is_served(tmp_path: Path) -> None:

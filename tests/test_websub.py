@@ -762,6 +762,41 @@ def test_three_failing_builds_leave_one_sender_and_one_ping_per_feed(tmp_path: P
         end_senders(tmp_path)
 
 
+def test_two_machines_sharing_a_postgresql_database_run_one_sender(tmp_path: Path) -> None:
+    """Two machines (each its own state folder, so its own ``pings.lock``
+    and ``pings.log``) build the same site into one PostgreSQL database
+    while the hub is down: one background sender runs for the database,
+    not one per machine."""
+    hub = f"http://127.0.0.1:{free_port()}/hub"  # nothing listens: refused
+    root, _, env = build_site(tmp_path, hub)
+    article = root / "articles" / "lima-reservoirs-dry-season.md"
+    logs = [tmp_path / machine / "state" / "pings.log" for machine in ("a", "b")]
+    with state_database("postgresql", tmp_path) as url:
+        try:
+            for number, log in enumerate(logs):
+                append(article, f"Build {number} {uuid.uuid4().hex}.")
+                machine = {
+                    **env,
+                    **state_env(url),
+                    "FEEDS_STATE": str(log.with_name("feeds.db")),
+                    "FEEDS_CACHE": str(log.parent.parent / "cache.sqlite"),
+                }
+                printed = build(machine, log.parent.parent / "out")
+                assert f"could not ping {hub} for /rss.xml: " in printed
+                assert "retried in the background" in printed
+                if number == 0:  # its sender at work, holding the lock
+                    wait_for(
+                        lambda log=log: "INFO the one sender for " in log.read_text(),
+                        message="the first machine's sender at work",
+                    )
+            # The second machine's build found the first's sender at work
+            # for the database, and started none.
+            assert len(senders(logs[0])) == 1
+            assert not logs[1].exists() or not senders(logs[1])
+        finally:
+            end_senders(tmp_path)
+
+
 class PurgeRecorder(http.server.ThreadingHTTPServer):
     """A CDN's purge address on loopback: takes every ``PURGE``, noting its
     keys and how many pings ``hub`` held when it came."""

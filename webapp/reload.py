@@ -152,7 +152,7 @@ class LiveSite:
         """Has the time come at which what is public changes by itself?"""
         served = self.snapshot.served
         expires = served.plan.expires if served else None
-        return expires is not None and self.clock() >= expires
+        return expires is not None and _whole(self.clock()) >= expires
 
     def refresh(self) -> None:
         self._checked = time.monotonic()
@@ -242,25 +242,35 @@ class LiveSite:
         same in every worker, and never moved by a draft or an embargoed
         story. It is never later than the machine's clock, which dates the
         responses. Then :attr:`on_publish` hears of it (the WebSub pusher)."""
-        now = self.clock()
+        now = _whole(self.clock())
         plan = Plan(loaded, now, self.drafts)
         public = public_files(loaded.content, plan.images, now, self.drafts)
         changed = public_change(self.root, signature, public, self._public)
         self._public = public
-        newest = datetime.fromtimestamp(math.floor(max(changed, self._code_mtime)), UTC)
+        # Each change is dated by the end of its second (a file written at
+        # 12:00:00.3 by 12:00:01), which it is served from (:meth:`refresh`);
+        # a story coming due at 12:00:00 by that moment, and it is served from
+        # then (``now`` counts whole seconds). So a version served after
+        # another always has a later Last-Modified: a story coming due and an
+        # edit within that second never share one.
+        newest = math.floor(max(changed, self._code_mtime)) + 1
         came = last_change(loaded.content, now)
         if came is not None:
-            newest = max(newest, came)
+            newest = max(newest, math.ceil(came.timestamp()))
         self.snapshot = Snapshot(
             served=Served(plan, self.root, self.cdn_max_age),
-            last_modified=min(newest, datetime.fromtimestamp(self.wall(), UTC)).replace(
-                microsecond=0
-            ),
+            last_modified=datetime.fromtimestamp(min(newest, math.floor(self.wall())), UTC),
             problems=problems,
             version=self.snapshot.version + 1,
         )
         if self.on_publish is not None:
             self.on_publish(self.snapshot)
+
+
+def _whole(moment: datetime) -> datetime:
+    """``moment`` to the whole second, as HTTP dates count: what comes due
+    within a second is served from its end, as an edit is."""
+    return moment.replace(microsecond=0)
 
 
 def public_files(
