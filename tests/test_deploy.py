@@ -450,7 +450,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, aws_env: None) -> Iterator[S
 
 
 #: What the export holds that is no file of the site: never uploaded.
-NOT_UPLOADED = (MARKER, MANIFEST_FILE, "_headers")
+NOT_UPLOADED = (MARKER, MANIFEST_FILE, "_headers", "_redirects")
 
 
 def rule(out: Path, path: str, content: Path) -> tuple[tuple[str, str], ...]:
@@ -463,7 +463,7 @@ def rule(out: Path, path: str, content: Path) -> tuple[tuple[str, str], ...]:
 
 def site_changes(built: Any) -> set[str]:
     """What a build changed of the site's files (not the host's _headers)."""
-    return set(built.changed) - {"_headers"}
+    return set(built.changed) - {"_headers", "_redirects"}
 
 
 #: (export folder, paths opened in it) of each :func:`opened` under way.
