@@ -35,6 +35,7 @@ from feeds import exchange, urls, version
 from feeds.digest import digest
 from feeds.plan import Access, Plan
 from feeds.state import Ping, State, StateError, Topic
+from feeds.state_url import folder, sqlite_file
 
 #: Seconds to wait for a hub's answer.
 TIMEOUT = 10.0
@@ -210,19 +211,21 @@ def _record(
     return Sent(one.hub, one.topic, error, retry)
 
 
-def log_path() -> Path:
-    """Where the background sender started by ``feeds build`` logs."""
-    return Path(os.environ.get("FEEDS_STATE") or "state/feeds.db").absolute().parent / "pings.log"
+def log_path(database: str) -> Path:
+    """Where the background sender started by ``feeds build`` logs: beside
+    the SQLite file, or in ``state/`` beside the content for PostgreSQL."""
+    file = sqlite_file(database)
+    return (file.parent if file is not None else folder()) / "pings.log"
 
 
 #: The variable that hands the background sender its lock, held already.
 LOCK_FD = "FEEDS_SENDER_LOCK_FD"
 
 
-def _lock() -> int | None:
+def _lock(database: str) -> int | None:
     """The background sender's lock beside the state database (``pings.lock``),
     taken without waiting: its descriptor, or None when a sender holds it."""
-    path = log_path().with_name("pings.lock")
+    path = log_path(database).with_name("pings.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -233,13 +236,13 @@ def _lock() -> int | None:
     return fd
 
 
-def send_in_background() -> Path:
+def send_in_background(database: str) -> Path:
     """Start ``python -m feeds.websub`` apart from this process (it outlives
     it), logging to :func:`log_path`, unless one runs already for this state
     database: it sends what is owed now too. Where it logs."""
-    log = log_path()
+    log = log_path(database)
     log.parent.mkdir(parents=True, exist_ok=True)
-    lock = _lock()
+    lock = _lock(database)
     if lock is None:
         return log
     try:
@@ -252,12 +255,20 @@ def send_in_background() -> Path:
                 start_new_session=True,
                 close_fds=True,
                 pass_fds=(lock,),  # the lock is the sender's from its start
-                env={**os.environ, LOCK_FD: str(lock)},
+                env={**os.environ, LOCK_FD: str(lock), **_naming(database)},
             )
             out.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {sender.pid} INFO started\n".encode())
     finally:
         os.close(lock)
     return log
+
+
+def _naming(database: str) -> dict[str, str]:
+    """The environment that names ``database`` to the sender, wherever it runs."""
+    file = sqlite_file(database)
+    if file is None:
+        return {"FEEDS_DATABASE_URL": database}
+    return {"FEEDS_STATE": str(file), "FEEDS_DATABASE_URL": ""}
 
 
 def run(
@@ -276,7 +287,7 @@ def sender(state: State, wall: Callable[[], float], sleep: Callable[[float], obj
     """The background sender: one per state database, holding its lock while
     it sends. It lets go before its last look, so that a build that owed a
     ping after that look finds the lock free and starts another."""
-    fd = int(os.environ.pop(LOCK_FD, "")) if os.environ.get(LOCK_FD) else _lock()
+    fd = int(os.environ.pop(LOCK_FD, "")) if os.environ.get(LOCK_FD) else _lock(state.url)
     while fd is not None:
         try:
             run(state, wall, sleep, backoff_from_env())
@@ -284,7 +295,7 @@ def sender(state: State, wall: Callable[[], float], sleep: Callable[[float], obj
             os.close(fd)
         if state.next_try() is None:
             return
-        fd = _lock()
+        fd = _lock(state.url)
     logger.info("another sender is at work for %s", state.where)
 
 
