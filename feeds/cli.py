@@ -176,8 +176,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             raise KeyboardInterrupt  # a second Ctrl+C: do not wait for the build
         stop.set()  # a build under way finishes (the export is swapped whole), then it stops
 
-    signal.signal(signal.SIGINT, stopping)
-    signal.signal(signal.SIGTERM, stopping)
+    before = {sig: signal.signal(sig, stopping) for sig in (signal.SIGINT, signal.SIGTERM)}
     owed = [args.deploy is not None]  # the first build is deployed, whatever it wrote
 
     def build(now: datetime) -> datetime | None:
@@ -202,7 +201,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         return next_at
 
-    watch.loop(build, _now, watch.changes(args.content, stop))
+    try:
+        watch.loop(build, _now, watch.changes(args.content, stop))
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
     print(f"stopped watching {args.content}")
     return 0
 
