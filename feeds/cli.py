@@ -146,9 +146,9 @@ def build_once(args: argparse.Namespace, now: datetime) -> tuple[int, Report | N
         )
     database = default_url(args.content)
     if report.hub and report.feeds and not args.no_ping:
-        ping_hub(report.hub, report.feeds, now, database)
+        ping_hub(report.hub, report.feeds, now, database=database)
     if report.content is not None:
-        tell_partners(report.content, now, database, report.previous, report.before)
+        tell_partners(report.content, now, report.previous, report.before, database)
     return 0, report
 
 
@@ -233,9 +233,9 @@ def _deploy_args(args: argparse.Namespace) -> argparse.Namespace:
 def tell_partners(
     content: Content,
     now: datetime,
-    database: str,
     previous: Mapping[str, Article] | None = None,
     before: datetime | None = None,
+    database: str | None = None,
 ) -> None:
     """With a state database, append what changed for partners to their
     stream, and send the webhooks owed for up to :data:`PING_TIMEOUT`
@@ -245,6 +245,7 @@ def tell_partners(
     from feeds import notify, webhooks
     from feeds.state import State, StateError, configured
 
+    database = database or default_url()
     if not configured(database):
         return
     try:
@@ -275,8 +276,8 @@ def ping_hub(
     hub: str,
     feeds: Sequence[tuple[str, str, str]],
     now: datetime,
-    database: str,
     deployed: bool = False,
+    database: str | None = None,
 ) -> None:
     """Tell the hub of the feeds a build changed, once each (a running app or
     another build may have already); what failed is retried in the background.
@@ -286,6 +287,7 @@ def ping_hub(
     from feeds.state import State, StateError
 
     base = "/".join(feeds[0][0].split("/", 3)[:3])
+    database = database or default_url()
     try:
         state = State(database)
         try:
@@ -410,7 +412,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     if site.hub and not args.dry_run and not args.no_ping:
         feeds = deployed_feeds(site, report.fresh)
         if feeds:
-            ping_hub(site.hub, feeds, _now(), default_url(args.content), deployed=True)
+            ping_hub(site.hub, feeds, _now(), deployed=True, database=default_url(args.content))
     return 0
 
 
