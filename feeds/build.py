@@ -63,6 +63,10 @@ class Report:
     #: None on the full path: every article is judged.
     previous: Mapping[str, Article] | None = None
     before: datetime | None = None
+    #: The next moment at which what is served changes by itself (a
+    #: scheduled story's time, a withdrawal's, early access for partners):
+    #: the export is stale from then until the next build. None: no such moment.
+    due: datetime | None = None
 
 
 def build(
@@ -96,7 +100,9 @@ def build(
     if unchanged is not None:
         files, held = unchanged
         _refuse(held, strict)
-        return Report(files, 0, held=held, whole=False)
+        expires = cache.get("expires") if cache is not None else None
+        due = datetime.fromisoformat(expires) if expires else None
+        return Report(files, 0, held=held, whole=False, due=due)
     if cache is not None:
         from feeds import fast  # here: a no-op build needs none of it
 
@@ -168,6 +174,7 @@ def build(
         loaded.held,
         published.built,
         content=plan.content,
+        due=plan.expires,
     )
 
 

@@ -13,7 +13,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from feeds.cache import Cache
 from feeds.cache import default_path as default_cache
 from feeds.errors import ContentError, FeedsError, HeldBack, UsageError
+from feeds.state_url import default_url, describe
 
 # Every command but one needs only some of the package: each imports what it
 # uses, so that `feeds build` with nothing to do does not pay for loading and
@@ -28,6 +29,7 @@ from feeds.errors import ContentError, FeedsError, HeldBack, UsageError
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+    from feeds.build import Report
     from feeds.model import Article, Content, Site
     from feeds.state import State
 
@@ -103,9 +105,15 @@ def plural(count: int, word: str) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    return build_once(args, _now())[0]
+
+
+def build_once(args: argparse.Namespace, now: datetime) -> tuple[int, Report | None]:
+    """``feeds build`` as of ``now``: its exit code, and what it did (None
+    when it stopped on a problem), having printed what it prints."""
     from feeds.build import build
 
-    started, now = time.monotonic(), _now()
+    started = time.monotonic()
     cache = None if args.no_cache else Cache(args.cache or default_cache(args.content))
     try:
         report = build(
@@ -123,7 +131,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         strict = " (--strict)" if isinstance(e, HeldBack) else ""
         stopped = plural(len(e.problems), "problem")
         print(f"build stopped by {stopped}{strict}; {args.out} was left as it was")
-        return 1
+        return 1, None
     finally:
         if cache is not None:
             cache.close()
@@ -141,11 +149,95 @@ def cmd_build(args: argparse.Namespace) -> int:
     if report.held:
         done += f"; held back {plural(len(report.held), 'file')} with problems (listed above)"
     print(done)
+    if report.due is not None:
+        print(
+            f"next change by the clock at {moment(report.due)} (a scheduled story, a "
+            "withdrawal, a partner's early access): build again then, or run feeds watch"
+        )
+    database = default_url(args.content)
     if report.hub and report.feeds and not args.no_ping:
-        ping_hub(report.hub, report.feeds, now)
+        ping_hub(report.hub, report.feeds, now, database=database)
     if report.content is not None:
-        tell_partners(report.content, now, report.previous, report.before)
+        tell_partners(report.content, now, report.previous, report.before, database)
+    return 0, report
+
+
+def moment(when: datetime) -> str:
+    """A moment for people, in UTC: ``2026-12-08 14:00:00 UTC``."""
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from feeds import deploy, watch
+
+    if not args.content.is_dir():
+        raise UsageError(f"{args.content} is not a content directory (give --content DIR)")
+    if args.deploy is not None:
+        deploy.Target.parse(args.deploy)  # a wrong address stops it now, not at each build
+    # With --deploy the hub hears of the feeds once the bucket has them (feeds deploy).
+    args = argparse.Namespace(**{**vars(args), "no_ping": args.deploy is not None})
+    stop = threading.Event()
+
+    def stopping(signum: int, frame: object) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl+C: do not wait for the build
+        stop.set()  # a build under way finishes (the export is swapped whole), then it stops
+
+    before = {sig: signal.signal(sig, stopping) for sig in (signal.SIGINT, signal.SIGTERM)}
+    owed = [args.deploy is not None]  # the first build is deployed, whatever it wrote
+
+    def build(now: datetime) -> datetime | None:
+        failed = False
+        next_at = None
+        try:
+            report = build_once(args, now)[1]
+            failed = report is None  # a problem it printed: the next change builds again
+            next_at = report.due if report is not None else None
+            if args.deploy is not None and (owed[0] or (report is not None and report.written)):
+                owed[0] = True
+                cmd_deploy(_deploy_args(args))
+                owed[0] = False
+        except (FeedsError, OSError) as e:  # a full disk, a bucket that refuses: try again
+            where = f"{e.filename}: " if isinstance(e, OSError) and e.filename else ""
+            print(f"feeds watch: {where}{e}; trying again in {RETRY:.0f} s", file=sys.stderr)
+            retry = now + timedelta(seconds=RETRY)
+            next_at = retry if next_at is None else min(next_at, retry)
+        when = f"; next build at {moment(next_at)} or on a change" if next_at else ""
+        stopped = " (it stopped on the problems above)" if failed else ""
+        print(f"watching {args.content} for changes{when}{stopped}; Ctrl+C or SIGTERM stops")
+        sys.stdout.flush()
+        return next_at
+
+    try:
+        watch.loop(build, _now, watch.changes(args.content, stop))
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+    print(f"stopped watching {args.content}")
     return 0
+
+
+#: Seconds ``feeds watch`` waits before trying a failed build or deploy again.
+RETRY = 60.0
+
+
+def _deploy_args(args: argparse.Namespace) -> argparse.Namespace:
+    """``feeds deploy``'s arguments for what ``feeds watch`` built."""
+    return argparse.Namespace(
+        content=args.content,
+        out=args.out,
+        to=args.deploy,
+        endpoint_url=args.endpoint_url,
+        max_deletes=args.max_deletes,
+        force=False,
+        dry_run=False,
+        check_bucket=False,
+        delete_foreign=False,
+        no_ping=False,
+    )
 
 
 def tell_partners(
@@ -153,6 +245,7 @@ def tell_partners(
     now: datetime,
     previous: Mapping[str, Article] | None = None,
     before: datetime | None = None,
+    database: str | None = None,
 ) -> None:
     """With a state database, append what changed for partners to their
     stream, and send the webhooks owed for up to :data:`PING_TIMEOUT`
@@ -162,10 +255,11 @@ def tell_partners(
     from feeds import notify, webhooks
     from feeds.state import State, StateError, configured
 
-    if not configured():
+    database = database or default_url()
+    if not configured(database):
         return
     try:
-        state = State()
+        state = State(database)
         try:
             told = notify.record_build_changes(state, content, now, time.time(), previous, before)
             tried = webhooks.deliver(
@@ -189,7 +283,11 @@ def tell_partners(
 
 
 def ping_hub(
-    hub: str, feeds: Sequence[tuple[str, str, str]], now: datetime, deployed: bool = False
+    hub: str,
+    feeds: Sequence[tuple[str, str, str]],
+    now: datetime,
+    deployed: bool = False,
+    database: str | None = None,
 ) -> None:
     """Tell the hub of the feeds a build changed, once each (a running app or
     another build may have already); what failed is retried in the background.
@@ -199,8 +297,9 @@ def ping_hub(
     from feeds.state import State, StateError
 
     base = "/".join(feeds[0][0].split("/", 3)[:3])
+    database = database or default_url()
     try:
-        state = State()
+        state = State(database)
         try:
             notify.record_build(state, hub, feeds, now.timestamp(), time.time(), deployed)
             # The export is in place already: a slow hub delays nothing but this.
@@ -327,7 +426,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     if site.hub and not args.dry_run and not args.no_ping:
         feeds = deployed_feeds(site, report.fresh)
         if feeds:
-            ping_hub(site.hub, feeds, _now(), deployed=True)
+            ping_hub(site.hub, feeds, _now(), deployed=True, database=default_url(args.content))
     return 0
 
 
@@ -405,7 +504,10 @@ def cmd_partner(args: argparse.Namespace) -> int:
 
     site = load_site(args.content)
     now = _now()
-    state = State()
+    database = default_url(args.content)
+    # Which database, always: one made by mistake elsewhere would hold no partner.
+    print(f"state database: {describe(database)}", file=sys.stderr)
+    state = State(database)
     try:
         code: int = args.action(args, state, site, now)
     finally:
@@ -822,9 +924,27 @@ def grace_days(text: str) -> int:
     return number
 
 
+class _Version(argparse.Action):
+    """``feeds --version``: the version pip installed, from the package's
+    metadata (read only when asked: ``feeds build`` does not pay for it)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> NoReturn:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("feeds")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            found = "unknown (not installed: pip install -e .)"
+        print(f"feeds {found}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="feeds", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="print the installed version of feeds and exit"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -891,6 +1011,50 @@ def build_parser() -> argparse.ArgumentParser:
         "feeds deploy publishes (it tells the hub once the bucket has them); otherwise a "
         "later build that changes anything tells it of them too",
     )
+    watching = command(
+        "watch",
+        "Build (and deploy) on every change of the content and whenever a scheduled "
+        "story, a withdrawal or another change by the clock falls due; for a static "
+        "site run unattended (a service). SIGINT or SIGTERM stops it once a build under "
+        "way is done.",
+        cmd_watch,
+    )
+    watching.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out"),
+        metavar="DIR",
+        help="export folder (default: ./out)",
+    )
+    watching.add_argument(
+        "--deploy",
+        metavar="s3://BUCKET[/PREFIX]",
+        help="after each build that changed files, upload the export there as feeds deploy "
+        "does (which tells the WebSub hub once the bucket has the feeds)",
+    )
+    watching.add_argument(
+        "--endpoint-url", metavar="URL", help="the S3 API's address, for stores other than AWS"
+    )
+    watching.add_argument(
+        "--max-deletes",
+        type=count,
+        metavar="N",
+        help="a deploy deletes nothing when more objects would go (default: 50)",
+    )
+    watching.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="processes for parsing and rendering (default: one per core)",
+    )
+    watching.add_argument(
+        "--cache",
+        type=Path,
+        metavar="FILE",
+        help="build cache (default: $FEEDS_CACHE, else a file under ~/.cache/feeds/)",
+    )
+    watching.set_defaults(no_cache=False, strict=False, no_ping=False)
     serve = command("serve", "Preview the site; open pages reload when content changes.", cmd_serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=port, default=8000, help="port (default: 8000)")
@@ -927,7 +1091,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="The partner desk: partners' tokens for the early-access feeds "
         "(/partners/rss.xml and the rest), the audit of their fetches, and the "
         "republications the built-in pixel counted. State lives in $FEEDS_STATE "
-        "(default ./state/feeds.db), or PostgreSQL at $FEEDS_DATABASE_URL.",
+        "(default: state/feeds.db beside the content directory), or PostgreSQL at "
+        "$FEEDS_DATABASE_URL.",
     )
     partner.set_defaults(run=cmd_partner)
     actions = partner.add_subparsers(dest="action_name", required=True, metavar="ACTION")

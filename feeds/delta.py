@@ -319,14 +319,18 @@ class Delta:
 
     def _headers(self, files: Files, force: bool) -> None:
         """``_headers``, when a kind of file or a subscription feed came or went."""
-        added = [p for p, data in files.items() if data is not None and not self._exported(p)]
+        added = [
+            p
+            for p, data in files.items()
+            if data is not None and p not in _HOSTS and not self._exported(p)
+        ]
         removed = [p for p, data in files.items() if data is None and self._exported(p)]
         came = index.count_kinds(self.db, (_kind(p) for p in added), 1)
         went = index.count_kinds(self.db, (_kind(p) for p in removed), -1)
         if not (force or came or went):
             return
         paths = (set(self.cache.exported_paths()) | set(added)) - set(removed)
-        paths.discard(headers.HEADERS_FILE)
+        paths -= _HOSTS
         rules = headers.rules(self.site, [(p, _kind(p)[1]) for p in sorted(paths)])
         self._render(files, headers.HEADERS_FILE, _headers_file, rules)
 
@@ -448,6 +452,8 @@ class Delta:
         gone_feeds = listing_feeds(self.site, channel)
         path = urls.file_of(urls.WITHDRAWALS)
         self._render(files, path, withdrawals_page, gone, gone_feeds + site_feeds)
+        notices = tuple(sorted(urls.file_of(urls.article(a.slug)) for a in gone))
+        self._render(files, headers.REDIRECTS_FILE, _redirects_file, self.site, notices)
 
     def _updates(self, now: int, files: Files) -> None:
         revised = self.articles(index.revisions(self.db, now, self.site.feed_items))
@@ -564,6 +570,14 @@ def _headers_file(renderer: Renderer, rules: tuple[headers.Rule, ...]) -> bytes:
     return headers.headers_file(rules)
 
 
+#: The export's files for the static host, no part of the site: no rule of ``_headers``.
+_HOSTS = frozenset({headers.HEADERS_FILE, headers.REDIRECTS_FILE})
+
+
+def _redirects_file(renderer: Renderer, site: Site, gone: tuple[str, ...]) -> bytes:
+    return headers.redirects_file(site, gone)
+
+
 def _unread(name: str) -> bytes:
     raise Decline(f"no way to read image {name}")
 
@@ -612,4 +626,4 @@ def _affected(
 
 def kinds(paths: Iterable[str]) -> list[tuple[str, bool]]:
     """The kind of each of ``paths`` (:func:`_kind`), ``_headers`` itself left out."""
-    return [_kind(p) for p in paths if p != headers.HEADERS_FILE]
+    return [_kind(p) for p in paths if p not in _HOSTS]

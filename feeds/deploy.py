@@ -50,7 +50,14 @@ from feeds import urls
 from feeds.digest import digest
 from feeds.errors import FeedsError
 from feeds.export import MANIFEST_FILE, MARKER, Manifest, read_manifest, read_marker
-from feeds.headers import HEADERS_FILE, HeaderRules, Headers, read_headers_file, url_path
+from feeds.headers import (
+    HEADERS_FILE,
+    REDIRECTS_FILE,
+    HeaderRules,
+    Headers,
+    read_headers_file,
+    url_path,
+)
 from feeds.model import Site
 
 #: The object beside the site's that records what the last deploy left.
@@ -525,7 +532,7 @@ def local_files(
     it; without ``rules``, with none (see :func:`applied`)."""
     found = {}
     for path, (sha, size) in manifest.files.items():
-        if path == HEADERS_FILE:  # the host's instructions, not a file of the site
+        if path in (HEADERS_FILE, REDIRECTS_FILE):  # a static host's, not files of the site
             continue
         rule = None
         if rules is not None:

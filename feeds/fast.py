@@ -284,6 +284,7 @@ def build(
         content=told,
         previous={a.id: a for a in previous.values()},
         before=t0,
+        due=index.moment(moment) if moment is not None else None,
     )
 
 

@@ -240,6 +240,26 @@ def headers_file(found: tuple[Rule, ...]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+#: The file of an export that tells a static host (Netlify) what status to
+#: answer a path with, where it is not 200: each withdrawn article's 410.
+REDIRECTS_FILE = "_redirects"
+
+
+def redirects_file(site: Site, gone: Iterable[str]) -> bytes:
+    """``_redirects`` in the format Netlify reads: for each exported file in
+    ``gone`` (a withdrawn article's notice), its URL paths, each rewritten to
+    the file itself with the status ``410``; ``!`` applies the rule although
+    the file exists (Netlify lets an existing file shadow a rule without it).
+    Hosts that take only redirects and 200 here (Cloudflare Pages) skip those
+    lines; object storage reads no such file."""
+    lines = ["# Withdrawn articles answer 410 Gone with their notice (written by feeds build)."]
+    for file in sorted(gone):
+        target = url_path(file, site) + ("index.html" if file.endswith("index.html") else "")
+        for path in sorted({url_path(file, site), target}):
+            lines.append(f"{path} {target} 410!")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
 class HeaderRules:
     """The rules of a ``_headers`` file, applied to URL paths as Cloudflare
     Pages documents it: every rule whose pattern matches gives its headers (a

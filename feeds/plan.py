@@ -154,6 +154,10 @@ class Plan:
             self.partner_images = self.images | early
         rules = _headers_rules(content.site, outputs, self.images)
         outputs[headers.HEADERS_FILE] = Output(_headers_file, (rules,), access=Access.EXPORT)
+        gone = tuple(sorted(path for path, out in outputs.items() if out.status == 410))
+        outputs[headers.REDIRECTS_FILE] = Output(
+            _redirects_file, (content.site, gone), access=Access.EXPORT
+        )
         self.outputs: Mapping[str, Output] = outputs
         self._versions = loaded.versions
         #: id of an input (kept alive here, so the id stays its own) -> its token:
@@ -555,6 +559,10 @@ def _private_images(
 
 def _headers_file(renderer: Renderer, rules: tuple[headers.Rule, ...]) -> bytes:
     return headers.headers_file(rules)
+
+
+def _redirects_file(renderer: Renderer, site: Site, gone: tuple[str, ...]) -> bytes:
+    return headers.redirects_file(site, gone)
 
 
 def _headers_rules(

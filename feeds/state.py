@@ -3,7 +3,8 @@ content version each app worker serves and the notifications still owed
 (:mod:`feeds.notify`), partners and their tokens, the audit of what they
 fetched, republication counts.
 
-SQLite in the file ``$FEEDS_STATE`` (default ``./state/feeds.db``), or
+SQLite in the file ``$FEEDS_STATE`` (default ``state/feeds.db`` beside the
+content directory, wherever the process runs: :func:`default_url`), or
 PostgreSQL when ``$FEEDS_DATABASE_URL`` is a ``postgresql://`` URL, so that
 several app servers share one state. Through SQLAlchemy Core, so that both
 speak the same statements; the schema is brought up to date (migrated) when
@@ -18,7 +19,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,9 @@ from sqlalchemy.exc import DisconnectionError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from feeds.errors import FeedsError
+from feeds.state_url import default_url, sqlite_file, where
+
+__all__ = ["State", "StateError", "configured", "default_url", "opened"]
 
 METADATA = MetaData()
 
@@ -400,15 +404,6 @@ class Worker:
     seen: float
 
 
-def default_url() -> str:
-    """``$FEEDS_DATABASE_URL`` if it is PostgreSQL's, else SQLite at
-    ``$FEEDS_STATE`` (default ``./state/feeds.db``)."""
-    configured = os.environ.get("FEEDS_DATABASE_URL", "")
-    if configured.startswith(("postgresql://", "postgres://", "postgresql+")):
-        return configured
-    return "sqlite:///" + str(Path(os.environ.get("FEEDS_STATE") or "state/feeds.db").absolute())
-
-
 def configured(url: str | None = None) -> bool:
     """Is there a state database to use, without making one: ``url`` or
     :func:`default_url` is PostgreSQL's, or names a SQLite file that is
@@ -422,8 +417,9 @@ def configured(url: str | None = None) -> bool:
 def _engine(url: str) -> Engine:
     if url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    file = sqlite_file(url)
+    if file is not None:
+        _private(file)
         engine = create_engine(url, connect_args={"timeout": TIMEOUT}, pool_timeout=TIMEOUT)
 
         @event.listens_for(engine, "connect")
@@ -621,6 +617,18 @@ WATCHDOG = Watchdog(CUT_AFTER)
 os.register_at_fork(after_in_child=WATCHDOG.forked)
 
 
+def _private(file: Path) -> None:
+    """Make the SQLite file, if it is not there, readable by its owner only
+    (it holds client addresses and token hashes), in a folder only its owner
+    can enter when the folder is new too. SQLite gives its ``-wal`` and
+    ``-shm`` files the database's permissions."""
+    for folder in reversed((file.parent, *file.parent.parents)):
+        if not folder.is_dir():
+            folder.mkdir(mode=0o700, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 #: Marks a SQLite connection whose next transaction only reads.
 READ_ONLY = "feeds.read_only"
 
@@ -631,7 +639,7 @@ class State:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_url()
         #: Where it is, for messages (never a password).
-        self.where = self.url.split("@")[-1] if "@" in self.url else self.url
+        self.where = where(self.url)
         self._pid = os.getpid()
         try:
             self.engine = _engine(self.url)

@@ -35,6 +35,7 @@ from feeds import exchange, urls, version
 from feeds.digest import digest
 from feeds.plan import Access, Plan
 from feeds.state import SENDER_LOCK, Ping, State, StateError, Topic
+from feeds.state_url import folder, sqlite_file
 
 #: Seconds to wait for a hub's answer.
 TIMEOUT = 10.0
@@ -214,19 +215,21 @@ def _record(
     return Sent(one.hub, one.topic, error, retry)
 
 
-def log_path() -> Path:
-    """Where the background sender started by ``feeds build`` logs."""
-    return Path(os.environ.get("FEEDS_STATE") or "state/feeds.db").absolute().parent / "pings.log"
+def log_path(database: str) -> Path:
+    """Where the background sender started by ``feeds build`` logs: beside
+    the SQLite file, or in ``state/`` beside the content for PostgreSQL."""
+    file = sqlite_file(database)
+    return (file.parent if file is not None else folder()) / "pings.log"
 
 
 #: The variable that hands the background sender its lock, held already.
 LOCK_FD = "FEEDS_SENDER_LOCK_FD"
 
 
-def _file_lock() -> int | None:
+def _file_lock(database: str) -> int | None:
     """The background sender's lock beside the state database (``pings.lock``),
     taken without waiting: its descriptor, or None when a sender holds it."""
-    path = log_path().with_name("pings.lock")
+    path = log_path(database).with_name("pings.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -244,7 +247,7 @@ def _lock(state: State) -> Callable[[], None] | None:
     whichever machine runs it); on SQLite, ``pings.lock`` beside the file."""
     if state.shared:
         return state.hold(SENDER_LOCK)
-    fd = _file_lock()
+    fd = _file_lock(state.url)
     return None if fd is None else lambda: os.close(fd)
 
 
@@ -253,7 +256,7 @@ def send_in_background(state: State) -> Path | None:
     it), logging to :func:`log_path`, unless one runs already for this state
     database: it sends what is owed now too. Where it logs; None when the
     one at work may be another machine's (PostgreSQL), logging there."""
-    log = log_path()
+    log = log_path(state.url)
     log.parent.mkdir(parents=True, exist_ok=True)
     handed: tuple[int, ...] = ()
     if state.shared:
@@ -265,7 +268,7 @@ def send_in_background(state: State) -> Path | None:
             return None
         release()
     else:
-        lock = _file_lock()
+        lock = _file_lock(state.url)
         if lock is None:
             return log
         handed = (lock,)
@@ -279,13 +282,25 @@ def send_in_background(state: State) -> Path | None:
                 start_new_session=True,
                 close_fds=True,
                 pass_fds=handed,  # the lock file is the sender's from its start
-                env={**os.environ, **({LOCK_FD: str(handed[0])} if handed else {})},
+                env={
+                    **os.environ,
+                    **({LOCK_FD: str(handed[0])} if handed else {}),
+                    **_naming(state.url),
+                },
             )
             out.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {sender.pid} INFO started\n".encode())
     finally:
         for fd in handed:
             os.close(fd)
     return log
+
+
+def _naming(database: str) -> dict[str, str]:
+    """The environment that names ``database`` to the sender, wherever it runs."""
+    file = sqlite_file(database)
+    if file is None:
+        return {"FEEDS_DATABASE_URL": database}
+    return {"FEEDS_STATE": str(file), "FEEDS_DATABASE_URL": ""}
 
 
 def run(

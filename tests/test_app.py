@@ -89,7 +89,8 @@ def exported(sample: Path, out: Path, now: datetime = NOW) -> dict[str, bytes]:
     return {
         p.relative_to(out).as_posix(): p.read_bytes()
         for p in out.rglob("*")
-        if p.is_file() and p.name not in (".feeds-export", ".feeds-manifest.json", "_headers")
+        if p.is_file()
+        and p.name not in (".feeds-export", ".feeds-manifest.json", "_headers", "_redirects")
     }
 
 

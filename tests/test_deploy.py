@@ -450,7 +450,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, aws_env: None) -> Iterator[S
 
 
 #: What the export holds that is no file of the site: never uploaded.
-NOT_UPLOADED = (MARKER, MANIFEST_FILE, "_headers")
+NOT_UPLOADED = (MARKER, MANIFEST_FILE, "_headers", "_redirects")
 
 
 def rule(out: Path, path: str, content: Path) -> tuple[tuple[str, str], ...]:
@@ -463,7 +463,7 @@ def rule(out: Path, path: str, content: Path) -> tuple[tuple[str, str], ...]:
 
 def site_changes(built: Any) -> set[str]:
     """What a build changed of the site's files (not the host's _headers)."""
-    return set(built.changed) - {"_headers"}
+    return set(built.changed) - {"_headers", "_redirects"}
 
 
 #: (export folder, paths opened in it) of each :func:`opened` under way.
@@ -1066,3 +1066,36 @@ def test_a_killed_deploy_leaves_a_whole_site_and_the_next_one_finishes_it(
     assert store.objects(killed) == store.objects(whole)
     # What a hub is told is the same as if the deploy had not been stopped.
     assert report.changed == uninterrupted.changed
+
+
+@pytest.mark.slow  # SeaweedFS
+def test_watch_deploys_each_build_that_changed_files(
+    store: Store,
+    sample: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``feeds watch --deploy``, its wakes those of the test (its start, then
+    an edit): each build is uploaded, the bucket ends with the edit, and the
+    static host's files (_headers, _redirects) are not objects."""
+    from feeds import watch
+
+    out = tmp_path / "out"
+    target = store.target("watched")
+    article = sample / "articles/coral-nursery-cartagena.md"
+
+    def wakes(root: Path, stop: object) -> Iterator[bool]:
+        yield True
+        article.write_text(article.read_text() + "\nOne more line.\n")
+        yield True
+
+    monkeypatch.setattr(watch, "changes", wakes)
+    monkeypatch.setenv("FEEDS_NOW", NOW.isoformat())
+    where = ["--content", str(sample), "--out", str(out), "--jobs", "1"]
+    assert main(["watch", *where, "--deploy", str(target), "--endpoint-url", store.endpoint]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count(f"to {target} in ") == 2, printed
+    objects = store.objects(target)
+    assert b"One more line." in objects["articles/coral-nursery-cartagena/index.html"][0]
+    assert "_headers" not in objects and "_redirects" not in objects

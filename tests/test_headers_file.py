@@ -146,7 +146,8 @@ def test_every_file_gets_from_the_rules_what_the_app_sends(
     on_disk = {
         headers.url_path(p.relative_to(out).as_posix(), site)
         for p in out.rglob("*")
-        if p.is_file() and p.name not in (".feeds-export", ".feeds-manifest.json", "_headers")
+        if p.is_file()
+        and p.name not in (".feeds-export", ".feeds-manifest.json", "_headers", "_redirects")
     }
     assert on_disk == set(wanted)
     for path, values in wanted.items():

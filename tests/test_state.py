@@ -153,7 +153,7 @@ def test_a_refused_ping_is_retried_with_capped_backoff_and_never_given_up(url: s
 def test_a_broken_database_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "feeds.db").write_bytes(b"not a database, as a disk may leave it" * 100)
-    with pytest.raises(StateError, match=r"the state database sqlite:///.*feeds\.db failed: "):
+    with pytest.raises(StateError, match=r"the state database /.*feeds\.db failed: "):
         State(f"sqlite:///{tmp_path / 'state' / 'feeds.db'}")
 
 

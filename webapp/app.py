@@ -20,6 +20,7 @@ from feeds import cdn
 from feeds.cache import default_path as default_cache
 from feeds.headers import CDN_MAX_AGE
 from feeds.state import AUDIT_DAYS, configured, opened
+from feeds.state_url import default_url, describe
 from feeds.validate import MAX_AGE
 from feeds.webhooks import BACKOFF
 from feeds.websub import backoff_from_env
@@ -87,7 +88,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     move); ``NOW``: the same as a fixed moment. ``WALL``: the machine's clock in
     seconds, compared with file times (tests pass one they move). ``STATE``:
     the state database's URL (default ``$FEEDS_DATABASE_URL``, else SQLite at
-    ``$FEEDS_STATE``, else ``./state/feeds.db``), opened only when the site has a
+    ``$FEEDS_STATE``, else ``state/feeds.db`` beside ``CONTENT``), opened only when the site has a
     WebSub hub to tell of changes, or a partner or editor presents a token.
     ``PURGE_URL``: a CDN in front of the app to purge on every change
     (``$FEEDS_PURGE_URL``; ``cdn/varnish.vcl`` is one): responses then name
@@ -145,7 +146,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         if app.config["PURGE_URL"] and not app.config["PREVIEW"]
         else None,
     )
-    state = opened(app.config.get("STATE"))
+    database = app.config.get("STATE") or default_url(Path(app.config["CONTENT"]))
+    app.config["STATE"] = database
+    # Said at every start: a server started elsewhere than expected (a new
+    # working directory) is seen at once to use another database.
+    app.logger.info("state database: %s", describe(database))
+    state = opened(database)
     app.extensions["feeds.state"] = state
     stop = float(app.config["STOP_DEADLINE"])
     app.extensions["feeds.pixels"] = Pixels(state, app.logger, stop)
@@ -169,7 +175,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             live.serving_here,
             # The partners' stream and webhooks need a state database: once
             # there is one, every change is told of.
-            partners=lambda: configured(app.config.get("STATE")),
+            partners=lambda: configured(database),
             webhook_backoff=float(app.config["WEBHOOK_BACKOFF"]),
         )
         live.on_publish = pusher.published

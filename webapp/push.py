@@ -82,6 +82,12 @@ class Pusher:
         ):
             return
         self._pending = snapshot
+        if not self.serving_here():
+            # A server's master (gunicorn --preload) loads the app and then
+            # forks its workers: a thread started here would be forked in the
+            # middle of whatever it holds (SQLite's locks, a connection) and
+            # hang the workers. Each worker starts its own as it starts serving.
+            return
         self._start()
         self._wake.set()
 
