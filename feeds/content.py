@@ -25,7 +25,7 @@ from feeds.files import Signature as Signature  # what webapp.reload compares
 from feeds.files import scan as scan
 from feeds.holdback import Held, LastGood, held_files, settle_articles
 from feeds.load import TomlDocument, decode, parse_document, read_bytes, read_document, read_toml
-from feeds.model import Article, Author, Content, ImageFile, Site
+from feeds.model import Article, Author, Content, ImageFile, Site, SitePage
 from feeds.parallel import fork_map, no_gc
 from feeds.svg import script_in
 from feeds.terminal import visible
@@ -36,11 +36,12 @@ from feeds.validate import (
     unify_tags,
     validate_article,
     validate_author,
+    validate_page,
     validate_site,
 )
 
 #: Folders of Markdown files, and what each holds.
-ARTICLES, AUTHORS = "articles", "authors"
+ARTICLES, AUTHORS, PAGES = "articles", "authors", "pages"
 SITE = "site.toml"
 
 #: Files editors and tools leave beside the ones they edit: hidden files and
@@ -181,6 +182,7 @@ def load(
                     decided[path] = (True, False)
             if author is not None and author.id is not None:
                 authors[author.id] = author
+        pages = _pages(root, site, problems, notes if lint else None)
         paths = markdown_files(root, ARTICLES, problems)
         context = context_of(site, authors, images)
         shared = Shared(root, site, authors, images, context, lint)
@@ -210,6 +212,7 @@ def load(
             cache.forget_articles(paths)
             cache.put_good_authors(site.base_url, good_authors, set(author_paths))
         always = {name for author in authors.values() for name in author.images}
+        always.update(name for page in pages for name in page.images)
         if site.logo and (logo := local_image(site.logo, site)):
             always.add(logo)
         written = {a.path: tuple((t.slug, t.name) for t in a.tags) for a in articles}
@@ -220,6 +223,7 @@ def load(
             articles=unified,
             images=tuple(sorted(images)),
             site_images=tuple(sorted(always)),
+            pages=pages,
         )
     # Tags are named across articles: another article can rename one of this
     # one's. A held-back article has no version: it is keyed by its fields.
@@ -231,6 +235,25 @@ def load(
     problems = sorted(set(problems), key=_problem_order)
     held = held_files(problems, decided)
     return Loaded(content, versions, notes, tuple(problems), held, written, context, images)
+
+
+def _pages(
+    root: Path, site: Site, problems: list[Problem], notes: dict[str, Notes] | None
+) -> tuple[SitePage, ...]:
+    """Every valid page of ``pages/``, in navigation order; the problems of
+    the others go to ``problems`` (a broken page is left out of a build)."""
+    found = []
+    for path in markdown_files(root, PAGES, problems):
+        try:
+            doc = read_document(root, path, site.max_article_bytes)
+        except ContentError as e:
+            problems.extend(e.problems)
+            continue
+        noted = notes.setdefault(path, Notes()) if notes is not None else None
+        page = validate_page(doc, site, problems, noted)
+        if page is not None:
+            found.append(page)
+    return tuple(sorted(found, key=lambda p: (p.order, p.slug)))
 
 
 def context_of(site: Site, authors: Mapping[str, Author], images: Mapping[str, ImageFile]) -> str:

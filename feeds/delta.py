@@ -50,25 +50,33 @@ from feeds.ninjs import ninjs_file
 from feeds.opml import build_opml
 from feeds.pages import (
     ArchiveEntry,
+    IndexEntry,
+    MonthEntry,
+    MonthStory,
     archive_page,
     article_page,
+    author_index_page,
     feeds_page,
     listing_page,
+    month_page,
     news_sitemap,
     sitemap,
     sitemap_index,
+    tag_index_page,
     withdrawals_page,
     withdrawn_page,
 )
 from feeds.plan import (
     FEED_BUILDERS,
+    TAG_INDEX_MOST,
     WITHDRAWAL_BUILDERS,
     document_inputs,
+    index_order,
     listing_feeds,
     outlined,
     withdrawals_channel,
 )
-from feeds.render import Renderer, rfc3339
+from feeds.render import NavLink, Renderer, rfc3339
 
 
 class Decline(Exception):
@@ -118,6 +126,7 @@ class Delta:
         images: frozenset[str],
         site_images: frozenset[str],
         fresh: Mapping[str, Article],
+        nav: tuple[NavLink, ...] = (),
     ) -> None:
         self.db = cache.db
         self.cache = cache
@@ -125,7 +134,7 @@ class Delta:
         self.authors = dict(authors)
         #: Every file under images/, and those shown whatever is published.
         self.images, self.site_images = images, site_images
-        self.renderer = Renderer(site)
+        self.renderer = Renderer(site, nav)
         self.words = words_for(site.language, site.language, site.zone)
         #: The site's own feeds, linked from every page.
         self.site_feeds = listing_feeds(site, home_channel(site))
@@ -283,6 +292,8 @@ class Delta:
             self._listing(listing, seen_before[listing], seen_after[listing], after, files)
         for change in changes:
             self._article(change, after, files)
+        self._months(changes, before, after, files)
+        self._indexes(changes, before, after, files)
         if (
             any(_withdrawn(e, after) for e in news)
             or withdrawn_before
@@ -395,8 +406,7 @@ class Delta:
         if docs != docs_old or moved_sealed or (documents and old.public != new.public):
             path = urls.file_of(urls.archives(listing))
             if has_archive:
-                entries = self.entries(listing, now, docs)
-                self._render(files, path, archive_page, channel, entries, feeds)
+                self._archive(listing, channel, feeds, now, docs, files)
             else:
                 files[path] = None
         # Its subscription feeds.
@@ -406,6 +416,126 @@ class Delta:
             for fmt, build in FEED_BUILDERS.items():
                 path = urls.feed(listing, fmt)
                 self._render(files, path, build, channel, shown, self.articles(mourned), history)
+
+    def _archive(
+        self,
+        listing: str,
+        channel: Channel,
+        feeds: tuple[FeedLink, ...],
+        now: int,
+        docs: int,
+        files: Files,
+    ) -> None:
+        """A listing's archive page; the site's lists its months too."""
+        entries = self.entries(listing, now, docs)
+        path = urls.file_of(urls.archives(listing))
+        if listing != urls.HOME:
+            self._render(files, path, archive_page, channel, entries, feeds)
+            return
+        months = tuple(
+            MonthEntry(year, month, count)
+            for year, month in reversed(self._span(now))
+            if (count := index.count_between(self.db, *self._bounds(year, month), now))
+        )
+        self._render(files, path, archive_page, channel, entries, feeds, months)
+
+    def _month_of(self, found: Entry | None, now: int) -> tuple[int, int] | None:
+        """The (year, month) of an article public at ``now``, in the site's zone."""
+        if found is None or found.draft or found.date > now or _withdrawn(found, now):
+            return None
+        local = index.moment(found.date).astimezone(self.site.zone)
+        return local.year, local.month
+
+    def _bounds(self, year: int, month: int) -> tuple[int, int]:
+        """The stamps a month of the site's zone starts and ends at."""
+        after = (year + 1, 1) if month == 12 else (year, month + 1)
+        return (
+            stamp(datetime(year, month, 1, tzinfo=self.site.zone)),
+            stamp(datetime(*after, 1, tzinfo=self.site.zone)),
+        )
+
+    def _span(self, now: int) -> list[tuple[int, int]]:
+        """Every month from the oldest public article's to ``now``'s, oldest first."""
+        oldest = index.oldest_public(self.db, now)
+        if oldest is None:
+            return []
+        first = index.moment(oldest).astimezone(self.site.zone)
+        last = index.moment(now).astimezone(self.site.zone)
+        found = []
+        year, month = first.year, first.month
+        while (year, month) <= (last.year, last.month):
+            found.append((year, month))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return found
+
+    def _month(self, year: int, month: int, now: int, files: Files) -> None:
+        """A month's archive page, or its removal once it lists nothing."""
+        path = urls.file_of(urls.month(year, month))
+        stories = tuple(
+            MonthStory(slug, title, index.moment(date), language)
+            for slug, title, date, language in index.public_between(
+                self.db, *self._bounds(year, month), now
+            )
+        )
+        if stories:
+            self._render(files, path, month_page, year, month, stories)
+        elif self._exported(path):
+            files[path] = None
+
+    def _months(self, changes: list[Change], before: int, after: int, files: Files) -> None:
+        """The month pages the changes show in, and the site's archive page
+        when a month's count moved."""
+        redo: set[tuple[int, int]] = set()
+        counts = False
+        for change in changes:
+            old = self._month_of(change.before, before)
+            new = self._month_of(change.after, after)
+            redo.update(m for m in (old, new) if m is not None)
+            counts = counts or old != new
+        for year, month in sorted(redo):
+            self._month(year, month, after, files)
+        path = urls.file_of(urls.archives(urls.HOME))
+        if counts and path not in files:
+            channel = home_channel(self.site)
+            docs = index.slots(self.db, urls.HOME, after) // self.site.feed_items
+            self._archive(urls.HOME, channel, self.site_feeds, after, docs, files)
+
+    def _indexes(self, changes: list[Change], before: int, after: int, files: Files) -> None:
+        """``/tags/`` and ``/authors/``, when a story came into or left one of
+        their listings (their counts moved)."""
+        moved: set[str] = set()
+        for change in changes:
+            old, new = change.before, change.after
+            was = set(old.listings) if old and self._month_of(old, before) else set()
+            now = set(new.listings) if new and self._month_of(new, after) else set()
+            moved |= was ^ now
+        if any(x.startswith(urls.TAGS) for x in moved):
+            counts = index.public_counts(self.db, urls.TAG_INDEX, after)
+            found = sorted(
+                (IndexEntry(path, "", count) for path, count in counts.items() if count),
+                key=index_order,
+            )
+            shown = []
+            for entry in found[:TAG_INDEX_MOST]:
+                name = self._name(entry.path[len(urls.TAGS) : -1])
+                if name is None:
+                    raise Decline(f"no name for {entry.path}")
+                shown.append(replace(entry, name=name))
+            more = max(0, len(found) - TAG_INDEX_MOST)
+            path = urls.file_of(urls.TAG_INDEX)
+            self._render(files, path, tag_index_page, tuple(shown), more)
+        if any(x.startswith(urls.AUTHOR_INDEX) for x in moved):
+            counts = index.public_counts(self.db, urls.AUTHOR_INDEX, after)
+            entries = []
+            for path, count in counts.items():
+                author = self.authors.get(path[len(urls.AUTHOR_INDEX) : -1])
+                if author is None:
+                    raise Decline(f"no author for {path}")
+                if count:
+                    entries.append(IndexEntry(path, author.name, count))
+            entries.sort(key=lambda e: (e.name.casefold(), e.path))
+            path = urls.file_of(urls.AUTHOR_INDEX)
+            self._render(files, path, author_index_page, tuple(entries))
 
     def _article(self, change: Change, now: int, files: Files) -> None:
         site_feeds = self.site_feeds
@@ -526,6 +656,10 @@ class Delta:
             if x == urls.HOME or every[x] >= self.site.feed_items
         ]
         entries.append(SitemapEntry(urls.absolute(base, urls.FEEDS_PAGE), None))
+        entries.append(SitemapEntry(urls.absolute(base, urls.TAG_INDEX), None))
+        entries.append(SitemapEntry(urls.absolute(base, urls.AUTHOR_INDEX), None))
+        pages = [link.path for link in self.renderer.nav if link.kind == "page"]
+        entries += [SitemapEntry(urls.absolute(base, path), None) for path in pages]
         self._render(files, urls.SITEMAP_PAGES, sitemap, tuple(entries))
 
     def _public_images(self, entries: Iterable[Entry], now: int) -> dict[str, bool]:

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS ix_tags (
     PRIMARY KEY (slug, draft, date, path, name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_tags_path ON ix_tags (path);
+CREATE TABLE IF NOT EXISTS ix_titles (path TEXT PRIMARY KEY, title TEXT, language TEXT);
 CREATE TABLE IF NOT EXISTS ix_images (name TEXT, path TEXT, PRIMARY KEY (name, path)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_images_path ON ix_images (path);
 CREATE TABLE IF NOT EXISTS ix_stat (path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER);
@@ -53,7 +54,16 @@ CREATE TABLE IF NOT EXISTS ix_kinds (
 ) WITHOUT ROWID;
 """
 
-_TABLES = ("ix_articles", "ix_members", "ix_tags", "ix_images", "ix_stat", "ix_kinds", "ix_chunks")
+_TABLES = (
+    "ix_articles",
+    "ix_members",
+    "ix_tags",
+    "ix_titles",
+    "ix_images",
+    "ix_stat",
+    "ix_kinds",
+    "ix_chunks",
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -86,6 +96,9 @@ class Entry:
     #: (slug, name) of each of its tags, as its file writes them.
     tags: tuple[tuple[str, str], ...] = ()
     images: tuple[str, ...] = ()
+    #: What its month's archive page shows of it besides its slug and date.
+    title: str = ""
+    language: str = ""
 
 
 def entry(article: object, written: Sequence[tuple[str, str]] | None = None) -> Entry:
@@ -113,6 +126,8 @@ def entry(article: object, written: Sequence[tuple[str, str]] | None = None) -> 
         tuple(dict.fromkeys(found)),
         tags,
         tuple(article.images),
+        article.title,
+        article.language,
     )
 
 
@@ -155,11 +170,15 @@ def put(db: sqlite3.Connection, entries: Iterable[Entry]) -> None:
             "INSERT OR IGNORE INTO ix_images VALUES (?, ?)",
             [(name, found.path) for name in found.images],
         )
+        db.execute(
+            "INSERT OR REPLACE INTO ix_titles VALUES (?, ?, ?)",
+            (found.path, found.title, found.language),
+        )
 
 
 def drop(db: sqlite3.Connection, paths: Iterable[str]) -> None:
     for path in paths:
-        for table in ("ix_articles", "ix_members", "ix_tags", "ix_images"):
+        for table in ("ix_articles", "ix_members", "ix_tags", "ix_titles", "ix_images"):
             db.execute(f"DELETE FROM {table} WHERE path = ?", (path,))
 
 
@@ -180,6 +199,9 @@ def get(db: sqlite3.Connection, path: str) -> Entry | None:
     )
     tags = tuple(db.execute("SELECT slug, name FROM ix_tags WHERE path = ?", (path,)))
     images = tuple(n for (n,) in db.execute("SELECT name FROM ix_images WHERE path = ?", (path,)))
+    title, language = db.execute(
+        "SELECT title, language FROM ix_titles WHERE path = ?", (path,)
+    ).fetchone() or ("", "")
     return Entry(
         row[0],
         row[1],
@@ -192,6 +214,8 @@ def get(db: sqlite3.Connection, path: str) -> Entry | None:
         listings,
         tags,
         images,
+        title,
+        language,
     )
 
 
@@ -362,6 +386,43 @@ def listings(db: sqlite3.Connection, now: int, days: int) -> dict[str, int]:
         (now, now, since, now),
     )
     return {listing: int(count) for listing, count, alive in rows if alive}
+
+
+def public_counts(db: sqlite3.Connection, folder: str, now: int) -> dict[str, int]:
+    """The public articles of each listing under ``folder`` (``tags/``) at ``now``."""
+    # Every listing under the folder sorts from "tags/" to "tags0" ("0" follows "/").
+    rows = db.execute(
+        "SELECT m.listing, count(*) FROM ix_members m JOIN ix_articles a ON a.path = m.path"
+        " WHERE m.listing > ? AND m.listing < ? AND m.date <= ?"
+        " AND (a.wdate IS NULL OR a.wdate > ?) GROUP BY m.listing",
+        (folder, folder[:-1] + "0", now, now),
+    )
+    return {listing: int(count) for listing, count in rows}
+
+
+def count_between(db: sqlite3.Connection, start: int, stop: int, now: int) -> int:
+    """How many articles dated in ``[start, stop)`` are public at ``now``."""
+    return int(
+        db.execute(
+            "SELECT count(*) FROM ix_articles WHERE draft = 0 AND date >= ? AND date < ?"
+            " AND date <= ? AND (wdate IS NULL OR wdate > ?)",
+            (start, stop, now, now),
+        ).fetchone()[0]
+    )
+
+
+def public_between(
+    db: sqlite3.Connection, start: int, stop: int, now: int
+) -> list[tuple[str, str, int, str]]:
+    """(slug, title, date, language) of the articles dated in ``[start, stop)``
+    public at ``now``, newest first."""
+    rows = db.execute(
+        "SELECT a.slug, t.title, a.date, t.language FROM ix_articles a"
+        " JOIN ix_titles t ON t.path = a.path WHERE a.draft = 0 AND a.date >= ? AND a.date < ?"
+        " AND a.date <= ? AND (a.wdate IS NULL OR a.wdate > ?) ORDER BY a.date DESC, a.id DESC",
+        (start, stop, now, now),
+    )
+    return [(str(s), str(t), int(d), str(lang)) for s, t, d, lang in rows]
 
 
 def due(db: sqlite3.Connection, after: int, until: int, days: int) -> list[str]:

@@ -134,6 +134,41 @@ def pixel(article_id: str) -> str:
     return f"{PIXELS}{id_digest(article_id)}.gif"
 
 
+#: Where a page of ``content/pages/`` cannot be: the site's own folders.
+RESERVED = frozenset(
+    {
+        "articles",
+        "tags",
+        "authors",
+        "sections",
+        "archive",
+        "feeds",
+        "withdrawals",
+        "partners",
+        "desk",
+        "r",
+        "images",
+        "static",
+        "page",
+        "sitemaps",
+        "updates",
+    }
+)
+#: The indexes of every tag and every author.
+TAG_INDEX = TAGS
+AUTHOR_INDEX = "authors/"
+
+
+def site_page(slug: str) -> str:
+    """A page of ``content/pages/``: ``about/``."""
+    return f"{slug}/"
+
+
+def month(year: int, number: int) -> str:
+    """The site archive's page of a month's stories: ``archive/2026/05/``."""
+    return f"{ARCHIVE}{year:04d}/{number:02d}/"
+
+
 def archives(listing: str) -> str:
     """The archive page of the listing whose front page is at ``listing``:
     ``archive/``, ``tags/peru/archive/``."""

@@ -31,6 +31,7 @@ from feeds.model import (
     Image,
     ImageFile,
     Site,
+    SitePage,
     Tag,
     Withdrawal,
 )
@@ -42,6 +43,7 @@ SITE_FIELDS = (
     "hub cache_max_age republish_pixel early_access_days max_article_bytes"
 ).split()
 AUTHOR_FIELDS = ("name", "url", "affiliation", "email", "public_email")
+PAGE_FIELDS = ("title", "description", "language", "order")
 INLINE_AUTHOR_FIELDS = ("name", "url", "bio")
 ARTICLE_FIELDS = (
     "title date authors id slug subtitle summary updated image tags section language producer "
@@ -253,6 +255,60 @@ def validate_author(
         email=email if public else None,
         bio_html=bio.html,
         images=tuple(sorted({name for u in bio.urls if (name := local_image(u, site))})),
+    )
+
+
+def validate_page(
+    doc: Document, site: Site, problems: list[Problem], notes: Notes | None = None
+) -> SitePage | None:
+    """``pages/<slug>.md`` to :class:`SitePage`, or None when it has problems."""
+    before = len(problems)
+    slug = doc.path.rsplit("/", 1)[-1].removesuffix(".md")
+    if not SLUG.fullmatch(slug):
+        problems.append(
+            Problem(
+                doc.path,
+                None,
+                None,
+                "file name must be lowercase letters, digits and hyphens: it is the page's URL",
+            )
+        )
+    elif slug in urls.RESERVED:
+        problems.append(
+            Problem(
+                doc.path,
+                None,
+                None,
+                f"/{slug}/ is one of the site's own addresses; name the page otherwise",
+            )
+        )
+    fields = Fields(doc.path, doc.meta, doc.meta_line, problems)
+    fields.only(PAGE_FIELDS)
+    title = fields.text("title", required=True)
+    description = fields.text("description")
+    language = fields.language("language", site.language)
+    order = fields.integer("order", 0, -1000, 1000)
+    if len(problems) > before or title is None:
+        return None
+    body = render_markdown(
+        doc.body,
+        urls.absolute(site.base_url, urls.site_page(slug)),
+        site.base_url,
+        notes is not None,
+    )
+    if body.depth > MAX_NESTING:
+        problems.append(Problem(doc.path, doc.body_line, "body", too_deep(body.depth)))
+        return None
+    _note_rendered(notes, doc, "body", body, site)
+    return SitePage(
+        path=doc.path,
+        slug=slug,
+        title=title,
+        body_html=body.html,
+        language=language,
+        description=description,
+        order=order,
+        images=tuple(sorted({name for u in body.urls if (name := local_image(u, site))})),
     )
 
 
