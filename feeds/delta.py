@@ -43,6 +43,7 @@ from feeds.listings import (
     home_channel,
     news_entry,
     page_nav,
+    section_channel,
     tag_channel,
 )
 from feeds.model import Article, Author, Site, Tag
@@ -186,6 +187,11 @@ class Delta:
             if name is None:
                 raise Decline(f"no name for tag {key}")
             return tag_channel(self.site, key, name)
+        if kind == "sections":
+            name = index.section_name(self.db, key)
+            if name is None:
+                raise Decline(f"no name for section {key}")
+            return section_channel(self.site, key, name)
         author = self.authors.get(key)
         if author is None:
             raise Decline(f"no author {key}")
@@ -267,6 +273,8 @@ class Delta:
         touched = sorted({listing for e in olds + news for listing in e.listings})
         slugs = {slug for e in olds + news for slug, _ in e.tags}
         names_before = {slug: index.tag_name(self.db, slug) for slug in slugs}
+        sections = {slug for e in olds + news for slug, _ in e.section}
+        sections_before = {slug: index.section_name(self.db, slug) for slug in sections}
         seen_before = {listing: self.seen(listing, olds, before) for listing in touched}
         withdrawn_before = any(_withdrawn(e, before) for e in olds)
         since_before = index.oldest_public(self.db, before)
@@ -279,10 +287,19 @@ class Delta:
             name = index.tag_name(self.db, slug)
             if None not in (name, names_before[slug]) and name != names_before[slug]:
                 raise Decline(f"the tag {slug} is named anew")
+        for slug in sections:
+            if index.section_name(self.db, slug) != sections_before[slug]:
+                raise Decline(f"the section {slug} is named anew (every page's navigation)")
 
         files: Files = {}
         seen_after = {listing: self.seen(listing, news, after) for listing in touched}
         size = self.site.feed_items
+        if any(
+            seen_before[x].exists != seen_after[x].exists
+            for x in touched
+            if x.startswith(urls.SECTIONS)
+        ):
+            raise Decline("a section comes or goes (every page's navigation)")
         lists_changed = any(
             seen_before[x].exists != seen_after[x].exists
             or (seen_before[x].slots >= size) != (seen_after[x].slots >= size)
@@ -640,6 +657,7 @@ class Delta:
         order = [urls.HOME]
         order += sorted(x for x in every if x.startswith(urls.TAGS))
         order += [urls.author(a) for a in self.authors if urls.author(a) in every]
+        order += sorted(x for x in every if x.startswith(urls.SECTIONS))
         channels = [self.channel(x) for x in order]
         gone = withdrawals_channel(self.site, self.words)
         links = [link for c in channels for link in listing_feeds(self.site, c)]

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
     from feeds.build import Report
     from feeds.delta import Delta
+    from feeds.render import NavLink
 
 #: Bumped when what :func:`remember` keeps changes.
 VERSION = "3"
@@ -77,9 +78,11 @@ def _around(root: Path, out: Path) -> str:
     return "\n".join(parts)
 
 
-def remember(cache: Cache, root: Path, out: Path, loaded: Loaded, now: datetime) -> None:
+def remember(
+    cache: Cache, root: Path, out: Path, loaded: Loaded, now: datetime, nav: tuple[NavLink, ...]
+) -> None:
     """After a full build: keep the index of what it published and what a
-    fast build needs to know the site by."""
+    fast build needs to know the site by (``nav``: every page's navigation)."""
     content = loaded.content
     db = cache.db
     held = {h.path for h in loaded.held}
@@ -116,7 +119,7 @@ def remember(cache: Cache, root: Path, out: Path, loaded: Loaded, now: datetime)
             "fast_context": loaded.context,
             "fast_images": json.dumps(images),
             "fast_site_images": json.dumps(list(content.site_images)),
-            "fast_nav": json.dumps([dataclasses.astuple(n) for n in plan.navigation(content)]),
+            "fast_nav": json.dumps([dataclasses.astuple(n) for n in nav]),
             "fast_now": now.isoformat(),
         }
         db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())

@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS ix_tags (
     PRIMARY KEY (slug, draft, date, path, name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_tags_path ON ix_tags (path);
+CREATE TABLE IF NOT EXISTS ix_sections (
+    slug TEXT, draft INTEGER, date INTEGER, path TEXT, name TEXT,
+    PRIMARY KEY (slug, draft, date, path, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ix_sections_path ON ix_sections (path);
 CREATE TABLE IF NOT EXISTS ix_titles (path TEXT PRIMARY KEY, title TEXT, language TEXT);
 CREATE TABLE IF NOT EXISTS ix_images (name TEXT, path TEXT, PRIMARY KEY (name, path)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_images_path ON ix_images (path);
@@ -58,6 +63,7 @@ _TABLES = (
     "ix_articles",
     "ix_members",
     "ix_tags",
+    "ix_sections",
     "ix_titles",
     "ix_images",
     "ix_stat",
@@ -99,6 +105,8 @@ class Entry:
     #: What its month's archive page shows of it besides its slug and date.
     title: str = ""
     language: str = ""
+    #: (slug, name) of its section as its file writes it, if it has one.
+    section: tuple[tuple[str, str], ...] = ()
 
 
 def entry(article: object, written: Sequence[tuple[str, str]] | None = None) -> Entry:
@@ -114,6 +122,10 @@ def entry(article: object, written: Sequence[tuple[str, str]] | None = None) -> 
     for author in article.authors:
         if author.id is not None:
             found.append(urls.author(author.id))
+    section: tuple[tuple[str, str], ...] = ()
+    if article.section:
+        section = ((urls.tag_slug(article.section), article.section),)
+        found.append(urls.section(section[0][0]))
     return Entry(
         article.path,
         article.id,
@@ -128,6 +140,7 @@ def entry(article: object, written: Sequence[tuple[str, str]] | None = None) -> 
         tuple(article.images),
         article.title,
         article.language,
+        section,
     )
 
 
@@ -170,6 +183,13 @@ def put(db: sqlite3.Connection, entries: Iterable[Entry]) -> None:
             "INSERT OR IGNORE INTO ix_images VALUES (?, ?)",
             [(name, found.path) for name in found.images],
         )
+        db.executemany(
+            "INSERT OR IGNORE INTO ix_sections VALUES (?, ?, ?, ?, ?)",
+            [
+                (slug, int(found.draft), found.date, found.path, name)
+                for slug, name in found.section
+            ],
+        )
         db.execute(
             "INSERT OR REPLACE INTO ix_titles VALUES (?, ?, ?)",
             (found.path, found.title, found.language),
@@ -178,7 +198,14 @@ def put(db: sqlite3.Connection, entries: Iterable[Entry]) -> None:
 
 def drop(db: sqlite3.Connection, paths: Iterable[str]) -> None:
     for path in paths:
-        for table in ("ix_articles", "ix_members", "ix_tags", "ix_titles", "ix_images"):
+        for table in (
+            "ix_articles",
+            "ix_members",
+            "ix_tags",
+            "ix_sections",
+            "ix_titles",
+            "ix_images",
+        ):
             db.execute(f"DELETE FROM {table} WHERE path = ?", (path,))
 
 
@@ -199,6 +226,7 @@ def get(db: sqlite3.Connection, path: str) -> Entry | None:
     )
     tags = tuple(db.execute("SELECT slug, name FROM ix_tags WHERE path = ?", (path,)))
     images = tuple(n for (n,) in db.execute("SELECT name FROM ix_images WHERE path = ?", (path,)))
+    section = tuple(db.execute("SELECT slug, name FROM ix_sections WHERE path = ?", (path,)))
     title, language = db.execute(
         "SELECT title, language FROM ix_titles WHERE path = ?", (path,)
     ).fetchone() or ("", "")
@@ -216,6 +244,7 @@ def get(db: sqlite3.Connection, path: str) -> Entry | None:
         images,
         title,
         language,
+        section,
     )
 
 
@@ -230,6 +259,15 @@ def tag_name(db: sqlite3.Connection, slug: str) -> str | None:
     oldest article that is not a draft writes it."""
     row = db.execute(
         "SELECT name FROM ix_tags WHERE slug = ? ORDER BY draft, date, path, name LIMIT 1", (slug,)
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def section_name(db: sqlite3.Connection, slug: str) -> str | None:
+    """The name of section ``slug`` (:func:`feeds.listings.section_names`)."""
+    row = db.execute(
+        "SELECT name FROM ix_sections WHERE slug = ? ORDER BY draft, date, path, name LIMIT 1",
+        (slug,),
     ).fetchone()
     return None if row is None else str(row[0])
 

@@ -136,7 +136,7 @@ class Plan:
         self.content = content
         self.now = now
         self.listings = listings(content, now, drafts)
-        self.renderer = Renderer(content.site, navigation(content))
+        self.renderer = Renderer(content.site, navigation(content, self.listings))
         #: When what is public changes by itself, and this plan goes stale.
         self.expires = next_change(content, now)
         #: Files under ``images/`` that may be published, relative to it.
@@ -353,10 +353,16 @@ def _outputs(
     return outputs
 
 
-def navigation(content: Content) -> tuple[NavLink, ...]:
+def navigation(content: Content, every: Iterable[Listing]) -> tuple[NavLink, ...]:
     """What every page's header links to besides the archive, the tags, the
-    authors and the feeds: the site's pages."""
-    return tuple(NavLink(urls.site_page(p.slug), p.title, "page") for p in content.pages)
+    authors and the feeds: the sections (by slug) and the site's pages."""
+    site = content.site
+    sections = tuple(
+        NavLink(listing.path, listing.title.removeprefix(f"{site.title}: "), "section")
+        for listing in every
+        if listing.kind == "section"
+    )
+    return sections + tuple(NavLink(urls.site_page(p.slug), p.title, "page") for p in content.pages)
 
 
 #: The most tags ``/tags/`` lists: a wire has thousands, and the page stays
@@ -472,7 +478,9 @@ def outlined(links: Iterable[FeedLink]) -> tuple[FeedLink, ...]:
     importing every format would show each story three times), and the
     withdrawals'."""
     return tuple(
-        e for e in links if e.fmt == "rss" and e.kind in ("site", "withdrawals", "tag", "author")
+        e
+        for e in links
+        if e.fmt == "rss" and e.kind in ("site", "withdrawals", "tag", "author", "section")
     )
 
 

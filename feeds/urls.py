@@ -101,6 +101,14 @@ def author(author_id: str) -> str:
     return f"authors/{author_id}/"
 
 
+#: Where section pages live.
+SECTIONS = "sections/"
+
+
+def section(slug: str) -> str:
+    return f"{SECTIONS}{slug}/"
+
+
 #: The site's archive page; its archive documents live under it, as a tag's
 #: and an author's under theirs (:func:`archives`).
 ARCHIVE = "archive/"
@@ -183,7 +191,7 @@ def archive(listing: str, number: int) -> str:
 
 #: An archive document's feed: ``archive/3/atom.xml``, ``tags/x/archive/3/rss.xml``.
 _ARCHIVE_DOCUMENT = re.compile(
-    rf"(?:{TAGS}[^/]+/|authors/[^/]+/)?{ARCHIVE}[1-9][0-9]*/"
+    rf"(?:{TAGS}[^/]+/|authors/[^/]+/|{SECTIONS}[^/]+/)?{ARCHIVE}[1-9][0-9]*/"
     f"(?:{'|'.join(map(re.escape, FEED_FILES.values()))})"
 )
 
@@ -202,7 +210,12 @@ def sitemap_articles(number: int) -> str:
 
 #: The folders whose subfolders each hold one thing of a kind, and the
 #: placeholder a pattern names that thing by (:func:`pattern`).
-_THINGS = {"articles": ":slug", TAGS.rstrip("/"): ":tag", "authors": ":author"}
+_THINGS = {
+    "articles": ":slug",
+    TAGS.rstrip("/"): ":tag",
+    "authors": ":author",
+    SECTIONS.rstrip("/"): ":section",
+}
 #: The folders whose numbered subfolders are pages or archive documents.
 _NUMBERED = frozenset({"page", ARCHIVE.rstrip("/")})
 #: Folders of files of one kind each, whatever their names.

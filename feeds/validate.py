@@ -375,6 +375,10 @@ def validate_article(
     corrections = _corrections(fields, zone, date, notes)
     withdrawn = _withdrawal(fields, zone, date)
     section = fields.text("section")
+    if section is not None and not urls.tag_slug(section):
+        # A section has a page and feeds at its slug, as a tag has.
+        fields.problem("section", f"{section!r} has no letters or digits to make a URL of")
+        section = None
     subtitle = fields.text("subtitle")
     summary = fields.text("summary")
     language = fields.language("language", site.language)

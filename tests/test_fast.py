@@ -25,11 +25,22 @@ from feeds.cache import Cache
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 TAGS = ("Water", "Cities", "Climate", "Work")
+#: Sections of the stories (one in three has none).
+SECTIONS = ("Science", "Economy", None)
 AUTHORS = ("ana", "joao")
 
 
-def story(title: str, date: datetime, tags: tuple[str, ...], author: str, extra: str = "") -> str:
+def story(
+    title: str,
+    date: datetime,
+    tags: tuple[str, ...],
+    author: str,
+    extra: str = "",
+    section: str | None = None,
+) -> str:
     listed = ", ".join(tags)
+    if section:
+        extra += f"section: {section}\n"
     return (
         f'---\ntitle: "{title}"\ndate: {date.isoformat()}\nauthors: [{author}]\n'
         f"tags: [{listed}]\n{extra}---\n{title} happened, and this is the story of it.\n"
@@ -50,7 +61,8 @@ def site(root: Path, count: int, feed_items: int = 5) -> Path:
     for n in range(count):
         tags = (TAGS[n % 4], TAGS[(n * 3 + 1) % 4])
         date = START + timedelta(hours=n)
-        write(root, f"articles/s{n:03d}.md", story(f"Story {n}", date, tags, AUTHORS[n % 2]))
+        text = story(f"Story {n}", date, tags, AUTHORS[n % 2], section=SECTIONS[n % 3])
+        write(root, f"articles/s{n:03d}.md", text)
     return root
 
 
@@ -81,6 +93,7 @@ class Wire:
         ahead: bool = False,
         draft: bool = False,
         topic: bool = False,
+        desk: bool = False,
     ) -> None:
         self.made += 1
         if back:
@@ -91,7 +104,9 @@ class Wire:
             date = self.now - timedelta(minutes=1 + n % 50)
         tags = (f"Topic {n}",) if topic else (TAGS[n % 4],)
         extra = "draft: true\n" if draft else ""
-        text = story(f"New {self.made}", date, tags, AUTHORS[n % 2], extra)
+        # A new desk's section, or an old one spelled otherwise (its name stays the oldest's).
+        section = f"Desk {n % 3}" if desk else ("science" if n % 5 == 0 else SECTIONS[n % 3])
+        text = story(f"New {self.made}", date, tags, AUTHORS[n % 2], extra, section)
         write(self.root, f"articles/new-{self.made:03d}.md", text)
 
     def edit(self, n: int) -> None:
@@ -157,6 +172,7 @@ STEPS = st.lists(
                 "ahead",
                 "draft",
                 "topic",
+                "desk",
                 "illustrated",
                 "repaint",
                 "edit",
@@ -199,6 +215,8 @@ def test_incremental_equals_clean_after_every_change(
             wire.new(n, draft=True)
         elif action == "topic":  # a tag no story had: a listing comes
             wire.new(n, topic=True)
+        elif action == "desk":  # a section no story had: every page's navigation changes
+            wire.new(n, desk=True)
         else:
             getattr(wire, action)(n)
         report = build(wire.root, out, wire.now, cache)
