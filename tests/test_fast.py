@@ -234,7 +234,7 @@ def counts(root: Path, tmp: Path, count: int) -> tuple[int, int, int]:
     cache, out = Cache(tmp / "cache.sqlite"), tmp / "out"
     now = START + timedelta(hours=count + 1)
     build(root, out, now, cache)
-    write(root, "articles/zz-new.md", story("Fresh", now, ("Water",), "ana"))
+    write(root, "articles/zz-new.md", story("Fresh", now, ("Water",), "ana", section="Science"))
     report = build(root, out, now, cache)
     cache.close()
     return report.written, report.rendered, int(report.whole)
@@ -243,10 +243,57 @@ def counts(root: Path, tmp: Path, count: int) -> tuple[int, int, int]:
 def test_a_new_story_costs_the_same_at_any_size(tmp_path: Path) -> None:
     """At 100 and 1,000 stories a new one rewrites the same files and renders
     the same outputs: its page and ninjs item, the front page and three feeds of the site,
-    of its tag and of its author, the newest sitemap, the news sitemap and the index."""
+    of its tag, of its author and of its section, the newest sitemap, the news sitemap and
+    the index, its month's page and the archive page that counts the months, and the
+    indexes of tags and authors that count their stories."""
     small = counts(tmp_path / "small", tmp_path / "s", 100)
     large = counts(tmp_path / "large", tmp_path / "l", 1_000)
     assert small == large
     written, rendered, whole = large
     assert not whole
-    assert written == rendered == 2 + 3 * 4 + 3  # story: page, ninjs; 3 listings; 3 sitemaps
+    # story: page, ninjs; 4 listings; 3 sitemaps; month, archive; /tags/, /authors/
+    assert written == rendered == 2 + 4 * 4 + 3 + 2 + 2
+
+
+def test_a_new_story_rewrites_its_month_and_the_archive_page_only(tmp_path: Path) -> None:
+    """Of the archive's pages by month, a new story changes its own month's
+    and the page that lists the months with their counts; an edit of its
+    title, its month's only."""
+    root = site(tmp_path / "content", 46)  # 2026-06-01 12:00 to 06-03 09:00
+    cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
+    now = START + timedelta(days=40)
+    build(root, out, now, cache)
+    months = sorted(p.relative_to(out).as_posix() for p in out.glob("archive/2026/*/index.html"))
+    assert months == ["archive/2026/06/index.html"]
+    write(root, "articles/zz-new.md", story("In July", now, ("Water",), "ana"))
+    report = build(root, out, now, cache)
+    assert not report.whole
+    archive = {p for p in report.changed if p.startswith("archive/")}
+    assert archive == {"archive/2026/07/index.html", "archive/index.html"}
+    assert 'href="/archive/2026/07/"' in (out / "archive" / "index.html").read_text()
+    path = root / "articles" / "zz-new.md"
+    path.write_text(path.read_text().replace("In July", "Still in July"))
+    touch_later(path)
+    report = build(root, out, now, cache)
+    assert not report.whole
+    assert {p for p in report.changed if p.startswith("archive/")} == {"archive/2026/07/index.html"}
+    assert "Still in July" in (out / "archive" / "2026" / "07" / "index.html").read_text()
+    cache.close()
+
+
+def test_a_page_edit_is_a_whole_build(tmp_path: Path) -> None:
+    """Every page's navigation lists the pages of content/pages/: a change
+    there is handed to the whole build, which gives a clean build's bytes."""
+    root = site(tmp_path / "content", 30)
+    write(root, "pages/about.md", "---\ntitle: About\n---\nWho we are.\n")
+    cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
+    now = START + timedelta(days=2)
+    build(root, out, now, cache)
+    write(root, "articles/zz-new.md", story("Fresh", now, ("Water",), "ana"))
+    assert not build(root, out, now, cache).whole
+    write(root, "pages/about.md", "---\ntitle: About us\n---\nWho we are.\n")
+    report = build(root, out, now, cache)
+    assert report.whole
+    assert site_files(out) == clean(root, tmp_path, now)
+    assert ">About us</a>" in (out / "index.html").read_text()
+    cache.close()
