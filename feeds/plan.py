@@ -375,15 +375,18 @@ def tag_entries(every: Iterable[Listing], site: Site) -> tuple[tuple[IndexEntry,
     :data:`TAG_INDEX_MOST`, and how many more there are."""
     found = sorted(
         (
-            IndexEntry(
-                listing.path, listing.title.removeprefix(f"{site.title}: "), len(listing.articles)
-            )
+            IndexEntry(listing.path, listing.title.removeprefix(f"{site.title}: "), _count(listing))
             for listing in every
             if listing.kind == "tag" and listing.articles
         ),
         key=index_order,
     )
     return tuple(found[:TAG_INDEX_MOST]), max(0, len(found) - TAG_INDEX_MOST)
+
+
+def _count(listing: Listing) -> int:
+    """Its public stories, each once (an author named twice in a byline)."""
+    return len({a.id for a in listing.articles})
 
 
 def index_order(entry: IndexEntry) -> tuple[int, str]:
@@ -393,7 +396,7 @@ def index_order(entry: IndexEntry) -> tuple[int, str]:
 def author_entries(every: Iterable[Listing]) -> tuple[IndexEntry, ...]:
     """``/authors/``'s authors: every one with a public story, by name."""
     found = (
-        IndexEntry(listing.path, listing.author.name, len(listing.articles))
+        IndexEntry(listing.path, listing.author.name, _count(listing))
         for listing in every
         if listing.kind == "author" and listing.author is not None and listing.articles
     )

@@ -173,8 +173,15 @@ def site_page(slug: str) -> str:
 
 
 def month(year: int, number: int) -> str:
-    """The site archive's page of a month's stories: ``archive/2026/05/``."""
-    return f"{ARCHIVE}{year:04d}/{number:02d}/"
+    """The site archive's page of a month's stories: ``archive/2026-05/``. One
+    segment, not ``2026/05/``: a host's pattern for those (``/archive/:y/:m/``)
+    would match an archive document's ``/archive/3/rss.xml`` too, since
+    Netlify takes the final slash as optional."""
+    return f"{ARCHIVE}{year:04d}-{number:02d}/"
+
+
+#: A month's folder under the archive (:func:`month`).
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
 def archives(listing: str) -> str:
@@ -228,7 +235,7 @@ def pattern(path: str) -> str:
     thing of a kind or a number, a splat for a folder of files.
 
     ``articles/:slug/``, ``tags/:tag/page/:n1/``, ``tags/:tag/rss.xml``,
-    ``archive/:n1/atom.xml``, ``images/*.png`` (an image by its extension),
+    ``archive/:n1/atom.xml``, ``archive/:month/``, ``images/*.png`` (an image by its extension),
     ``sitemaps/*``; a path of a kind of its own (``feeds/``, ``rss.xml``)
     is its own pattern. No two kinds' patterns match one path.
     """
@@ -241,6 +248,8 @@ def pattern(path: str) -> str:
     parts = path.split("/")
     if len(parts) < 3:
         return path
+    if parts[0] == ARCHIVE.rstrip("/") and _MONTH.fullmatch(parts[1]):
+        parts[1] = ":month"
     if parts[0] in _THINGS:
         parts[1] = _THINGS[parts[0]]
     numbers = 0

@@ -263,21 +263,21 @@ def test_a_new_story_rewrites_its_month_and_the_archive_page_only(tmp_path: Path
     cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
     now = START + timedelta(days=40)
     build(root, out, now, cache)
-    months = sorted(p.relative_to(out).as_posix() for p in out.glob("archive/2026/*/index.html"))
-    assert months == ["archive/2026/06/index.html"]
+    months = sorted(p.relative_to(out).as_posix() for p in out.glob("archive/2026-*/index.html"))
+    assert months == ["archive/2026-06/index.html"]
     write(root, "articles/zz-new.md", story("In July", now, ("Water",), "ana"))
     report = build(root, out, now, cache)
     assert not report.whole
     archive = {p for p in report.changed if p.startswith("archive/")}
-    assert archive == {"archive/2026/07/index.html", "archive/index.html"}
-    assert 'href="/archive/2026/07/"' in (out / "archive" / "index.html").read_text()
+    assert archive == {"archive/2026-07/index.html", "archive/index.html"}
+    assert 'href="/archive/2026-07/"' in (out / "archive" / "index.html").read_text()
     path = root / "articles" / "zz-new.md"
     path.write_text(path.read_text().replace("In July", "Still in July"))
     touch_later(path)
     report = build(root, out, now, cache)
     assert not report.whole
-    assert {p for p in report.changed if p.startswith("archive/")} == {"archive/2026/07/index.html"}
-    assert "Still in July" in (out / "archive" / "2026" / "07" / "index.html").read_text()
+    assert {p for p in report.changed if p.startswith("archive/")} == {"archive/2026-07/index.html"}
+    assert "Still in July" in (out / "archive" / "2026-07" / "index.html").read_text()
     cache.close()
 
 

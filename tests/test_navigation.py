@@ -175,13 +175,13 @@ def test_the_archive_lists_months_that_lead_to_their_stories(
     links = [
         (a.get("href"), count_of(a.getparent())) for a in archive.xpath(".//ul[@class='months']//a")
     ]
-    assert links == [(f"/archive/{y:04d}/{m:02d}/", len(a)) for (y, m), a in months.items()]
+    assert links == [(f"/archive/{y:04d}-{m:02d}/", len(a)) for (y, m), a in months.items()]
     for (year, month), articles in months.items():
-        document = page(export, f"archive/{year:04d}/{month:02d}/")
+        document = page(export, f"archive/{year:04d}-{month:02d}/")
         found = document.xpath(".//ul[@class='stories']//a")
         stories = [(a.get("href"), a.text_content()) for a in found]
         assert stories == [(f"/articles/{a.slug}/", a.title) for a in articles]
-    assert page(export, "archive/2026/11/").xpath(".//h1")[0].text_content() == "November 2026"
+    assert page(export, "archive/2026-11/").xpath(".//h1")[0].text_content() == "November 2026"
 
 
 def test_a_section_is_a_listing_with_its_page_and_feeds(
@@ -213,7 +213,7 @@ def test_a_section_is_a_listing_with_its_page_and_feeds(
 
 def test_the_app_serves_the_new_pages(sample: Path) -> None:
     client = create_app({"CONTENT": str(sample), "CLOCK": lambda: NOW}).test_client()
-    for path in ("/tags/", "/authors/", "/archive/2026/11/", "/sections/science/", "/about/"):
+    for path in ("/tags/", "/authors/", "/archive/2026-11/", "/sections/science/", "/about/"):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.mimetype == "text/html", path

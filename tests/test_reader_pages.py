@@ -143,7 +143,7 @@ def big_site(tmp_path_factory: pytest.TempPathFactory) -> Any:
         "tags/",
         "authors/",
         "sections/analysis/",
-        "archive/2026/11/",
+        "archive/2026-11/",
         "republishing/",
     ],
 )
