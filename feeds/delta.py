@@ -20,6 +20,7 @@ build then plans the whole site.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -291,6 +292,7 @@ class Delta:
             if index.section_name(self.db, slug) != sections_before[slug]:
                 raise Decline(f"the section {slug} is named anew (every page's navigation)")
 
+        self._recount(changes, before, after)
         files: Files = {}
         seen_after = {listing: self.seen(listing, news, after) for listing in touched}
         size = self.site.feed_items
@@ -449,10 +451,10 @@ class Delta:
         if listing != urls.HOME:
             self._render(files, path, archive_page, channel, entries, feeds)
             return
+        kept = index.counts(self.db, MONTH_KEY)
         months = tuple(
-            MonthEntry(year, month, count)
-            for year, month in reversed(self._span(now))
-            if (count := index.count_between(self.db, *self._bounds(year, month), now))
+            MonthEntry(int(key[6:10]), int(key[11:13]), count)
+            for key, count in sorted(kept.items(), reverse=True)
         )
         self._render(files, path, archive_page, channel, entries, feeds, months)
 
@@ -471,19 +473,34 @@ class Delta:
             stamp(datetime(*after, 1, tzinfo=self.site.zone)),
         )
 
-    def _span(self, now: int) -> list[tuple[int, int]]:
-        """Every month from the oldest public article's to ``now``'s, oldest first."""
-        oldest = index.oldest_public(self.db, now)
-        if oldest is None:
-            return []
-        first = index.moment(oldest).astimezone(self.site.zone)
-        last = index.moment(now).astimezone(self.site.zone)
-        found = []
-        year, month = first.year, first.month
-        while (year, month) <= (last.year, last.month):
-            found.append((year, month))
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        return found
+    def _recount(self, changes: list[Change], before: int, after: int) -> None:
+        """Count the public stories the changes move into or out of each
+        month and each tag's and author's listing, one by one (the counts are
+        kept in the index: the archive page and the indexes read them all
+        without counting the archive)."""
+        self._redo: set[tuple[int, int]] = set()
+        self._moved: set[str] = set()
+        self._months_moved = False
+        steps: dict[str, int] = {}
+        for change in changes:  # (each article once: a file's change, or its time come)
+            old = self._month_of(change.before, before)
+            new = self._month_of(change.after, after)
+            self._redo.update(m for m in (old, new) if m is not None)
+            if old != new:
+                self._months_moved = True
+                for month, step in ((old, -1), (new, 1)):
+                    if month is not None:
+                        key = month_key(*month)
+                        steps[key] = steps.get(key, 0) + step
+            was = set(change.before.listings) if change.before and old else set()
+            now = set(change.after.listings) if change.after and new else set()
+            self._moved |= was ^ now
+            for listing in was ^ now:
+                if listing.startswith((urls.TAGS, urls.AUTHOR_INDEX)):
+                    steps[listing] = steps.get(listing, 0) + (1 if listing in now else -1)
+        for key, step in steps.items():
+            if step:
+                index.add_count(self.db, key, step)
 
     def _month(self, year: int, month: int, now: int, files: Files) -> None:
         """A month's archive page, or its removal once it lists nothing."""
@@ -502,17 +519,10 @@ class Delta:
     def _months(self, changes: list[Change], before: int, after: int, files: Files) -> None:
         """The month pages the changes show in, and the site's archive page
         when a month's count moved."""
-        redo: set[tuple[int, int]] = set()
-        counts = False
-        for change in changes:
-            old = self._month_of(change.before, before)
-            new = self._month_of(change.after, after)
-            redo.update(m for m in (old, new) if m is not None)
-            counts = counts or old != new
-        for year, month in sorted(redo):
+        for year, month in sorted(self._redo):
             self._month(year, month, after, files)
         path = urls.file_of(urls.archives(urls.HOME))
-        if counts and path not in files:
+        if self._months_moved and path not in files:
             channel = home_channel(self.site)
             docs = index.slots(self.db, urls.HOME, after) // self.site.feed_items
             self._archive(urls.HOME, channel, self.site_feeds, after, docs, files)
@@ -520,14 +530,9 @@ class Delta:
     def _indexes(self, changes: list[Change], before: int, after: int, files: Files) -> None:
         """``/tags/`` and ``/authors/``, when a story came into or left one of
         their listings (their counts moved)."""
-        moved: set[str] = set()
-        for change in changes:
-            old, new = change.before, change.after
-            was = set(old.listings) if old and self._month_of(old, before) else set()
-            now = set(new.listings) if new and self._month_of(new, after) else set()
-            moved |= was ^ now
+        moved = self._moved
         if any(x.startswith(urls.TAGS) for x in moved):
-            counts = index.public_counts(self.db, urls.TAG_INDEX, after)
+            counts = index.counts(self.db, urls.TAG_INDEX)
             found = sorted(
                 (IndexEntry(path, "", count) for path, count in counts.items() if count),
                 key=index_order,
@@ -542,7 +547,7 @@ class Delta:
             path = urls.file_of(urls.TAG_INDEX)
             self._render(files, path, tag_index_page, tuple(shown), more)
         if any(x.startswith(urls.AUTHOR_INDEX) for x in moved):
-            counts = index.public_counts(self.db, urls.AUTHOR_INDEX, after)
+            counts = index.counts(self.db, urls.AUTHOR_INDEX)
             entries = []
             for path, count in counts.items():
                 author = self.authors.get(path[len(urls.AUTHOR_INDEX) : -1])
@@ -692,6 +697,27 @@ class Delta:
         if name in self.site_images:
             return True
         return index.image_shown(self.db, name, now) or not index.image_hidden(self.db, name, now)
+
+
+#: What a month's count is kept under in the index: ``month:2026-11``.
+MONTH_KEY = "month:"
+
+
+def month_key(year: int, month: int) -> str:
+    return f"{MONTH_KEY}{year:04d}-{month:02d}"
+
+
+def remember_counts(db: sqlite3.Connection, site: Site, now: int) -> None:
+    """After a whole build: count every month, tag and author (:meth:`Delta._recount`)."""
+    months: dict[str, int] = {}
+    for date in index.public_dates(db, now):
+        local = index.moment(date).astimezone(site.zone)
+        key = month_key(local.year, local.month)
+        months[key] = months.get(key, 0) + 1
+    for folder in (urls.TAG_INDEX, urls.AUTHOR_INDEX):
+        months.update(index.public_counts(db, folder, now))
+    for key, count in months.items():
+        index.put_count(db, key, count)
 
 
 def _kind(path: str) -> tuple[str, bool]:

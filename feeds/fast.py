@@ -98,7 +98,7 @@ def remember(
         }
         index.put_stats(db, dict(stats))
         from feeds import plan
-        from feeds.delta import kinds  # (the same rule the fast path counts by)
+        from feeds.delta import kinds, remember_counts  # (the fast path's own rules)
 
         every = index.stamp(now)
         size = plan.SITEMAP_ARTICLES
@@ -107,6 +107,7 @@ def remember(
             index.put_chunk(db, number, (public, changed))
 
         index.count_kinds(db, kinds(cache.exported_paths()), 1)
+        remember_counts(db, content.site, every)
         images = {}
         for name, f in loaded.images.items():
             try:

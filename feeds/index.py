@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS ix_sections (
     PRIMARY KEY (slug, draft, date, path, name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_sections_path ON ix_sections (path);
+CREATE TABLE IF NOT EXISTS ix_counts (key TEXT PRIMARY KEY, count INTEGER) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ix_titles (path TEXT PRIMARY KEY, title TEXT, language TEXT);
 CREATE TABLE IF NOT EXISTS ix_images (name TEXT, path TEXT, PRIMARY KEY (name, path)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_images_path ON ix_images (path);
@@ -69,6 +70,7 @@ _TABLES = (
     "ix_stat",
     "ix_kinds",
     "ix_chunks",
+    "ix_counts",
 )
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -438,15 +440,44 @@ def public_counts(db: sqlite3.Connection, folder: str, now: int) -> dict[str, in
     return {listing: int(count) for listing, count in rows}
 
 
-def count_between(db: sqlite3.Connection, start: int, stop: int, now: int) -> int:
-    """How many articles dated in ``[start, stop)`` are public at ``now``."""
-    return int(
-        db.execute(
-            "SELECT count(*) FROM ix_articles WHERE draft = 0 AND date >= ? AND date < ?"
-            " AND date <= ? AND (wdate IS NULL OR wdate > ?)",
-            (start, stop, now, now),
-        ).fetchone()[0]
+# -- what the indexes count ----------------------------------------------------------------
+#
+# /tags/, /authors/ and /archive/ show how many public stories each tag,
+# author and month holds. The counts the last build showed are kept, keyed by
+# listing path or by ``month:<yyyy>-<mm>``, so that a change recounts only
+# the listings and months it touches.
+
+
+def put_count(db: sqlite3.Connection, key: str, count: int) -> None:
+    if count:
+        db.execute("INSERT OR REPLACE INTO ix_counts VALUES (?, ?)", (key, count))
+    else:
+        db.execute("DELETE FROM ix_counts WHERE key = ?", (key,))
+
+
+def add_count(db: sqlite3.Connection, key: str, step: int) -> None:
+    """Add ``step`` (a story in, +1; out, -1) to a kept count."""
+    row = db.execute("SELECT count FROM ix_counts WHERE key = ?", (key,)).fetchone()
+    put_count(db, key, (int(row[0]) if row else 0) + step)
+
+
+def counts(db: sqlite3.Connection, prefix: str) -> dict[str, int]:
+    """The kept counts whose key starts with ``prefix`` (``tags/``, ``month:``)."""
+    rows = db.execute(
+        "SELECT key, count FROM ix_counts WHERE key >= ? AND key < ?",
+        (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)),
     )
+    return {key: int(count) for key, count in rows}
+
+
+def public_dates(db: sqlite3.Connection, now: int) -> list[int]:
+    """The date of every public article at ``now`` (a whole build's count of months)."""
+    rows = db.execute(
+        "SELECT date FROM ix_articles WHERE draft = 0 AND date <= ?"
+        " AND (wdate IS NULL OR wdate > ?)",
+        (now, now),
+    )
+    return [int(d) for (d,) in rows]
 
 
 def public_between(
