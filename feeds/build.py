@@ -148,7 +148,7 @@ def build(
         from feeds import fast
 
         cache.put_outputs({p: (plan.key(p), published.manifest[p]) for p in paths})
-        fast.remember(cache, content_dir, out, loaded, now)
+        fast.remember(cache, content_dir, out, loaded, now, plan.renderer.nav)
         cache.set(
             signature=signature,
             build=published.build,

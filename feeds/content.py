@@ -27,7 +27,7 @@ from feeds.files import Signature as Signature  # what webapp.reload compares
 from feeds.files import scan as scan
 from feeds.holdback import Held, LastGood, held_files, settle_articles
 from feeds.load import TomlDocument, decode, parse_document, read_bytes, read_document, read_toml
-from feeds.model import Article, Author, Content, ImageFile, Site
+from feeds.model import Article, Author, Content, ImageFile, Site, SitePage
 from feeds.parallel import fork_map, no_gc
 from feeds.svg import refused_in
 from feeds.terminal import visible
@@ -38,11 +38,12 @@ from feeds.validate import (
     unify_tags,
     validate_article,
     validate_author,
+    validate_page,
     validate_site,
 )
 
 #: Folders of Markdown files, and what each holds.
-ARTICLES, AUTHORS = "articles", "authors"
+ARTICLES, AUTHORS, PAGES = "articles", "authors", "pages"
 SITE = "site.toml"
 
 #: Files editors and tools leave beside the ones they edit: hidden files and
@@ -188,6 +189,7 @@ def load(
                     decided[path] = (True, False)
             if author is not None and author.id is not None:
                 authors[author.id] = author
+        pages = _pages(root, site, problems, notes if lint else None)
         paths = markdown_files(root, ARTICLES, problems)
         context = context_of(site, authors, images)
         shared = Shared(root, site, authors, images, context, lint, refused)
@@ -223,6 +225,7 @@ def load(
             }
             cache.set(decoded_images=json.dumps(decoded, sort_keys=True))
         always = {name for author in authors.values() for name in author.images}
+        always.update(name for page in pages for name in page.images)
         if site.logo and (logo := local_image(site.logo, site)):
             always.add(logo)
         written = {a.path: tuple((t.slug, t.name) for t in a.tags) for a in articles}
@@ -233,6 +236,7 @@ def load(
             articles=unified,
             images=tuple(sorted(images)),
             site_images=tuple(sorted(always)),
+            pages=pages,
         )
     # Tags are named across articles: another article can rename one of this
     # one's. A held-back article has no version: it is keyed by its fields.
@@ -256,6 +260,25 @@ def decoded_images(cache: Cache) -> dict[str, tuple[int, int, ImageFile]]:
         }
     except (ValueError, TypeError):
         return {}  # written by another version: decode them again
+
+
+def _pages(
+    root: Path, site: Site, problems: list[Problem], notes: dict[str, Notes] | None
+) -> tuple[SitePage, ...]:
+    """Every valid page of ``pages/``, in navigation order; the problems of
+    the others go to ``problems`` (a broken page is left out of a build)."""
+    found = []
+    for path in markdown_files(root, PAGES, problems):
+        try:
+            doc = read_document(root, path, site.max_article_bytes)
+        except ContentError as e:
+            problems.extend(e.problems)
+            continue
+        noted = notes.setdefault(path, Notes()) if notes is not None else None
+        page = validate_page(doc, site, problems, noted)
+        if page is not None:
+            found.append(page)
+    return tuple(sorted(found, key=lambda p: (p.order, p.slug)))
 
 
 def context_of(site: Site, authors: Mapping[str, Author], images: Mapping[str, ImageFile]) -> str:

@@ -20,6 +20,7 @@ build then plans the whole site.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -43,6 +44,7 @@ from feeds.listings import (
     home_channel,
     news_entry,
     page_nav,
+    section_channel,
     tag_channel,
 )
 from feeds.model import Article, Author, Site, Tag
@@ -50,26 +52,34 @@ from feeds.ninjs import ninjs_file
 from feeds.opml import build_opml
 from feeds.pages import (
     ArchiveEntry,
+    IndexEntry,
+    MonthEntry,
+    MonthStory,
     archive_page,
     article_page,
+    author_index_page,
     feeds_page,
     listing_page,
+    month_page,
     news_sitemap,
     sitemap,
     sitemap_index,
+    tag_index_page,
     withdrawals_page,
     withdrawn_page,
 )
 from feeds.plan import (
     FEED_BUILDERS,
+    TAG_INDEX_MOST,
     WITHDRAWAL_BUILDERS,
     document_inputs,
+    index_order,
     listing_feeds,
     outlined,
     updates_channel,
     withdrawals_channel,
 )
-from feeds.render import Renderer, rfc3339
+from feeds.render import NavLink, Renderer, rfc3339
 
 
 class Decline(Exception):
@@ -119,6 +129,7 @@ class Delta:
         images: frozenset[str],
         site_images: frozenset[str],
         fresh: Mapping[str, Article],
+        nav: tuple[NavLink, ...] = (),
     ) -> None:
         self.db = cache.db
         self.cache = cache
@@ -126,7 +137,7 @@ class Delta:
         self.authors = dict(authors)
         #: Every file under images/, and those shown whatever is published.
         self.images, self.site_images = images, site_images
-        self.renderer = Renderer(site)
+        self.renderer = Renderer(site, nav)
         self.words = words_for(site.language, site.language, site.zone)
         #: The site's own feeds, linked from every page.
         self.site_feeds = listing_feeds(site, home_channel(site))
@@ -179,6 +190,11 @@ class Delta:
             if name is None:
                 raise Decline(f"no name for tag {key}")
             return tag_channel(self.site, key, name)
+        if kind == "sections":
+            name = index.section_name(self.db, key)
+            if name is None:
+                raise Decline(f"no name for section {key}")
+            return section_channel(self.site, key, name)
         author = self.authors.get(key)
         if author is None:
             raise Decline(f"no author {key}")
@@ -260,6 +276,8 @@ class Delta:
         touched = sorted({listing for e in olds + news for listing in e.listings})
         slugs = {slug for e in olds + news for slug, _ in e.tags}
         names_before = {slug: index.tag_name(self.db, slug) for slug in slugs}
+        sections = {slug for e in olds + news for slug, _ in e.section}
+        sections_before = {slug: index.section_name(self.db, slug) for slug in sections}
         seen_before = {listing: self.seen(listing, olds, before) for listing in touched}
         withdrawn_before = any(_withdrawn(e, before) for e in olds)
         since_before = index.oldest_public(self.db, before)
@@ -272,10 +290,20 @@ class Delta:
             name = index.tag_name(self.db, slug)
             if None not in (name, names_before[slug]) and name != names_before[slug]:
                 raise Decline(f"the tag {slug} is named anew")
+        for slug in sections:
+            if index.section_name(self.db, slug) != sections_before[slug]:
+                raise Decline(f"the section {slug} is named anew (every page's navigation)")
 
+        self._recount(changes, before, after)
         files: Files = {}
         seen_after = {listing: self.seen(listing, news, after) for listing in touched}
         size = self.site.feed_items
+        if any(
+            seen_before[x].exists != seen_after[x].exists
+            for x in touched
+            if x.startswith(urls.SECTIONS)
+        ):
+            raise Decline("a section comes or goes (every page's navigation)")
         lists_changed = any(
             seen_before[x].exists != seen_after[x].exists
             or (seen_before[x].slots >= size) != (seen_after[x].slots >= size)
@@ -285,6 +313,8 @@ class Delta:
             self._listing(listing, seen_before[listing], seen_after[listing], after, files)
         for change in changes:
             self._article(change, after, files)
+        self._months(changes, before, after, files)
+        self._indexes(changes, before, after, files)
         if (
             any(_withdrawn(e, after) for e in news)
             or withdrawn_before
@@ -403,8 +433,7 @@ class Delta:
         if docs != docs_old or moved_sealed or (documents and old.public != new.public):
             path = urls.file_of(urls.archives(listing))
             if has_archive:
-                entries = self.entries(listing, now, docs)
-                self._render(files, path, archive_page, channel, entries, feeds)
+                self._archive(listing, channel, feeds, now, docs, files)
             else:
                 files[path] = None
         # Its subscription feeds.
@@ -414,6 +443,129 @@ class Delta:
             for fmt, build in FEED_BUILDERS.items():
                 path = urls.feed(listing, fmt)
                 self._render(files, path, build, channel, shown, self.articles(mourned), history)
+
+    def _archive(
+        self,
+        listing: str,
+        channel: Channel,
+        feeds: tuple[FeedLink, ...],
+        now: int,
+        docs: int,
+        files: Files,
+    ) -> None:
+        """A listing's archive page; the site's lists its months too."""
+        entries = self.entries(listing, now, docs)
+        path = urls.file_of(urls.archives(listing))
+        if listing != urls.HOME:
+            self._render(files, path, archive_page, channel, entries, feeds)
+            return
+        kept = index.counts(self.db, MONTH_KEY)
+        months = tuple(
+            MonthEntry(int(key[6:10]), int(key[11:13]), count)
+            for key, count in sorted(kept.items(), reverse=True)
+        )
+        self._render(files, path, archive_page, channel, entries, feeds, months)
+
+    def _month_of(self, found: Entry | None, now: int) -> tuple[int, int] | None:
+        """The (year, month) of an article public at ``now``, in the site's zone."""
+        if found is None or found.draft or found.date > now or _withdrawn(found, now):
+            return None
+        local = index.moment(found.date).astimezone(self.site.zone)
+        return local.year, local.month
+
+    def _bounds(self, year: int, month: int) -> tuple[int, int]:
+        """The stamps a month of the site's zone starts and ends at."""
+        after = (year + 1, 1) if month == 12 else (year, month + 1)
+        return (
+            stamp(datetime(year, month, 1, tzinfo=self.site.zone)),
+            stamp(datetime(*after, 1, tzinfo=self.site.zone)),
+        )
+
+    def _recount(self, changes: list[Change], before: int, after: int) -> None:
+        """Count the public stories the changes move into or out of each
+        month and each tag's and author's listing, one by one (the counts are
+        kept in the index: the archive page and the indexes read them all
+        without counting the archive)."""
+        self._redo: set[tuple[int, int]] = set()
+        self._moved: set[str] = set()
+        self._months_moved = False
+        steps: dict[str, int] = {}
+        for change in changes:  # (each article once: a file's change, or its time come)
+            old = self._month_of(change.before, before)
+            new = self._month_of(change.after, after)
+            self._redo.update(m for m in (old, new) if m is not None)
+            if old != new:
+                self._months_moved = True
+                for month, step in ((old, -1), (new, 1)):
+                    if month is not None:
+                        key = month_key(*month)
+                        steps[key] = steps.get(key, 0) + step
+            was = set(change.before.listings) if change.before and old else set()
+            now = set(change.after.listings) if change.after and new else set()
+            self._moved |= was ^ now
+            for listing in was ^ now:
+                if listing.startswith((urls.TAGS, urls.AUTHOR_INDEX)):
+                    steps[listing] = steps.get(listing, 0) + (1 if listing in now else -1)
+        for key, step in steps.items():
+            if step:
+                index.add_count(self.db, key, step)
+
+    def _month(self, year: int, month: int, now: int, files: Files) -> None:
+        """A month's archive page, or its removal once it lists nothing."""
+        path = urls.file_of(urls.month(year, month))
+        stories = tuple(
+            MonthStory(slug, title, index.moment(date), language)
+            for slug, title, date, language in index.public_between(
+                self.db, *self._bounds(year, month), now
+            )
+        )
+        if stories:
+            self._render(files, path, month_page, year, month, stories)
+        elif self._exported(path):
+            files[path] = None
+
+    def _months(self, changes: list[Change], before: int, after: int, files: Files) -> None:
+        """The month pages the changes show in, and the site's archive page
+        when a month's count moved."""
+        for year, month in sorted(self._redo):
+            self._month(year, month, after, files)
+        path = urls.file_of(urls.archives(urls.HOME))
+        if self._months_moved and path not in files:
+            channel = home_channel(self.site)
+            docs = index.slots(self.db, urls.HOME, after) // self.site.feed_items
+            self._archive(urls.HOME, channel, self.site_feeds, after, docs, files)
+
+    def _indexes(self, changes: list[Change], before: int, after: int, files: Files) -> None:
+        """``/tags/`` and ``/authors/``, when a story came into or left one of
+        their listings (their counts moved)."""
+        moved = self._moved
+        if any(x.startswith(urls.TAGS) for x in moved):
+            counts = index.counts(self.db, urls.TAG_INDEX)
+            found = sorted(
+                (IndexEntry(path, "", count) for path, count in counts.items() if count),
+                key=index_order,
+            )
+            shown = []
+            for entry in found[:TAG_INDEX_MOST]:
+                name = self._name(entry.path[len(urls.TAGS) : -1])
+                if name is None:
+                    raise Decline(f"no name for {entry.path}")
+                shown.append(replace(entry, name=name))
+            more = max(0, len(found) - TAG_INDEX_MOST)
+            path = urls.file_of(urls.TAG_INDEX)
+            self._render(files, path, tag_index_page, tuple(shown), more)
+        if any(x.startswith(urls.AUTHOR_INDEX) for x in moved):
+            counts = index.counts(self.db, urls.AUTHOR_INDEX)
+            entries = []
+            for path, count in counts.items():
+                author = self.authors.get(path[len(urls.AUTHOR_INDEX) : -1])
+                if author is None:
+                    raise Decline(f"no author for {path}")
+                if count:
+                    entries.append(IndexEntry(path, author.name, count))
+            entries.sort(key=lambda e: (e.name.casefold(), e.path))
+            path = urls.file_of(urls.AUTHOR_INDEX)
+            self._render(files, path, author_index_page, tuple(entries))
 
     def _article(self, change: Change, now: int, files: Files) -> None:
         site_feeds = self.site_feeds
@@ -527,6 +679,7 @@ class Delta:
         order = [urls.HOME]
         order += sorted(x for x in every if x.startswith(urls.TAGS))
         order += [urls.author(a) for a in self.authors if urls.author(a) in every]
+        order += sorted(x for x in every if x.startswith(urls.SECTIONS))
         channels = [self.channel(x) for x in order]
         gone = withdrawals_channel(self.site, self.words)
         links = [link for c in channels for link in listing_feeds(self.site, c)]
@@ -543,6 +696,10 @@ class Delta:
             if x == urls.HOME or every[x] >= self.site.feed_items
         ]
         entries.append(SitemapEntry(urls.absolute(base, urls.FEEDS_PAGE), None))
+        entries.append(SitemapEntry(urls.absolute(base, urls.TAG_INDEX), None))
+        entries.append(SitemapEntry(urls.absolute(base, urls.AUTHOR_INDEX), None))
+        pages = [link.path for link in self.renderer.nav if link.kind == "page"]
+        entries += [SitemapEntry(urls.absolute(base, path), None) for path in pages]
         self._render(files, urls.SITEMAP_PAGES, sitemap, tuple(entries))
 
     def _public_images(self, entries: Iterable[Entry], now: int) -> dict[str, bool]:
@@ -557,6 +714,27 @@ class Delta:
         if name in self.site_images:
             return True
         return index.image_shown(self.db, name, now) or not index.image_hidden(self.db, name, now)
+
+
+#: What a month's count is kept under in the index: ``month:2026-11``.
+MONTH_KEY = "month:"
+
+
+def month_key(year: int, month: int) -> str:
+    return f"{MONTH_KEY}{year:04d}-{month:02d}"
+
+
+def remember_counts(db: sqlite3.Connection, site: Site, now: int) -> None:
+    """After a whole build: count every month, tag and author (:meth:`Delta._recount`)."""
+    months: dict[str, int] = {}
+    for date in index.public_dates(db, now):
+        local = index.moment(date).astimezone(site.zone)
+        key = month_key(local.year, local.month)
+        months[key] = months.get(key, 0) + 1
+    for folder in (urls.TAG_INDEX, urls.AUTHOR_INDEX):
+        months.update(index.public_counts(db, folder, now))
+    for key, count in months.items():
+        index.put_count(db, key, count)
 
 
 def _kind(path: str) -> tuple[str, bool]:

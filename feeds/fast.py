@@ -20,6 +20,7 @@ knows.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from feeds.cache import Cache, thaw, thaw_author
 from feeds.content import (
     ARTICLES,
     AUTHORS,
+    PAGES,
     SITE,
     Loaded,
     Shared,
@@ -50,9 +52,10 @@ if TYPE_CHECKING:
 
     from feeds.build import Report
     from feeds.delta import Delta
+    from feeds.render import NavLink
 
 #: Bumped when what :func:`remember` keeps changes.
-VERSION = "2"
+VERSION = "3"
 
 
 def _around(root: Path, out: Path) -> str:
@@ -64,6 +67,8 @@ def _around(root: Path, out: Path) -> str:
         code_version(),
         str(out.absolute()),
         fingerprint(root / AUTHORS) if (root / AUTHORS).is_dir() else "",
+        # A page shows in every page's navigation: a change to one is a whole build.
+        fingerprint(root / PAGES) if (root / PAGES).is_dir() else "",
     ]
     try:
         info = (root / SITE).stat()
@@ -73,9 +78,11 @@ def _around(root: Path, out: Path) -> str:
     return "\n".join(parts)
 
 
-def remember(cache: Cache, root: Path, out: Path, loaded: Loaded, now: datetime) -> None:
+def remember(
+    cache: Cache, root: Path, out: Path, loaded: Loaded, now: datetime, nav: tuple[NavLink, ...]
+) -> None:
     """After a full build: keep the index of what it published and what a
-    fast build needs to know the site by."""
+    fast build needs to know the site by (``nav``: every page's navigation)."""
     content = loaded.content
     db = cache.db
     held = {h.path for h in loaded.held}
@@ -91,7 +98,7 @@ def remember(cache: Cache, root: Path, out: Path, loaded: Loaded, now: datetime)
         }
         index.put_stats(db, dict(stats))
         from feeds import plan
-        from feeds.delta import kinds  # (the same rule the fast path counts by)
+        from feeds.delta import kinds, remember_counts  # (the fast path's own rules)
 
         every = index.stamp(now)
         size = plan.SITEMAP_ARTICLES
@@ -100,6 +107,7 @@ def remember(cache: Cache, root: Path, out: Path, loaded: Loaded, now: datetime)
             index.put_chunk(db, number, (public, changed))
 
         index.count_kinds(db, kinds(cache.exported_paths()), 1)
+        remember_counts(db, content.site, every)
         images = {}
         for name, f in loaded.images.items():
             try:
@@ -112,6 +120,7 @@ def remember(cache: Cache, root: Path, out: Path, loaded: Loaded, now: datetime)
             "fast_context": loaded.context,
             "fast_images": json.dumps(images),
             "fast_site_images": json.dumps(list(content.site_images)),
+            "fast_nav": json.dumps([dataclasses.astuple(n) for n in nav]),
             "fast_now": now.isoformat(),
         }
         db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
@@ -126,6 +135,7 @@ def build(
     from feeds.content import load_site
     from feeds.delta import Change, Decline, Delta
     from feeds.export import publish_changes
+    from feeds.render import NavLink
 
     last = cache.get("fast_now")
     if not last or cache.get("fast_around") != _around(root, out):
@@ -217,7 +227,8 @@ def build(
     involved.update(index.early(db, index.stamp(t0), t1, site.early_access_days))
     previous = _previous(cache, involved, authors)
     site_images = frozenset(json.loads(cache.get("fast_site_images") or "[]"))
-    delta = Delta(cache, site, authors, frozenset(images), site_images, fresh)
+    nav = tuple(NavLink(*n) for n in json.loads(cache.get("fast_nav") or "[]"))
+    delta = Delta(cache, site, authors, frozenset(images), site_images, fresh, nav)
     delta.redone = frozenset(redone)
     delta.read = lambda name: read_inside(root, urls.image(name))
     with cache._errors():

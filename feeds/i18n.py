@@ -22,7 +22,7 @@ from io import BytesIO
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -66,6 +66,10 @@ class Words:
         """``27 November 2026``, ``27 de noviembre de 2026``: in the site's zone."""
         return _long_date(moment.astimezone(self.zone).date(), self.locale)
 
+    def month(self, year: int, number: int) -> str:
+        """``November 2026``, ``noviembre de 2026``."""
+        return _month(year, number, self.locale)
+
     def names(self, names: Sequence[str]) -> str:
         """``A, B and C``, ``A, B y C``."""
         return format_list(list(names), locale=self.locale)
@@ -77,6 +81,11 @@ class Words:
 @lru_cache(maxsize=65536)
 def _long_date(day: date, locale: Locale) -> str:
     return format_date(day, "long", locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _month(year: int, number: int, locale: Locale) -> str:
+    return format_skeleton("yMMMM", date(year, number, 1), locale=locale)
 
 
 def _compiled(language: str) -> Translations:

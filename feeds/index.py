@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS ix_tags (
     PRIMARY KEY (slug, draft, date, path, name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_tags_path ON ix_tags (path);
+CREATE TABLE IF NOT EXISTS ix_sections (
+    slug TEXT, draft INTEGER, date INTEGER, path TEXT, name TEXT,
+    PRIMARY KEY (slug, draft, date, path, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ix_sections_path ON ix_sections (path);
+CREATE TABLE IF NOT EXISTS ix_counts (key TEXT PRIMARY KEY, count INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ix_titles (path TEXT PRIMARY KEY, title TEXT, language TEXT);
 CREATE TABLE IF NOT EXISTS ix_images (name TEXT, path TEXT, PRIMARY KEY (name, path)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_images_path ON ix_images (path);
 CREATE TABLE IF NOT EXISTS ix_stat (path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER);
@@ -54,7 +61,18 @@ CREATE TABLE IF NOT EXISTS ix_kinds (
 ) WITHOUT ROWID;
 """
 
-_TABLES = ("ix_articles", "ix_members", "ix_tags", "ix_images", "ix_stat", "ix_kinds", "ix_chunks")
+_TABLES = (
+    "ix_articles",
+    "ix_members",
+    "ix_tags",
+    "ix_sections",
+    "ix_titles",
+    "ix_images",
+    "ix_stat",
+    "ix_kinds",
+    "ix_chunks",
+    "ix_counts",
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -87,6 +105,11 @@ class Entry:
     #: (slug, name) of each of its tags, as its file writes them.
     tags: tuple[tuple[str, str], ...] = ()
     images: tuple[str, ...] = ()
+    #: What its month's archive page shows of it besides its slug and date.
+    title: str = ""
+    language: str = ""
+    #: (slug, name) of its section as its file writes it, if it has one.
+    section: tuple[tuple[str, str], ...] = ()
 
     @property
     def killed(self) -> bool:
@@ -114,6 +137,10 @@ def entry(article: object, written: Sequence[tuple[str, str]] | None = None) -> 
     for author in article.authors:
         if author.id is not None:
             found.append(urls.author(author.id))
+    section: tuple[tuple[str, str], ...] = ()
+    if article.section:
+        section = ((urls.tag_slug(article.section), article.section),)
+        found.append(urls.section(section[0][0]))
     if article.killed:
         found = []  # never in a listing (the index keeps only members)
     return Entry(
@@ -128,6 +155,9 @@ def entry(article: object, written: Sequence[tuple[str, str]] | None = None) -> 
         tuple(dict.fromkeys(found)),
         tags,
         tuple(article.images),
+        article.title,
+        article.language,
+        section,
     )
 
 
@@ -171,11 +201,29 @@ def put(db: sqlite3.Connection, entries: Iterable[Entry]) -> None:
             "INSERT OR IGNORE INTO ix_images VALUES (?, ?)",
             [(name, found.path) for name in found.images],
         )
+        db.executemany(
+            "INSERT OR IGNORE INTO ix_sections VALUES (?, ?, ?, ?, ?)",
+            [
+                (slug, int(found.draft), found.date, found.path, name)
+                for slug, name in found.section
+            ],
+        )
+        db.execute(
+            "INSERT OR REPLACE INTO ix_titles VALUES (?, ?, ?)",
+            (found.path, found.title, found.language),
+        )
 
 
 def drop(db: sqlite3.Connection, paths: Iterable[str]) -> None:
     for path in paths:
-        for table in ("ix_articles", "ix_members", "ix_tags", "ix_images"):
+        for table in (
+            "ix_articles",
+            "ix_members",
+            "ix_tags",
+            "ix_sections",
+            "ix_titles",
+            "ix_images",
+        ):
             db.execute(f"DELETE FROM {table} WHERE path = ?", (path,))
 
 
@@ -196,6 +244,10 @@ def get(db: sqlite3.Connection, path: str) -> Entry | None:
     )
     tags = tuple(db.execute("SELECT slug, name FROM ix_tags WHERE path = ?", (path,)))
     images = tuple(n for (n,) in db.execute("SELECT name FROM ix_images WHERE path = ?", (path,)))
+    section = tuple(db.execute("SELECT slug, name FROM ix_sections WHERE path = ?", (path,)))
+    title, language = db.execute(
+        "SELECT title, language FROM ix_titles WHERE path = ?", (path,)
+    ).fetchone() or ("", "")
     return Entry(
         row[0],
         row[1],
@@ -208,6 +260,9 @@ def get(db: sqlite3.Connection, path: str) -> Entry | None:
         listings,
         tags,
         images,
+        title,
+        language,
+        section,
     )
 
 
@@ -222,6 +277,15 @@ def tag_name(db: sqlite3.Connection, slug: str) -> str | None:
     oldest article that is not a draft writes it."""
     row = db.execute(
         "SELECT name FROM ix_tags WHERE slug = ? ORDER BY draft, date, path, name LIMIT 1", (slug,)
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def section_name(db: sqlite3.Connection, slug: str) -> str | None:
+    """The name of section ``slug`` (:func:`feeds.listings.section_names`)."""
+    row = db.execute(
+        "SELECT name FROM ix_sections WHERE slug = ? ORDER BY draft, date, path, name LIMIT 1",
+        (slug,),
     ).fetchone()
     return None if row is None else str(row[0])
 
@@ -380,6 +444,72 @@ def listings(db: sqlite3.Connection, now: int, days: int) -> dict[str, int]:
         (now, now, since, now),
     )
     return {listing: int(count) for listing, count, alive in rows if alive}
+
+
+def public_counts(db: sqlite3.Connection, folder: str, now: int) -> dict[str, int]:
+    """The public articles of each listing under ``folder`` (``tags/``) at ``now``."""
+    # Every listing under the folder sorts from "tags/" to "tags0" ("0" follows "/").
+    rows = db.execute(
+        "SELECT m.listing, count(*) FROM ix_members m JOIN ix_articles a ON a.path = m.path"
+        " WHERE m.listing > ? AND m.listing < ? AND m.date <= ?"
+        " AND (a.wdate IS NULL OR a.wdate > ?) GROUP BY m.listing",
+        (folder, folder[:-1] + "0", now, now),
+    )
+    return {listing: int(count) for listing, count in rows}
+
+
+# -- what the indexes count ----------------------------------------------------------------
+#
+# /tags/, /authors/ and /archive/ show how many public stories each tag,
+# author and month holds. The counts the last build showed are kept, keyed by
+# listing path or by ``month:<yyyy>-<mm>``, so that a change recounts only
+# the listings and months it touches.
+
+
+def put_count(db: sqlite3.Connection, key: str, count: int) -> None:
+    if count:
+        db.execute("INSERT OR REPLACE INTO ix_counts VALUES (?, ?)", (key, count))
+    else:
+        db.execute("DELETE FROM ix_counts WHERE key = ?", (key,))
+
+
+def add_count(db: sqlite3.Connection, key: str, step: int) -> None:
+    """Add ``step`` (a story in, +1; out, -1) to a kept count."""
+    row = db.execute("SELECT count FROM ix_counts WHERE key = ?", (key,)).fetchone()
+    put_count(db, key, (int(row[0]) if row else 0) + step)
+
+
+def counts(db: sqlite3.Connection, prefix: str) -> dict[str, int]:
+    """The kept counts whose key starts with ``prefix`` (``tags/``, ``month:``)."""
+    rows = db.execute(
+        "SELECT key, count FROM ix_counts WHERE key >= ? AND key < ?",
+        (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)),
+    )
+    return {key: int(count) for key, count in rows}
+
+
+def public_dates(db: sqlite3.Connection, now: int) -> list[int]:
+    """The date of every public article at ``now`` (a whole build's count of months)."""
+    rows = db.execute(
+        "SELECT date FROM ix_articles WHERE draft = 0 AND date <= ?"
+        " AND (wdate IS NULL OR wdate > ?)",
+        (now, now),
+    )
+    return [int(d) for (d,) in rows]
+
+
+def public_between(
+    db: sqlite3.Connection, start: int, stop: int, now: int
+) -> list[tuple[str, str, int, str]]:
+    """(slug, title, date, language) of the articles dated in ``[start, stop)``
+    public at ``now``, newest first."""
+    rows = db.execute(
+        "SELECT a.slug, t.title, a.date, t.language FROM ix_articles a"
+        " JOIN ix_titles t ON t.path = a.path WHERE a.draft = 0 AND a.date >= ? AND a.date < ?"
+        " AND a.date <= ? AND (a.wdate IS NULL OR a.wdate > ?) ORDER BY a.date DESC, a.id DESC",
+        (start, stop, now, now),
+    )
+    return [(str(s), str(t), int(d), str(lang)) for s, t, d, lang in rows]
 
 
 def due(db: sqlite3.Connection, after: int, until: int, days: int) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -131,7 +132,7 @@ class Channel:
     #: Feed and page title.
     title: str
     description: str
-    #: "site", "tag", "author", "archive", "withdrawals" or "partners".
+    #: "site", "tag", "author", "section", "archive", "withdrawals" or "partners".
     kind: str = "site"
     #: The author of an author listing.
     author: Author | None = None
@@ -433,6 +434,33 @@ def tag_channel(site: Site, slug: str, name: str) -> Channel:
     )
 
 
+def section_channel(site: Site, slug: str, name: str) -> Channel:
+    """The channel of the section ``slug``, named ``name`` (:func:`section_names`)."""
+    return Channel(
+        urls.section(slug),
+        f"{site.title}: {name}",
+        f"Articles of the section “{name}” from {site.title}.",
+        "section",
+    )
+
+
+def section_slug(name: str) -> str:
+    return urls.tag_slug(name)
+
+
+def section_names(articles: Iterable[Article]) -> dict[str, str]:
+    """Each section's name by its slug: as the oldest article that is not a
+    draft writes it, as tags are named (:func:`feeds.validate.unify_tags`)."""
+    first: dict[str, tuple[bool, datetime, str, str]] = {}
+    for article in articles:
+        if article.section:
+            slug = section_slug(article.section)
+            rank = (article.draft, article.date, article.path, article.section)
+            if slug not in first or rank < first[slug]:
+                first[slug] = rank
+    return {slug: rank[3] for slug, rank in first.items()}
+
+
 def author_channel(site: Site, author: Author) -> Channel:
     assert author.id is not None
     return Channel(
@@ -445,8 +473,8 @@ def author_channel(site: Site, author: Author) -> Channel:
 
 
 def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Listing, ...]:
-    """The site listing, then one per tag and per author that has public
-    articles, or had until a withdrawal of the last :data:`TOMBSTONE_DAYS`.
+    """The site listing, then one per tag, per author and per section that
+    has public articles, or had until a withdrawal of the last :data:`TOMBSTONE_DAYS`.
 
     A tag or author whose only articles are drafts or scheduled has no listing,
     so nothing about them is public before their time. With ``drafts`` (the
@@ -515,7 +543,43 @@ def listings(content: Content, now: datetime, drafts: bool = False) -> tuple[Lis
                     slots=_unique(author_slots[author.id]),
                 )
             )
+    _sections(result, site, content, slots, public, mourned)
     return tuple(result)
+
+
+def _sections(
+    result: list[Listing],
+    site: Site,
+    content: Content,
+    slots: tuple[Article, ...],
+    public: tuple[Article, ...],
+    mourned: tuple[Article, ...],
+) -> None:
+    """Add a listing per section with a public or lately withdrawn article:
+    after the authors', sorted by slug."""
+    names = section_names(content.articles)
+    found: dict[str, list[Article]] = {}
+    for article in public:
+        if article.section:
+            found.setdefault(section_slug(article.section), []).append(article)
+    for article in mourned:
+        if article.section:
+            found.setdefault(section_slug(article.section), [])
+    own: dict[str, list[Article]] = {slug: [] for slug in found}
+    for article in slots:
+        if article.section and (slug := section_slug(article.section)) in own:
+            own[slug].append(article)
+    for slug in sorted(found):
+        result.append(
+            Listing.of(
+                section_channel(site, slug, names[slug]),
+                articles=tuple(found[slug]),
+                withdrawn=tuple(
+                    a for a in mourned if a.section and section_slug(a.section) == slug
+                ),
+                slots=tuple(own[slug]),
+            )
+        )
 
 
 def ever_public(article: Article, now: datetime) -> bool:

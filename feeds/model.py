@@ -201,6 +201,27 @@ class Article:
 
 
 @dataclass(frozen=True)
+class SitePage:
+    """A page that is not an article (``pages/<slug>.md``): served at
+    ``/<slug>/``, listed in the navigation and the sitemap, never in a feed."""
+
+    #: The content file, relative to the content directory.
+    path: str
+    #: File stem: its URL segment.
+    slug: str
+    title: str
+    #: Sanitised HTML of the Markdown body, absolute URLs.
+    body_html: str
+    language: str
+    #: Plain text, for the page's description; None: the site's.
+    description: str | None = None
+    #: Its place in the navigation: lower first, then by slug.
+    order: int = 0
+    #: Files under ``images/`` the page shows or links to.
+    images: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Content:
     """A whole validated content directory."""
 
@@ -213,3 +234,5 @@ class Content:
     images: tuple[str, ...] = ()
     #: Images the site shows whatever is published: the logo, those in bios.
     site_images: tuple[str, ...] = ()
+    #: Pages that are not articles, in navigation order.
+    pages: tuple[SitePage, ...] = ()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -26,7 +27,7 @@ from feeds import urls
 from feeds.i18n import Words, og_locale
 from feeds.jsonld import news_article, script_text
 from feeds.listings import Channel, FeedLink, NewsEntry, Page, SitemapEntry, status
-from feeds.model import Article
+from feeds.model import Article, SitePage
 from feeds.render import (
     Renderer,
     byline,
@@ -39,8 +40,6 @@ from feeds.render import (
 )
 
 if TYPE_CHECKING:  # the state database is the app's, not the build's: not imported here
-    from collections.abc import Sequence
-
     from feeds.partners import Alert, Republication
     from feeds.state import AuditEntry, RefusalRow
 
@@ -120,6 +119,7 @@ def _render(
             byline=lambda article: byline(article, words),
             byline_parts=lambda authors: byline_parts(authors, words),
             og_locale=og_locale,
+            nav=renderer.nav,
             **context,
         )
     )
@@ -269,6 +269,7 @@ def archive_page(
     channel: Channel,
     documents: tuple[ArchiveEntry, ...],
     feeds: tuple[FeedLink, ...],
+    months: tuple[MonthEntry, ...] = (),
 ) -> bytes:
     """``/archive/``, ``/tags/<tag>/archive/``: a listing's sealed archive
     documents, newest first, with the dates each covers and its feeds."""
@@ -288,10 +289,126 @@ def archive_page(
         listing=channel,
         heading=heading,
         documents=documents,
+        months=months,
+        month_name=words.month,
         day=day,
         feeds=feeds,
         absolute=functools.partial(urls.absolute, site.base_url),
         canonical=urls.absolute(site.base_url, urls.archives(channel.path)),
+    )
+
+
+@dataclass(frozen=True)
+class MonthEntry:
+    """A month of the site's stories, as the archive page links to it."""
+
+    year: int
+    month: int
+    #: How many public stories it holds.
+    count: int
+
+
+@dataclass(frozen=True)
+class MonthStory:
+    """A story as its month's page lists it."""
+
+    slug: str
+    title: str
+    date: datetime
+    language: str
+
+
+def month_stories(articles: Sequence[Article]) -> tuple[MonthStory, ...]:
+    return tuple(MonthStory(a.slug, a.title, a.date, a.language) for a in articles)
+
+
+def month_page(renderer: Renderer, year: int, month: int, stories: tuple[MonthStory, ...]) -> bytes:
+    """``/archive/<yyyy>/<mm>/``: the month's public stories, newest first,
+    under a heading per day (in the site's zone)."""
+    site = renderer.site
+    words = renderer.words(site.language)
+    days: dict[str, list[MonthStory]] = {}
+    for story in stories:
+        days.setdefault(words.date(story.date), []).append(story)
+    return _render(
+        renderer,
+        "month.html",
+        words,
+        heading=words.month(year, month),
+        days=list(days.items()),
+        canonical=urls.absolute(site.base_url, urls.month(year, month)),
+    )
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """A tag, an author or a section as its index lists it."""
+
+    path: str
+    name: str
+    #: How many public stories it holds.
+    count: int
+
+
+def tag_index_page(renderer: Renderer, entries: tuple[IndexEntry, ...], more: int) -> bytes:
+    """``/tags/``: the most used tags first, with their counts; ``more``: how
+    many are left out (a wire has thousands: the page stays one size)."""
+    words = renderer.words(renderer.site.language)
+    return _directory(
+        renderer,
+        words,
+        urls.TAG_INDEX,
+        words("Tags"),
+        words("Every tag of our stories, the most used first."),
+        entries,
+        more,
+    )
+
+
+def author_index_page(renderer: Renderer, entries: tuple[IndexEntry, ...]) -> bytes:
+    """``/authors/``: every author with a public story, by name, with counts."""
+    words = renderer.words(renderer.site.language)
+    return _directory(
+        renderer,
+        words,
+        urls.AUTHOR_INDEX,
+        words("Authors"),
+        words("Everyone who writes for us, with their stories."),
+        entries,
+        0,
+    )
+
+
+def _directory(
+    renderer: Renderer,
+    words: Words,
+    path: str,
+    heading: str,
+    lede: str,
+    entries: tuple[IndexEntry, ...],
+    more: int,
+) -> bytes:
+    return _render(
+        renderer,
+        "directory.html",
+        words,
+        heading=heading,
+        lede=lede,
+        entries=entries,
+        more=more,
+        canonical=urls.absolute(renderer.site.base_url, path),
+    )
+
+
+def site_page(renderer: Renderer, page: SitePage) -> bytes:
+    """A page of ``content/pages/`` at ``/<slug>/``."""
+    return _render(
+        renderer,
+        "page.html",
+        renderer.words(page.language),
+        page=page,
+        body=Markup(page.body_html),
+        canonical=urls.absolute(renderer.site.base_url, urls.site_page(page.slug)),
     )
 
 

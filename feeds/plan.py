@@ -58,20 +58,27 @@ from feeds.ninjs import ninjs_file
 from feeds.opml import build_opml
 from feeds.pages import (
     ArchiveEntry,
+    IndexEntry,
+    MonthEntry,
     archive_page,
     article_page,
+    author_index_page,
     feeds_page,
     listing_page,
+    month_page,
+    month_stories,
     news_sitemap,
     not_found_page,
     robots_txt,
+    site_page,
     sitemap,
     sitemap_index,
     static_file,
+    tag_index_page,
     withdrawals_page,
     withdrawn_page,
 )
-from feeds.render import Renderer, rfc3339
+from feeds.render import NavLink, Renderer, rfc3339
 
 FEED_BUILDERS: dict[str, Callable[..., bytes]] = {
     "rss": build_rss,
@@ -130,8 +137,8 @@ class Plan:
         content = loaded.content
         self.content = content
         self.now = now
-        self.renderer = Renderer(content.site)
         self.listings = listings(content, now, drafts)
+        self.renderer = Renderer(content.site, navigation(content, self.listings))
         #: When what is public changes by itself, and this plan goes stale.
         self.expires = next_change(content, now)
         #: Files under ``images/`` that may be published, relative to it.
@@ -164,7 +171,9 @@ class Plan:
         #: the site's feed links or an article stand in many keys, walked once.
         self._tokens: dict[int, tuple[object, object]] = {}
         self._keys: dict[str, str] = {}
-        self._common = repr((code_version(), self._token(content.site)))
+        self._common = repr(
+            (code_version(), self._token(content.site), self._token(self.renderer.nav))
+        )
 
     def paths(self, *access: Access) -> list[str]:
         """The files with one of those accesses (default: what is served to
@@ -326,12 +335,30 @@ def _outputs(
         path = urls.archives(listing.path)
         entry = SitemapEntry(urls.absolute(site.base_url, path), None)
         keys = (headers.listing_key(listing.path),)
-        outputs[urls.file_of(path)] = Output(
-            archive_page, (listing.channel, entries, feeds), entry, keys=keys
-        )
+        shown: tuple[Any, ...] = (listing.channel, entries, feeds)
+        if not listing.path:  # the site's: and its stories by month
+            months = by_month(listing.articles, site)
+            shown += (tuple(MonthEntry(y, m, len(a)) for (y, m), a in months.items()),)
+            for (year, month), articles in months.items():
+                stories = (year, month, month_stories(articles))
+                outputs[urls.file_of(urls.month(year, month))] = Output(
+                    month_page, stories, keys=keys
+                )
+        outputs[urls.file_of(path)] = Output(archive_page, shown, entry, keys=keys)
     every_feed = tuple(o.listed_as for o in outputs.values() if isinstance(o.listed_as, FeedLink))
     entry = SitemapEntry(urls.absolute(site.base_url, urls.FEEDS_PAGE), None)
     outputs[urls.file_of(urls.FEEDS_PAGE)] = Output(feeds_page, (every_feed,), entry)
+    tags, more = tag_entries(every, site)
+    entry = SitemapEntry(urls.absolute(site.base_url, urls.TAG_INDEX), None)
+    outputs[urls.file_of(urls.TAG_INDEX)] = Output(tag_index_page, (tags, more), entry)
+    entry = SitemapEntry(urls.absolute(site.base_url, urls.AUTHOR_INDEX), None)
+    outputs[urls.file_of(urls.AUTHOR_INDEX)] = Output(
+        author_index_page, (author_entries(every),), entry
+    )
+    for own in content.pages:
+        path = urls.site_page(own.slug)
+        entry = SitemapEntry(urls.absolute(site.base_url, path), None)
+        outputs[urls.file_of(path)] = Output(site_page, (own,), entry)
     listed = [out.listed_as for out in outputs.values() if out.access is Access.PUBLIC]
     # One feed per listing, in RSS: a reader importing every format would show
     # each story three times.
@@ -344,6 +371,66 @@ def _outputs(
     outputs[urls.NOT_FOUND] = Output(not_found_page, (site_feeds,))
     outputs[urls.ROBOTS] = Output(robots_txt, ())  # the site's settings only
     return outputs
+
+
+def navigation(content: Content, every: Iterable[Listing]) -> tuple[NavLink, ...]:
+    """What every page's header links to besides the archive, the tags, the
+    authors and the feeds: the sections (by slug) and the site's pages."""
+    site = content.site
+    sections = tuple(
+        NavLink(listing.path, listing.title.removeprefix(f"{site.title}: "), "section")
+        for listing in every
+        if listing.kind == "section"
+    )
+    return sections + tuple(NavLink(urls.site_page(p.slug), p.title, "page") for p in content.pages)
+
+
+#: The most tags ``/tags/`` lists: a wire has thousands, and the page stays
+#: one size (each tag is linked from its stories too).
+TAG_INDEX_MOST = 500
+
+
+def tag_entries(every: Iterable[Listing], site: Site) -> tuple[tuple[IndexEntry, ...], int]:
+    """``/tags/``'s tags: the most used first (then by slug), at most
+    :data:`TAG_INDEX_MOST`, and how many more there are."""
+    found = sorted(
+        (
+            IndexEntry(listing.path, listing.title.removeprefix(f"{site.title}: "), _count(listing))
+            for listing in every
+            if listing.kind == "tag" and listing.articles
+        ),
+        key=index_order,
+    )
+    return tuple(found[:TAG_INDEX_MOST]), max(0, len(found) - TAG_INDEX_MOST)
+
+
+def _count(listing: Listing) -> int:
+    """Its public stories, each once (an author named twice in a byline)."""
+    return len({a.id for a in listing.articles})
+
+
+def index_order(entry: IndexEntry) -> tuple[int, str]:
+    return (-entry.count, entry.path)
+
+
+def author_entries(every: Iterable[Listing]) -> tuple[IndexEntry, ...]:
+    """``/authors/``'s authors: every one with a public story, by name."""
+    found = (
+        IndexEntry(listing.path, listing.author.name, _count(listing))
+        for listing in every
+        if listing.kind == "author" and listing.author is not None and listing.articles
+    )
+    return tuple(sorted(found, key=lambda e: (e.name.casefold(), e.path)))
+
+
+def by_month(articles: Iterable[Article], site: Site) -> dict[tuple[int, int], list[Article]]:
+    """The articles (newest first) by (year, month) of their date in the
+    site's zone, newest month first."""
+    found: dict[tuple[int, int], list[Article]] = {}
+    for article in articles:
+        local = article.date.astimezone(site.zone)
+        found.setdefault((local.year, local.month), []).append(article)
+    return found
 
 
 def _archive_documents(
@@ -417,7 +504,7 @@ def outlined(links: Iterable[FeedLink]) -> tuple[FeedLink, ...]:
 
 
 #: The kinds of channel whose feeds the OPML list offers.
-OUTLINED = ("site", "updates", "withdrawals", "tag", "author")
+OUTLINED = ("site", "updates", "withdrawals", "tag", "author", "section")
 
 
 def updates_channel(site: Site, words: Words) -> Channel:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import quote
@@ -346,13 +347,27 @@ def content_html(article: Article, words: Words) -> str:
     return figure + article.body_html + footer_html(article, words)
 
 
-class Renderer:
-    """What every output builder gets besides its own inputs: the site, the
-    words of each language, and each article's full HTML, rendered once
-    however many outputs carry it."""
+@dataclass(frozen=True)
+class NavLink:
+    """A link of the site's navigation, besides the ones every site has
+    (archive, tags, authors, feeds)."""
 
-    def __init__(self, site: Site) -> None:
+    #: The path it leads to: ``sections/science/``, ``about/``.
+    path: str
+    title: str
+    #: "section" (shown first) or "page" (shown last).
+    kind: str
+
+
+class Renderer:
+    """What every output builder gets besides its own inputs: the site, its
+    navigation, the words of each language, and each article's full HTML,
+    rendered once however many outputs carry it."""
+
+    def __init__(self, site: Site, nav: tuple[NavLink, ...] = ()) -> None:
         self.site = site
+        #: The sections' and pages' links every page's header shows.
+        self.nav = nav
         self._full: dict[str, str] = {}
 
     def words(self, language: str) -> Words:

@@ -101,6 +101,14 @@ def author(author_id: str) -> str:
     return f"authors/{author_id}/"
 
 
+#: Where section pages live.
+SECTIONS = "sections/"
+
+
+def section(slug: str) -> str:
+    return f"{SECTIONS}{slug}/"
+
+
 #: The site's archive page; its archive documents live under it, as a tag's
 #: and an author's under theirs (:func:`archives`).
 ARCHIVE = "archive/"
@@ -136,6 +144,48 @@ def pixel(article_id: str) -> str:
     return f"{PIXELS}{id_digest(article_id)}.gif"
 
 
+#: Where a page of ``content/pages/`` cannot be: the site's own folders.
+RESERVED = frozenset(
+    {
+        "articles",
+        "tags",
+        "authors",
+        "sections",
+        "archive",
+        "feeds",
+        "withdrawals",
+        "partners",
+        "desk",
+        "r",
+        "images",
+        "static",
+        "page",
+        "sitemaps",
+        "updates",
+    }
+)
+#: The indexes of every tag and every author.
+TAG_INDEX = TAGS
+AUTHOR_INDEX = "authors/"
+
+
+def site_page(slug: str) -> str:
+    """A page of ``content/pages/``: ``about/``."""
+    return f"{slug}/"
+
+
+def month(year: int, number: int) -> str:
+    """The site archive's page of a month's stories: ``archive/2026-05/``. One
+    segment, not ``2026/05/``: a host's pattern for those (``/archive/:y/:m/``)
+    would match an archive document's ``/archive/3/rss.xml`` too, since
+    Netlify takes the final slash as optional."""
+    return f"{ARCHIVE}{year:04d}-{number:02d}/"
+
+
+#: A month's folder under the archive (:func:`month`).
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
+
+
 def archives(listing: str) -> str:
     """The archive page of the listing whose front page is at ``listing``:
     ``archive/``, ``tags/peru/archive/``."""
@@ -150,7 +200,7 @@ def archive(listing: str, number: int) -> str:
 
 #: An archive document's feed: ``archive/3/atom.xml``, ``tags/x/archive/3/rss.xml``.
 _ARCHIVE_DOCUMENT = re.compile(
-    rf"(?:{TAGS}[^/]+/|authors/[^/]+/)?{ARCHIVE}[1-9][0-9]*/"
+    rf"(?:{TAGS}[^/]+/|authors/[^/]+/|{SECTIONS}[^/]+/)?{ARCHIVE}[1-9][0-9]*/"
     f"(?:{'|'.join(map(re.escape, FEED_FILES.values()))})"
 )
 
@@ -169,7 +219,12 @@ def sitemap_articles(number: int) -> str:
 
 #: The folders whose subfolders each hold one thing of a kind, and the
 #: placeholder a pattern names that thing by (:func:`pattern`).
-_THINGS = {"articles": ":slug", TAGS.rstrip("/"): ":tag", "authors": ":author"}
+_THINGS = {
+    "articles": ":slug",
+    TAGS.rstrip("/"): ":tag",
+    "authors": ":author",
+    SECTIONS.rstrip("/"): ":section",
+}
 #: The folders whose numbered subfolders are pages or archive documents.
 _NUMBERED = frozenset({"page", ARCHIVE.rstrip("/")})
 #: Folders of files of one kind each, whatever their names.
@@ -182,7 +237,7 @@ def pattern(path: str) -> str:
     thing of a kind or a number, a splat for a folder of files.
 
     ``articles/:slug/``, ``tags/:tag/page/:n1/``, ``tags/:tag/rss.xml``,
-    ``archive/:n1/atom.xml``, ``images/*.png`` (an image by its extension),
+    ``archive/:n1/atom.xml``, ``archive/:month/``, ``images/*.png`` (an image by its extension),
     ``sitemaps/*``; a path of a kind of its own (``feeds/``, ``rss.xml``)
     is its own pattern. No two kinds' patterns match one path.
     """
@@ -195,6 +250,8 @@ def pattern(path: str) -> str:
     parts = path.split("/")
     if len(parts) < 3:
         return path
+    if parts[0] == ARCHIVE.rstrip("/") and _MONTH.fullmatch(parts[1]):
+        parts[1] = ":month"
     if parts[0] in _THINGS:
         parts[1] = _THINGS[parts[0]]
     numbers = 0

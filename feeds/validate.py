@@ -31,6 +31,7 @@ from feeds.model import (
     Image,
     ImageFile,
     Site,
+    SitePage,
     Tag,
     Withdrawal,
 )
@@ -43,6 +44,7 @@ SITE_FIELDS = (
     "hub cache_max_age republish_pixel early_access_days max_article_bytes audit_days"
 ).split()
 AUTHOR_FIELDS = ("name", "url", "affiliation", "email", "public_email")
+PAGE_FIELDS = ("title", "description", "language", "order")
 INLINE_AUTHOR_FIELDS = ("name", "url", "bio")
 ARTICLE_FIELDS = (
     "title date authors id slug subtitle summary updated image tags section language producer "
@@ -259,6 +261,60 @@ def validate_author(
     )
 
 
+def validate_page(
+    doc: Document, site: Site, problems: list[Problem], notes: Notes | None = None
+) -> SitePage | None:
+    """``pages/<slug>.md`` to :class:`SitePage`, or None when it has problems."""
+    before = len(problems)
+    slug = doc.path.rsplit("/", 1)[-1].removesuffix(".md")
+    if not SLUG.fullmatch(slug):
+        problems.append(
+            Problem(
+                doc.path,
+                None,
+                None,
+                "file name must be lowercase letters, digits and hyphens: it is the page's URL",
+            )
+        )
+    elif slug in urls.RESERVED:
+        problems.append(
+            Problem(
+                doc.path,
+                None,
+                None,
+                f"/{slug}/ is one of the site's own addresses; name the page otherwise",
+            )
+        )
+    fields = Fields(doc.path, doc.meta, doc.meta_line, problems)
+    fields.only(PAGE_FIELDS)
+    title = fields.text("title", required=True)
+    description = fields.text("description")
+    language = fields.language("language", site.language)
+    order = fields.integer("order", 0, -1000, 1000)
+    if len(problems) > before or title is None:
+        return None
+    body = render_markdown(
+        doc.body,
+        urls.absolute(site.base_url, urls.site_page(slug)),
+        site.base_url,
+        notes is not None,
+    )
+    if body.depth > MAX_NESTING:
+        problems.append(Problem(doc.path, doc.body_line, "body", too_deep(body.depth)))
+        return None
+    _note_rendered(notes, doc, "body", body, site)
+    return SitePage(
+        path=doc.path,
+        slug=slug,
+        title=title,
+        body_html=body.html,
+        language=language,
+        description=description,
+        order=order,
+        images=tuple(sorted({name for u in body.urls if (name := local_image(u, site))})),
+    )
+
+
 def validate_article(
     doc: Document,
     site: Site,
@@ -324,6 +380,10 @@ def validate_article(
     corrections = _corrections(fields, zone, date, notes)
     withdrawn = _withdrawal(fields, zone)
     section = fields.text("section")
+    if section is not None and not urls.tag_slug(section):
+        # A section has a page and feeds at its slug, as a tag has.
+        fields.problem("section", f"{section!r} has no letters or digits to make a URL of")
+        section = None
     subtitle = fields.text("subtitle")
     summary = fields.text("summary")
     language = fields.language("language", site.language)

@@ -390,9 +390,11 @@ def test_sitemap_lists_every_public_page(client: FlaskClient) -> None:
     assert "https://wire.example.org/articles/chile-mine-heat-rules/" in locs
     assert "https://wire.example.org/tags/peru/" in locs
     assert "https://wire.example.org/authors/lucia-mamani/" in locs
-    assert (
-        len(locs) == len(set(locs)) == 1 + 9 + 26 + 5 + 3
-    )  # home, articles, tags, authors, feeds/archive/withdrawals
+    assert "https://wire.example.org/sections/science/" in locs
+    assert "https://wire.example.org/about/" in locs
+    # home, articles, tags, authors, feeds/archive/withdrawals, sections,
+    # /tags/ and /authors/, the pages of content/pages/
+    assert len(locs) == len(set(locs)) == 1 + 9 + 26 + 5 + 3 + 6 + 2 + 3
 
 
 def test_article_page(client: FlaskClient) -> None:

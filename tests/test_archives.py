@@ -224,10 +224,11 @@ def holding(id: str) -> int:
 
 
 def sealed_files(out: Path) -> dict[str, bytes]:
-    """Every sealed archive document and sealed listing page of an export."""
+    """Every sealed archive document and sealed listing page of an export
+    (not the site archive's month pages, ``archive/<yyyy>-<mm>/``)."""
     return {
         p.relative_to(out).as_posix(): p.read_bytes()
-        for pattern in ("**/archive/*/*", "**/page/*/index.html")
+        for pattern in ("**/archive/*/*.xml", "**/archive/*/*.json", "**/page/*/index.html")
         for p in out.glob(pattern)
     }
 

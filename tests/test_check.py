@@ -385,6 +385,29 @@ BROKEN: list[tuple[str, dict[str, str | bytes], list[str]]] = [
         ],
     ),
     (
+        "a page with an unknown field and no title",
+        {"pages/about.md": "---\ntitel: About us\n---\nWho we are.\n"},
+        [
+            "pages/about.md: title: required field is missing",
+            "pages/about.md:2: titel: unknown field; did you mean 'title'?",
+        ],
+    ),
+    (
+        "a page at one of the site's own addresses",
+        {"pages/tags.md": "---\ntitle: Tags\n---\nText.\n"},
+        ["pages/tags.md: /tags/ is one of the site's own addresses; name the page otherwise"],
+    ),
+    (
+        "a page whose order is not a number",
+        {"pages/about.md": "---\ntitle: About\norder: first\n---\nText.\n"},
+        ["pages/about.md:3: order: expected a whole number, got 'first'"],
+    ),
+    (
+        "a section with nothing to make a URL of",
+        {"articles/bad.md": article(*OK, "section: '!!!'")},
+        ["articles/bad.md:5: section: '!!!' has no letters or digits to make a URL of"],
+    ),
+    (
         "broken site.toml syntax",
         {"site.toml": 'title = "Test Wire"\nbase_url = https://wire.example.org/\n'},
         ["site.toml:2: TOML syntax error: Invalid value"],

@@ -25,11 +25,22 @@ from feeds.cache import Cache
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 TAGS = ("Water", "Cities", "Climate", "Work")
+#: Sections of the stories (one in three has none).
+SECTIONS = ("Science", "Economy", None)
 AUTHORS = ("ana", "joao")
 
 
-def story(title: str, date: datetime, tags: tuple[str, ...], author: str, extra: str = "") -> str:
+def story(
+    title: str,
+    date: datetime,
+    tags: tuple[str, ...],
+    author: str,
+    extra: str = "",
+    section: str | None = None,
+) -> str:
     listed = ", ".join(tags)
+    if section:
+        extra += f"section: {section}\n"
     return (
         f'---\ntitle: "{title}"\ndate: {date.isoformat()}\nauthors: [{author}]\n'
         f"tags: [{listed}]\n{extra}---\n{title} happened, and this is the story of it.\n"
@@ -50,7 +61,8 @@ def site(root: Path, count: int, feed_items: int = 5) -> Path:
     for n in range(count):
         tags = (TAGS[n % 4], TAGS[(n * 3 + 1) % 4])
         date = START + timedelta(hours=n)
-        write(root, f"articles/s{n:03d}.md", story(f"Story {n}", date, tags, AUTHORS[n % 2]))
+        text = story(f"Story {n}", date, tags, AUTHORS[n % 2], section=SECTIONS[n % 3])
+        write(root, f"articles/s{n:03d}.md", text)
     return root
 
 
@@ -81,6 +93,7 @@ class Wire:
         ahead: bool = False,
         draft: bool = False,
         topic: bool = False,
+        desk: bool = False,
     ) -> None:
         self.made += 1
         if back:
@@ -91,7 +104,9 @@ class Wire:
             date = self.now - timedelta(minutes=1 + n % 50)
         tags = (f"Topic {n}",) if topic else (TAGS[n % 4],)
         extra = "draft: true\n" if draft else ""
-        text = story(f"New {self.made}", date, tags, AUTHORS[n % 2], extra)
+        # A new desk's section, or an old one spelled otherwise (its name stays the oldest's).
+        section = f"Desk {n % 3}" if desk else ("science" if n % 5 == 0 else SECTIONS[n % 3])
+        text = story(f"New {self.made}", date, tags, AUTHORS[n % 2], extra, section)
         write(self.root, f"articles/new-{self.made:03d}.md", text)
 
     def edit(self, n: int) -> None:
@@ -220,6 +235,7 @@ STEPS = st.lists(
                 "ahead",
                 "draft",
                 "topic",
+                "desk",
                 "illustrated",
                 "repaint",
                 "edit",
@@ -272,6 +288,8 @@ def test_incremental_equals_clean_after_every_change(
             wire.new(n, draft=True)
         elif action == "topic":  # a tag no story had: a listing comes
             wire.new(n, topic=True)
+        elif action == "desk":  # a section no story had: every page's navigation changes
+            wire.new(n, desk=True)
         else:
             getattr(wire, action)(n)
         report = build(wire.root, out, wire.now, cache)
@@ -290,7 +308,7 @@ def counts(root: Path, tmp: Path, count: int) -> tuple[int, int, int]:
     cache, out = Cache(tmp / "cache.sqlite"), tmp / "out"
     now = START + timedelta(hours=count + 1)
     build(root, out, now, cache)
-    write(root, "articles/zz-new.md", story("Fresh", now, ("Water",), "ana"))
+    write(root, "articles/zz-new.md", story("Fresh", now, ("Water",), "ana", section="Science"))
     report = build(root, out, now, cache)
     cache.close()
     return report.written, report.rendered, int(report.whole)
@@ -299,10 +317,57 @@ def counts(root: Path, tmp: Path, count: int) -> tuple[int, int, int]:
 def test_a_new_story_costs_the_same_at_any_size(tmp_path: Path) -> None:
     """At 100 and 1,000 stories a new one rewrites the same files and renders
     the same outputs: its page and ninjs item, the front page and three feeds of the site,
-    of its tag and of its author, the newest sitemap, the news sitemap and the index."""
+    of its tag, of its author and of its section, the newest sitemap, the news sitemap and
+    the index, its month's page and the archive page that counts the months, and the
+    indexes of tags and authors that count their stories."""
     small = counts(tmp_path / "small", tmp_path / "s", 100)
     large = counts(tmp_path / "large", tmp_path / "l", 1_000)
     assert small == large
     written, rendered, whole = large
     assert not whole
-    assert written == rendered == 2 + 3 * 4 + 3  # story: page, ninjs; 3 listings; 3 sitemaps
+    # story: page, ninjs; 4 listings; 3 sitemaps; month, archive; /tags/, /authors/
+    assert written == rendered == 2 + 4 * 4 + 3 + 2 + 2
+
+
+def test_a_new_story_rewrites_its_month_and_the_archive_page_only(tmp_path: Path) -> None:
+    """Of the archive's pages by month, a new story changes its own month's
+    and the page that lists the months with their counts; an edit of its
+    title, its month's only."""
+    root = site(tmp_path / "content", 46)  # 2026-06-01 12:00 to 06-03 09:00
+    cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
+    now = START + timedelta(days=40)
+    build(root, out, now, cache)
+    months = sorted(p.relative_to(out).as_posix() for p in out.glob("archive/2026-*/index.html"))
+    assert months == ["archive/2026-06/index.html"]
+    write(root, "articles/zz-new.md", story("In July", now, ("Water",), "ana"))
+    report = build(root, out, now, cache)
+    assert not report.whole
+    archive = {p for p in report.changed if p.startswith("archive/")}
+    assert archive == {"archive/2026-07/index.html", "archive/index.html"}
+    assert 'href="/archive/2026-07/"' in (out / "archive" / "index.html").read_text()
+    path = root / "articles" / "zz-new.md"
+    path.write_text(path.read_text().replace("In July", "Still in July"))
+    touch_later(path)
+    report = build(root, out, now, cache)
+    assert not report.whole
+    assert {p for p in report.changed if p.startswith("archive/")} == {"archive/2026-07/index.html"}
+    assert "Still in July" in (out / "archive" / "2026-07" / "index.html").read_text()
+    cache.close()
+
+
+def test_a_page_edit_is_a_whole_build(tmp_path: Path) -> None:
+    """Every page's navigation lists the pages of content/pages/: a change
+    there is handed to the whole build, which gives a clean build's bytes."""
+    root = site(tmp_path / "content", 30)
+    write(root, "pages/about.md", "---\ntitle: About\n---\nWho we are.\n")
+    cache, out = Cache(tmp_path / "cache.sqlite"), tmp_path / "out"
+    now = START + timedelta(days=2)
+    build(root, out, now, cache)
+    write(root, "articles/zz-new.md", story("Fresh", now, ("Water",), "ana"))
+    assert not build(root, out, now, cache).whole
+    write(root, "pages/about.md", "---\ntitle: About us\n---\nWho we are.\n")
+    report = build(root, out, now, cache)
+    assert report.whole
+    assert site_files(out) == clean(root, tmp_path, now)
+    assert ">About us</a>" in (out / "index.html").read_text()
+    cache.close()

@@ -22,6 +22,7 @@ from feeds.content import load_content
 from feeds.listings import TOMBSTONE_DAYS, Listing, is_public, listings
 from feeds.model import Article, Content
 from feeds.render import byline, shared_image
+from feeds.urls import tag_slug
 
 REPO = Path(__file__).resolve().parent.parent
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -67,7 +68,10 @@ def utc(text: str) -> datetime:
 
 
 def of_listing(article: Article, path: str) -> bool:
-    """Is ``article`` one of the listing at ``path`` (the site's, a tag's, an author's)?"""
+    """Is ``article`` one of the listing at ``path`` (the site's, a tag's, an
+    author's, a section's: its slug is made as a tag's)?"""
+    if path.startswith("sections/"):
+        return article.section is not None and path == f"sections/{tag_slug(article.section)}/"
     if path.startswith("tags/"):
         return any(f"tags/{tag.slug}/" == path for tag in article.tags)
     if path.startswith("authors/"):

@@ -75,8 +75,12 @@ def expected_changes(counts: Counter[str], listings: list[str], slug: str) -> se
     its slot seals a page, that page and the one before; when it seals an
     archive document, that document, the one before (its next-archive, in
     RSS and Atom) and the listing's archive page). The article's page and its
-    ninjs item too."""
+    ninjs item too; and the pages that count stories: its month's (November
+    2026 in Lima: these stories are dated in the two days before NOW), the
+    site's archive page that lists the months, /tags/ and /authors/."""
     found = {urls.file_of(urls.article(slug)), urls.ninjs(slug)}
+    found |= {"archive/2026-11/index.html", "archive/index.html"}
+    found |= {"tags/index.html", "authors/index.html"}
     for listing in listings:
         after = counts[listing] + 1
         found |= {urls.file_of(listing), *(listing + name for name in FEEDS)}
@@ -129,7 +133,7 @@ def test_a_new_story_changes_as_many_files_at_n_and_10n(tmp_path: Path) -> None:
         expected = expected_changes(counts, ["", *tags, author], "new-story")
         assert changed(report) == expected
         # 4 listings x (front page + 3 feeds) + the article's page and ninjs item
-        assert len(expected) == 4 * 4 + 2
+        assert len(expected) == 4 * 4 + 2 + 4
         sizes[count] = (len(report.changed), report.written)
     assert sizes[40] == sizes[400], sizes
     print(f"changed/written at 40 and 400 articles: {sizes}")
