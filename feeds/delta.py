@@ -63,6 +63,7 @@ from feeds.pages import (
 from feeds.plan import (
     FEED_BUILDERS,
     WITHDRAWAL_BUILDERS,
+    by_use,
     document_inputs,
     listing_feeds,
     outlined,
@@ -298,8 +299,18 @@ class Delta:
         if urls.HOME in touched or has_news != had_news:
             home = seen_after.get(urls.HOME) or self.seen(urls.HOME, (), after)
             self._sitemaps(seen_before.get(urls.HOME, home), home, after, files, has_news)
-        if lists_changed:  # (the one step here that reads every listing)
-            self._lists(index.listings(self.db, after, DAYS), after, files)
+        # /feeds/ and the OPML lists show tags most used first: their order.
+        used = {
+            x: seen_before[x].slots
+            for x in touched
+            if x.startswith(urls.TAGS) and seen_before[x].slots != seen_after[x].slots
+        }
+        reordered = False
+        if used and not lists_changed:  # (the tags' keys only, not their articles)
+            uses = index.uses(self.db, urls.TAGS, after)
+            reordered = _ranked(uses) != _ranked({**uses, **used})
+        if lists_changed or reordered:  # (the one step here that reads every listing)
+            self._lists(index.listings(self.db, after, DAYS), after, files, lists_changed)
         images_after = self._public_images(olds + news, after)
         for name in images_before.keys() | images_after.keys() | self.redone:
             path = urls.image(name)
@@ -504,9 +515,10 @@ class Delta:
                 entries.append(SitemapEntry(url, rfc3339(index.moment(changed))))
         self._render(files, urls.SITEMAP, sitemap_index, tuple(entries))
 
-    def _lists(self, every: Mapping[str, int], now: int, files: Files) -> None:
+    def _lists(self, every: Mapping[str, int], now: int, files: Files, whole: bool) -> None:
         """A listing came or went, or its archive page: what lists them all,
-        in the plan's order (the site, its tags, its authors)."""
+        in the plan's order (the site, its tags, its authors); unless
+        ``whole``, only the tags' order changed: what shows it."""
         order = [urls.HOME]
         order += sorted(x for x in every if x.startswith(urls.TAGS))
         order += [urls.author(a) for a in self.authors if urls.author(a) in every]
@@ -514,9 +526,17 @@ class Delta:
         gone = withdrawals_channel(self.site, self.words)
         links = [link for c in channels for link in listing_feeds(self.site, c)]
         links += listing_feeds(self.site, gone)
+        links = list(by_use(links, every))
         path = urls.file_of(urls.FEEDS_PAGE)
         self._render(files, path, feeds_page, tuple(links))
+        tags = urls.OPML_GROUPS[urls.TAGS]
+        self._render(files, tags, build_opml, outlined(links, urls.TAGS), urls.TAGS)
+        if not whole:
+            return
         self._render(files, urls.OPML, build_opml, outlined(links))
+        for prefix, opml in urls.OPML_GROUPS.items():
+            if prefix != urls.TAGS:
+                self._render(files, opml, build_opml, outlined(links, prefix), prefix)
         base = self.site.base_url
         entries = [SitemapEntry(urls.absolute(base, x), None) for x in order]
         entries.append(SitemapEntry(urls.absolute(base, urls.WITHDRAWALS), None))
@@ -540,6 +560,11 @@ class Delta:
         if name in self.site_images:
             return True
         return index.image_shown(self.db, name, now) or not index.image_hidden(self.db, name, now)
+
+
+def _ranked(uses: Mapping[str, int]) -> list[str]:
+    """Listings most used first, as :func:`feeds.plan.by_use` orders tags."""
+    return sorted(uses, key=lambda x: (-uses[x], x))
 
 
 def _kind(path: str) -> tuple[str, bool]:

@@ -364,6 +364,18 @@ def listings(db: sqlite3.Connection, now: int, days: int) -> dict[str, int]:
     return {listing: int(count) for listing, count, alive in rows if alive}
 
 
+def uses(db: sqlite3.Connection, prefix: str, now: int) -> dict[str, int]:
+    """The number of slots at ``now`` of every listing under ``prefix``
+    (``tags/``), existing or not: read off the key of the members alone."""
+    stop = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    rows = db.execute(
+        "SELECT listing, count(*) FROM ix_members"
+        " WHERE listing >= ? AND listing < ? AND date <= ? GROUP BY listing",
+        (prefix, stop, now),
+    )
+    return {listing: int(count) for listing, count in rows}
+
+
 def due(db: sqlite3.Connection, after: int, until: int, days: int) -> list[str]:
     """Paths of the articles whose state changes by itself in ``(after, until]``:
     their date comes, their withdrawal's, or its tombstone's end."""

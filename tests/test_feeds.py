@@ -343,18 +343,31 @@ def test_json_feed_follows_the_spec(
 
 
 def test_opml_lists_every_feed(sample: Content, files: dict[str, bytes]) -> None:
-    """One feed per listing, in RSS: a reader that imports the list (newsboat
-    -i) subscribes to each listing once, not to each story three times; and
-    the withdrawals, which partners follow."""
+    """One feed per listing, in RSS (newsboat -i subscribed to every format).
+    The default list holds the site's feed and the withdrawals'; the tags'
+    and the authors' are lists of their own, each one nested group, tags
+    most used first: a reader imports every feed of a list, and a story is in
+    the site's feed and in each of its tags' and authors'."""
     opml = etree.fromstring(files["feeds.opml"])
     outlines = opml.findall("body/outline")
     every = listings(sample, NOW)
     assert [o.get("xmlUrl") for o in outlines] == [
-        *(x.feed_url(sample.site, "rss") for x in every),
+        sample.site.base_url + "rss.xml",
         sample.site.base_url + "withdrawals/rss.xml",
     ]
     assert {o.get("type") for o in outlines} == {"rss"}
     assert all(o.get("htmlUrl") and o.get("title") for o in outlines)
+    tags = sorted((x for x in every if x.kind == "tag"), key=lambda x: (-len(x.slots), x.path))
+    authors = [x for x in every if x.kind == "author"]
+    for path, heading, group in (
+        ("feeds/tags.opml", "Tags", tags),
+        ("feeds/authors.opml", "Authors", authors),
+    ):
+        (nest,) = etree.fromstring(files[path]).findall("body/outline")
+        assert nest.get("text") == heading and nest.get("xmlUrl") is None
+        assert [o.get("xmlUrl") for o in nest] == [x.feed_url(sample.site, "rss") for x in group]
+        assert {o.get("type") for o in nest} == {"rss"}
+    assert len({len(x.slots) for x in tags}) > 1  # (the order is by use, not by name)
 
 
 def test_feeds_are_capped_newest_first(sample: Content) -> None:
