@@ -318,7 +318,6 @@ def _outputs(
     outputs[urls.OPML] = Output(build_opml, (outlined(rss),))
     for prefix, path in urls.OPML_GROUPS.items():
         outputs[path] = Output(build_opml, (outlined(rss, prefix), prefix))
-    outputs[urls.STYLESHEET] = Output(static_file, ("feed.xsl",))
     outputs[urls.STYLE] = Output(static_file, ("style.css",))
     outputs[urls.SCRIPT] = Output(static_file, ("site.js",))
     outputs[urls.FAVICON] = Output(static_file, ("favicon.ico",))

@@ -36,7 +36,6 @@ FEEDS_PAGE = "feeds/"
 OPML = "feeds.opml"
 #: The OPML list of each group of listings, by the prefix of their paths.
 OPML_GROUPS = {"tags/": "feeds/tags.opml", "authors/": "feeds/authors.opml"}
-STYLESHEET = "feed.xsl"
 #: The sitemap index (sitemaps.org): it names the sitemaps under :data:`SITEMAPS`.
 SITEMAP = "sitemap.xml"
 #: The folder of the sitemaps the index names.
@@ -63,7 +62,6 @@ TAGS = "tags/"
 _MEDIA_TYPES = {
     **{name: f"{FEED_TYPES[fmt]}; charset=utf-8" for fmt, name in FEED_FILES.items()},
     ".opml": "text/x-opml; charset=utf-8",
-    ".xsl": "text/xsl; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",

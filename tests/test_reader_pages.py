@@ -164,6 +164,27 @@ def test_the_feeds_page_at_a_wires_size(browser: Any, big_site: str) -> None:
     context.close()
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_feed_opened_in_chromium_says_where_to_go(
+    browser: Any, served: tuple[str, Path], width: int
+) -> None:
+    """Chromium shows /rss.xml and /atom.xml as plain text (their media types,
+    whatever the stylesheet the feeds named): the first lines a person reads
+    say what this is and where the feeds page is."""
+    base, _ = served
+    page = browser.new_page(viewport={"width": width, "height": 844})
+    for path in ("rss.xml", "atom.xml", "tags/peru/rss.xml"):
+        page.goto(base + path)
+        assert page.evaluate("document.contentType") == "text/plain"
+        lines = page.locator("body").inner_text().splitlines()
+        assert lines[1] == (
+            f"<!-- This is a web feed, for feed readers. How to follow it: {base}feeds/ -->"
+        ), path
+        assert not any("xml-stylesheet" in line for line in lines)
+        page.screenshot(path=str(SHOTS / f"feed-in-chromium-{width}-{path.replace('/', '-')}.png"))
+    page.close()
+
+
 #: A bare URL longer than a phone's screen is wide, as editors paste them.
 LONG_URL = (
     "https://docs.example.org/spreadsheets/d/"
