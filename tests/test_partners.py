@@ -380,6 +380,41 @@ def test_revoked_and_rotated_tokens(desk: Desk) -> None:
     assert refused.stderr.startswith("feeds partner: El Diario is revoked"), refused.stderr
 
 
+def test_a_revoked_partner_is_reinstated_under_its_name(desk: Desk) -> None:
+    """A revoked partner could not come back: rotate refused it and add
+    refused its name, which split its audit and history under a new name.
+    `feeds partner reinstate` gives it a new token; no old one works again."""
+    url = desk.base + "partners/rss.xml"
+    old = token_of(feeds(desk.env, "partner", "add", "Back Again"))
+    feeds(desk.env, "partner", "revoke", "Back Again")
+    with fetch(url, basic(old)) as response:
+        assert response.status == 401
+    new = token_of(feeds(desk.env, "partner", "reinstate", "Back Again"))
+    with fetch(url, basic(new)) as response:
+        assert response.status == 200
+    with fetch(url, basic(old)) as response:
+        assert response.status == 401
+    listed = feeds(desk.env, "partner", "list")
+    assert len(re.findall(r"^Back Again\s+early-access\s+active", listed, re.M)) == 1, listed
+    # One audit, under its name: the refusal while revoked, the new token's
+    # fetch, and the old token refused after (it ended when it came back).
+    audit = audit_until(
+        desk.env, lambda text: "rotated out" in text and " ok " in text, "Back Again"
+    )
+    rows = [line for line in audit.splitlines() if "/partners/rss.xml" in line]
+    assert all(line.split("  ")[1] == "Back Again" for line in rows), audit
+    assert [re.search(r" (200|401) +\d+ +(ok|revoked|rotated out) ", r)[2] for r in rows] == [  # type: ignore[index]
+        "ok",
+        "rotated out",
+        "revoked",
+    ], audit
+    refused = subprocess.run(
+        [FEEDS, "partner", "reinstate", "Back Again"], env=desk.env, capture_output=True, text=True
+    )
+    assert refused.returncode == 1 and "fp_" not in refused.stdout + refused.stderr
+    assert "Back Again is not revoked" in refused.stderr, refused.stderr
+
+
 def test_every_fetch_is_audited_with_who_what_and_how_much(desk: Desk) -> None:
     with fetch(
         desk.base + "partners/tags/rivers/rss.xml",
