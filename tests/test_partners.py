@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ import pytest
 from conftest import (
     CHROMIUM,
     FLAGS,
+    SHOTS,
     free_port,
     gunicorn,
     newsboat_reload,
@@ -535,6 +537,88 @@ def test_the_desk_shows_editors_the_figures(desk: Desk, tmp_path: Path) -> None:
             assert problems == []
         finally:
             browser.close()
+
+
+def refusals(env: dict[str, str]) -> Counter[str]:
+    """Requests refused, by outcome, as `feeds partner audit` counts them."""
+    printed = feeds(env, "partner", "audit", "--since", "2000-01-01").split("Refused requests")
+    found: Counter[str] = Counter()
+    for line in printed[-1].splitlines() if len(printed) > 1 else ():
+        row = re.search(r" 401 +\d+ +(no token|malformed token|\S+) .* (\d+) +\S+ \S+$", line)
+        if row:
+            found[row[1]] += int(row[2])
+    return found
+
+
+def test_the_desk_in_an_editors_browser(desk: Desk) -> None:
+    """Every visit by the editor's browser added a `401 no token` row (the
+    Basic challenge) before its 200; at 1280 px the audit hid Outcome, Client
+    and User agent behind a scroll inside the table and each time wrapped
+    onto three lines; the "hits a day" chart had no dates or axis."""
+    require("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with fetch(desk.base + "articles/lima-reservoirs-dry-season/") as response:
+        pixel = re.search(r"/(r/[0-9a-f]{32}\.gif)", response.read().decode())
+    assert pixel is not None
+    with fetch(desk.base + pixel[1], Referer=PARTNER_ORIGIN) as response:
+        assert response.status == 200  # a republication: a chart to draw
+    agent = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/156.0.0.0 Safari/537.36 PartnerCMS/{time.monotonic_ns()}"
+    )
+    with fetch(
+        desk.base + "partners/rss.xml", basic(desk.tokens["La Prensa"]), **{"User-Agent": agent}
+    ) as response:
+        assert response.status == 200  # a row of the audit, with a long user agent
+    audit_until(desk.env, lambda text: agent in text, "La Prensa")
+    before = refusals(desk.env)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            for width in (1280, 390):
+                context = browser.new_context(
+                    viewport={"width": width, "height": 900},
+                    http_credentials={"username": "editor", "password": desk.tokens["The Desk"]},
+                )
+                page = context.new_page()
+                response = page.goto(desk.base + "desk/")
+                assert response is not None and response.status == 200
+                page.locator("svg.chart").first.wait_for()
+                chart = page.locator("svg.chart").first
+                texts = chart.locator("text").all_text_contents()
+                assert len(texts) == 4 and re.fullmatch(r"\d{4}-\d\d-\d\d", texts[2]), texts
+                assert chart.locator("line").count() == 2  # the axes
+                page.screenshot(path=str(SHOTS / f"desk-{width}.png"), full_page=True)
+                if width == 1280:
+                    audit = page.locator("table.audit")
+                    assert audit.evaluate("t => t.scrollWidth <= t.clientWidth")
+                    for name in ("Outcome", "Client", "User agent"):
+                        header = audit.get_by_role("columnheader", name=name)
+                        box = header.bounding_box()
+                        assert box is not None and box["x"] + box["width"] <= width, name
+                    cell = audit.locator("td.time").first
+                    lines = cell.evaluate(
+                        "c => { const r = document.createRange(); r.selectNodeContents(c);"
+                        " return r.getClientRects().length; }"
+                    )
+                    assert lines == 1, lines
+                context.close()
+        finally:
+            browser.close()
+    # A wrong token to /desk/ is still audited. Once a later fetch's row is
+    # there, the browser's challenges would be too, had they been written.
+    with fetch(desk.base + "desk/", "Bearer not-a-token") as response:
+        assert response.status == 401
+    marker = f"DeskMarker/{time.monotonic_ns()}"
+    with fetch(
+        desk.base + "partners/rss.xml", basic(desk.tokens["La Prensa"]), **{"User-Agent": marker}
+    ) as response:
+        assert response.status == 200
+    audit_until(desk.env, lambda text: marker in text, "La Prensa")
+    after = refusals(desk.env)
+    assert after["no token"] == before["no token"]
+    assert after["malformed token"] == before["malformed token"] + 1
 
 
 def until(what: Any, seconds: float = 30.0) -> Any:
