@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import errno
 import logging
 import os
+import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -24,6 +26,8 @@ from feeds.errors import ContentError, FeedsError, HeldBack, UsageError
 # uses, so that `feeds build` with nothing to do does not pay for loading and
 # rendering code, nor `feeds --help` for any of it.
 if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
     from feeds.model import Article, Content, Site
     from feeds.state import State
 
@@ -54,24 +58,30 @@ def _now() -> datetime:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from feeds.content import load
-    from feeds.lint import warnings
+    from feeds.lint import held_pages, warnings
     from feeds.listings import status
 
     root: Path = args.content
     now = _now()
     try:
-        loaded = load(root, lint=True)
-    except ContentError as e:
+        # Partial: a file with problems is left out, the rest is checked on,
+        # so that its warnings are not hidden behind another file's problem.
+        loaded = load(root, lint=True, partial=True)
+    except ContentError as e:  # site.toml: nothing can be checked against it
         for problem in e.problems:
             print(problem)
         print(f"{_counts(root)}: {plural(len(e.problems), 'problem')}")
         return 1
-    found = warnings(loaded, now)
-    for warning in found:
-        print(warning)
+    problems = loaded.problems
+    found = warnings(loaded, now, held_pages(root, loaded))
+    for line in (*problems, *found):
+        print(line)
+    warned = f", {plural(len(found), 'warning')}" if found else ""
+    if problems:
+        print(f"{_counts(root)}: {plural(len(problems), 'problem')}{warned}")
+        return 1
     content = loaded.content
     states = Counter(status(a, now) or "public" for a in content.articles)
-    warned = f", {plural(len(found), 'warning')}" if found else ""
     withdrawn = f", {states['withdrawn']} withdrawn" if states["withdrawn"] else ""
     print(
         f"{_counts(root)}: no problems{warned} ({states['public']} public, "
@@ -720,6 +730,8 @@ AUDIT_LIMIT = 100
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
+    from werkzeug.serving import get_sockaddr, make_server, select_address_family
+
     from webapp import create_app
 
     if not args.content.is_dir():
@@ -729,6 +741,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     host = f"[{args.host}]" if ":" in args.host else args.host  # IPv6
     base_url = f"http://{host}:{args.port}/"
+    # The port first: a busy one is said at once, before the content is loaded
+    # and before anything says it is being previewed. Werkzeug's server, not
+    # Flask's app.run(), which prints a warning meant for deployments in red.
+    family = select_address_family(args.host, args.port)
+    with socket.socket(family, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind(get_sockaddr(args.host, args.port, family))
+            listener.listen(128)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise UsageError(
+                    f"port {args.port} of {args.host} is busy: another program listens "
+                    "there (another feeds serve?); stop it, or give --port"
+                ) from e
+            raise
+        # The server listens on a copy of the socket.
+        server = make_server(args.host, args.port, _starting, threaded=True, fd=listener.fileno())
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     app = create_app(
         {
@@ -740,10 +770,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
             **({"NOW": _now()} if os.environ.get("FEEDS_NOW") else {}),
         }
     )
+    server.app = app
     shown = "; drafts and scheduled articles shown, marked" if args.drafts else ""
     print(f"previewing {args.content} at {base_url} (pages reload on change{shown}; Ctrl+C stops)")
-    app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
     return 0
+
+
+def _starting(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    """What the preview's port answers while the content loads (never seen:
+    requests are served only once serve_forever runs, after it is replaced)."""
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting\n"]
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -752,7 +793,25 @@ def cmd_new(args: argparse.Namespace) -> int:
     path = new_article(args.content, args.title, args.author, _now())
     unnamed = "\nauthors: []" in path.read_text(encoding="utf-8")
     note = "; name its authors under authors: before it can be published" if unnamed else ""
-    print(f"wrote {path} (a draft: set draft: false, or remove it, to publish{note})")
+    print(f"wrote {path} (a draft: `feeds publish {path}` puts it out, dated then{note})")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from feeds.publish import publish
+
+    try:
+        done = publish(args.content, args.file, _now())
+    except ContentError as e:
+        for problem in e.problems:
+            print(problem)
+        print(f"{args.file}: not published; it was left as it was")
+        return 1
+    was = f"; {done.draft.strip()} removed" if done.draft is not None else ""
+    print(
+        f"published {args.content / done.path}: date: {done.date}{was}; "
+        "feeds build (or a running app) puts it out"
+    )
     return 0
 
 
@@ -865,6 +924,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="an author id from authors/ (repeat for several; default: the site's only "
         "author, else none yet, for you to fill in)",
+    )
+    published = command(
+        "publish",
+        "Publish a draft (or a scheduled article) now: its date becomes now and its "
+        "draft line goes; the rest of the file is kept as it is.",
+        cmd_publish,
+    )
+    published.add_argument(
+        "file", metavar="FILE", help="the article: its path, or its file name in articles/"
     )
     partner = commands.add_parser(
         "partner",

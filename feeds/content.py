@@ -7,6 +7,7 @@ process pool (:mod:`feeds.parallel`).
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 import re
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import PIL.Image
+import PIL.ImageSequence
 
 from feeds.cache import Cache, freeze, freeze_author, thaw
 from feeds.digest import code_version, digest
@@ -157,7 +159,12 @@ def load(
         # Without site.toml nothing can be built: the rest is only checked.
         stopped = bool(problems)
         last = LastGood(site, None if stopped else cache, previous)
-        images = image_files(root, problems)
+        refused: dict[str, str] = {}
+        # Decoding every image at each load would cost what the images weigh:
+        # one decoded whole before and unchanged since is not read again.
+        known = decoded_images(cache) if cache is not None and not lint else None
+        seen: dict[str, tuple[int, int]] = {}
+        images = image_files(root, problems, known, seen, refused)
         authors: dict[str, Author] = {}
         good_authors: dict[str, bytes] = {}
         decided: dict[str, tuple[bool, bool]] = {}
@@ -183,7 +190,7 @@ def load(
                 authors[author.id] = author
         paths = markdown_files(root, ARTICLES, problems)
         context = context_of(site, authors, images)
-        shared = Shared(root, site, authors, images, context, lint)
+        shared = Shared(root, site, authors, images, context, lint, refused)
         found, fresh, says_draft = _articles(
             shared, paths, None if lint else cache, jobs, problems, notes
         )
@@ -209,6 +216,12 @@ def load(
             cache.put_articles(row for row in fresh if row[0] in current)
             cache.forget_articles(paths)
             cache.put_good_authors(site.base_url, good_authors, set(author_paths))
+            decoded = {
+                name: [*seen[name], f.length, f.width, f.height]
+                for name, f in images.items()
+                if name in seen
+            }
+            cache.set(decoded_images=json.dumps(decoded, sort_keys=True))
         always = {name for author in authors.values() for name in author.images}
         if site.logo and (logo := local_image(site.logo, site)):
             always.add(logo)
@@ -231,6 +244,18 @@ def load(
     problems = sorted(set(problems), key=_problem_order)
     held = held_files(problems, decided)
     return Loaded(content, versions, notes, tuple(problems), held, written, context, images)
+
+
+def decoded_images(cache: Cache) -> dict[str, tuple[int, int, ImageFile]]:
+    """The images a load with ``cache`` decoded whole, by name under
+    ``images/``: (mtime_ns, size) when it did, and what it found."""
+    try:
+        stored = json.loads(cache.get("decoded_images") or "{}")
+        return {
+            name: (int(m), int(z), ImageFile(n, w, h)) for name, (m, z, n, w, h) in stored.items()
+        }
+    except (ValueError, TypeError):
+        return {}  # written by another version: decode them again
 
 
 def context_of(site: Site, authors: Mapping[str, Author], images: Mapping[str, ImageFile]) -> str:
@@ -265,6 +290,8 @@ class Shared:
     context: str
     #: Gather what ``feeds check`` warns of.
     lint: bool = False
+    #: Why each file under ``images/`` that is not published is not.
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 #: (mtime_ns, size, digest of the bytes, the stored article or None, problems,
@@ -348,7 +375,9 @@ def validate_file(shared: Shared, path: str) -> _Validated:
     except ContentError as e:
         return (0, 0, "", None, list(e.problems), None, None)
     notes = Notes() if shared.lint else None
-    article = validate_article(doc, shared.site, shared.authors, shared.images, problems, notes)
+    article = validate_article(
+        doc, shared.site, shared.authors, shared.images, problems, notes, shared.refused
+    )
     blob = freeze(article) if article is not None else None
     draft = doc.meta.values.get("draft")
     says = draft is not None and draft.data is True
@@ -387,6 +416,7 @@ def image_files(
     problems: list[Problem],
     known: Mapping[str, tuple[int, int, ImageFile]] | None = None,
     stats: dict[str, tuple[int, int]] | None = None,
+    refused: dict[str, str] | None = None,
 ) -> dict[str, ImageFile]:
     """Files under ``images/`` by path relative to it, with their sizes in bytes
     and pixels. A file that is not an image is reported (it would be served
@@ -394,12 +424,21 @@ def image_files(
     a link that leads out of ``images/`` (it would publish that file), the
     folder itself being such a link included. ``known``: what an earlier call
     found of each file, by its (mtime_ns, size), not read again while those
-    are unchanged; ``stats`` gets each file's."""
+    are unchanged; ``stats`` gets each file's. Every other image is decoded
+    whole (Pillow): a file that does not decode (text named ``.jpg``, a
+    truncated PNG) is reported, never published. ``refused`` gets why each
+    file under ``images/`` is not published, by its name there."""
     directory = root / "images"
     if not directory.is_dir():
         return {}
     inside = Path(os.path.realpath(root)) / "images"
     sizes = {}
+    why = refused if refused is not None else {}
+
+    def refuse(relative: str, line: int | None, message: str) -> None:
+        problems.append(Problem(f"images/{visible(relative)}", line, None, message))
+        why[relative] = message
+
     for folder, subfolders, names in os.walk(directory):
         subfolders[:] = [d for d in subfolders if is_content_name(d)]
         for name in names:
@@ -409,18 +448,15 @@ def image_files(
                 continue
             unusable = _unusable_name(relative)
             if unusable:
-                problems.append(Problem(f"images/{visible(relative)}", None, None, unusable))
+                refuse(relative, None, unusable)
                 continue
-            where = f"images/{relative}"
             if not Path(os.path.realpath(path)).is_relative_to(inside):
-                message = "links to a file outside images/; it is not published"
-                problems.append(Problem(where, None, None, message))
+                refuse(relative, None, "links to a file outside images/; it is not published")
                 continue
             kind = mimetypes.guess_type(name)[0]
             if kind is None or not kind.startswith("image/"):
                 found = f" ({kind})" if kind else ""
-                message = f"not an image{found}; images/ publishes images only"
-                problems.append(Problem(where, None, None, message))
+                refuse(relative, None, f"not an image{found}; images/ publishes images only")
                 continue
             info = path.stat() if path.is_file() else None
             stat = (info.st_mtime_ns, info.st_size) if info is not None else None
@@ -435,10 +471,17 @@ def image_files(
                 if risk is not None:
                     line, found = risk
                     message = f"{found}: an SVG may carry no script, event handler or script URL"
-                    problems.append(Problem(where, line, None, message))
+                    refuse(relative, line, message)
                     continue
             if info is not None and stat is not None:
-                sizes[relative] = ImageFile(info.st_size, *_pixels(path))
+                pixels: tuple[int | None, int | None] = (None, None)
+                if kind != "image/svg+xml":  # an SVG is checked above; Pillow draws none
+                    decoded = _decoded(path)
+                    if isinstance(decoded, str):
+                        refuse(relative, None, decoded)
+                        continue
+                    pixels = decoded
+                sizes[relative] = ImageFile(info.st_size, *pixels)
                 if stats is not None:
                     stats[relative] = stat
     return sizes
@@ -462,14 +505,23 @@ def _unusable_name(relative: str) -> str | None:
     return None
 
 
-def _pixels(path: Path) -> tuple[int | None, int | None]:
-    """Width and height from an image file's header (Pillow reads no more of
-    it); None for what is not an image Pillow knows."""
+def _decoded(path: Path) -> tuple[int, int] | str:
+    """Width and height of an image file that Pillow decodes whole, every
+    frame of it; else why it does not, as a problem says it. An image of
+    more pixels than Pillow's bound is refused before it is decoded (a
+    decompression bomb would take the memory of the machine)."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
             with PIL.Image.open(path) as image:
                 width, height = image.size
-    except (OSError, ValueError, PIL.Image.DecompressionBombError):
-        return None, None
+                for frame in PIL.ImageSequence.Iterator(image):
+                    frame.load()
+    except PIL.UnidentifiedImageError:
+        return "does not decode as an image (not a format Pillow reads); it is not published"
+    except (PIL.Image.DecompressionBombWarning, PIL.Image.DecompressionBombError):
+        limit = PIL.Image.MAX_IMAGE_PIXELS or 0
+        return f"has more pixels than the {limit:,} an image may have; it is not published"
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
+        return f"does not decode as an image ({e}); it is not published"
     return int(width), int(height)

@@ -67,6 +67,7 @@ from feeds.plan import (
     document_inputs,
     listing_feeds,
     outlined,
+    updates_channel,
     withdrawals_channel,
 )
 from feeds.render import Renderer, rfc3339
@@ -130,6 +131,7 @@ class Delta:
         self.words = words_for(site.language, site.language, site.zone)
         #: The site's own feeds, linked from every page.
         self.site_feeds = listing_feeds(site, home_channel(site))
+        self.updates = updates_channel(site, self.words)
         #: The changed articles as just validated, by path.
         self.fresh = fresh
         self._articles: dict[str, Article] = {}
@@ -217,7 +219,7 @@ class Delta:
     def feeds_of(self, channel: Channel) -> tuple[FeedLink, ...]:
         site_feeds = self.site_feeds
         if channel.path == urls.HOME:
-            return site_feeds
+            return site_feeds + listing_feeds(self.site, self.updates)
         return listing_feeds(self.site, channel) + site_feeds
 
     def document(self, listing: str, number: int, now: int, mourned: list[str]) -> Document:
@@ -290,6 +292,8 @@ class Delta:
             or (since_before != index.oldest_public(self.db, after))
         ):
             self._withdrawals(after, files)
+        if any(_revised(e, before) for e in olds) or any(_revised(e, after) for e in news):
+            self._updates(after, files)
         news_span = NEWS_DAYS // timedelta(microseconds=1)
         fresh = any(e.date > min(before, after) - news_span for e in olds + news)
         had_news = self._exported(urls.SITEMAP_NEWS)
@@ -455,6 +459,12 @@ class Delta:
         path = urls.file_of(urls.WITHDRAWALS)
         self._render(files, path, withdrawals_page, gone, gone_feeds + site_feeds)
 
+    def _updates(self, now: int, files: Files) -> None:
+        revised = self.articles(index.revisions(self.db, now, self.site.feed_items))
+        for fmt, build in FEED_BUILDERS.items():
+            path = urls.feed(urls.UPDATES, fmt)
+            self._render(files, path, build, self.updates, revised, (), None)
+
     def _news(self, now: int, files: Files) -> bool:
         """The Google News sitemap: whether there is one."""
         recent = tuple(
@@ -525,7 +535,7 @@ class Delta:
         channels = [self.channel(x) for x in order]
         gone = withdrawals_channel(self.site, self.words)
         links = [link for c in channels for link in listing_feeds(self.site, c)]
-        links += listing_feeds(self.site, gone)
+        links += listing_feeds(self.site, self.updates) + listing_feeds(self.site, gone)
         links = list(by_use(links, every))
         path = urls.file_of(urls.FEEDS_PAGE)
         self._render(files, path, feeds_page, tuple(links))
@@ -584,6 +594,13 @@ def _unread(name: str) -> bytes:
 
 def _withdrawn(found: Entry, now: int) -> bool:
     return not found.draft and found.wdate is not None and found.wdate <= now
+
+
+def _revised(found: Entry, now: int) -> bool:
+    """Public at ``now`` and changed since its date: in the updates feeds'
+    running (the latest changed of them are in them)."""
+    public = not found.draft and found.date <= now and not _withdrawn(found, now)
+    return public and found.modified > found.date
 
 
 def _of_listing(path: str, listing: str) -> bool:

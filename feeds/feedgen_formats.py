@@ -105,8 +105,9 @@ def people_note(renderer: Renderer) -> str:
 
 
 class _FeedExtras(BaseExtension):  # type: ignore[misc]
-    """A note for people (:func:`people_note`); in RSS the WebSub hub link; the archive's links
-    and marker (RFC 5005); in Atom the tombstones of withdrawn entries (RFC 6721)."""
+    """A note for people (:func:`people_note`); in RSS the WebSub hub link; the
+    archive's links and marker (RFC 5005); in the partners' Atom the tombstones
+    of withdrawn entries (RFC 6721)."""
 
     note: str | None = None
     hub: str | None = None
@@ -237,7 +238,7 @@ def _generator(
 ) -> FeedGenerator:
     site = renderer.site
     feed_url = urls.absolute(site.base_url, urls.feed(channel.path, fmt))
-    page_url = urls.absolute(site.base_url, channel.home or channel.path)
+    page_url = urls.absolute(site.base_url, channel.page)
     hub = site.hub if channel.pushed else None
     feed = FeedGenerator()
     feed.register_extension("extras", _FeedExtras, None, atom=True, rss=True)
@@ -253,7 +254,10 @@ def _generator(
             )
             if path is not None
         )
-    if fmt == "atom":
+    if fmt == "atom" and channel.kind == "partners":
+        # Only for partners: the W3C validator warns of the tombstones'
+        # namespace in a public feed (UnknownNamespace), and public readers
+        # learn of a withdrawal from the withdrawals feeds.
         feed.extras.tombstones = tuple(
             (a.id, a.withdrawn.date, a.withdrawn.reason) for a in withdrawn if a.withdrawn
         )
@@ -433,8 +437,8 @@ def build_atom(
     withdrawn: tuple[Article, ...] = (),
     history: History | None = None,
 ) -> bytes:
-    """The channel's Atom 1.0 feed of ``articles`` (sorted and capped already),
-    with a tombstone for each of ``withdrawn``."""
+    """The channel's Atom 1.0 feed of ``articles`` (sorted and capped already);
+    ``withdrawn`` only dates it (partners' feeds carry their tombstones)."""
     generator = _generator(renderer, channel, articles, "atom", withdrawn, history)
     return bytes(generator.atom_str(pretty=True))
 

@@ -35,6 +35,7 @@ CREATE INDEX IF NOT EXISTS ix_articles_id ON ix_articles (id);
 CREATE INDEX IF NOT EXISTS ix_articles_slug ON ix_articles (slug);
 CREATE INDEX IF NOT EXISTS ix_articles_date ON ix_articles (date);
 CREATE INDEX IF NOT EXISTS ix_articles_wdate ON ix_articles (wdate);
+CREATE INDEX IF NOT EXISTS ix_articles_modified ON ix_articles (modified);
 CREATE TABLE IF NOT EXISTS ix_members (
     listing TEXT, date INTEGER, id TEXT, path TEXT, PRIMARY KEY (listing, date, id)
 ) WITHOUT ROWID;
@@ -496,6 +497,17 @@ def recent(db: sqlite3.Connection, now: int, days: int, most: int) -> list[str]:
         "SELECT path FROM ix_articles WHERE draft = 0 AND date <= ? AND date > ?"
         " AND (wdate IS NULL OR wdate > ?) ORDER BY date DESC, id DESC LIMIT ?",
         (now, since, now, most),
+    )
+    return [p for (p,) in rows]
+
+
+def revisions(db: sqlite3.Connection, now: int, most: int) -> list[str]:
+    """Paths of the public articles changed since their date, the latest
+    changed first, at most ``most`` (:func:`feeds.listings.revisions`)."""
+    rows = db.execute(
+        "SELECT path FROM ix_articles WHERE modified > date AND draft = 0 AND date <= ?"
+        " AND (wdate IS NULL OR wdate > ?) ORDER BY modified DESC, id DESC LIMIT ?",
+        (now, now, most),
     )
     return [p for (p,) in rows]
 

@@ -127,7 +127,7 @@ def _feed(
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": channel.title,
-        "home_page_url": urls.absolute(site.base_url, channel.home or channel.path),
+        "home_page_url": urls.absolute(site.base_url, channel.page),
         "feed_url": urls.absolute(site.base_url, urls.feed(channel.path, "json")),
         "description": channel.description,
         "language": site.language,

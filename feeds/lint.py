@@ -12,23 +12,48 @@ way to readers, though it can be built.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import datetime
+from pathlib import Path
 
 from feeds import urls
-from feeds.content import Loaded
-from feeds.errors import Problem
+from feeds.content import ARTICLES, Loaded
+from feeds.errors import ContentError, Problem
+from feeds.load import read_document
 from feeds.plan import Plan
 
 
-def warnings(loaded: Loaded, now: datetime) -> list[Problem]:
-    """Every warning about content loaded with ``lint``, sorted by file and line."""
+def warnings(loaded: Loaded, now: datetime, held: Collection[str] = ()) -> list[Problem]:
+    """Every warning about content loaded with ``lint``, sorted by file and
+    line. ``held``: the URL paths of the articles left out for their problems
+    (:func:`held_pages`), which links may lead to without a warning: their
+    problems are said already."""
     found = [w for notes in loaded.notes.values() for w in notes.warnings]
-    found += _missing_pages(loaded, now)
+    found += _missing_pages(loaded, now, frozenset(held))
     found += _tag_spellings(loaded)
     return sorted(set(found), key=lambda p: (p.path, p.line or 0, p.field or "", p.message))
 
 
-def _missing_pages(loaded: Loaded, now: datetime) -> list[Problem]:
+def held_pages(root: Path, loaded: Loaded) -> set[str]:
+    """The URL paths of the articles loaded with ``partial`` that were left
+    out for their problems: the slug their front matter gives, if it reads,
+    else their file's stem."""
+    found = set()
+    for held in loaded.held:
+        if not held.path.startswith(f"{ARTICLES}/"):
+            continue
+        slug = held.path.rsplit("/", 1)[-1].removesuffix(".md")
+        try:
+            value = read_document(root, held.path).meta.values.get("slug")
+        except ContentError:
+            value = None
+        if value is not None and isinstance(value.data, str):
+            slug = value.data
+        found.add(urls.article(slug))
+    return found
+
+
+def _missing_pages(loaded: Loaded, now: datetime, held: frozenset[str]) -> list[Problem]:
     """Links to this site that lead nowhere. Everything that will exist counts
     (drafts and scheduled articles included): a link to a story that comes
     out later is an editor's plan, not a mistake."""
@@ -42,6 +67,8 @@ def _missing_pages(loaded: Loaded, now: datetime) -> list[Problem]:
         for url, line in notes.links:
             target = urls.site_path(url, site.base_url, hosts)
             if target is None:
+                continue
+            if target in held or target + "/" in held:
                 continue
             if target.startswith(urls.IMAGES):
                 exists = target.removeprefix(urls.IMAGES) in images

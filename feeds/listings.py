@@ -125,6 +125,11 @@ class Channel:
     home: str | None = None
 
     @property
+    def page(self) -> str:
+        """The path of the page its feeds link to."""
+        return self.path if self.home is None else self.home
+
+    @property
     def pushed(self) -> bool:
         """Whether its feeds name the site's WebSub hub: not an early-access
         channel's (a hub has no token) nor an archive document's (sealed,
@@ -379,6 +384,14 @@ def withdrawals(content: Content, now: datetime) -> tuple[Article, ...]:
     """Every article withdrawn by ``now``, the most recently withdrawn first."""
     gone = [a for a in content.articles if not a.draft and is_withdrawn(a, now)]
     return tuple(sorted(newest_first(gone), key=_withdrawn_on, reverse=True))
+
+
+def revisions(content: Content, now: datetime, count: int) -> tuple[Article, ...]:
+    """The public articles updated or corrected since their publication, the
+    latest changed first (then by id, newest first), at most ``count``: the
+    updates feeds' entries."""
+    revised = [a for a in content.articles if a.revised and is_public(a, now)]
+    return tuple(sorted(revised, key=lambda a: (a.modified, a.id), reverse=True)[:count])
 
 
 def _withdrawn_on(article: Article) -> datetime:

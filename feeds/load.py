@@ -254,6 +254,9 @@ def _parse_yaml_mapping(path: str, source: str, first_line: int, field_of_line: 
         line = first_line + mark.line if mark else None
         reason = e.problem or e.context or "not valid YAML"
         field = field_of_line(line) if line else None
+        if mark is not None and reason == "mapping values are not allowed in this context":
+            written = source.split("\n")
+            reason += _quote_hint(written[mark.line] if mark.line < len(written) else "")
         raise ContentError([Problem(path, line, field, f"YAML syntax error: {reason}")]) from e
     except yaml.YAMLError as e:
         raise ContentError([Problem(path, None, None, f"YAML error: {e}")]) from e
@@ -277,6 +280,23 @@ def _parse_yaml_mapping(path: str, source: str, first_line: int, field_of_line: 
             ]
         )
     return value.data
+
+
+#: A field written ``key: value``, perhaps as an item of a list.
+_FIELD_LINE = re.compile(r"\s*(?:-\s+)?([\w-]+):\s+(.*?)\s*\Z")
+
+
+def _quote_hint(line: str) -> str:
+    """What to do about PyYAML's "mapping values are not allowed in this
+    context", which a colon and a space in an unquoted value cause
+    (``title: Lima: water``): quote the value, shown quoted when the line
+    reads as one field."""
+    found = _FIELD_LINE.match(line)
+    if found is None or found.group(2)[:1] in {'"', "'"}:
+        return "; a value holding ': ' must be in quotes"
+    key, value = found.groups()
+    quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"; a value holding ': ' must be in quotes: {key}: {quoted}"
 
 
 def _located(

@@ -180,8 +180,14 @@ class Article:
 
     @property
     def modified(self) -> datetime:
-        """``updated`` when given, else ``date``."""
-        return self.updated or self.date
+        """Its last substantive change: the later of ``updated`` (else
+        ``date``) and its newest correction (a correction is one)."""
+        return max([self.updated or self.date, *(c.date for c in self.corrections)])
+
+    @property
+    def revised(self) -> bool:
+        """Changed in substance since its publication: updated or corrected."""
+        return self.modified > self.date
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from feeds.listings import (
     next_change,
     partner_listings,
     public_images,
+    revisions,
     status,
     withdrawals,
 )
@@ -135,7 +136,11 @@ class Plan:
         #: Files under ``images/`` that may be published, relative to it.
         self.images = frozenset(public_images(content, now, drafts))
         outputs = _outputs(
-            content, self.listings, withdrawals(content, now), now if drafts else None
+            content,
+            self.listings,
+            withdrawals(content, now),
+            revisions(content, now, content.site.feed_items),
+            now if drafts else None,
         )
         outputs.update(_sitemaps(content, now, self.listings, outputs))
         #: Images partners may fetch with a token (``partners/images/``): the
@@ -222,11 +227,13 @@ def _outputs(
     content: Content,
     every: tuple[Listing, ...],
     gone: tuple[Article, ...],
+    revised: tuple[Article, ...],
     preview: datetime | None,
 ) -> dict[str, Output]:
     """Every output, in the order the sitemap and the OPML list show them.
-    ``gone`` holds the withdrawn articles. ``preview`` is the moment drafts
-    and scheduled articles are marked as of, in a preview that shows them."""
+    ``gone`` holds the withdrawn articles, ``revised`` the updates feeds'.
+    ``preview`` is the moment drafts and scheduled articles are marked as of,
+    in a preview that shows them."""
     site = content.site
     words = words_for(site.language, site.language, site.zone)
     outputs: dict[str, Output] = {}
@@ -242,6 +249,12 @@ def _outputs(
         for link in listing_feeds(site, channel):
             path = urls.feed(listing.path, link.fmt)
             outputs[path] = Output(FEED_BUILDERS[link.fmt], inputs, link, keys=keys)
+    # The updates: each entry as in the site's feed, in the order of its last change.
+    updates = updates_channel(site, words)
+    for link in listing_feeds(site, updates):
+        path = urls.feed(urls.UPDATES, link.fmt)
+        inputs = (updates, revised, (), None)
+        outputs[path] = Output(FEED_BUILDERS[link.fmt], inputs, link)
     since = min((a.date for a in every[0].articles), default=EPOCH)
     gone_channel = withdrawals_channel(site, words)
     gone_key = (headers.listing_key(urls.WITHDRAWALS),)
@@ -253,8 +266,10 @@ def _outputs(
         _archive_documents(outputs, listing, archived[listing.path], site, words)
     links = feed_links(outputs)  # every feed is planned by now
     site_feeds = links.get(urls.HOME, ())
+    # The front pages offer the updates too.
+    home_feeds = site_feeds + links.get(urls.UPDATES, ())
     for listing in every:
-        feeds = site_feeds if not listing.path else links.get(listing.path, ()) + site_feeds
+        feeds = home_feeds if not listing.path else links.get(listing.path, ()) + site_feeds
         keys = (headers.listing_key(listing.path),)
         # The site's archive page is always there; a tag's or author's once
         # it has a sealed document.
@@ -302,7 +317,7 @@ def _outputs(
             ArchiveEntry(d.path, d.number, d.first, d.last, len(d.articles))
             for d in reversed(documents)
         )
-        feeds = site_feeds if not listing.path else links.get(listing.path, ()) + site_feeds
+        feeds = home_feeds if not listing.path else links.get(listing.path, ()) + site_feeds
         path = urls.archives(listing.path)
         entry = SitemapEntry(urls.absolute(site.base_url, path), None)
         keys = (headers.listing_key(listing.path),)
@@ -375,7 +390,7 @@ def document_inputs(
 def listing_feeds(site: Site, channel: Channel) -> tuple[FeedLink, ...]:
     """The subscription feeds of a listing (or of the withdrawals), as pages
     and the OPML list show them, in the plan's order of formats."""
-    home = urls.absolute(site.base_url, channel.path)
+    home = urls.absolute(site.base_url, channel.page)
     return tuple(
         FeedLink(
             channel.path,
@@ -397,8 +412,13 @@ def outlined(links: Iterable[FeedLink], group: str = "") -> tuple[FeedLink, ...]
     ``group`` (a key of :data:`feeds.urls.OPML_GROUPS`), its listings'."""
     if group:
         return tuple(e for e in links if e.fmt == "rss" and e.channel.startswith(group))
-    # (A site-wide feed a reader of the whole site follows goes here too.)
-    return tuple(e for e in links if e.fmt == "rss" and e.kind in ("site", "withdrawals"))
+    return tuple(e for e in links if e.fmt == "rss" and e.kind in OUTLINED)
+
+
+#: The kinds of channel whose feeds the default OPML list offers. Not the
+#: updates': `reader` keeps an entry per feed, and an updated story imported
+#: with it came twice (3 of the sample's 10).
+OUTLINED = ("site", "withdrawals")
 
 
 def by_use(links: Iterable[FeedLink], uses: Mapping[str, int]) -> tuple[FeedLink, ...]:
@@ -413,6 +433,20 @@ def by_use(links: Iterable[FeedLink], uses: Mapping[str, int]) -> tuple[FeedLink
         )
     )
     return tuple(next(tags) if e.kind == "tag" else e for e in every)
+
+
+def updates_channel(site: Site, words: Words) -> Channel:
+    """The updates feeds': they have no page of their own, and link to the front page."""
+    return Channel(
+        urls.UPDATES,
+        f"{site.title}: {words('updated and corrected articles')}",
+        words(
+            "The articles %(site)s has updated or corrected, the latest change first.",
+            site=site.title,
+        ),
+        "updates",
+        home=urls.HOME,
+    )
 
 
 def withdrawals_channel(site: Site, words: Words) -> Channel:

@@ -16,6 +16,10 @@ from feeds.validate import validate_site
 
 SLUG_LENGTH = 60
 
+#: Apostrophes join their word, as people read it and as WordPress writes its
+#: slugs: "Quito's" is ``quitos``, not ``quito-s``.
+APOSTROPHES = [["'", ""], ["\u2019", ""], ["\u02bc", ""]]
+
 
 def new_article(root: Path, title: str, author_ids: list[str], now: datetime) -> Path:
     """Write ``articles/<slug>.md`` under ``root`` and return its path.
@@ -36,7 +40,7 @@ def new_article(root: Path, title: str, author_ids: list[str], now: datetime) ->
     bad = FORBIDDEN_CHARACTERS.search(title)
     if bad:
         raise UsageError(f"the title has a control character (U+{ord(bad.group()):04X})")
-    slug = slugify(title, max_length=SLUG_LENGTH, word_boundary=True)
+    slug = slugify(title, max_length=SLUG_LENGTH, word_boundary=True, replacements=APOSTROPHES)
     if not slug:
         raise UsageError(f"the title {title!r} has no letters or digits to make a file name of")
     problems: list[Problem] = []

@@ -109,6 +109,8 @@ def author(author_id: str) -> str:
 ARCHIVE = "archive/"
 #: Every withdrawn article, as a page and as feeds, for partners.
 WITHDRAWALS = "withdrawals/"
+#: Feeds (no page) of the articles updated or corrected, by their last change.
+UPDATES = "updates/"
 
 
 #: The early-access feeds: token only, never exported, never listed.

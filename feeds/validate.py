@@ -36,6 +36,7 @@ from feeds.model import (
 )
 from feeds.nesting import MAX_NESTING
 from feeds.render import Rendered, render_markdown, shorten, with_sizes
+from feeds.terminal import visible
 
 SITE_FIELDS = (
     "title description base_url language timezone license producer source feed_items logo "
@@ -263,11 +264,13 @@ def validate_article(
     images: dict[str, ImageFile],
     problems: list[Problem],
     notes: Notes | None = None,
+    refused: dict[str, str] | None = None,
 ) -> Article | None:
     """``articles/<stem>.md`` to :class:`Article`, or None when it has problems.
 
     ``images`` maps paths under ``images/`` to their sizes, so that a lead
-    image can be checked and described (type, length) for enclosures.
+    image can be checked and described (type, length) for enclosures;
+    ``refused``: why each file there that is not published is not.
     """
     before = len(problems)
     zone = site.zone
@@ -314,7 +317,7 @@ def validate_article(
         entry_id = site.tag_prefix(day) + quote(stem)
 
     byline, bio_urls = _byline(fields, authors, url, site.base_url, notes)
-    image = _image(fields, site, url, images)
+    image = _image(fields, site, url, images, refused or {})
     tags = _tags(fields, notes)
     corrections = _corrections(fields, zone, date, notes)
     withdrawn = _withdrawal(fields, zone, date)
@@ -463,7 +466,13 @@ def _byline(
     return tuple(byline), bio_urls
 
 
-def _image(fields: Fields, site: Site, page_url: str, images: dict[str, ImageFile]) -> Image | None:
+def _image(
+    fields: Fields,
+    site: Site,
+    page_url: str,
+    images: dict[str, ImageFile],
+    refused: dict[str, str],
+) -> Image | None:
     image = fields.section("image", IMAGE_FIELDS)
     if image is None:
         return None
@@ -483,6 +492,9 @@ def _image(fields: Fields, site: Site, page_url: str, images: dict[str, ImageFil
     media_type, _ = mimetypes.guess_type(local or urlsplit(url).path)
     file = None
     if local is not None or url.startswith(site.base_url):
+        if local is not None and local in refused:
+            image.problem("src", f"images/{visible(local)} {refused[local]}")
+            return None
         if local is None or local not in images:
             image.problem("src", f"no such file in images/: {src!r}")
             return None

@@ -70,10 +70,10 @@ The city's reservoirs hold a third of their usual water.
 More on [the Perú page](../../tags/peru/).
 """
 
-# A 1x1 PNG: the smallest real image file.
+# A 1x1 PNG (grey, 8 bits): the smallest real image file, one that decodes.
 PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+    "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
+    "3a7e9b550000000a49444154789c636000000002000148afa4710000000049454e44ae426082"
 )
 
 

@@ -347,34 +347,37 @@ def test_no_public_file_keeps_the_withdrawn_body_or_its_own_image(export: Path) 
     for sitemap in sitemaps:
         assert "/articles/withdrawn/" not in sitemap.read_text(encoding="utf-8")
     assert "/articles/withdrawn/" not in (export / "feeds.opml").read_text(encoding="utf-8")
-    # The tag of no other story keeps its feeds while the tombstone lasts:
-    # its subscribers learn of the withdrawal too.
+    # The tag of no other story keeps its feeds, empty, for the 90 days a
+    # withdrawal is mourned: its subscribers are not left with a 404.
     emptied = feedparser.parse((export / "tags" / "cadmium" / "atom.xml").read_bytes())
-    assert emptied.entries == []
-    assert emptied.feed["at_deleted-entry"]["ref"] == "tag:archive.example.org,2025:withdrawn"
+    assert emptied.entries == [] and emptied.bozo == 0
     page = (export / "tags" / "cadmium" / "index.html").read_text(encoding="utf-8")
     assert "Nothing is published here now." in page and BODY not in page
 
 
-def test_feedparser_sees_the_tombstone_in_atom(export: Path) -> None:
+def test_a_withdrawal_is_told_by_the_withdrawals_feed_not_by_public_tombstones(
+    export: Path,
+) -> None:
+    """The public Atom feeds carry no RFC 6721 tombstone (the W3C validator
+    warns of its namespace): the story leaves them, and the withdrawals'
+    feeds say when and why; JSON Feed keeps its ``_withdrawn`` extension."""
     number = next(
         n for n, held in enumerate(sealed(), 1) if (WITHDRAWN_ON, ID + "withdrawn") in held
     )
     for url in (BASE + "atom.xml", f"{BASE}archive/{number}/atom.xml"):
-        parsed = feedparser.parse(fetch(export, url))
-        assert parsed.feed["at_deleted-entry"] == {
-            "ref": "tag:archive.example.org,2025:withdrawn",
-            "when": (NOW - timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        assert parsed.feed["at_comment"] == REASON
+        body = fetch(export, url)
+        assert b"tombstones" not in body and b"deleted-entry" not in body
+        parsed = feedparser.parse(body)
         assert "tag:archive.example.org,2025:withdrawn" not in [e.id for e in parsed.entries]
+    notices = feedparser.parse(fetch(export, BASE + "withdrawals/atom.xml")).entries
+    notice = next(e for e in notices if e.id == "tag:archive.example.org,2025:withdrawn#withdrawn")
+    assert REASON in notice.summary or REASON in notice.content[0].value
     assert json.loads(fetch(export, BASE + "feed.json"))["_withdrawn"][0]["reason"] == REASON
 
 
-def test_the_tombstone_goes_after_ninety_days(site: Path, tmp_path: Path) -> None:
+def test_an_emptied_listing_goes_after_ninety_days(site: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     build(site, out, NOW + timedelta(days=86))
-    assert b"deleted-entry" not in (out / "atom.xml").read_bytes()
     assert not (out / "tags" / "cadmium").exists()
     assert (
         b"tag:archive.example.org,2025:withdrawn" in (out / "withdrawals" / "atom.xml").read_bytes()
@@ -423,3 +426,22 @@ def test_the_withdrawn_article_answers_410_with_its_notice(app: str) -> None:
     with urllib.request.urlopen(f"{app}archive/{number}/atom.xml") as response:
         assert response.headers["Cache-Control"].startswith("public, max-age=3600,")
         assert BODY.encode() not in response.read()
+
+
+def test_the_partners_atom_feed_keeps_the_rfc_6721_tombstone(site: Path) -> None:
+    """Partners, who must take their copies down, get the tombstone in their
+    early-access Atom feed (a token feed: no public validator reads it)."""
+    from feeds.content import Loaded, load_content
+    from feeds.plan import Access, Plan
+
+    plan = Plan(Loaded(load_content(site)), NOW)
+    assert "partners/atom.xml" in plan.paths(Access.TOKEN)
+    parsed = feedparser.parse(plan.render("partners/atom.xml"))
+    assert parsed.feed["at_deleted-entry"] == {
+        "ref": "tag:archive.example.org,2025:withdrawn",
+        "when": (NOW - timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    assert parsed.feed["at_comment"] == REASON
+    for path in plan.paths():
+        if path.endswith("atom.xml"):
+            assert b"deleted-entry" not in plan.render(path), path

@@ -132,7 +132,7 @@ BROKEN: list[tuple[str, dict[str, str | bytes], list[str]]] = [
     (
         "duplicate slug, both files named",
         {"articles/other.md": article(*OK, "slug: good")},
-        ["articles/other.md: slug: 'good' is already used by articles/good.md"],
+        ["articles/other.md:5: slug: 'good' is already used by articles/good.md"],
     ),
     (
         "duplicate id, both files named",
@@ -140,7 +140,7 @@ BROKEN: list[tuple[str, dict[str, str | bytes], list[str]]] = [
             "articles/a.md": article(*OK, "id: tag:wire.example.org,2026:one"),
             "articles/b.md": article(*OK, "id: tag:wire.example.org,2026:one"),
         },
-        ["articles/b.md: id: 'tag:wire.example.org,2026:one' is already used by articles/a.md"],
+        ["articles/b.md:5: id: 'tag:wire.example.org,2026:one' is already used by articles/a.md"],
     ),
     (
         "id that is not a URI",
@@ -314,7 +314,8 @@ BROKEN: list[tuple[str, dict[str, str | bytes], list[str]]] = [
         {"articles/bad.md": article(*OK, "subtitle: one: two")},
         [
             "articles/bad.md:5: subtitle: YAML syntax error: "
-            "mapping values are not allowed in this context"
+            "mapping values are not allowed in this context; a value holding ': ' must be in "
+            'quotes: subtitle: "one: two"'
         ],
     ),
     (
@@ -653,3 +654,19 @@ def test_warnings(
     assert lines[:-1] == expected
     assert f"no problems, {len(expected)} warning" in lines[-1]
     assert main(["check", "--strict", "--content", str(content)]) == 1
+
+
+def test_problems_do_not_hide_the_warnings(
+    content: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README: every problem, then every warning, then a closing count. A
+    broken file used to hide every warning of every other file."""
+    write(content, "articles/bad.md", article("title: x", "date: 2026-13-01", OK[2]))
+    write(content, "articles/w.md", article(*OK, body="Text.\n\n<script>alert(1)</script>\n"))
+    code, lines = check(content, capsys)
+    assert code == 1
+    assert lines == [
+        "articles/bad.md:3: date: expected an ISO 8601 date, got '2026-13-01'",
+        "articles/w.md:8: body: warning: the sanitiser removes <script> and its content",
+        "checked 3 articles and 2 authors: 1 problem, 1 warning",
+    ]

@@ -65,7 +65,7 @@ def test_new_writes_a_draft_that_passes_check(
 ) -> None:
     now = datetime(2026, 11, 27, 4, 30, 15, tzinfo=UTC)  # 23:30 the day before in Lima
     path = new_article(content, "  Lima's water: a  plan?  ", ["ana-quispe", "tomas-ferreira"], now)
-    assert path == content / "articles" / "lima-s-water-a-plan.md"
+    assert path == content / "articles" / "limas-water-a-plan.md"
     assert path.read_text(encoding="utf-8") == (
         "---\n"
         'title: "Lima\'s water: a plan?"\n'
@@ -73,17 +73,17 @@ def test_new_writes_a_draft_that_passes_check(
         "authors:\n"
         "  - ana-quispe\n"
         "  - tomas-ferreira\n"
-        'id: "tag:wire.example.org,2026-11-26:lima-s-water-a-plan"\n'
-        "slug: lima-s-water-a-plan\n"
+        'id: "tag:wire.example.org,2026-11-26:limas-water-a-plan"\n'
+        "slug: limas-water-a-plan\n"
         "draft: true\n"
         "---\n"
         "\n"
         "Write the article here, in Markdown. The first paragraph becomes the summary\n"
         "unless the front matter gives one.\n"
     )
-    article = next(a for a in load_content(content).articles if a.slug == "lima-s-water-a-plan")
+    article = next(a for a in load_content(content).articles if a.slug == "limas-water-a-plan")
     assert article.draft
-    assert article.id == "tag:wire.example.org,2026-11-26:lima-s-water-a-plan"
+    assert article.id == "tag:wire.example.org,2026-11-26:limas-water-a-plan"
     assert article.date == datetime(2026, 11, 27, 4, 30, tzinfo=UTC)
 
 
@@ -92,7 +92,7 @@ def test_new_from_the_command_line(content: Path, capsys: pytest.CaptureFixture[
     assert code == 0
     path = content / "articles" / "glaciers-in-2027.md"
     assert capsys.readouterr().out == (
-        f"wrote {path} (a draft: set draft: false, or remove it, to publish)\n"
+        f"wrote {path} (a draft: `feeds publish {path}` puts it out, dated then)\n"
     )
     assert main(["check", "--content", str(content)]) == 0
 
@@ -147,8 +147,7 @@ def test_new_without_an_author_names_the_gap_for_check(
     choose from, the draft lists none yet, and `feeds check` says where."""
     assert main(["new", "A story", "--content", str(content)]) == 0
     assert capsys.readouterr().out.endswith(
-        "(a draft: set draft: false, or remove it, to publish; name its authors under "
-        "authors: before it can be published)\n"
+        "puts it out, dated then; name its authors under authors: before it can be published)\n"
     )
     text = (content / "articles" / "a-story.md").read_text()
     assert "authors: []  # add author ids from authors/: ana-quispe, tomas-ferreira\n" in text

@@ -2,8 +2,8 @@
 (:mod:`feeds.fast`), and its export is byte for byte a clean build's.
 
 Random sequences of what a wire does all day (new stories, back-dated ones,
-edits, withdrawals, deletions, drafts, stories scheduled ahead, time passing
-past embargoes and tombstones) are applied to a small site whose pages and
+edits, corrections, updates, withdrawals, deletions, drafts, stories scheduled
+ahead, time passing past embargoes and tombstones) are applied to a small site whose pages and
 archive documents fill fast, and after each step the incremental export is
 compared with a clean build of the same content at the same moment. What the
 fast path cannot do it hands to the whole build; the counting tests below
@@ -112,6 +112,42 @@ class Wire:
         path.write_text(text.replace("---\n", extra, 2).replace(extra, "---\n", 1))
         touch_later(path)
 
+    def _front(self, path: Path, line: str) -> None:
+        """Add ``line`` at the end of a file's front matter."""
+        text = path.read_text()
+        path.write_text(
+            text.replace("---\n", f"{line}---\n", 2).replace(f"{line}---\n", "---\n", 1)
+        )
+        touch_later(path)
+
+    def _since(self, path: Path) -> datetime:
+        """A moment for a change to a story: now, or just after its date."""
+        date = path.read_text().split("date: ", 1)[1].split("\n", 1)[0]
+        return max(self.now, datetime.fromisoformat(date) + timedelta(minutes=1))
+
+    def correct(self, n: int) -> None:
+        """A correction, the story's first or one more."""
+        path = self.pick(n)
+        entry = f'  - date: {self._since(path).isoformat()}\n    text: "Fixed {n}."\n'
+        text = path.read_text()
+        if "corrections:\n" in text:
+            path.write_text(text.replace("corrections:\n", f"corrections:\n{entry}", 1))
+            touch_later(path)
+        else:
+            self._front(path, f"corrections:\n{entry}")
+
+    def update(self, n: int) -> None:
+        """A substantive update: ``updated`` moves to now."""
+        path = self.pick(n)
+        when = self._since(path).isoformat()
+        text = path.read_text()
+        if "\nupdated: " in text:
+            head, rest = text.split("\nupdated: ", 1)
+            path.write_text(f"{head}\nupdated: {when}\n{rest.split(chr(10), 1)[1]}")
+            touch_later(path)
+        else:
+            self._front(path, f"updated: {when}\n")
+
     def delete(self, n: int) -> None:
         if len(self.files()) > 5:
             self.pick(n).unlink()
@@ -160,6 +196,8 @@ STEPS = st.lists(
                 "illustrated",
                 "repaint",
                 "edit",
+                "correct",
+                "update",
                 "withdraw",
                 "delete",
                 "later",
@@ -203,7 +241,7 @@ def test_incremental_equals_clean_after_every_change(
             getattr(wire, action)(n)
         report = build(wire.root, out, wire.now, cache)
         assert site_files(out) == clean(wire.root, tmp, wire.now), (action, n)
-        if action in ("new", "edit", "topic", "illustrated", "repaint"):
+        if action in ("new", "edit", "topic", "illustrated", "repaint", "correct", "update"):
             assert not report.whole, action  # planned from the index alone
     cache.close()
     shutil.rmtree(tmp)

@@ -346,7 +346,8 @@ def test_json_feed_follows_the_spec(
 
 def test_opml_lists_every_feed(sample: Content, files: dict[str, bytes]) -> None:
     """One feed per listing, in RSS (newsboat -i subscribed to every format).
-    The default list holds the site's feed and the withdrawals'; the tags'
+    The default list holds the site's feed and the withdrawals' (not the updates':
+    `reader` showed each updated story twice); the tags'
     and the authors' are lists of their own, each one nested group, tags
     most used first: a reader imports every feed of a list, and a story is in
     the site's feed and in each of its tags' and authors'."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conftest import NOW, free_port, sample_copy, write
+from conftest import NOW, SHOTS, free_port, sample_copy, write
 from feeds.content import load
 from feeds.listings import is_public
 
@@ -38,8 +38,10 @@ Not yet.
 
 
 @contextmanager
-def feeds_serve(root: Path, port: int, *options: str) -> Iterator[str]:
-    """`feeds serve` in a child process, as an editor starts it."""
+def feeds_serve(root: Path, port: int, *options: str, log: Path | None = None) -> Iterator[str]:
+    """`feeds serve` in a child process, as an editor starts it; what it
+    prints goes to ``log``, if given."""
+    output = log.open("wb") if log is not None else subprocess.DEVNULL
     server = subprocess.Popen(
         [
             sys.executable,
@@ -54,9 +56,11 @@ def feeds_serve(root: Path, port: int, *options: str) -> Iterator[str]:
         ],
         cwd=REPO,
         env={**os.environ, "FEEDS_NOW": NOW.isoformat()},  # what is public: as at NOW
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
     )
+    if log is not None:
+        output.close()  # type: ignore[union-attr]
     base = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 30
@@ -165,3 +169,115 @@ def test_a_preview_broken_from_the_start_reloads_once_fixed(
         public = [a for a in load(root).content.articles if is_public(a, NOW)]
         assert page.locator("ol.articles > li").count() == len(public) == 9
         page.close()
+
+
+def test_a_new_draft_with_a_problem_shows_it_and_reloads_once_fixed(
+    browser: Any, preview_site: tuple[Path, int]
+) -> None:
+    """It was a plain 404 that never reloaded: `feeds new` without --author,
+    its URL opened, the author filled in, still 404 seconds later."""
+    root, port = preview_site
+    with feeds_serve(root, port, "--drafts") as base:
+        made = subprocess.run(
+            [sys.executable, "-m", "feeds.cli", "new", "Wells of Quito", "--content", str(root)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "articles/wells-of-quito.md" in made.stdout
+        draft = root / "articles/wells-of-quito.md"
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        response = page.goto(base + "articles/wells-of-quito/")
+        assert response is not None and response.status == 404
+        banner = page.get_by_role("alert")
+        banner.wait_for(timeout=15_000)  # once the preview has seen the new file
+        assert "articles/wells-of-quito.md:4: authors: must list at least one author" in (
+            banner.inner_text()
+        )
+        draft.write_text(draft.read_text().replace("authors: []", "authors: [ana-quispe] #"))
+        story = page.locator("article.story")
+        story.wait_for(timeout=15_000)  # the page reloaded itself
+        assert page.locator("article.story h1").inner_text() == "Wells of Quito"
+        assert page.locator("article.story .mark").inner_text() == "Draft"
+        assert page.get_by_role("alert").count() == 0
+        page.close()
+
+
+def test_a_banner_that_comes_with_a_reload_leaves_the_headline_in_view(
+    browser: Any, preview_site: tuple[Path, int]
+) -> None:
+    """Chromium restored the element that was at the top of the page, and the
+    banner that came with the reload covered the headline and byline
+    (scrollY 229 at 1280 px)."""
+    root, port = preview_site
+    with feeds_serve(root, port) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(base + "articles/lima-reservoirs-dry-season/")
+        assert page.evaluate("window.scrollY") == 0
+        article = root / "articles/mine-workers-heat-rules.md"
+        article.write_text(article.read_text().replace("date: ", "date: 2026-13-45 #", 1))
+        banner = page.get_by_role("alert")
+        banner.wait_for(timeout=15_000)  # the page reloads itself
+        page.wait_for_load_state("load")
+        shown = banner.bounding_box()
+        headline = page.locator("article.story h1").bounding_box()
+        byline = page.locator("article.story header .meta").bounding_box()
+        assert shown is not None and headline is not None and byline is not None
+        page.screenshot(path=str(SHOTS / "preview-banner-after-reload-1280.png"))
+        assert page.evaluate("window.scrollY") == 0
+        assert shown["y"] + shown["height"] <= headline["y"] < byline["y"] < 800
+        page.close()
+
+
+def test_serve_says_what_it_shows_and_no_development_server_warning(
+    preview_site: tuple[Path, int], tmp_path: Path
+) -> None:
+    """--drafts logged "12 articles, 12 public" when 3 were not, and every
+    start printed Flask's red warning for deployments."""
+    root, port = preview_site
+    log = tmp_path / "serve.log"
+    with feeds_serve(root, port, "--drafts", log=log) as base:
+        get(base)
+    text = log.read_text()
+    public = sum(1 for a in load(root).content.articles if is_public(a, NOW))
+    assert public == 9
+    assert text.startswith(
+        f"loaded {root}: 13 articles, 9 public; the preview shows 13, drafts and "
+        "scheduled ones marked\n"
+        f"previewing {root} at http://127.0.0.1:{port}/ (pages reload on change; drafts and "
+        "scheduled articles shown, marked; Ctrl+C stops)\n"
+    ), text
+    assert "development server" not in text and "\x1b" not in text, text
+
+
+def test_a_busy_port_is_said_before_anything_else(preview_site: tuple[Path, int]) -> None:
+    """It printed "previewing at ..." first, then Werkzeug's own words."""
+    import socket
+
+    root, port = preview_site
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "feeds.cli",
+                "serve",
+                "--content",
+                str(root),
+                "--port",
+                str(port),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        f"feeds serve: port {port} of 127.0.0.1 is busy: another program listens there "
+        "(another feeds serve?); stop it, or give --port\n"
+    )

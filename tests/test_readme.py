@@ -174,6 +174,8 @@ def test_the_example_problems_are_what_check_prints(
     assert example, "the Commands section shows example problems"
     root = Path(shutil.copytree(REPO / "content", tmp_path / "content"))
     (root / "articles" / "peru.md").write_text(PERU, encoding="utf-8")
+    quito = "---\ntitle: Quito: the wells\ndate: 2026-10-01\nauthors: [ana-quispe]\n---\nText.\n"
+    (root / "articles" / "quito.md").write_text(quito, encoding="utf-8")
     assert main(["check", "--content", str(root)]) == 1
     assert capsys.readouterr().out.rstrip("\n") == example.group(1)
 

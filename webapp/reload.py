@@ -29,7 +29,7 @@ from feeds.cache import Cache, CacheError
 from feeds.content import AUTHORS, Loaded, Signature, load, scan
 from feeds.digest import source_files
 from feeds.errors import ContentError
-from feeds.listings import last_change
+from feeds.listings import is_public, last_change
 from feeds.model import Content
 from feeds.parallel import no_gc
 from feeds.plan import Plan
@@ -190,12 +190,15 @@ class LiveSite:
         self._loaded = loaded
         self.load_seconds = time.monotonic() - started
         self._publish(loaded, signature, problems)
-        served = self.snapshot.served
+        now = self.clock()
+        articles = loaded.content.articles
+        public = sum(1 for a in articles if is_public(a, now))
+        shown = ""
+        if self.drafts and self.snapshot.served is not None:
+            listed = len(self.snapshot.served.plan.listings[0].articles)
+            shown = f"; the preview shows {listed}, drafts and scheduled ones marked"
         self.logger.info(
-            "loaded %s: %d articles, %d public",
-            self.root,
-            len(loaded.content.articles),
-            len(served.plan.listings[0].articles) if served else 0,
+            "loaded %s: %d articles, %d public%s", self.root, len(articles), public, shown
         )
 
     def _load(self) -> Loaded:

@@ -300,10 +300,16 @@ def serve(path: str) -> BaseResponse:
 
 
 def not_found() -> BaseResponse:
+    """404. In the preview, the page shows the content's problems and reloads
+    on change like any other: the address of a new draft with a problem is
+    missing only until the problem is fixed."""
     snapshot = live().snapshot
     if snapshot.served is None:
         return send(Resource.of(b"Not found\n", "text/plain; charset=utf-8"), snapshot, 404)
-    return send(snapshot.served.missing, snapshot, 404)
+    missing = snapshot.served.missing
+    if current_app.config["PREVIEW"]:
+        missing = preview(missing, snapshot)
+    return send(missing, snapshot, 404)
 
 
 def http_error(error: HTTPException) -> BaseResponse:
@@ -354,12 +360,31 @@ def reload_script(snapshot: Snapshot) -> str:
     return f'<script src="/__feeds/preview.js" data-version="{snapshot.version}" defer></script>'
 
 
-#: Reloads the page when what the preview serves or reports changes.
+#: Reloads the page when what the preview serves or reports changes, back at
+#: the same scroll position. The browser's own restoration is turned off:
+#: Chromium puts back the element that was at the top, which a problem banner
+#: that came with the reload then covers (the headline and byline).
 PREVIEW_SCRIPT = b"""(function () {
   var seen = document.currentScript.dataset.version;
+  var key = "feeds-preview-scroll " + location.pathname;
+  var store = null;
+  try { store = window.sessionStorage; } catch (e) {}
+  if ("scrollRestoration" in history) { history.scrollRestoration = "manual"; }
+  var kept = store ? store.getItem(key) : null;
+  if (kept !== null) {
+    store.removeItem(key);
+    var back = function () { window.scrollTo(0, Number(kept)); };
+    back();
+    window.addEventListener("load", back, {once: true});
+  }
   setInterval(function () {
     fetch("/__feeds/version", {cache: "no-store"}).then(function (r) { return r.text(); })
-      .then(function (v) { if (v !== seen) { location.reload(); } }, function () {});
+      .then(function (v) {
+        if (v !== seen) {
+          if (store) { store.setItem(key, String(window.scrollY)); }
+          location.reload();
+        }
+      }, function () {});
   }, 1000);
 })();
 """
