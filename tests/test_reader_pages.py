@@ -128,7 +128,7 @@ def test_the_feeds_page_at_a_wires_size(browser: Any, big_site: str) -> None:
     assert len(set(names)) == len(names), "two buttons of the same name"
     assert page.get_by_role("button", name="Copy", exact=True).count() == 0
     page.eval_on_selector_all("details", "all => all.forEach(d => { d.open = false; })")
-    assert closed == 6  # the site's feeds and the withdrawals'
+    assert closed == 9  # the site's feeds, the updates' and the withdrawals'
     tags = page.locator("section", has=page.get_by_role("heading", name="Tags", exact=True))
     shown = tags.locator("summary").all_inner_texts()
     content = load_content(ROOTS[big_site], big_site)
