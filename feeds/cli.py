@@ -587,7 +587,7 @@ def partner_rotate(args: argparse.Namespace, state: State, site: Site, now: date
     if known is not None and known.revoked is not None:
         raise UsageError(
             f"{args.name} is revoked: no token of it works again "
-            "(feeds partner add gives a new partner a token)"
+            f"(feeds partner reinstate {args.name!r} gives it a new one)"
         )
     token, kept = partners.new_token()
     grace = args.grace_days * 86_400
@@ -604,6 +604,23 @@ def partner_rotate(args: argparse.Namespace, state: State, site: Site, now: date
 
 def _missing(name: str) -> NoReturn:
     raise UsageError(f"no partner is named {name!r} (see feeds partner list)")
+
+
+def partner_reinstate(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
+    from feeds import partners
+
+    token, kept = partners.new_token()
+    done = state.reinstate(args.name, kept, now.timestamp())
+    if done is None:
+        _missing(args.name)
+    if not done:
+        raise UsageError(f"{args.name} is not revoked (feeds partner rotate gives it a new token)")
+    print(f"reinstated {args.name}: a new token, shown this once (no old one works again):")
+    print()
+    print(f"  {token}")
+    print()
+    print(_how_to_use(site, token, (state.partner(args.name) or _missing(args.name)).scope))
+    return 0
 
 
 def partner_revoke(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
@@ -1141,6 +1158,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revoke = action("revoke", "Refuse every token of a partner from now on.", partner_revoke)
     revoke.add_argument("name", metavar="NAME")
+    reinstate = action(
+        "reinstate",
+        "Take back a revocation: a new token (no old one works again); "
+        "its audit and history stay under its name.",
+        partner_reinstate,
+    )
+    reinstate.add_argument("name", metavar="NAME")
     audit = action("audit", "Print the audit of fetches, granted or refused.", partner_audit)
     audit.add_argument("name", nargs="?", metavar="NAME", help="one partner's only")
     audit.add_argument("--since", metavar="DATE", help="from then on (ISO 8601)")

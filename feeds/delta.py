@@ -72,6 +72,7 @@ from feeds.plan import (
     FEED_BUILDERS,
     TAG_INDEX_MOST,
     WITHDRAWAL_BUILDERS,
+    by_use,
     document_inputs,
     index_order,
     listing_feeds,
@@ -332,8 +333,18 @@ class Delta:
         if urls.HOME in touched or has_news != had_news:
             home = seen_after.get(urls.HOME) or self.seen(urls.HOME, (), after)
             self._sitemaps(seen_before.get(urls.HOME, home), home, after, files, has_news)
-        if lists_changed:  # (the one step here that reads every listing)
-            self._lists(index.listings(self.db, after, DAYS), after, files)
+        # /feeds/ and the OPML lists show tags most used first: their order.
+        used = {
+            x: seen_before[x].slots
+            for x in touched
+            if x.startswith(urls.TAGS) and seen_before[x].slots != seen_after[x].slots
+        }
+        reordered = False
+        if used and not lists_changed:  # (the tags' keys only, not their articles)
+            uses = index.uses(self.db, urls.TAGS, after)
+            reordered = _ranked(uses) != _ranked({**uses, **used})
+        if lists_changed or reordered:  # (the one step here that reads every listing)
+            self._lists(index.listings(self.db, after, DAYS), after, files, lists_changed)
         images_after = self._public_images(olds + news, after)
         for name in images_before.keys() | images_after.keys() | self.redone:
             path = urls.image(name)
@@ -673,9 +684,10 @@ class Delta:
                 entries.append(SitemapEntry(url, rfc3339(index.moment(changed))))
         self._render(files, urls.SITEMAP, sitemap_index, tuple(entries))
 
-    def _lists(self, every: Mapping[str, int], now: int, files: Files) -> None:
+    def _lists(self, every: Mapping[str, int], now: int, files: Files, whole: bool) -> None:
         """A listing came or went, or its archive page: what lists them all,
-        in the plan's order (the site, its tags, its authors)."""
+        in the plan's order (the site, its tags, its authors); unless
+        ``whole``, only the tags' order changed: what shows it."""
         order = [urls.HOME]
         order += sorted(x for x in every if x.startswith(urls.TAGS))
         order += [urls.author(a) for a in self.authors if urls.author(a) in every]
@@ -684,9 +696,17 @@ class Delta:
         gone = withdrawals_channel(self.site, self.words)
         links = [link for c in channels for link in listing_feeds(self.site, c)]
         links += listing_feeds(self.site, self.updates) + listing_feeds(self.site, gone)
+        links = list(by_use(links, every))
         path = urls.file_of(urls.FEEDS_PAGE)
         self._render(files, path, feeds_page, tuple(links))
+        tags = urls.OPML_GROUPS[urls.TAGS]
+        self._render(files, tags, build_opml, outlined(links, urls.TAGS), urls.TAGS)
+        if not whole:
+            return
         self._render(files, urls.OPML, build_opml, outlined(links))
+        for prefix, opml in urls.OPML_GROUPS.items():
+            if prefix != urls.TAGS:
+                self._render(files, opml, build_opml, outlined(links, prefix), prefix)
         base = self.site.base_url
         entries = [SitemapEntry(urls.absolute(base, x), None) for x in order]
         entries.append(SitemapEntry(urls.absolute(base, urls.WITHDRAWALS), None))
@@ -735,6 +755,11 @@ def remember_counts(db: sqlite3.Connection, site: Site, now: int) -> None:
         months.update(index.public_counts(db, folder, now))
     for key, count in months.items():
         index.put_count(db, key, count)
+
+
+def _ranked(uses: Mapping[str, int]) -> list[str]:
+    """Listings most used first, as :func:`feeds.plan.by_use` orders tags."""
+    return sorted(uses, key=lambda x: (-uses[x], x))
 
 
 def _kind(path: str) -> tuple[str, bool]:

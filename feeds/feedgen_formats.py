@@ -13,7 +13,7 @@ feedgen's quirks, and how they are contained here:
 * Atom entry links lose ``rel``, ``type`` and ``length`` (feedgen #135) and it
   refuses ``rel="license"``; media has no credit. The extensions below write
   the enclosure and licence links, Media RSS with credit, Creative Commons
-  licences and the stylesheet instruction themselves. Their Atom elements are
+  licences and the note for people who open a feed in a browser themselves. Their Atom elements are
   unqualified, like feedgen's, so that lxml does not invent an ``ns0:`` prefix;
 * each ``category()`` call rebuilds the entry's RSS categories from all it has:
   an entry's categories are given in one call.
@@ -92,12 +92,24 @@ def newest(
     )
 
 
-class _FeedExtras(BaseExtension):  # type: ignore[misc]
-    """Stylesheet instruction; in RSS the WebSub hub link; the archive's links
-    and marker (RFC 5005); in the partners' Atom the tombstones of withdrawn
-    entries (RFC 6721)."""
+def people_note(renderer: Renderer) -> str:
+    """What a person who opens a feed in a browser reads first. No browser
+    styles our feeds: Chromium shows ``application/rss+xml`` and
+    ``application/atom+xml`` as plain text, and Firefox saves them as a file
+    (an XSL stylesheet applies in neither); both show the comment first."""
+    site = renderer.site
+    words = renderer.words(site.language)
+    page = urls.absolute(site.base_url, urls.FEEDS_PAGE)
+    text = words("This is a web feed, for feed readers. How to follow it: %(url)s", url=page)
+    return f" {text} ".replace("--", "- -")  # (a comment may not hold "--")
 
-    stylesheet: str | None = None
+
+class _FeedExtras(BaseExtension):  # type: ignore[misc]
+    """A note for people (:func:`people_note`); in RSS the WebSub hub link; the
+    archive's links and marker (RFC 5005); in the partners' Atom the tombstones
+    of withdrawn entries (RFC 6721)."""
+
+    note: str | None = None
     hub: str | None = None
     #: (rel, href) of the archive links: current, prev-archive, next-archive.
     history: tuple[tuple[str, str], ...] = ()
@@ -109,15 +121,12 @@ class _FeedExtras(BaseExtension):  # type: ignore[misc]
         found = {"fh": FH_NS} if self.history or self.archive else {}
         return {**found, **({"at": AT_NS} if self.tombstones else {})}
 
-    def _stylesheet(self, root: Any) -> None:
-        if self.stylesheet:
-            pi = etree.ProcessingInstruction(
-                "xml-stylesheet", f'href="{html.escape(self.stylesheet)}" type="text/xsl"'
-            )
-            root.addprevious(pi)
+    def _note(self, root: Any) -> None:
+        if self.note:
+            root.addprevious(etree.Comment(self.note))
 
     def extend_rss(self, feed: Any) -> Any:
-        self._stylesheet(feed)
+        self._note(feed)
         channel = feed.find("channel")
         at = 3  # beside the self link, after title, link, description
         if self.hub:
@@ -131,7 +140,7 @@ class _FeedExtras(BaseExtension):  # type: ignore[misc]
         return feed
 
     def extend_atom(self, feed: Any) -> Any:
-        self._stylesheet(feed)
+        self._note(feed)
         at = _index_after_links(feed)
         if self.archive:
             feed.insert(at, etree.Element(f"{{{FH_NS}}}archive"))
@@ -233,9 +242,7 @@ def _generator(
     hub = site.hub if channel.pushed else None
     feed = FeedGenerator()
     feed.register_extension("extras", _FeedExtras, None, atom=True, rss=True)
-    # Relative: Chromium refuses a stylesheet from another origin, and an export
-    # may be served from any address.
-    feed.extras.stylesheet = urls.relative(urls.feed(channel.path, fmt), urls.STYLESHEET)
+    feed.extras.note = people_note(renderer)
     if history is not None:
         feed.extras.archive = history.archive
         feed.extras.history = tuple(
@@ -451,7 +458,7 @@ def _withdrawals(
     page_url = urls.absolute(site.base_url, channel.path)
     feed = FeedGenerator()
     feed.register_extension("extras", _FeedExtras, None, atom=True, rss=True)
-    feed.extras.stylesheet = urls.relative(urls.feed(channel.path, fmt), urls.STYLESHEET)
+    feed.extras.note = people_note(renderer)
     if fmt == "rss":
         feed.extras.hub = site.hub
     feed.id(feed_url)

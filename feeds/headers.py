@@ -42,8 +42,10 @@ PAGE_POLICY = (
     "default-src 'none'; img-src * data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 )
-#: A feed opened in a browser may be styled by the site's XSL stylesheet.
-FEED_POLICY = "default-src 'none'; img-src * data:; style-src 'self' 'unsafe-inline'"
+#: A feed opened in a browser loads nothing: no browser styles one with the
+#: feed's media types (Chromium shows it as text, Firefox saves it), and it
+#: opens with a comment naming the feeds page instead.
+FEED_POLICY = "default-src 'none'"
 #: Nothing in an image, an SVG above all, may run script or load anything.
 FILE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
@@ -67,7 +69,7 @@ def security(kind: str) -> Headers:
     """``X-Content-Type-Options`` and the Content-Security-Policy for a media type."""
     if kind.startswith("text/html"):
         policy = PAGE_POLICY
-    elif kind.startswith(("application/rss+xml", "application/atom+xml", "text/xsl")):
+    elif kind.startswith(("application/rss+xml", "application/atom+xml")):
         policy = FEED_POLICY
     else:
         policy = FILE_POLICY

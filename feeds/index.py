@@ -458,6 +458,18 @@ def public_counts(db: sqlite3.Connection, folder: str, now: int) -> dict[str, in
     return {listing: int(count) for listing, count in rows}
 
 
+def uses(db: sqlite3.Connection, prefix: str, now: int) -> dict[str, int]:
+    """The number of slots at ``now`` of every listing under ``prefix``
+    (``tags/``), existing or not: read off the key of the members alone."""
+    stop = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    rows = db.execute(
+        "SELECT listing, count(*) FROM ix_members"
+        " WHERE listing >= ? AND listing < ? AND date <= ? GROUP BY listing",
+        (prefix, stop, now),
+    )
+    return {listing: int(count) for listing, count in rows}
+
+
 # -- what the indexes count ----------------------------------------------------------------
 #
 # /tags/, /authors/ and /archive/ show how many public stories each tag,

@@ -508,26 +508,38 @@ def desk_page(
     site = renderer.site
 
     def chart(figure: Republication) -> Markup:
+        """Bars of hits a day over :data:`CHART_DAYS` days, with an axis:
+        the most hits a day at its top, 0 at its foot, the first and last
+        days under it."""
         days = dict(figure.days)
         last = max(days) if days else "1970-01-01"
         end = date.fromisoformat(last)
         shown = [(end - timedelta(days=n)).isoformat() for n in range(CHART_DAYS - 1, -1, -1)]
         top = max(days.values(), default=1)
+        left, foot = 34, 44  # room for the axis's numbers, and for the dates under it
         bars = []
         for index, day in enumerate(shown):
             count = days.get(day, 0)
-            height = round(38 * count / top) if count else 0
+            height = round(40 * count / top) if count else 0
             bars.append(
                 Markup(
                     '<rect x="{}" y="{}" width="8" height="{}" fill="#2a6f97">'
                     "<title>{}: {}</title></rect>"
-                ).format(index * 10, 40 - height, max(height, 0), day, count)
+                ).format(left + index * 10, foot - height, height, day, count)
             )
-        label = f"Hits a day, {shown[0]} to {shown[-1]}"
+        right = left + CHART_DAYS * 10
+        axis = Markup(
+            '<line x1="{l}" y1="4" x2="{l}" y2="{f}"/><line x1="{l}" y1="{f}" x2="{r}" y2="{f}"/>'
+            '<text x="{t}" y="12" text-anchor="end">{top}</text>'
+            '<text x="{t}" y="{f}" text-anchor="end">0</text>'
+            '<text x="{l}" y="58">{first}</text>'
+            '<text x="{r}" y="58" text-anchor="end">{last}</text>'
+        ).format(l=left, f=foot, r=right, t=left - 4, top=top, first=shown[0], last=shown[-1])
+        label = f"Hits a day, {shown[0]} to {shown[-1]}, at most {top}"
         return Markup(
-            '<svg class="chart" role="img" aria-label="{}" width="300" height="40" '
-            'viewBox="0 0 300 40" xmlns="http://www.w3.org/2000/svg">{}</svg>'
-        ).format(label, Markup("").join(bars))
+            '<svg class="chart" role="img" aria-label="{}" width="{}" height="62" '
+            'viewBox="0 0 {} 62" xmlns="http://www.w3.org/2000/svg">{}{}</svg>'
+        ).format(label, right + 2, right + 2, axis, Markup("").join(bars))
 
     return _render(
         renderer,

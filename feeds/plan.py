@@ -345,9 +345,10 @@ def _outputs(
                     month_page, stories, keys=keys
                 )
         outputs[urls.file_of(path)] = Output(archive_page, shown, entry, keys=keys)
+    uses = {listing.path: len(listing.slots) for listing in every}
     every_feed = tuple(o.listed_as for o in outputs.values() if isinstance(o.listed_as, FeedLink))
     entry = SitemapEntry(urls.absolute(site.base_url, urls.FEEDS_PAGE), None)
-    outputs[urls.file_of(urls.FEEDS_PAGE)] = Output(feeds_page, (every_feed,), entry)
+    outputs[urls.file_of(urls.FEEDS_PAGE)] = Output(feeds_page, (by_use(every_feed, uses),), entry)
     tags, more = tag_entries(every, site)
     entry = SitemapEntry(urls.absolute(site.base_url, urls.TAG_INDEX), None)
     outputs[urls.file_of(urls.TAG_INDEX)] = Output(tag_index_page, (tags, more), entry)
@@ -360,11 +361,10 @@ def _outputs(
         entry = SitemapEntry(urls.absolute(site.base_url, path), None)
         outputs[urls.file_of(path)] = Output(site_page, (own,), entry)
     listed = [out.listed_as for out in outputs.values() if out.access is Access.PUBLIC]
-    # One feed per listing, in RSS: a reader importing every format would show
-    # each story three times.
-    rss = outlined(e for e in listed if isinstance(e, FeedLink))
-    outputs[urls.OPML] = Output(build_opml, (rss,))
-    outputs[urls.STYLESHEET] = Output(static_file, ("feed.xsl",))
+    rss = by_use((e for e in listed if isinstance(e, FeedLink)), uses)
+    outputs[urls.OPML] = Output(build_opml, (outlined(rss),))
+    for prefix, path in urls.OPML_GROUPS.items():
+        outputs[path] = Output(build_opml, (outlined(rss, prefix), prefix))
     outputs[urls.STYLE] = Output(static_file, ("style.css",))
     outputs[urls.SCRIPT] = Output(static_file, ("site.js",))
     outputs[urls.FAVICON] = Output(static_file, ("favicon.ico",))
@@ -496,15 +496,35 @@ def listing_feeds(site: Site, channel: Channel) -> tuple[FeedLink, ...]:
     )
 
 
-def outlined(links: Iterable[FeedLink]) -> tuple[FeedLink, ...]:
-    """The feeds the OPML list offers: one per listing, in RSS (a reader
-    importing every format would show each story three times), and the
-    withdrawals'."""
+def outlined(links: Iterable[FeedLink], group: str = "") -> tuple[FeedLink, ...]:
+    """The feeds an OPML list offers, one per listing, in RSS (a reader
+    importing every format would show each story three times): by default
+    the site's and the withdrawals' (a story is in the site's feed and in its
+    tags' and authors': a reader importing them all sees it many times); with
+    ``group`` (a key of :data:`feeds.urls.OPML_GROUPS`), its listings'."""
+    if group:
+        return tuple(e for e in links if e.fmt == "rss" and e.channel.startswith(group))
     return tuple(e for e in links if e.fmt == "rss" and e.kind in OUTLINED)
 
 
-#: The kinds of channel whose feeds the OPML list offers.
-OUTLINED = ("site", "updates", "withdrawals", "tag", "author", "section")
+#: The kinds of channel whose feeds the default OPML list offers. Not the
+#: updates': `reader` keeps an entry per feed, and an updated story imported
+#: with it came twice (3 of the sample's 10).
+OUTLINED = ("site", "withdrawals")
+
+
+def by_use(links: Iterable[FeedLink], uses: Mapping[str, int]) -> tuple[FeedLink, ...]:
+    """``links`` with the tags' most used first (by their listings' numbers of
+    slots in ``uses``, then by path), in the places tags had: a wire has
+    hundreds, and readers look for the big ones."""
+    every = tuple(links)
+    tags = iter(
+        sorted(
+            (e for e in every if e.kind == "tag"),
+            key=lambda e: (-uses.get(e.channel, 0), e.channel),
+        )
+    )
+    return tuple(next(tags) if e.kind == "tag" else e for e in every)
 
 
 def updates_channel(site: Site, words: Words) -> Channel:

@@ -1415,6 +1415,34 @@ class State:
             )
         return True
 
+    def reinstate(self, name: str, token: Token, now: float) -> bool | None:
+        """Take back the revocation of ``name`` with a new token: none of its
+        old ones works again, and nothing owed to it while revoked is sent;
+        its audit and history stay under its name. None when there is no
+        such partner, False when it is not revoked."""
+        with self.begin() as connection:
+            row = connection.execute(
+                select(partners.c.id, partners.c.revoked).where(partners.c.name == name)
+            ).first()
+            if row is None:
+                return None
+            if row.revoked is None:
+                return False
+            connection.execute(update(partners).where(partners.c.id == row.id).values(revoked=None))
+            connection.execute(
+                update(tokens)
+                .where(
+                    tokens.c.partner == row.id,
+                    (tokens.c.valid_until.is_(None)) | (tokens.c.valid_until > now),
+                )
+                .values(valid_until=now)
+            )
+            connection.execute(
+                insert(tokens).values(id=token.id, partner=row.id, sha256=token.sha256, created=now)
+            )
+            connection.execute(delete(deliveries).where(deliveries.c.partner == name))
+        return True
+
     def revoke(self, name: str, now: float) -> bool:
         """Refuse every token of ``name`` from now on; False when there is none."""
         with self.begin() as connection:

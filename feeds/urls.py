@@ -30,8 +30,12 @@ FEED_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 HOME = ""
 #: The page that lists every feed, for people who click a feed link.
 FEEDS_PAGE = "feeds/"
+#: The OPML list a reader imports by default: the site's feed (and the
+#: withdrawals'), so that no story comes twice; the tags' and the authors'
+#: feeds are lists of their own (:data:`OPML_GROUPS`), for readers to choose.
 OPML = "feeds.opml"
-STYLESHEET = "feed.xsl"
+#: The OPML list of each group of listings, by the prefix of their paths.
+OPML_GROUPS = {"tags/": "feeds/tags.opml", "authors/": "feeds/authors.opml"}
 #: The sitemap index (sitemaps.org): it names the sitemaps under :data:`SITEMAPS`.
 SITEMAP = "sitemap.xml"
 #: The folder of the sitemaps the index names.
@@ -58,7 +62,6 @@ TAGS = "tags/"
 _MEDIA_TYPES = {
     **{name: f"{FEED_TYPES[fmt]}; charset=utf-8" for fmt, name in FEED_FILES.items()},
     ".opml": "text/x-opml; charset=utf-8",
-    ".xsl": "text/xsl; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",

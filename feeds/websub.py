@@ -217,8 +217,11 @@ def _record(
 
 def log_path(database: str) -> Path:
     """Where the background sender started by ``feeds build`` logs: beside
-    the SQLite file, or in ``state/`` beside the content for PostgreSQL."""
+    the SQLite file, or for PostgreSQL in the folder of ``$FEEDS_STATE`` (this
+    machine's), else in ``state/`` beside the content."""
     file = sqlite_file(database)
+    if file is None and os.environ.get("FEEDS_STATE"):
+        file = Path(os.environ["FEEDS_STATE"])  # this machine's own state folder
     return (file.parent if file is not None else folder()) / "pings.log"
 
 

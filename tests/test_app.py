@@ -169,7 +169,7 @@ def test_every_route_has_its_media_type_and_cache_headers(
         ("/tags/peru/rss.xml", "application/rss+xml; charset=utf-8"),
         ("/authors/ana-quispe/feed.json", "application/feed+json; charset=utf-8"),
         ("/feeds.opml", "text/x-opml; charset=utf-8"),
-        ("/feed.xsl", "text/xsl; charset=utf-8"),
+        ("/feeds/tags.opml", "text/x-opml; charset=utf-8"),
         ("/sitemap.xml", "application/xml; charset=utf-8"),
         ("/", "text/html; charset=utf-8"),
         ("/articles/lima-reservoirs-dry-season/", "text/html; charset=utf-8"),

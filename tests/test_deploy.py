@@ -109,13 +109,13 @@ def test_rank_puts_what_links_after_what_it_links_to() -> None:
         "tags/peru/index.html",
         "articles/x/index.html",
         "404.html",
-        "feed.xsl",
+        "favicon.ico",
         "static/style.css",
         "images/a.png",
     ]
     ranks = [rank(f) for f in files]
     assert ranks == sorted(ranks, reverse=True)
-    assert rank("images/a.png") == rank("feed.xsl") == rank("404.html")
+    assert rank("images/a.png") == rank("favicon.ico") == rank("404.html")
     assert rank("rss.xml") == rank("tags/peru/atom.xml")
     assert rank("robots.txt") == rank("sitemap.xml")  # it names the sitemap
 

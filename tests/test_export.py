@@ -21,7 +21,7 @@ def test_build_writes_every_url_of_the_design(sample: Path, tmp_path: Path) -> N
     report = build(sample, out, NOW)
     files = tree(out)
     assert report.files == report.written == len(files) - 2  # all but the marker and manifest
-    for path in ("rss.xml", "atom.xml", "feed.json", "feeds.opml", "feed.xsl", MARKER):
+    for path in ("rss.xml", "atom.xml", "feed.json", "feeds.opml", "feeds/tags.opml", MARKER):
         assert path in files
     for listing in ("tags/peru/", "tags/climate-change/", "authors/ana-quispe/"):
         for name in ("rss.xml", "atom.xml", "feed.json"):

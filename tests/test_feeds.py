@@ -286,17 +286,19 @@ def test_article_language_is_marked_where_it_differs(
     assert [e.get("language") for e in rss.entries if e.id == spanish.id] == ["es"]
 
 
-def test_every_feed_is_well_formed_and_styled(files: dict[str, bytes]) -> None:
-    """The stylesheet is linked relative to the feed: a browser refuses one from
-    another origin, and an export may be served from any address."""
+def test_every_feed_opens_with_the_way_to_the_feeds_page(files: dict[str, bytes]) -> None:
+    """No browser applied the XSL stylesheet the feeds named (Chromium shows
+    them as text, Firefox saves them): they open with a comment saying where
+    people learn to follow them, in the site's language."""
     for path, data in files.items():
         if path.endswith(("rss.xml", "atom.xml")):
             etree.fromstring(data)
-            up = "../" * path.count("/")
             assert data.startswith(
                 b"<?xml version='1.0' encoding='UTF-8'?>\n"
-                + f'<?xml-stylesheet href="{up}feed.xsl" type="text/xsl"?>\n'.encode()
+                b"<!-- This is a web feed, for feed readers. How to follow it:"
+                b" https://wire.example.org/feeds/ -->\n"
             ), path
+            assert b"xml-stylesheet" not in data
 
 
 def is_rfc3339(text: str) -> bool:
@@ -347,19 +349,32 @@ def test_json_feed_follows_the_spec(
 
 
 def test_opml_lists_every_feed(sample: Content, files: dict[str, bytes]) -> None:
-    """One feed per listing, in RSS: a reader that imports the list (newsboat
-    -i) subscribes to each listing once, not to each story three times; the
-    updates, and the withdrawals, which partners follow."""
+    """One feed per listing, in RSS (newsboat -i subscribed to every format).
+    The default list holds the site's feed and the withdrawals' (not the updates':
+    `reader` showed each updated story twice); the tags'
+    and the authors' are lists of their own, each one nested group, tags
+    most used first: a reader imports every feed of a list, and a story is in
+    the site's feed and in each of its tags' and authors'."""
     opml = etree.fromstring(files["feeds.opml"])
     outlines = opml.findall("body/outline")
     every = listings(sample, NOW)
     assert [o.get("xmlUrl") for o in outlines] == [
-        *(x.feed_url(sample.site, "rss") for x in every),
-        sample.site.base_url + "updates/rss.xml",
+        sample.site.base_url + "rss.xml",
         sample.site.base_url + "withdrawals/rss.xml",
     ]
     assert {o.get("type") for o in outlines} == {"rss"}
     assert all(o.get("htmlUrl") and o.get("title") for o in outlines)
+    tags = sorted((x for x in every if x.kind == "tag"), key=lambda x: (-len(x.slots), x.path))
+    authors = [x for x in every if x.kind == "author"]
+    for path, heading, group in (
+        ("feeds/tags.opml", "Tags", tags),
+        ("feeds/authors.opml", "Authors", authors),
+    ):
+        (nest,) = etree.fromstring(files[path]).findall("body/outline")
+        assert nest.get("text") == heading and nest.get("xmlUrl") is None
+        assert [o.get("xmlUrl") for o in nest] == [x.feed_url(sample.site, "rss") for x in group]
+        assert {o.get("type") for o in nest} == {"rss"}
+    assert len({len(x.slots) for x in tags}) > 1  # (the order is by use, not by name)
 
 
 def test_feeds_are_capped_newest_first(sample: Content) -> None:

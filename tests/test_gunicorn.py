@@ -31,7 +31,14 @@ def fetch(url: str, method: str = "GET", **headers: str) -> tuple[int, dict[str,
 def test_every_route_over_http(served: tuple[str, Path]) -> None:
     base, root = served
     every = listings(load_content(root, base), NOW)
-    paths = ["", "sitemap.xml", "feeds.opml", "feed.xsl", "static/style.css", "images/logo.png"]
+    paths = [
+        "",
+        "sitemap.xml",
+        "feeds.opml",
+        "feeds/tags.opml",
+        "static/style.css",
+        "images/logo.png",
+    ]
     for listing in every:
         paths += [
             listing.path,

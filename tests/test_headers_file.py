@@ -196,7 +196,7 @@ def test_the_app_sends_what_the_rules_give(sample: Path, tmp_path: Path) -> None
         "/sitemaps/pages.xml",
         "/sitemaps/articles-1.xml",
         "/feeds.opml",
-        "/feed.xsl",
+        "/feeds/tags.opml",
         "/static/style.css",
         "/images/logo.png",
         "/images/a/Shout.PNG",

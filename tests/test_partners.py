@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ import pytest
 from conftest import (
     CHROMIUM,
     FLAGS,
+    SHOTS,
     free_port,
     gunicorn,
     newsboat_reload,
@@ -382,6 +384,41 @@ def test_revoked_and_rotated_tokens(desk: Desk) -> None:
     assert last.startswith("feeds partner: El Diario is revoked"), refused.stderr
 
 
+def test_a_revoked_partner_is_reinstated_under_its_name(desk: Desk) -> None:
+    """A revoked partner could not come back: rotate refused it and add
+    refused its name, which split its audit and history under a new name.
+    `feeds partner reinstate` gives it a new token; no old one works again."""
+    url = desk.base + "partners/rss.xml"
+    old = token_of(feeds(desk.env, "partner", "add", "Back Again"))
+    feeds(desk.env, "partner", "revoke", "Back Again")
+    with fetch(url, basic(old)) as response:
+        assert response.status == 401
+    new = token_of(feeds(desk.env, "partner", "reinstate", "Back Again"))
+    with fetch(url, basic(new)) as response:
+        assert response.status == 200
+    with fetch(url, basic(old)) as response:
+        assert response.status == 401
+    listed = feeds(desk.env, "partner", "list")
+    assert len(re.findall(r"^Back Again\s+early-access\s+active", listed, re.M)) == 1, listed
+    # One audit, under its name: the refusal while revoked, the new token's
+    # fetch, and the old token refused after (it ended when it came back).
+    audit = audit_until(
+        desk.env, lambda text: "rotated out" in text and " ok " in text, "Back Again"
+    )
+    rows = [line for line in audit.splitlines() if "/partners/rss.xml" in line]
+    assert all(line.split("  ")[1] == "Back Again" for line in rows), audit
+    assert [re.search(r" (200|401) +\d+ +(ok|revoked|rotated out) ", r)[2] for r in rows] == [  # type: ignore[index]
+        "ok",
+        "rotated out",
+        "revoked",
+    ], audit
+    refused = subprocess.run(
+        [FEEDS, "partner", "reinstate", "Back Again"], env=desk.env, capture_output=True, text=True
+    )
+    assert refused.returncode == 1 and "fp_" not in refused.stdout + refused.stderr
+    assert "Back Again is not revoked" in refused.stderr, refused.stderr
+
+
 def test_every_fetch_is_audited_with_who_what_and_how_much(desk: Desk) -> None:
     with fetch(
         desk.base + "partners/tags/rivers/rss.xml",
@@ -502,6 +539,88 @@ def test_the_desk_shows_editors_the_figures(desk: Desk, tmp_path: Path) -> None:
             assert problems == []
         finally:
             browser.close()
+
+
+def refusals(env: dict[str, str]) -> Counter[str]:
+    """Requests refused, by outcome, as `feeds partner audit` counts them."""
+    printed = feeds(env, "partner", "audit", "--since", "2000-01-01").split("Refused requests")
+    found: Counter[str] = Counter()
+    for line in printed[-1].splitlines() if len(printed) > 1 else ():
+        row = re.search(r" 401 +\d+ +(no token|malformed token|\S+) .* (\d+) +\S+ \S+$", line)
+        if row:
+            found[row[1]] += int(row[2])
+    return found
+
+
+def test_the_desk_in_an_editors_browser(desk: Desk) -> None:
+    """Every visit by the editor's browser added a `401 no token` row (the
+    Basic challenge) before its 200; at 1280 px the audit hid Outcome, Client
+    and User agent behind a scroll inside the table and each time wrapped
+    onto three lines; the "hits a day" chart had no dates or axis."""
+    require("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with fetch(desk.base + "articles/lima-reservoirs-dry-season/") as response:
+        pixel = re.search(r"/(r/[0-9a-f]{32}\.gif)", response.read().decode())
+    assert pixel is not None
+    with fetch(desk.base + pixel[1], Referer=PARTNER_ORIGIN) as response:
+        assert response.status == 200  # a republication: a chart to draw
+    agent = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/156.0.0.0 Safari/537.36 PartnerCMS/{time.monotonic_ns()}"
+    )
+    with fetch(
+        desk.base + "partners/rss.xml", basic(desk.tokens["La Prensa"]), **{"User-Agent": agent}
+    ) as response:
+        assert response.status == 200  # a row of the audit, with a long user agent
+    audit_until(desk.env, lambda text: agent in text, "La Prensa")
+    before = refusals(desk.env)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            for width in (1280, 390):
+                context = browser.new_context(
+                    viewport={"width": width, "height": 900},
+                    http_credentials={"username": "editor", "password": desk.tokens["The Desk"]},
+                )
+                page = context.new_page()
+                response = page.goto(desk.base + "desk/")
+                assert response is not None and response.status == 200
+                page.locator("svg.chart").first.wait_for()
+                chart = page.locator("svg.chart").first
+                texts = chart.locator("text").all_text_contents()
+                assert len(texts) == 4 and re.fullmatch(r"\d{4}-\d\d-\d\d", texts[2]), texts
+                assert chart.locator("line").count() == 2  # the axes
+                page.screenshot(path=str(SHOTS / f"desk-{width}.png"), full_page=True)
+                if width == 1280:
+                    audit = page.locator("table.audit")
+                    assert audit.evaluate("t => t.scrollWidth <= t.clientWidth")
+                    for name in ("Outcome", "Client", "User agent"):
+                        header = audit.get_by_role("columnheader", name=name)
+                        box = header.bounding_box()
+                        assert box is not None and box["x"] + box["width"] <= width, name
+                    cell = audit.locator("td.time").first
+                    lines = cell.evaluate(
+                        "c => { const r = document.createRange(); r.selectNodeContents(c);"
+                        " return r.getClientRects().length; }"
+                    )
+                    assert lines == 1, lines
+                context.close()
+        finally:
+            browser.close()
+    # A wrong token to /desk/ is still audited. Once a later fetch's row is
+    # there, the browser's challenges would be too, had they been written.
+    with fetch(desk.base + "desk/", "Bearer not-a-token") as response:
+        assert response.status == 401
+    marker = f"DeskMarker/{time.monotonic_ns()}"
+    with fetch(
+        desk.base + "partners/rss.xml", basic(desk.tokens["La Prensa"]), **{"User-Agent": marker}
+    ) as response:
+        assert response.status == 200
+    audit_until(desk.env, lambda text: marker in text, "La Prensa")
+    after = refusals(desk.env)
+    assert after["no token"] == before["no token"]
+    assert after["malformed token"] == before["malformed token"] + 1
 
 
 def until(what: Any, seconds: float = 30.0) -> Any:

@@ -4,6 +4,7 @@ pages no wider than a phone's screen."""
 
 from __future__ import annotations
 
+import io
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 from conftest import NOW, SHOTS, free_port, generate, gunicorn, write
 from feeds.content import load_content
-from feeds.listings import withdrawals
+from feeds.listings import listings, withdrawals
 
 #: Chromium and reader against gunicorn.
 pytestmark = pytest.mark.slow
@@ -74,11 +75,127 @@ def test_reader_subscribes_to_the_withdrawals_from_the_opml_list(
         reader.close()
 
 
+def test_reader_imports_each_story_once(served: tuple[str, Path], tmp_path: Path) -> None:
+    """Importing /feeds.opml into `reader` made 33 subscriptions and 62 entries
+    for 9 articles ("Half the workforce" 9 times): every tag's and author's
+    feed. The default list is the site's feed (and the withdrawals'): each
+    story once; the tags are a list of their own, for readers to choose."""
+    from reader import make_reader, opml
+
+    base, root = served
+    content = load_content(root, base)
+    public = listings(content, NOW)[0].articles[: content.site.feed_items]
+    reader = make_reader(str(tmp_path / "reader.sqlite"))
+    try:
+        with urllib.request.urlopen(base + "feeds.opml", timeout=10) as response:
+            reader.import_feeds(io.BytesIO(response.read()))
+        assert {f.url for f in reader.get_feeds()} == {
+            base + "rss.xml",
+            base + "withdrawals/rss.xml",
+        }
+        reader.update_feeds()
+        stories = [e.title for e in reader.get_entries(feed=base + "rss.xml")]
+        assert sorted(stories) == sorted(a.title for a in public)
+        titles = [e.title for e in reader.get_entries()]
+        assert len(titles) == len(set(titles))  # no story twice
+        # The tags' list: every tag once, most used first.
+        with urllib.request.urlopen(base + "feeds/tags.opml", timeout=10) as response:
+            tags_opml = response.read()
+        tags = sorted(
+            (x for x in listings(content, NOW) if x.kind == "tag"),
+            key=lambda x: (-len(x.slots), x.path),
+        )
+        found = [f.url for f in opml.parse(io.BytesIO(tags_opml))]
+        assert found == [x.feed_url(content.site, "rss") for x in tags]
+    finally:
+        reader.close()
+
+
+def test_the_feeds_page_at_a_wires_size(browser: Any, big_site: str) -> None:
+    """/feeds/ at 300 stories was 19,260 px tall with over 100 buttons named
+    only "Copy". Tags most used first, one line each until opened, a filter
+    box (shown by the script, which it needs), every button named for what it
+    copies."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=big_site.rstrip("/"))
+    page = context.new_page()
+    page.goto(big_site + "feeds/")
+    tall = page.evaluate("document.documentElement.scrollHeight")
+    page.screenshot(path=str(SHOTS / "feeds-wire-1280.png"), full_page=True)
+    closed = page.get_by_role("button").count()
+    page.eval_on_selector_all("details", "all => all.forEach(d => { d.open = true; })")
+    buttons = page.get_by_role("button")
+    names = [line for line in page.locator("main").aria_snapshot().splitlines() if "button" in line]
+    assert len(names) == buttons.count() == page.locator("button").count() > 250
+    assert len(set(names)) == len(names), "two buttons of the same name"
+    assert page.get_by_role("button", name="Copy", exact=True).count() == 0
+    page.eval_on_selector_all("details", "all => all.forEach(d => { d.open = false; })")
+    assert closed == 9  # the site's feeds, the updates' and the withdrawals'
+    tags = page.locator("section", has=page.get_by_role("heading", name="Tags", exact=True))
+    shown = tags.locator("summary").all_inner_texts()
+    content = load_content(ROOTS[big_site], big_site)
+    by_use = sorted(
+        (x for x in listings(content, NOW) if x.kind == "tag"),
+        key=lambda x: (-len(x.slots), x.path),
+    )
+    assert shown == [x.title.removeprefix(content.site.title + ": ") for x in by_use]
+    assert len(shown) >= 30
+    assert tall < 8000, tall
+    # Open a tag's feeds and copy one: the button names the tag and the format.
+    first = by_use[0].title.removeprefix(content.site.title + ": ")
+    tags.get_by_text(first, exact=True).click()
+    page.get_by_role("button", name=f"Copy the Atom address of {first}", exact=True).click()
+    assert page.evaluate("navigator.clipboard.readText()") == by_use[0].feed_url(
+        content.site, "atom"
+    )
+    box = page.get_by_role("searchbox", name="Find a tag or an author")
+    box.fill("Tag 1")
+    visible = [t for t in tags.locator("summary").all() if t.is_visible()]
+    assert 0 < len(visible) < len(shown)
+    assert all("tag 1" in t.inner_text().lower() for t in visible)
+    page.screenshot(path=str(SHOTS / "feeds-wire-filtered.png"), full_page=True)
+    context.close()
+    # Without the script the page works: no dead filter box, every address there.
+    context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(big_site + "feeds/")
+    assert page.get_by_role("searchbox").count() == 0
+    page.get_by_text(first, exact=True).click()
+    assert page.locator(f"#{by_use[0].path.strip('/').replace('/', '-')}-rss").is_visible()
+    page.screenshot(path=str(SHOTS / "feeds-wire-390.png"), full_page=True)
+    context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_feed_opened_in_chromium_says_where_to_go(
+    browser: Any, served: tuple[str, Path], width: int
+) -> None:
+    """Chromium shows /rss.xml and /atom.xml as plain text (their media types,
+    whatever the stylesheet the feeds named): the first lines a person reads
+    say what this is and where the feeds page is."""
+    base, _ = served
+    page = browser.new_page(viewport={"width": width, "height": 844})
+    for path in ("rss.xml", "atom.xml", "tags/peru/rss.xml"):
+        page.goto(base + path)
+        assert page.evaluate("document.contentType") == "text/plain"
+        lines = page.locator("body").inner_text().splitlines()
+        assert lines[1] == (
+            f"<!-- This is a web feed, for feed readers. How to follow it: {base}feeds/ -->"
+        ), path
+        assert not any("xml-stylesheet" in line for line in lines)
+        page.screenshot(path=str(SHOTS / f"feed-in-chromium-{width}-{path.replace('/', '-')}.png"))
+    page.close()
+
+
 #: A bare URL longer than a phone's screen is wide, as editors paste them.
 LONG_URL = (
     "https://docs.example.org/spreadsheets/d/"
     "1XqT7bWc0NfR3kLmZp8VdYs2HgJ5uQaEo9iKt4rCwB6nMzPlOy_AxSe/edit?usp=sharing"
 )
+
+
+#: The content folder of each site served, by its address.
+ROOTS: dict[str, Path] = {}
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +247,7 @@ def big_site(tmp_path_factory: pytest.TempPathFactory) -> Any:
         """,
     )
     with gunicorn(root, port, folder / "cache.sqlite") as base:
+        ROOTS[base] = root
         yield base
 
 

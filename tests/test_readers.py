@@ -87,7 +87,9 @@ def test_newsboat_imports_one_subscription_per_listing(
     served: tuple[str, Path], tmp_path: Path
 ) -> None:
     """newsboat -i subscribed to all 84 feeds of the OPML list (every format of
-    every listing), and showed each story three times; one per listing now."""
+    every listing), and showed each story three times, then once per tag and
+    author; the site's feed and the withdrawals' now, and the tags' in a
+    list of their own, each once, under the tag "Tags"."""
     import urllib.request
 
     from feeds.listings import listings
@@ -108,9 +110,18 @@ def test_newsboat_imports_one_subscription_per_listing(
         check=True,
     )
     subscribed = [line.split()[0] for line in urls.read_text().splitlines() if line.strip()]
+    assert subscribed == [base + "rss.xml", base + "withdrawals/rss.xml"]
+    # The tags' list, imported too: each tag once, tagged with its group.
+    with urllib.request.urlopen(base + "feeds/tags.opml", timeout=10) as response:
+        opml.write_bytes(response.read())
+    subprocess.run(
+        ["newsboat", "-u", str(urls), "-c", str(tmp_path / "cache.db"), "-i", str(opml)],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
     content = load_content(root, base)
-    every = listings(content, NOW)
-    assert subscribed == [
-        *(listing.feed_url(content.site, "rss") for listing in every),
-        base + "withdrawals/rss.xml",
-    ]
+    tags = [x.feed_url(content.site, "rss") for x in listings(content, NOW) if x.kind == "tag"]
+    lines = urls.read_text().splitlines()[2:]
+    assert sorted(lines) == sorted(f'{url} "Tags"' for url in tags)

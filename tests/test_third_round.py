@@ -100,7 +100,7 @@ def test_refused_requests_leave_a_bounded_audit(
     desk = client.get("/desk/", headers={"Authorization": f"Bearer {editor}"})
     assert desk.status_code == 200
     refused = desk.text.split('<table class="refused">', 1)[1].split("</table>", 1)[0]
-    assert refused.count("<tr><td>") == 10 and f"<td>{FLOOD // 10}</td>" in refused
+    assert refused.count("<tr><td") == 10 and f"<td>{FLOOD // 10}</td>" in refused
 
 
 def test_many_clients_are_named_up_to_a_cap_the_rest_counted_as_other(sample: Path) -> None:

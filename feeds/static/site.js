@@ -3,7 +3,10 @@
 // text; <button data-copy-rich="ID"> copies the HTML held by element ID as
 // rich text, so that pasting into a visual editor keeps the formatting. The
 // next <span role="status"> says how it went, in the words of its data-done
-// and data-failed attributes.
+// and data-failed attributes; a link's own address is what it copies.
+// <input data-filter="CLASS"> (hidden until this script shows it, as it does
+// nothing without it) hides the elements of that class whose data-name does
+// not hold what is typed. A link to a closed <details> opens it.
 (function () {
   var BLOCKS = "address,blockquote,dd,div,dl,dt,figcaption,figure,h1,h2,h3,h4,h5,h6,hr,li," +
                "ol,p,pre,table,tr,ul";
@@ -18,7 +21,7 @@
       .replace(/ *\u2029[\u2029 ]*/g, "\n\n").replace(/ *\u2028 */g, "\n").trim();
   }
   function textOf(element) {
-    return "value" in element ? element.value : element.textContent;
+    return "value" in element ? element.value : element.href || element.textContent;
   }
   function report(button, ok) {
     var status = button.parentNode.querySelector("[role=status]");
@@ -62,6 +65,22 @@
     try { report(button, document.execCommand("copy")); } catch (e) { report(button, false); }
     document.removeEventListener("copy", listener);
   }
+  document.querySelectorAll("input[data-filter]").forEach(function (input) {
+    var items = document.getElementsByClassName(input.dataset.filter);
+    input.addEventListener("input", function () {
+      var words = input.value.trim().toLowerCase();
+      Array.prototype.forEach.call(items, function (item) {
+        item.hidden = words !== "" && item.dataset.name.indexOf(words) < 0;
+      });
+    });
+    input.closest("[hidden]").hidden = false;
+  });
+  function opened() {
+    var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (target && target.tagName === "DETAILS") { target.open = true; }
+  }
+  window.addEventListener("hashchange", opened);
+  opened();
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-copy], button[data-copy-rich]");
     if (!button) { return; }
