@@ -74,6 +74,7 @@ from feeds.plan import (
     WITHDRAWAL_BUILDERS,
     by_use,
     document_inputs,
+    every_outline,
     index_order,
     listing_feeds,
     outlined,
@@ -479,7 +480,13 @@ class Delta:
 
     def _month_of(self, found: Entry | None, now: int) -> tuple[int, int] | None:
         """The (year, month) of an article public at ``now``, in the site's zone."""
-        if found is None or found.draft or found.date > now or _withdrawn(found, now):
+        if (
+            found is None
+            or found.draft
+            or found.killed
+            or found.date > now
+            or _withdrawn(found, now)
+        ):
             return None
         local = index.moment(found.date).astimezone(self.site.zone)
         return local.year, local.month
@@ -544,7 +551,7 @@ class Delta:
         if self._months_moved and path not in files:
             channel = home_channel(self.site)
             docs = index.slots(self.db, urls.HOME, after) // self.site.feed_items
-            self._archive(urls.HOME, channel, self.site_feeds, after, docs, files)
+            self._archive(urls.HOME, channel, self.feeds_of(channel), after, docs, files)
 
     def _indexes(self, changes: list[Change], before: int, after: int, files: Files) -> None:
         """``/tags/`` and ``/authors/``, when a story came into or left one of
@@ -701,9 +708,10 @@ class Delta:
         self._render(files, path, feeds_page, tuple(links))
         tags = urls.OPML_GROUPS[urls.TAGS]
         self._render(files, tags, build_opml, outlined(links, urls.TAGS), urls.TAGS)
+        self._render(files, urls.OPML, build_opml, *every_outline(links))
         if not whole:
             return
-        self._render(files, urls.OPML, build_opml, outlined(links))
+        self._render(files, urls.OPML_SITE, build_opml, outlined(links))
         for prefix, opml in urls.OPML_GROUPS.items():
             if prefix != urls.TAGS:
                 self._render(files, opml, build_opml, outlined(links, prefix), prefix)
@@ -793,7 +801,9 @@ def _withdrawn(found: Entry, now: int) -> bool:
 def _revised(found: Entry, now: int) -> bool:
     """Public at ``now`` and changed since its date: in the updates feeds'
     running (the latest changed of them are in them)."""
-    public = not found.draft and found.date <= now and not _withdrawn(found, now)
+    public = (
+        not found.draft and not found.killed and found.date <= now and not _withdrawn(found, now)
+    )
     return public and found.modified > found.date
 
 
