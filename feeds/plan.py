@@ -362,7 +362,8 @@ def _outputs(
         outputs[urls.file_of(path)] = Output(site_page, (own,), entry)
     listed = [out.listed_as for out in outputs.values() if out.access is Access.PUBLIC]
     rss = by_use((e for e in listed if isinstance(e, FeedLink)), uses)
-    outputs[urls.OPML] = Output(build_opml, (outlined(rss),))
+    outputs[urls.OPML] = Output(build_opml, every_outline(rss))
+    outputs[urls.OPML_SITE] = Output(build_opml, (outlined(rss),))
     for prefix, path in urls.OPML_GROUPS.items():
         outputs[path] = Output(build_opml, (outlined(rss, prefix), prefix))
     outputs[urls.STYLE] = Output(static_file, ("style.css",))
@@ -507,10 +508,22 @@ def outlined(links: Iterable[FeedLink], group: str = "") -> tuple[FeedLink, ...]
     return tuple(e for e in links if e.fmt == "rss" and e.kind in OUTLINED)
 
 
-#: The kinds of channel whose feeds the default OPML list offers. Not the
+#: The kinds of channel whose feeds the site's OPML list offers. Not the
 #: updates': `reader` keeps an entry per feed, and an updated story imported
 #: with it came twice (3 of the sample's 10).
 OUTLINED = ("site", "withdrawals")
+
+
+def every_outline(
+    links: Iterable[FeedLink],
+) -> tuple[tuple[FeedLink, ...], str, tuple[tuple[str, tuple[FeedLink, ...]], ...]]:
+    """What ``/feeds.opml`` is built from: one feed per listing, in RSS, the
+    site's, the updates' and the withdrawals' first, then each group of
+    :data:`feeds.urls.OPML_GROUPS` nested (tags most used first), and the sections'."""
+    every = tuple(links)
+    top = tuple(e for e in every if e.fmt == "rss" and e.kind in (*OUTLINED, "updates"))
+    groups = (*urls.OPML_GROUPS, urls.SECTIONS)
+    return top, "", tuple((prefix, outlined(every, prefix)) for prefix in groups)
 
 
 def by_use(links: Iterable[FeedLink], uses: Mapping[str, int]) -> tuple[FeedLink, ...]:

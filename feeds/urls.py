@@ -30,10 +30,14 @@ FEED_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 HOME = ""
 #: The page that lists every feed, for people who click a feed link.
 FEEDS_PAGE = "feeds/"
-#: The OPML list a reader imports by default: the site's feed (and the
-#: withdrawals'), so that no story comes twice; the tags' and the authors'
-#: feeds are lists of their own (:data:`OPML_GROUPS`), for readers to choose.
+#: The OPML list of every feed, one per listing: the site's, the updates',
+#: the withdrawals', and the tags' and the authors' in nested groups.
 OPML = "feeds.opml"
+#: The OPML list that /feeds/ offers first: the site's feed and the
+#: withdrawals', so that no story comes twice (a reader imports every feed of
+#: a list, however nested); the tags' and the authors' feeds are lists of
+#: their own too (:data:`OPML_GROUPS`), for readers to choose.
+OPML_SITE = "feeds/site.opml"
 #: The OPML list of each group of listings, by the prefix of their paths.
 OPML_GROUPS = {"tags/": "feeds/tags.opml", "authors/": "feeds/authors.opml"}
 #: The sitemap index (sitemaps.org): it names the sitemaps under :data:`SITEMAPS`.

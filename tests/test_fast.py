@@ -320,15 +320,16 @@ def test_a_new_story_costs_the_same_at_any_size(tmp_path: Path) -> None:
     of its tag, of its author and of its section, the newest sitemap, the news sitemap and
     the index, its month's page and the archive page that counts the months, and the
     indexes of tags and authors that count their stories (and, as its tag moves up,
-    /feeds/ and the tags' OPML list)."""
+    /feeds/, the tags' OPML list and the list of every feed)."""
     small = counts(tmp_path / "small", tmp_path / "s", 100)
     large = counts(tmp_path / "large", tmp_path / "l", 1_000)
     assert small == large
     written, rendered, whole = large
     assert not whole
     # story: page, ninjs; 4 listings; 3 sitemaps; month, archive; /tags/, /authors/;
-    # and its tag, now used more than others, moves up /feeds/ and the tags' OPML list
-    assert written == rendered == 2 + 4 * 4 + 3 + 2 + 2 + 2
+    # and its tag, now used more than others, moves up /feeds/, the tags' OPML list
+    # and the list of every feed
+    assert written == rendered == 2 + 4 * 4 + 3 + 2 + 2 + 3
 
 
 def test_a_new_story_rewrites_its_month_and_the_archive_page_only(tmp_path: Path) -> None:

@@ -350,22 +350,32 @@ def test_json_feed_follows_the_spec(
 
 def test_opml_lists_every_feed(sample: Content, files: dict[str, bytes]) -> None:
     """One feed per listing, in RSS (newsboat -i subscribed to every format).
-    The default list holds the site's feed and the withdrawals' (not the updates':
-    `reader` showed each updated story twice); the tags'
-    and the authors' are lists of their own, each one nested group, tags
-    most used first: a reader imports every feed of a list, and a story is in
-    the site's feed and in each of its tags' and authors'."""
-    opml = etree.fromstring(files["feeds.opml"])
-    outlines = opml.findall("body/outline")
+    /feeds.opml holds them all, the groups nested; the list /feeds/ offers
+    first holds the site's feed and the withdrawals' (not the updates':
+    `reader` showed each updated story twice); the tags' and the authors'
+    are lists of their own, each one nested group, tags most used first: a
+    reader imports every feed of a list, and a story is in the site's feed
+    and in each of its tags' and authors'."""
+    base = sample.site.base_url
     every = listings(sample, NOW)
-    assert [o.get("xmlUrl") for o in outlines] == [
-        sample.site.base_url + "rss.xml",
-        sample.site.base_url + "withdrawals/rss.xml",
-    ]
-    assert {o.get("type") for o in outlines} == {"rss"}
-    assert all(o.get("htmlUrl") and o.get("title") for o in outlines)
     tags = sorted((x for x in every if x.kind == "tag"), key=lambda x: (-len(x.slots), x.path))
     authors = [x for x in every if x.kind == "author"]
+    sections = [x for x in every if x.kind == "section"]
+    # The list of every feed: one per listing (DESIGN), the groups nested.
+    found = etree.fromstring(files["feeds.opml"]).findall("body/outline")
+    top = [o.get("xmlUrl") for o in found if o.get("xmlUrl")]
+    assert top == [base + "rss.xml", base + "updates/rss.xml", base + "withdrawals/rss.xml"]
+    nested = {o.get("text"): [x.get("xmlUrl") for x in o] for o in found if not o.get("xmlUrl")}
+    assert nested == {
+        heading: [x.feed_url(sample.site, "rss") for x in group]
+        for heading, group in (("Tags", tags), ("Authors", authors), ("Sections", sections))
+        if group
+    }
+    # The list /feeds/ offers first: the site's feed and the withdrawals'.
+    outlines = etree.fromstring(files["feeds/site.opml"]).findall("body/outline")
+    assert [o.get("xmlUrl") for o in outlines] == [base + "rss.xml", base + "withdrawals/rss.xml"]
+    assert {o.get("type") for o in outlines} == {"rss"}
+    assert all(o.get("htmlUrl") and o.get("title") for o in outlines)
     for path, heading, group in (
         ("feeds/tags.opml", "Tags", tags),
         ("feeds/authors.opml", "Authors", authors),

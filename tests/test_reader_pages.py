@@ -78,8 +78,9 @@ def test_reader_subscribes_to_the_withdrawals_from_the_opml_list(
 def test_reader_imports_each_story_once(served: tuple[str, Path], tmp_path: Path) -> None:
     """Importing /feeds.opml into `reader` made 33 subscriptions and 62 entries
     for 9 articles ("Half the workforce" 9 times): every tag's and author's
-    feed. The default list is the site's feed (and the withdrawals'): each
-    story once; the tags are a list of their own, for readers to choose."""
+    feed. The list /feeds/ offers first is the site's feed (and the
+    withdrawals'): each story once; the tags are a list of their own, for
+    readers to choose."""
     from reader import make_reader, opml
 
     base, root = served
@@ -87,7 +88,7 @@ def test_reader_imports_each_story_once(served: tuple[str, Path], tmp_path: Path
     public = listings(content, NOW)[0].articles[: content.site.feed_items]
     reader = make_reader(str(tmp_path / "reader.sqlite"))
     try:
-        with urllib.request.urlopen(base + "feeds.opml", timeout=10) as response:
+        with urllib.request.urlopen(base + "feeds/site.opml", timeout=10) as response:
             reader.import_feeds(io.BytesIO(response.read()))
         assert {f.url for f in reader.get_feeds()} == {
             base + "rss.xml",

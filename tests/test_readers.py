@@ -88,8 +88,9 @@ def test_newsboat_imports_one_subscription_per_listing(
 ) -> None:
     """newsboat -i subscribed to all 84 feeds of the OPML list (every format of
     every listing), and showed each story three times, then once per tag and
-    author; the site's feed and the withdrawals' now, and the tags' in a
-    list of their own, each once, under the tag "Tags"."""
+    author; the list /feeds/ offers first holds the site's feed and the
+    withdrawals', and the tags' are in a list of their own, each once,
+    under the tag "Tags"."""
     import urllib.request
 
     from feeds.listings import listings
@@ -97,7 +98,7 @@ def test_newsboat_imports_one_subscription_per_listing(
     require("newsboat")
     base, root = served
     opml = tmp_path / "feeds.opml"
-    with urllib.request.urlopen(base + "feeds.opml", timeout=10) as response:
+    with urllib.request.urlopen(base + "feeds/site.opml", timeout=10) as response:
         opml.write_bytes(response.read())
     urls = tmp_path / "urls"
     urls.write_text("")

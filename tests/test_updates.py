@@ -155,9 +155,12 @@ def test_the_updates_are_offered_on_feeds_and_on_the_front_page(
     feeds_page = (out / "feeds/index.html").read_text()
     for name in FEEDS:
         assert base + name in feeds_page
-    # Not in the OPML list: imported beside the site's feed, `reader` showed
-    # each updated story twice (tests/test_reader_pages.py).
+    # In the list of every feed; not in the site's list, which /feeds/
+    # offers first: imported beside the site's feed, `reader` showed each
+    # updated story twice (tests/test_reader_pages.py).
     opml = (out / "feeds.opml").read_text()
+    assert re.findall(r'xmlUrl="([^"]+updates[^"]+)"', opml) == [base + "rss.xml"]
+    opml = (out / "feeds/site.opml").read_text()
     assert re.findall(r'xmlUrl="([^"]+updates[^"]+)"', opml) == []
     front = (out / "index.html").read_text()
     found = re.findall(r'<link rel="alternate" type="[^"]+" title="[^"]*" href="([^"]+)">', front)
