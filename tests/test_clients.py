@@ -195,11 +195,12 @@ def every_feed(base: str, root: Path) -> dict[str, bytes]:
         for sitemap in re.findall(r"<loc>(.+?)</loc>", index)
         for loc in re.findall(r"<loc>(.+?)</loc>", get(sitemap).decode())
     ]
+    # The listings with feeds: the site, each tag, author and section, the
+    # withdrawals (not the indexes /tags/ and /authors/, nor the site's pages).
     listings = {
         loc.removeprefix(base)
         for loc in locs
-        if not loc.startswith(tuple(base + p for p in ("articles/", "feeds/", "archive/")))
-        and "/page/" not in loc
+        if re.fullmatch(r"|withdrawals/|(?:tags|authors|sections)/[^/]+/", loc.removeprefix(base))
     }
     return {
         f"{listing}{name}": get(f"{base}{listing}{name}")
