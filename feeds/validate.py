@@ -192,6 +192,20 @@ def _line_of(doc: Document, needles: list[str]) -> int:
     return doc.body_line
 
 
+def _body(
+    doc: Document, url: str, site: Site, problems: list[Problem], notes: Notes | None
+) -> Rendered | None:
+    """The Markdown body of ``doc`` (an article, a bio, a page) rendered for
+    ``url``, its sanitiser's changes noted; None, with the problem, when it
+    nests deeper than a browser or feed reader should be asked to."""
+    body = render_markdown(doc.body, url, site.base_url, notes is not None)
+    if body.depth > MAX_NESTING:
+        problems.append(Problem(doc.path, doc.body_line, "body", too_deep(body.depth)))
+        return None
+    _note_rendered(notes, doc, "body", body, site)
+    return body
+
+
 def _note_rendered(
     notes: Notes | None, doc: Document, name: str, rendered: Rendered, site: Site
 ) -> None:
@@ -240,16 +254,9 @@ def validate_author(
     public = fields.boolean("public_email", False)
     if len(problems) > before or name is None:
         return None
-    bio = render_markdown(
-        doc.body,
-        urls.absolute(site.base_url, urls.author(author_id)),
-        site.base_url,
-        notes is not None,
-    )
-    if bio.depth > MAX_NESTING:
-        problems.append(Problem(doc.path, doc.body_line, "body", too_deep(bio.depth)))
+    bio = _body(doc, urls.absolute(site.base_url, urls.author(author_id)), site, problems, notes)
+    if bio is None:
         return None
-    _note_rendered(notes, doc, "body", bio, site)
     return Author(
         id=author_id,
         name=name,
@@ -293,16 +300,9 @@ def validate_page(
     order = fields.integer("order", 0, -1000, 1000)
     if len(problems) > before or title is None:
         return None
-    body = render_markdown(
-        doc.body,
-        urls.absolute(site.base_url, urls.site_page(slug)),
-        site.base_url,
-        notes is not None,
-    )
-    if body.depth > MAX_NESTING:
-        problems.append(Problem(doc.path, doc.body_line, "body", too_deep(body.depth)))
+    body = _body(doc, urls.absolute(site.base_url, urls.site_page(slug)), site, problems, notes)
+    if body is None:
         return None
-    _note_rendered(notes, doc, "body", body, site)
     return SitePage(
         path=doc.path,
         slug=slug,
@@ -402,11 +402,9 @@ def validate_article(
         )
     if len(problems) > before or title is None or date is None or entry_id is None:
         return None
-    body = render_markdown(doc.body, url, site.base_url, notes is not None)
-    if body.depth > MAX_NESTING:
-        problems.append(Problem(doc.path, doc.body_line, "body", too_deep(body.depth)))
+    body = _body(doc, url, site, problems, notes)
+    if body is None:
         return None
-    _note_rendered(notes, doc, "body", body, site)
     # Inline bios appear only with this article, so their images are its own.
     shown = [*body.urls, *bio_urls, *([image.url] if image else [])]
     used = {name for u in shown if (name := local_image(u, site)) is not None}
