@@ -61,13 +61,10 @@ CREATE TABLE IF NOT EXISTS ix_kinds (
 ) WITHOUT ROWID;
 """
 
+#: The tables with a row or more per article, by its ``path``.
+_PER_ARTICLE = ("ix_articles", "ix_members", "ix_tags", "ix_sections", "ix_titles", "ix_images")
 _TABLES = (
-    "ix_articles",
-    "ix_members",
-    "ix_tags",
-    "ix_sections",
-    "ix_titles",
-    "ix_images",
+    *_PER_ARTICLE,
     "ix_stat",
     "ix_kinds",
     "ix_chunks",
@@ -216,14 +213,7 @@ def put(db: sqlite3.Connection, entries: Iterable[Entry]) -> None:
 
 def drop(db: sqlite3.Connection, paths: Iterable[str]) -> None:
     for path in paths:
-        for table in (
-            "ix_articles",
-            "ix_members",
-            "ix_tags",
-            "ix_sections",
-            "ix_titles",
-            "ix_images",
-        ):
+        for table in _PER_ARTICLE:
             db.execute(f"DELETE FROM {table} WHERE path = ?", (path,))
 
 
