@@ -956,6 +956,23 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+def _building_options(parser: argparse.ArgumentParser) -> None:
+    """``--jobs`` and ``--cache``, as ``feeds build`` and ``feeds watch`` take them."""
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="processes for parsing and rendering (default: one per core)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        metavar="FILE",
+        help="build cache (default: $FEEDS_CACHE, else a file under ~/.cache/feeds/)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="feeds", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -1005,19 +1022,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="export folder (default: ./out); replaced whole, only when the build succeeds",
     )
-    build.add_argument(
-        "--jobs",
-        type=int,
-        default=os.cpu_count() or 1,
-        metavar="N",
-        help="processes for parsing and rendering (default: one per core)",
-    )
-    build.add_argument(
-        "--cache",
-        type=Path,
-        metavar="FILE",
-        help="build cache (default: $FEEDS_CACHE, else a file under ~/.cache/feeds/)",
-    )
+    _building_options(build)
     build.add_argument(
         "--no-cache", action="store_true", help="build everything from scratch, keep nothing"
     )
@@ -1058,19 +1063,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="a deploy deletes nothing when more objects would go (default: 50)",
     )
-    watching.add_argument(
-        "--jobs",
-        type=int,
-        default=os.cpu_count() or 1,
-        metavar="N",
-        help="processes for parsing and rendering (default: one per core)",
-    )
-    watching.add_argument(
-        "--cache",
-        type=Path,
-        metavar="FILE",
-        help="build cache (default: $FEEDS_CACHE, else a file under ~/.cache/feeds/)",
-    )
+    _building_options(watching)
     watching.set_defaults(no_cache=False, strict=False, no_ping=False)
     serve = command("serve", "Preview the site; open pages reload when content changes.", cmd_serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
