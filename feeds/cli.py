@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from feeds.cache import Cache
 from feeds.cache import default_path as default_cache
 from feeds.errors import ContentError, FeedsError, HeldBack, UsageError
-from feeds.state_url import default_url, describe
+from feeds.state_url import configured, default_url, describe
 
 # Every command but one needs only some of the package: each imports what it
 # uses, so that `feeds build` with nothing to do does not pay for loading and
@@ -252,12 +252,12 @@ def tell_partners(
     seconds (what is left, a running app sends). ``previous`` and
     ``before``: a fast build's (:class:`feeds.build.Report`), for judging
     only what moved since the last build."""
-    from feeds import notify, webhooks
-    from feeds.state import State, StateError, configured
-
     database = database or default_url()
     if not configured(database):
-        return
+        return  # nothing to tell, and no database code to import
+    from feeds import notify, webhooks
+    from feeds.state import State, StateError
+
     try:
         state = State(database)
         try:

@@ -57,7 +57,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from feeds.errors import FeedsError
 from feeds.state_url import default_url, sqlite_file, where
 
-__all__ = ["State", "StateError", "configured", "default_url", "opened"]
+__all__ = ["State", "StateError", "default_url", "opened"]
 
 METADATA = MetaData()
 
@@ -402,16 +402,6 @@ class Worker:
     version: str
     as_of: float
     seen: float
-
-
-def configured(url: str | None = None) -> bool:
-    """Is there a state database to use, without making one: ``url`` or
-    :func:`default_url` is PostgreSQL's, or names a SQLite file that is
-    there (``feeds partner add``, or an app with a hub, made it)?"""
-    found = url or default_url()
-    if not found.startswith("sqlite:///"):
-        return True
-    return Path(found.removeprefix("sqlite:///")).is_file()
 
 
 def _engine(url: str) -> Engine:

@@ -48,3 +48,13 @@ def describe(url: str) -> str:
     """:func:`where`, saying so when a SQLite file is not there yet."""
     file = sqlite_file(url)
     return f"{file} (not made yet)" if file is not None and not file.is_file() else where(url)
+
+
+def configured(url: str | None = None) -> bool:
+    """Is there a state database to use, without making one: ``url`` or
+    :func:`default_url` is PostgreSQL's, or names a SQLite file that is
+    there (``feeds partner add``, or an app with a hub, made it)?"""
+    found = url or default_url()
+    if not found.startswith("sqlite:///"):
+        return True
+    return Path(found.removeprefix("sqlite:///")).is_file()

@@ -19,8 +19,8 @@ from werkzeug.exceptions import HTTPException
 from feeds import cdn
 from feeds.cache import default_path as default_cache
 from feeds.headers import CDN_MAX_AGE
-from feeds.state import AUDIT_DAYS, configured, opened
-from feeds.state_url import default_url, describe
+from feeds.state import AUDIT_DAYS, opened
+from feeds.state_url import configured, default_url, describe
 from feeds.validate import MAX_AGE
 from feeds.webhooks import BACKOFF
 from feeds.websub import backoff_from_env
