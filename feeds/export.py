@@ -31,8 +31,21 @@ PARTIAL = ".feeds-export.partial"
 #: in it. It is written into the new version before its marker, so it swaps in
 #: with the files it describes; ``feeds deploy`` plans from it and reads only
 #: the files it uploads. The build's word: a file edited by hand in the export
-#: is not what it describes (the export is the build's, never edited).
+#: is not what it describes (the export is the build's, never edited). This
+#: file holds the build's id and the digest of each of the manifest's shards,
+#: in :data:`MANIFEST_SHARDS`: a change rewrites the shards of the paths it
+#: changes, not the whole manifest (a file an exported file, at wire scale).
 MANIFEST_FILE = ".feeds-manifest.json"
+#: The manifest's shards: ``<x>.json`` holds the entries of the paths whose
+#: digest starts with ``x`` (:func:`shard_of`), sorted by path.
+MANIFEST_SHARDS = ".feeds-manifest"
+
+
+def is_bookkeeping(path: str) -> bool:
+    """Is ``path`` (relative to an export) one of the build's own files, the
+    marker and the manifest, rather than an exported file?"""
+    return path in (MARKER, PARTIAL, MANIFEST_FILE) or path.startswith(MANIFEST_SHARDS + "/")
+
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -67,7 +80,7 @@ class Published:
 
 @dataclass(frozen=True)
 class Manifest:
-    """What :data:`MANIFEST_FILE` says of the export it is in."""
+    """What :data:`MANIFEST_FILE` and its shards say of the export they are in."""
 
     #: The build's id, as in the marker beside it.
     build: str
@@ -76,30 +89,136 @@ class Manifest:
     files: dict[str, tuple[str, int]]
 
 
-def read_manifest(folder: Path) -> Manifest | None:
-    """The manifest an export holds; None for none, or one that does not read."""
+#: path -> (digest, size) of the files of one shard.
+Entries = dict[str, tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class Top:
+    """:data:`MANIFEST_FILE` itself: the build and its shards' digests."""
+
+    build: str
+    #: How many files the manifest lists.
+    files: int
+    #: shard name (:func:`shard_of`) -> digest of its file's bytes.
+    shards: dict[str, str]
+
+    @property
+    def width(self) -> int:
+        return width(self.files)
+
+
+def width(files: int) -> int:
+    """How many hex digits name a shard of a manifest of ``files`` files: 16
+    shards up to 4,096 files, 256 up to 262,144, 4,096 above, so that a shard
+    lists about a thousand files at most and a small site has few."""
+    return 1 if files <= 4096 else 2 if files <= 262144 else 3
+
+
+def shard_of(path: str, digits: int) -> str:
+    """The manifest shard that lists ``path``, of shards named by ``digits``
+    hex digits: evenly filled."""
+    return digest(path.encode())[:digits]
+
+
+def shard_path(name: str) -> str:
+    """The file of shard ``name``, relative to the export."""
+    return f"{MANIFEST_SHARDS}/{name}.json"
+
+
+def _shard_bytes(entries: Entries) -> bytes:
+    return json.dumps(dict(sorted(entries.items())), separators=(",", ":")).encode("ascii")
+
+
+def _top_bytes(top: Top) -> bytes:
+    shards = dict(sorted(top.shards.items()))
+    found = {"version": 2, "build": top.build, "files": top.files, "shards": shards}
+    return json.dumps(found, separators=(",", ":")).encode("ascii")
+
+
+def build_id(shards: Mapping[str, str]) -> str:
+    """The id of the build whose manifest has these shards: the same files,
+    the same id, whichever way they were built."""
+    return digest("\n".join(f"{name} {sha}" for name, sha in sorted(shards.items())).encode())
+
+
+def read_top(folder: Path) -> Top | None:
+    """:data:`MANIFEST_FILE` of an export; None for none, or one that does not read."""
     try:
         found = json.loads((folder / MANIFEST_FILE).read_bytes())
-        if found["version"] != 1:
+        if found["version"] != 2:
             return None
-        files = {str(path): (str(sha), int(size)) for path, (sha, size) in found["files"].items()}
-        return Manifest(str(found["build"]), files)
+        shards = {str(name): str(sha) for name, sha in found["shards"].items()}
+        return Top(str(found["build"]), int(found["files"]), shards)
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
 
 
+def read_shard(folder: Path, top: Top, name: str) -> Entries | None:
+    """The entries of shard ``name`` of the manifest ``top`` of ``folder``
+    (none for a shard it does not have); None when its file is missing or
+    is not the one ``top`` names."""
+    sha = top.shards.get(name)
+    if sha is None:
+        return {}
+    try:
+        data = (folder / shard_path(name)).read_bytes()
+        if digest(data) != sha:
+            return None
+        return {str(path): (str(d), int(size)) for path, (d, size) in json.loads(data).items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def read_manifest(folder: Path) -> Manifest | None:
+    """The whole manifest an export holds; None for none, or one that does not read."""
+    top = read_top(folder)
+    if top is None:
+        return None
+    files: Entries = {}
+    for name in top.shards:
+        entries = read_shard(folder, top, name)
+        if entries is None:
+            return None
+        files.update(entries)
+    return Manifest(top.build, files)
+
+
+def _write_shards(folder: Path, shards: Mapping[str, Entries], top: dict[str, str]) -> None:
+    """Write these ``shards`` of ``folder``'s manifest (an empty one is
+    removed) and set their digests in ``top``."""
+    for name, entries in shards.items():
+        if entries:
+            data = _shard_bytes(entries)
+            write_file(folder, shard_path(name), data)
+            top[name] = digest(data)
+        else:
+            _remove(folder, shard_path(name))
+            top.pop(name, None)
+
+
 def _write_manifest(
-    folder: Path, build: str, manifest: Mapping[str, str], known: Manifest | None
-) -> None:
-    """Write ``folder``'s manifest: sizes from ``known`` (an earlier manifest)
-    for the bytes it already described, else from the files themselves."""
+    folder: Path, build: str | None, manifest: Mapping[str, str], known: Manifest | None
+) -> str:
+    """Write ``folder``'s whole manifest, as build ``build`` (None: the id
+    its shards give), and return the build's id: sizes from ``known`` (an
+    earlier manifest) for the bytes it already described, else from the
+    files themselves."""
     sizes = {sha: size for sha, size in known.files.values()} if known else {}
-    files = {}
-    for path, sha in sorted(manifest.items()):
+    shards: dict[str, Entries] = {}
+    digits = width(len(manifest))
+    for path, sha in manifest.items():
         size = sizes.get(sha)
-        files[path] = (sha, os.stat(f"{folder}/{path}").st_size if size is None else size)
-    text = json.dumps({"version": 1, "build": build, "files": files}, separators=(",", ":"))
-    write_file(folder, MANIFEST_FILE, text.encode("ascii"))
+        entry = (sha, os.stat(f"{folder}/{path}").st_size if size is None else size)
+        shards.setdefault(shard_of(path, digits), {})[path] = entry
+    stale = folder / MANIFEST_SHARDS
+    for name in os.listdir(stale) if stale.is_dir() else ():
+        shards.setdefault(name.removesuffix(".json"), {})
+    digests: dict[str, str] = {}
+    _write_shards(folder, shards, digests)
+    top = Top(build or build_id(digests), len(manifest), digests)
+    write_file(folder, MANIFEST_FILE, _top_bytes(top))
+    return top.build
 
 
 def _keep(out: Path, build: str | None, manifest: Mapping[str, str], live: Manifest | None) -> None:
@@ -109,10 +228,14 @@ def _keep(out: Path, build: str | None, manifest: Mapping[str, str], live: Manif
         _write_manifest(out, build, manifest, None)
 
 
-def _finish(folder: Path, build: str, manifest: Mapping[str, str], known: Manifest | None) -> None:
-    """Mark ``folder`` a finished export of ``build``, its manifest first."""
-    _write_manifest(folder, build, manifest, known)
+def _finish(
+    folder: Path, build: str | None, manifest: Mapping[str, str], known: Manifest | None
+) -> str:
+    """Mark ``folder`` a finished export of ``build`` (None: the id its
+    manifest gives), its manifest first; return the build's id."""
+    build = _write_manifest(folder, build, manifest, known)
     write_marker(folder, build)
+    return build
 
 
 def publish(
@@ -221,8 +344,7 @@ def _publish(
                 shutil.rmtree(target)
             _keep(out, out_build, manifest, live)
             return Published(out_build or "", manifest, 0, built=len(built) + len(missing))
-        build_id = digest("\n".join(f"{p} {s}" for p, s in sorted(manifest.items())).encode())
-        _finish(target, build_id, manifest, live)
+        made = _finish(target, None, manifest, live)
         target.chmod(0o755)
         _swap(target, out)
     except BaseException:
@@ -235,9 +357,9 @@ def _publish(
         elif target != shadow:
             os.rename(target, shadow)
     if cache is not None:
-        cache.put_manifest(build_id, manifest, {out_build} if out_build else set())
+        cache.put_manifest(made, manifest, {out_build} if out_build else set())
     changed = sorted(p for p in manifest.keys() | before.keys() if manifest.get(p) != before.get(p))
-    return Published(build_id, manifest, written, tuple(changed), len(built) + len(missing))
+    return Published(made, manifest, written, tuple(changed), len(built) + len(missing))
 
 
 def _manifest_on_disk(out: Path) -> dict[str, str]:
@@ -249,7 +371,7 @@ def _manifest_on_disk(out: Path) -> dict[str, str]:
         for name in names:
             path = Path(folder, name)
             relative = path.relative_to(out).as_posix()
-            if relative not in (MARKER, PARTIAL, MANIFEST_FILE):
+            if not is_bookkeeping(relative):
                 found[relative] = digest(path.read_bytes())
     return found
 
@@ -441,16 +563,19 @@ def publish_changes(
     shadow = out.with_name(f".{out.name}.shadow")
     with _exclusive(out):
         live = read_marker(out)
-        known = read_manifest(out)
-        if live is None or live != cache.get("out_build") or known is None or known.build != live:
+        top = read_top(out)
+        if live is None or live != cache.get("out_build") or top is None or top.build != live:
             return None
         if not shadow.exists() and not cache.get("shadow_build"):
             # The first change after a build from nothing: the shadow starts as
             # the live export, each file a link to its own.
+            whole = read_manifest(out)
+            if whole is None:
+                return None
             _remove_leftovers(out)
             staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
             (staging / PARTIAL).touch()
-            for path in known.files:
+            for path in [*whole.files, *map(shard_path, top.shards)]:
                 link_file(out / path, staging, path)
             write_marker(staging, live)
             os.rename(staging, shadow)
@@ -462,45 +587,71 @@ def publish_changes(
         behind_by = cache.shadowed()  # the last build's changes
         if behind_by is None:
             return None
-        if not all(os.path.lexists(out / p) for p in behind_by if p in known.files):
+        # Only the manifest's shards of the paths changed then and now are read.
+        digits = top.width
+        caught_up = {shard_of(path, digits) for path in behind_by}
+        shards: dict[str, Entries] = {}
+        for name in caught_up | {shard_of(path, digits) for path in files}:
+            entries = read_shard(out, top, name)
+            if entries is None:
+                return None
+            shards[name] = entries
+
+        def known(path: str) -> tuple[str, int] | None:
+            return shards[shard_of(path, digits)].get(path)
+
+        if not all(os.path.lexists(out / p) for p in behind_by if known(p)):
             return None  # removed from the export by hand: the whole build mends it
+        count = top.files + sum(
+            (data is not None) - (known(path) is not None) for path, data in files.items()
+        )
+        if width(count) != digits:
+            return None  # the manifest is sharded anew: the whole build writes it
         _folders.clear()
         (shadow / PARTIAL).touch()
         (shadow / MARKER).unlink()
         for path, sha in behind_by.items():
-            if path in known.files:
+            if known(path):
                 link_file(out / path, shadow, path)
             elif sha is not None:
                 _remove(shadow, path)
-        sizes = dict(known.files)
+        # The shards the last build changed, and any the shadow lacks or has
+        # beyond the live export's (sharded anew, or by an older release), as
+        # the live export has them.
+        folder = shadow / MANIFEST_SHARDS
+        there = {n.removesuffix(".json") for n in os.listdir(folder)} if folder.is_dir() else set()
+        for name in (caught_up | there) - top.shards.keys():
+            _remove(shadow, shard_path(name))
+        for name in (caught_up & top.shards.keys()) | (top.shards.keys() - there):
+            link_file(out / shard_path(name), shadow, shard_path(name))
         changes: dict[str, str | None] = {}
+        touched: dict[str, Entries] = {}
         for path, data in sorted(files.items(), key=lambda item: item[0]):
-            old = known.files.get(path)
+            old = known(path)
+            entries = shards[shard_of(path, digits)]
             if data is None:
                 if old is not None:
                     _remove(shadow, path)
-                    del sizes[path]
+                    del entries[path]
+                    touched[shard_of(path, digits)] = entries
                     changes[path] = None
                 continue
             sha = digest(data)
             if old is not None and old[0] == sha:
                 continue
             write_file(shadow, path, data)
-            sizes[path] = (sha, len(data))
+            entries[path] = (sha, len(data))
+            touched[shard_of(path, digits)] = entries
             changes[path] = sha
         if not changes:  # the shadow now holds what the live export holds
             cache.db.execute("DELETE FROM shadowed")
             cache.db.execute("INSERT OR REPLACE INTO meta VALUES ('shadow_build', ?)", (live,))
             write_marker(shadow, live)
             return Published(live, {}, 0)
-        # The build's id is its manifest's digest, as a whole build gives it:
-        # the same files, the same id, whichever way they were built.
-        build = digest("\n".join(f"{p} {sha}" for p, (sha, _) in sorted(sizes.items())).encode())
-        text = json.dumps(
-            {"version": 1, "build": build, "files": dict(sorted(sizes.items()))},
-            separators=(",", ":"),
-        )
-        write_file(shadow, MANIFEST_FILE, text.encode("ascii"))
+        digests = dict(top.shards)
+        _write_shards(shadow, touched, digests)
+        build = build_id(digests)
+        write_file(shadow, MANIFEST_FILE, _top_bytes(Top(build, count, digests)))
         write_marker(shadow, build)
         cache.swapped(build, changes)
         _swap(shadow, out)

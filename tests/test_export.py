@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW, tree, write
+from conftest import NOW, site_files, tree, write
 from feeds.build import build
 from feeds.cache import Cache
 from feeds.cli import main
 from feeds.digest import digest
+from feeds import export
 from feeds.export import MANIFEST_FILE, MARKER, ExportError, read_manifest, read_marker
 
 REPO = Path(__file__).resolve().parent.parent
@@ -19,9 +20,10 @@ REPO = Path(__file__).resolve().parent.parent
 def test_build_writes_every_url_of_the_design(sample: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     report = build(sample, out, NOW)
-    files = tree(out)
-    assert report.files == report.written == len(files) - 2  # all but the marker and manifest
-    for path in ("rss.xml", "atom.xml", "feed.json", "feeds.opml", "feeds/tags.opml", MARKER):
+    files = site_files(out)  # all but the marker and manifest
+    assert report.files == report.written == len(files)
+    assert (out / MARKER).is_file()
+    for path in ("rss.xml", "atom.xml", "feed.json", "feeds.opml", "feeds/tags.opml"):
         assert path in files
     for listing in ("tags/peru/", "tags/climate-change/", "authors/ana-quispe/"):
         for name in ("rss.xml", "atom.xml", "feed.json"):
@@ -36,8 +38,7 @@ def assert_manifest_is_the_export(out: Path) -> None:
     manifest = read_manifest(out)
     assert manifest is not None
     assert manifest.build == read_marker(out)
-    files = tree(out)
-    del files[MARKER], files[MANIFEST_FILE]
+    files = site_files(out)
     assert manifest.files == {path: (digest(data), len(data)) for path, data in files.items()}
 
 
@@ -61,6 +62,31 @@ def test_the_export_carries_its_own_manifest(sample: Path, tmp_path: Path) -> No
     assert build(sample, out, NOW).written == 0  # built again whole, and the same after all
     assert_manifest_is_the_export(out)
     cache.close()
+
+
+def test_a_new_story_rewrites_only_the_manifest_shards_it_changes(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a wire's size a manifest of 170,000 files is read and written a
+    shard at a time: here the sample's is cut into 4,096 shards (as one of
+    more than 262,144 files would be), and a new story rewrites the shards
+    of the files it changed and no other."""
+    monkeypatch.setattr(export, "width", lambda files: 3)
+    out, cache = tmp_path / "out", Cache(tmp_path / "cache.sqlite")
+    build(sample, out, NOW, cache)
+    write(sample, "articles/one-more-story.md", NEW_STORY)
+    assert not build(sample, out, NOW, cache).whole  # and the shadow is made
+    before = tree(out)
+    write(sample, "articles/yet-another-story.md", NEW_STORY)
+    report = build(sample, out, NOW, cache)
+    cache.close()
+    assert not report.whole and report.changed
+    after = tree(out)
+    rewritten = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+    shards = {p for p in rewritten if p.startswith(export.MANIFEST_SHARDS + "/")}
+    assert shards == {export.shard_path(export.shard_of(p, 3)) for p in report.changed}
+    assert len(shards) < len(list((out / export.MANIFEST_SHARDS).iterdir())) / 4
+    assert_manifest_is_the_export(out)
 
 
 NEW_STORY = """---
@@ -169,7 +195,7 @@ def test_build_reports_what_it_wrote(
     out = tmp_path / "out"
     assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
     output = capsys.readouterr().out
-    count = len(tree(out)) - 2  # not the marker, nor the manifest
+    count = len(site_files(out))  # not the marker, nor the manifest
     assert output.startswith(f"wrote {count} changed files of {count} to {out} in ")
     assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith(f"{out} is up to date ({count} files), checked in ")

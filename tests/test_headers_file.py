@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from conftest import NOW, write
+from conftest import NOW, site_files, write
 from feeds import headers
 from feeds.build import build
 from feeds.cache import Cache
@@ -143,12 +143,7 @@ def test_every_file_gets_from_the_rules_what_the_app_sends(
     rules = parse(data)
     wanted = expected(Plan(load(sample), NOW))
     site = load(sample).content.site
-    on_disk = {
-        headers.url_path(p.relative_to(out).as_posix(), site)
-        for p in out.rglob("*")
-        if p.is_file()
-        and p.name not in (".feeds-export", ".feeds-manifest.json", "_headers", "_redirects")
-    }
+    on_disk = {headers.url_path(p, site) for p in site_files(out, ("_headers", "_redirects"))}
     assert on_disk == set(wanted)
     for path, values in wanted.items():
         assert sent(rules, path, HOSTS[host]) == values, path
