@@ -95,7 +95,10 @@ def build(
             f"{out} and the content directory {root} must not hold one another: an export "
             "inside the content would publish itself (choose another --out)"
         )
-    signature = digest(repr((fingerprint(root), code_version(), str(out.absolute()))).encode())
+    seen: dict[str, tuple[int, int]] = {}  # the one stat of each file
+    signature = digest(
+        repr((fingerprint(content_dir, seen), code_version(), str(out.absolute()))).encode()
+    )
     unchanged = _unchanged(cache, signature, out, now) if cache is not None else None
     if unchanged is not None:
         files, held = unchanged
@@ -106,7 +109,7 @@ def build(
     if cache is not None:
         from feeds import fast  # here: a no-op build needs none of it
 
-        quick = fast.build(content_dir, out, now, cache, signature, strict)
+        quick = fast.build(content_dir, out, now, cache, signature, strict, seen)
         if quick is not None:
             return quick
     # Only now: a no-op build needs none of the loading and rendering code,

@@ -85,10 +85,12 @@ def markdown_files(
     folder: str,
     problems: list[Problem] | None = None,
     stats: dict[str, tuple[int, int]] | None = None,
+    seen: Mapping[str, tuple[int, int]] | None = None,
 ) -> list[str]:
     """``folder/*.md`` relative to root, sorted: the one list of the articles or
     authors there is. Anything else in the folder is reported to ``problems``;
-    ``stats`` gets each file's (mtime_ns, size), from the one listing."""
+    ``stats`` gets each file's (mtime_ns, size), from the one listing, or
+    from ``seen`` (by path, as :func:`feeds.files.fingerprint` gives them)."""
     directory = root / folder
     if not directory.is_dir():
         return []
@@ -111,8 +113,11 @@ def markdown_files(
         if entry.is_file() and entry.name.endswith(".md"):
             found.append(relative)
             if stats is not None:
-                info = entry.stat()
-                stats[relative] = (info.st_mtime_ns, info.st_size)
+                known = seen.get(entry.path) if seen is not None else None
+                if known is None:
+                    info = entry.stat()
+                    known = (info.st_mtime_ns, info.st_size)
+                stats[relative] = known
         else:
             report.append(
                 Problem(
