@@ -16,7 +16,9 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -194,6 +196,261 @@ def test_the_example_problems_are_what_check_prints(
     (root / "articles" / "quito.md").write_text(quito, encoding="utf-8")
     assert main(["check", "--content", str(root)]) == 1
     assert capsys.readouterr().out.rstrip("\n") == example.group(1)
+
+
+def table_keys(text: str) -> set[str]:
+    """The names a table's first column gives (```| `a`, `b` | ...``), spelled in backquotes."""
+    return {
+        name
+        for cell in re.findall(r"^\| ((?:`[^`|]+`(?:, )?)+) \|", text, re.M)
+        for name in re.findall(r"`([^`]+)`", cell)
+    }
+
+
+def test_the_content_format_documents_every_field_and_no_other() -> None:
+    from feeds.validate import (
+        ARTICLE_FIELDS,
+        AUTHOR_FIELDS,
+        CORRECTION_FIELDS,
+        IMAGE_FIELDS,
+        INLINE_AUTHOR_FIELDS,
+        PAGE_FIELDS,
+        SITE_FIELDS,
+        WITHDRAWAL_FIELDS,
+    )
+
+    text = doc("content")
+    assert table_keys(section("`site.toml`", text)) == set(SITE_FIELDS)
+    assert table_keys(section("Articles", text)) == set(ARTICLE_FIELDS)
+    # The fields of a mapping are named inline: `{src, alt, caption?, ...}`.
+    mappings = re.findall(r"`\{([^}`]+)\}`", text)
+    written = [{n.strip().rstrip("?") for n in m.split(",")} for m in mappings]
+    for fields in (IMAGE_FIELDS, INLINE_AUTHOR_FIELDS, CORRECTION_FIELDS, WITHDRAWAL_FIELDS):
+        assert set(fields) in written, fields
+    for field in (*AUTHOR_FIELDS, *PAGE_FIELDS):
+        assert f"`{field}`" in text, field
+
+
+def number(value: int) -> str:
+    """A number as the docs write it: 2,000,000."""
+    return f"{value:,}"
+
+
+def test_the_numeric_settings_state_the_codes_defaults_and_bounds() -> None:
+    """Every bounded number of site.toml and of a page's front matter is
+    documented with its range and default, as the validator reads it."""
+    import inspect
+
+    from feeds import validate
+
+    source = inspect.getsource(validate)
+    calls = re.findall(r'integer\(\s*"(\w+)",\s*([\w_]+),\s*([\w_-]+),\s*([\w_]+)\s*\)', source)
+    assert {name for name, *_ in calls} >= {"feed_items", "cache_max_age", "order"}
+    text = doc("content")
+
+    def value(written: str) -> int:
+        return int(written) if re.fullmatch(r"-?[\d_]+", written) else getattr(validate, written)
+
+    for name, default, low, high in calls:
+        said = text.split(f"`{name}`", 1)[1][:200]
+        bounds = f"{number(value(low))} to {number(value(high))}"
+        assert bounds in said and f"default {number(value(default))}" in said, (name, said)
+
+
+#: Statements of the docs that name a constant of the code: (file, what it
+#: says with {} for the value, module, constant, how the value is written).
+CONSTANTS = [
+    ("content", "list of at most {} names", "feeds.validate", "MAX_TAGS", str),
+    ("content", "list of at most {} author ids", "feeds.validate", "MAX_AUTHORS", str),
+    ("content", "for {} days (see", "feeds.listings", "TOMBSTONE_DAYS", lambda d: str(d.days)),
+    ("commands", "fewer than {} files", "feeds.build", "PARALLEL_FROM", str),
+    ("commands", "`--grace-days` (default {})", "feeds.partners", "GRACE", lambda d: str(d.days)),
+    ("partners", "A token is `{}<id>.<secret>`", "feeds.partners", "PREFIX", str),
+    ("partners", "at most {} changes", "feeds.stream", "PAGE", str),
+    ("partners", "signing secret once (`{}`", "feeds.webhooks", "PREFIX", str),
+    ("partners", "none within {} s", "feeds.webhooks", "DEADLINE", lambda s: f"{s:g}"),
+    ("partners", "tried again {} s later", "feeds.webhooks", "BACKOFF", lambda s: f"{s:g}"),
+    ("partners", "lease to run out ({} s)", "feeds.webhooks", "LEASE", lambda s: f"{s:g}"),
+    ("partners", "path {} characters", "webapp.views", "PATH_KEPT", str),
+    ("partners", "user agent {})", "webapp.views", "AGENT_KEPT", str),
+    ("partners", "names at most {} clients", "feeds.state", "REFUSED_CLIENTS", str),
+    ("partners", "at most {} origins a day", "feeds.state", "ORIGINS_PER_DAY", str),
+    ("partners", "cannot answer within {} s", "feeds.state", "TIMEOUT", lambda s: f"{s:g}"),
+    (
+        "partners",
+        "longer than {} s in one exchange",
+        "feeds.state",
+        "CUT_AFTER",
+        lambda s: f"{s:g}",
+    ),
+    ("partners", "({} s for the `SELECT 1`", "feeds.state", "PING_CUT_AFTER", lambda s: f"{s:g}"),
+    ("partners", "for up to {} s", "webapp.batch", "EXIT_DEADLINE", lambda s: f"{s:g}"),
+    ("partners", "holding {} audit rows", "webapp.batch", "LIMIT", number),
+    ("feeds", "one deadline of {} seconds in all", "feeds.websub", "TIMEOUT", lambda s: f"{s:g}"),
+    ("feeds", "not heard from for {} seconds", "feeds.state", "DEAD_AFTER", lambda s: f"{s:g}"),
+    (
+        "deploying",
+        "Each purge has one deadline of {} seconds",
+        "feeds.cdn",
+        "TIMEOUT",
+        lambda s: f"{s:g}",
+    ),
+    (
+        "deploying",
+        "never more than\n{} seconds apart",
+        "feeds.notify",
+        "PURGE_MAX_WAIT",
+        lambda s: f"{s:g}",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("where", "statement", "module", "name", "written"),
+    CONSTANTS,
+    ids=[f"{module}.{name}" for _, _, module, name, _ in CONSTANTS],
+)
+def test_a_documented_limit_is_the_codes(
+    where: str, statement: str, module: str, name: str, written: Callable[[Any], str]
+) -> None:
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    text = " ".join(doc(where).split())  # the docs wrap lines anywhere
+    assert " ".join(statement.format(written(value)).split()) in text, (where, statement, value)
+
+
+def test_the_xss_vectors_are_counted_as_the_tests_hold_them() -> None:
+    from safe_html import XSS_VECTORS
+
+    assert f"places {len(XSS_VECTORS)} known XSS vectors" in doc("security")
+
+
+#: What GitHub makes of a heading for its anchor: lower case, punctuation
+#: but hyphens dropped, each space a hyphen.
+def anchor(heading: str) -> str:
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(text: str) -> set[str]:
+    found: set[str] = set()
+    fenced = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and (heading := re.match(r"#{1,6} (.+)", line)):
+            found.add(anchor(heading.group(1)))
+    return found
+
+
+def documents() -> list[Path]:
+    return [README, *sorted(DOCS.glob("*.md"))]
+
+
+@pytest.mark.parametrize("path", documents(), ids=lambda p: p.relative_to(REPO).as_posix())
+def test_every_relative_link_leads_to_a_file_and_heading_that_exist(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"```.*?```", "", text, flags=re.S)  # code is not linked
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    for link in links:
+        if re.match(r"[a-z]+:", link):
+            continue
+        file, _, fragment = link.partition("#")
+        target = (path.parent / file).resolve() if file else path
+        assert target.is_file(), (path.name, link)
+        if fragment:
+            assert fragment in anchors(target.read_text(encoding="utf-8")), (path.name, link)
+
+
+def test_the_readme_maps_every_file_of_docs() -> None:
+    mapped = set(re.findall(r"\]\(docs/([\w-]+\.md)\)", section("Documentation")))
+    assert mapped == {p.name for p in DOCS.glob("*.md")}
+
+
+def documented_paths(text: str) -> set[str]:
+    """The paths a URL table's first column names: ``/tags/<tag>/rss.xml``, and
+    its siblings written short after it (```atom.xml```)."""
+    found: set[str] = set()
+    for cell in re.findall(r"^\| (`/[^|]*?) \|", text, re.M):
+        base = ""
+        for span in re.findall(r"`([^`]+)`", cell):
+            span = span.split("?", 1)[0]
+            if span.startswith("/"):
+                base = span
+                found.add(span)
+            elif base:
+                found.add(base.rsplit("/", 1)[0] + "/" + span)
+    return found
+
+
+def pattern(path: str) -> re.Pattern[str]:
+    """A documented path as a pattern of served paths: ``<x>`` one segment (or
+    part of one), ``...`` the rest, a final ``/`` its ``index.html``."""
+    escaped = re.escape(path.lstrip("/"))
+    escaped = re.sub(r"<[^>]*>", "[^/]+", escaped.replace("\\<", "<").replace("\\>", ">"))
+    escaped = escaped.replace(re.escape("..."), ".+")
+    if path.endswith("/"):
+        escaped += "(?:index\\.html)?"
+    return re.compile(escaped)
+
+
+#: Paths only the app answers: behind a token, and the pixel.
+APP_ONLY = ("/partners/", "/desk/", "/r/")
+
+
+def test_the_url_tables_name_what_the_site_serves(tmp_path: Path) -> None:
+    """Every path a site publishes is in a URL table of docs/, and every
+    documented path is published (or, behind a token, answered by the app).
+    The site: the sample with one story per archive document and enough
+    stories for a sealed page, so that every kind of path is there."""
+    from conftest import NOW
+    from feeds.content import Loaded, load_content
+    from feeds.plan import Access, Plan
+
+    root = Path(shutil.copytree(REPO / "content", tmp_path / "content"))
+    toml = root / "site.toml"
+    toml.write_text(re.sub(r"(?m)^feed_items = .*$", "feed_items = 1", toml.read_text()))
+    for n in range(12):
+        story = f"---\ntitle: Story {n}\ndate: 2026-09-{n + 1:02d}T10:00:00Z\n"
+        story += "authors: [ana-quispe]\ntags: [Perú]\nsection: Reporting\n---\nText.\n"
+        (root / "articles" / f"story-{n}.md").write_text(story)
+    # and one of the last two days, for the news sitemap
+    (root / "articles" / "fresh.md").write_text(story.replace("2026-09-12", NOW.date().isoformat()))
+    plan = Plan(Loaded(load_content(root)), NOW)
+    images = [
+        f"images/{p.relative_to(root / 'images').as_posix()}"
+        for p in (root / "images").rglob("*.*")
+    ]
+    served = [*plan.paths(Access.PUBLIC), *images]
+    behind = plan.paths(Access.TOKEN)
+    documented = {
+        path for name in ("webapp", "feeds", "partners") for path in documented_paths(doc(name))
+    }
+    patterns = {path: pattern(path) for path in documented}
+    for path in served + behind:
+        assert any(p.fullmatch(path) for p in patterns.values()), f"/{path} is not documented"
+    for path, compiled in patterns.items():
+        found = any(compiled.fullmatch(p) for p in served + behind)
+        assert found or path.startswith(APP_ONLY), f"{path} is documented, not served"
+    # What a static host gets beside the site's own files is in docs/deploying.md.
+    for path in plan.paths(Access.EXPORT):
+        assert f"`{path}`" in doc("deploying"), path
+
+
+def test_the_tour_opens_urls_the_sample_serves() -> None:
+    from conftest import NOW
+    from feeds.content import Loaded, load_content
+    from feeds.plan import Plan
+
+    served = Plan(Loaded(load_content(REPO / "content")), NOW).paths()
+    urls = re.findall(
+        r"http://127\.0\.0\.1:8000/(\S*?)[,:;)]?(?:\s|$)", section("A five-minute tour")
+    )
+    assert len(urls) >= 6
+    for url in urls:
+        assert url in served or url + "index.html" in served, url
+    for path in re.findall(r"`content/articles/([\w-]+\.md)`", readme()):
+        assert (REPO / "content" / "articles" / path).is_file(), path
 
 
 if __name__ == "__main__":
