@@ -17,6 +17,7 @@ import re
 import shutil
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -257,6 +258,16 @@ def test_the_numeric_settings_state_the_codes_defaults_and_bounds() -> None:
         assert bounds in said and f"default {number(value(default))}" in said, (name, said)
 
 
+def seconds(value: float) -> str:
+    return f"{value:g}"
+
+
+def spoken(value: object) -> str:
+    """A duration as the docs say it in words."""
+    words: dict[object, str] = {60.0: "a minute", 3600.0: "an hour", timedelta(days=2): "two days"}
+    return words[value]
+
+
 #: Statements of the docs that name a constant of the code: (file, what it
 #: says with {} for the value, module, constant, how the value is written).
 CONSTANTS = [
@@ -302,6 +313,33 @@ CONSTANTS = [
         "PURGE_MAX_WAIT",
         lambda s: f"{s:g}",
     ),
+    ("deploying", "tried again after {} second,", "feeds.notify", "PURGE_BACKOFF", seconds),
+    ("deploying", "stale-while-revalidate={},", "feeds.headers", "STALE_WHILE_REVALIDATE", str),
+    ("deploying", "stale-if-error={}`; sealed", "feeds.headers", "STALE_IF_ERROR", str),
+    ("deploying", "stale-if-error={}` for the CDN", "feeds.headers", "CDN_STALE_IF_ERROR", str),
+    ("deploying", "lifetime (default {})", "feeds.headers", "CDN_MAX_AGE", str),
+    ("feeds", "`max-age={}` (see", "feeds.headers", "LASTING", str),
+    ("feeds", "waits at most {} seconds for the hub", "feeds.cli", "PING_TIMEOUT", seconds),
+    ("feeds", "retried with backoff ({} s, doubling", "feeds.websub", "BACKOFF", seconds),
+    ("feeds", "doubling, at most {} apart)", "feeds.websub", "MAX_WAIT", spoken),
+    (
+        "webapp",
+        "the newest stories (20 to 39 once there are {})",
+        "feeds.listings",
+        "PAGE_SIZE",
+        str,
+    ),
+    ("webapp", "holds the first {} stories ever published", "feeds.listings", "PAGE_SIZE", str),
+    ("webapp", "(at most {}; the page says how many more)", "feeds.plan", "TAG_INDEX_MOST", str),
+    ("webapp", "(the articles, {} a file,", "feeds.plan", "SITEMAP_ARTICLES", number),
+    ("webapp", "newest first (at most {}),", "feeds.listings", "NEWS_MOST", number),
+    ("webapp", "the public stories of the last {}", "feeds.listings", "NEWS_DAYS", spoken),
+    ("partners", "the {} most republished articles", "feeds.pages", "DESK_ARTICLES", str),
+    ("partners", "and its {} top origins", "feeds.pages", "DESK_ORIGINS", str),
+    ("partners", "the newest {} granted fetches", "webapp.views", "DESK_AUDIT_ROWS", str),
+    ("partners", "prints the newest {} fetches", "feeds.cli", "AUDIT_LIMIT", str),
+    ("commands", "is tried again {} later", "feeds.cli", "RETRY", spoken),
+    ("webapp", "(text of {} bytes or more", "webapp.http", "GZIP_MIN_BYTES", str),
 ]
 
 
@@ -318,6 +356,21 @@ def test_a_documented_limit_is_the_codes(
     value = getattr(importlib.import_module(module), name)
     text = " ".join(doc(where).split())  # the docs wrap lines anywhere
     assert " ".join(statement.format(written(value)).split()) in text, (where, statement, value)
+
+
+def test_the_audits_outcomes_are_the_codes() -> None:
+    """The outcomes docs/commands.md lists for `feeds partner audit` are those
+    the app writes: ``ok``, each reason a token is refused, and an unreachable
+    database's."""
+    import inspect
+
+    from feeds import partners
+    from webapp import views
+
+    row = next(r for r in doc("commands").splitlines() if r.startswith("| `feeds partner audit"))
+    written = set(re.findall(r"`([a-z ]+)`", row.split("outcome (", 1)[1].split(")", 1)[0]))
+    refusals = set(re.findall(r'Verdict\("([a-z ]+)"', inspect.getsource(partners)))
+    assert written == {"ok", *refusals, views.UNREACHABLE}
 
 
 def test_the_xss_vectors_are_counted_as_the_tests_hold_them() -> None:
