@@ -199,6 +199,43 @@ def test_the_example_problems_are_what_check_prints(
     assert capsys.readouterr().out.rstrip("\n") == example.group(1)
 
 
+def test_the_broken_files_example_is_what_build_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/content.md's example of a build with a broken article (held back at
+    its last good version) and a broken draft (left out), beside another edit
+    that goes out: the same lines, but for the counts and the time."""
+    from conftest import NOW
+    from feeds.cli import main
+
+    example = re.search(
+        r"`feeds build` prints each such file first:\n\n```\n(.+?)\n```", doc("content"), re.S
+    )
+    assert example, "docs/content.md shows what feeds build prints of broken files"
+    monkeypatch.setenv("FEEDS_NOW", NOW.isoformat())
+    root = Path(shutil.copytree(REPO / "content", tmp_path / "content"))
+    articles = root / "articles"
+    (articles / "glacier-retreat-cordillera-blanca.md").rename(articles / "glacier.md")
+    build = ["build", "--content", str(root), "--out", str(tmp_path / "out")]
+    build += ["--cache", str(tmp_path / "cache.sqlite"), "--jobs", "1", "--no-ping"]
+    assert main(build) == 0
+    glacier = articles / "glacier.md"
+    glacier.write_text(glacier.read_text().replace("date: 2026-09-22 08:00", "date: 2026-13-14"))
+    strike = "---\ntitle: Port strike\ndate: 2026-12-01\ndraft: true\nsection: Reporting\n"
+    (articles / "port-strike.md").write_text(strike + "authors: []\n---\nText.\n")
+    opinion = articles / "opinion-bus-corridors.md"
+    opinion.write_text(opinion.read_text() + "\nA paragraph added.\n")
+    capsys.readouterr()
+    assert main(build) == 0
+    printed = capsys.readouterr().out.splitlines()
+    *problems, done = example.group(1).splitlines()
+    assert printed[: len(problems)] == problems
+    numbers = re.compile(r"\d+(?:\.\d+)?")
+    assert numbers.sub("N", printed[len(problems)].replace(str(tmp_path / "out"), "out")) == (
+        numbers.sub("N", done)
+    )
+
+
 def table_keys(text: str) -> set[str]:
     """The names a table's first column gives (```| `a`, `b` | ...``), spelled in backquotes."""
     return {
@@ -340,6 +377,9 @@ CONSTANTS = [
     ("partners", "prints the newest {} fetches", "feeds.cli", "AUDIT_LIMIT", str),
     ("commands", "is tried again {} later", "feeds.cli", "RETRY", spoken),
     ("webapp", "(text of {} bytes or more", "webapp.http", "GZIP_MIN_BYTES", str),
+    ("deploying", "the export's own manifest, `{}`", "feeds.export", "MANIFEST_FILE", str),
+    ("deploying", "(nor `{}` and `_headers`)", "feeds.export", "MARKER", str),
+    ("deploying", "the bucket's manifest, `{}` under the prefix", "feeds.deploy", "MANIFEST", str),
 ]
 
 
