@@ -236,6 +236,58 @@ def test_the_broken_files_example_is_what_build_prints(
     )
 
 
+def documents() -> list[Path]:
+    return [README, *sorted(DOCS.glob("*.md"))]
+
+
+def commands_written(text: str) -> list[str]:
+    """Each `feeds ...` command a text writes: in code spans, and as lines of
+    its code blocks (their comments left out), up to the end of the command."""
+    text = text.split(START, 1)[0]  # the reference is --help itself
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    spans = re.findall(r"`([^`]+)`", prose)  # in order: each pairs its own backquotes
+    found = [s for s in spans if re.match(r"(?:\.venv/bin/)?feeds [a-z-]", s)]
+    fenced = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif fenced:
+            code = line.split("#", 1)[0]
+            # At the start of a command: a line's, after `&&`, or ExecStart='s.
+            start = r"(?:^|&&|ExecStart=)\s*(?:[A-Z_]+=\S+\s+)*(?:\S*/)?"
+            found += re.findall(start + r"(feeds [a-z]+[^&|;]*)", code)
+    return [re.sub(r"^\.venv/bin/", "", command).strip() for command in found]
+
+
+@pytest.mark.parametrize("path", documents(), ids=lambda p: p.relative_to(REPO).as_posix())
+def test_every_command_written_is_a_command_with_those_options(path: Path) -> None:
+    every = subcommands()
+    for command in commands_written(path.read_text(encoding="utf-8")):
+        words = command.split()
+        if words[1].startswith("-"):  # feeds --version
+            continue
+        name = " ".join(words[1:3]) if " ".join(words[1:3]) in every else words[1]
+        assert name in every, (path.name, command)
+        real = {o for a in every[name]._actions for o in a.option_strings}
+        for option in re.findall(r"(?<![\w-])--[a-z][a-z-]*", command):
+            assert option in real, (path.name, command, option)
+
+
+def test_every_environment_variable_is_documented_and_read() -> None:
+    """Each ``FEEDS_...`` variable the code reads is named in the docs, and
+    each one the docs name is read by the code or by the tests."""
+    sources = [*(REPO / "feeds").rglob("*.py"), *(REPO / "webapp").rglob("*.py")]
+    read = set()
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        read |= set(re.findall(r'environ(?:\.get)?[(\[]\s*"(FEEDS_[A-Z_]+)"', text))
+    tests = "".join(p.read_text(encoding="utf-8") for p in (REPO / "tests").glob("*.py"))
+    named = {v for p in documents() for v in re.findall(r"FEEDS_[A-Z_]+", p.read_text())}
+    assert read, "the pattern finds what the code reads"
+    assert read <= named, read - named
+    assert named <= read | set(re.findall(r"FEEDS_[A-Z_]+", tests)), named - read
+
+
 def table_keys(text: str) -> set[str]:
     """The names a table's first column gives (```| `a`, `b` | ...``), spelled in backquotes."""
     return {
@@ -434,10 +486,6 @@ def anchors(text: str) -> set[str]:
         elif not fenced and (heading := re.match(r"#{1,6} (.+)", line)):
             found.add(anchor(heading.group(1)))
     return found
-
-
-def documents() -> list[Path]:
-    return [README, *sorted(DOCS.glob("*.md"))]
 
 
 @pytest.mark.parametrize("path", documents(), ids=lambda p: p.relative_to(REPO).as_posix())
