@@ -64,6 +64,14 @@ def test_the_export_carries_its_own_manifest(sample: Path, tmp_path: Path) -> No
     cache.close()
 
 
+def test_the_manifest_has_as_many_shards_as_docs_deploying_says() -> None:
+    """16 shards up to 4,096 files, 256 up to 262,144, 4,096 above."""
+    assert [export.width(n) for n in (1, 4096, 4097, 262144, 262145)] == [1, 1, 2, 2, 3]
+    assert "16 shards up to 4,096 files, 256 up to 262,144, 4,096 above" in " ".join(
+        (REPO / "docs/deploying.md").read_text(encoding="utf-8").split()
+    )
+
+
 def test_a_new_story_rewrites_only_the_manifest_shards_it_changes(
     sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

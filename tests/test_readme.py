@@ -430,6 +430,7 @@ CONSTANTS = [
     ("commands", "is tried again {} later", "feeds.cli", "RETRY", spoken),
     ("webapp", "(text of {} bytes or more", "webapp.http", "GZIP_MIN_BYTES", str),
     ("deploying", "the export's own manifest, `{}`", "feeds.export", "MANIFEST_FILE", str),
+    ("deploying", "each of its shards in `{}/`", "feeds.export", "MANIFEST_SHARDS", str),
     ("deploying", "(nor `{}` and `_headers`)", "feeds.export", "MARKER", str),
     ("deploying", "the bucket's manifest, `{}` under the prefix", "feeds.deploy", "MANIFEST", str),
 ]
