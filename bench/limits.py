@@ -6,10 +6,10 @@
     .venv/bin/python bench/limits.py --scale 0.25 # smaller sizes (old, slow code)
 
 Each case writes one article into a small content directory and times what
-``feeds check`` does with it (:func:`feeds.content.load`: read, parse,
+``feeds check`` does with it (:func:`feeds.content.directory.load`: read, parse,
 validate, render, sanitise), whether that ends in the article or in a
 located problem; the ``tags`` case times ``feeds build`` instead
-(:func:`feeds.build.build`), since each tag is a page and three feeds, and
+(:func:`feeds.publish.build.build`), since each tag is a page and three feeds, and
 its sizes end at the cap (``--scale 2`` and more are refused). For each
 doubling it prints the time ratio: about 2 means the cost grows linearly
 (a constant cost per tag), about 4 quadratically. Each time is the median of
@@ -36,9 +36,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from feeds.build import build
-from feeds.content import load
+from feeds.content.directory import load
 from feeds.errors import ContentError
+from feeds.publish.build import build
 
 SITE = (
     'title = "Limits"\ndescription = "Hostile input."\n'
@@ -116,8 +116,8 @@ def hostile_requests(kind: str, n: int, root: Path) -> tuple[float, str]:
     import sqlite3
     from datetime import timedelta
 
-    from feeds import partners
-    from feeds.state import State
+    from feeds.state import partners
+    from feeds.state.database import State
     from webapp import create_app
 
     folder = Path(tempfile.mkdtemp(prefix="state-", dir=root.parent))

@@ -6,7 +6,7 @@ never used: it is simply not found. It holds data, never code: articles are
 stored as a line of JSON and their body's HTML, and a row that does not read
 back as an article is a miss. Each article's row is the last version of its
 file that was published, and so, while the file is broken, its last good
-version (:mod:`feeds.holdback`); author files keep theirs in ``authors``.
+version (:mod:`feeds.content.holdback`); author files keep theirs in ``authors``.
 Deleting the file is always safe.
 """
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from feeds.content import Loaded
-from feeds.i18n import Words, words_for
+from feeds.content.directory import Loaded
 from feeds.model import Article, Content
-from feeds.plan import Plan
+from feeds.outputs.i18n import Words, words_for
+from feeds.outputs.plan import Plan
 
 #: A moment after every published date of the fixtures and before the scheduled one.
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -220,7 +220,7 @@ def tree(root: Path, leave_out: Collection[str] = ()) -> dict[str, bytes]:
 
 def site_files(out: Path) -> dict[str, bytes]:
     """The files of an export, its marker and manifest left out."""
-    from feeds.export import MANIFEST_FILE, MARKER
+    from feeds.publish.export import MANIFEST_FILE, MARKER
 
     return tree(out, (MARKER, MANIFEST_FILE))
 
@@ -230,7 +230,7 @@ def clean(root: Path, tmp_path: Path, now: datetime = NOW) -> dict[str, bytes]:
     marker left out."""
     import shutil
 
-    from feeds.build import build
+    from feeds.publish.build import build
 
     out = tmp_path / "clean"
     shutil.rmtree(out, ignore_errors=True)

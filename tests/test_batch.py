@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from feeds.state import AuditEntry, State, StateError
+from feeds.state.database import AuditEntry, State, StateError
 from webapp import batch
 from webapp.audit import Audit
 from webapp.pixel import Pixels

@@ -109,7 +109,7 @@ def test_the_command_table_lists_each_commands_options() -> None:
 
 
 def test_readme_documents_every_field() -> None:
-    from feeds.validate import ARTICLE_FIELDS, AUTHOR_FIELDS, IMAGE_FIELDS, SITE_FIELDS
+    from feeds.content.validate import ARTICLE_FIELDS, AUTHOR_FIELDS, IMAGE_FIELDS, SITE_FIELDS
 
     text = readme()
     for field in (*SITE_FIELDS, *ARTICLE_FIELDS, *AUTHOR_FIELDS, *IMAGE_FIELDS):

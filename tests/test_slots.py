@@ -17,8 +17,8 @@ import pytest
 
 from conftest import NOW, write
 from feeds import urls
-from feeds.build import Report, build
 from feeds.cache import Cache
+from feeds.publish.build import Report, build
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))

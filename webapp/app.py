@@ -16,14 +16,14 @@ from typing import Any
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from feeds import cdn
 from feeds.cache import default_path as default_cache
-from feeds.headers import CDN_MAX_AGE
-from feeds.state import AUDIT_DAYS, configured, opened
-from feeds.state_url import default_url, describe
-from feeds.validate import MAX_AGE
-from feeds.webhooks import BACKOFF
-from feeds.websub import backoff_from_env
+from feeds.content.validate import MAX_AGE
+from feeds.outputs.headers import CDN_MAX_AGE
+from feeds.publish import cdn
+from feeds.publish.webhooks import BACKOFF
+from feeds.publish.websub import backoff_from_env
+from feeds.state.database import AUDIT_DAYS, configured, opened
+from feeds.state.url import default_url, describe
 from webapp import views
 from webapp.audit import Audit
 from webapp.batch import EXIT_DEADLINE
@@ -165,7 +165,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config["PREVIEW"]:  # an editor's preview tells no hub of anything
         live = app.extensions["feeds"]
         # Each worker records which version it serves; the hub and the CDN
-        # are told once every live worker serves a change (feeds.notify).
+        # are told once every live worker serves a change (feeds.publish.notify).
         pusher = Pusher(
             state,
             app.config["WALL"],

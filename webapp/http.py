@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 
 from werkzeug.http import http_date, is_resource_modified, parse_accept_header
 
-from feeds import headers as file_headers
 from feeds import urls
 from feeds.digest import digest
 from feeds.files import FileRefused, read_inside
 from feeds.model import Article
-from feeds.plan import Access, Plan
+from feeds.outputs import headers as file_headers
+from feeds.outputs.plan import Access, Plan
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -59,7 +59,7 @@ class Resource:
         self.data = data
         #: The status it is sent with when found (a withdrawn article's page: 410).
         self.status = status
-        #: The headers that do not depend on the request (:mod:`feeds.headers`).
+        #: The headers that do not depend on the request (:mod:`feeds.outputs.headers`).
         self.fixed = fixed
         found = dict(fixed)
         self.media_type = found["Content-Type"]
