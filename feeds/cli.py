@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
     from feeds.model import Article, Content, Site
-    from feeds.publish.build import Report
+    from feeds.publish.report import Report
     from feeds.state.database import State
 
 HELP = """Publish Markdown articles as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
@@ -250,7 +250,7 @@ def tell_partners(
     """With a state database, append what changed for partners to their
     stream, and send the webhooks owed for up to :data:`PING_TIMEOUT`
     seconds (what is left, a running app sends). ``previous`` and
-    ``before``: a fast build's (:class:`feeds.publish.build.Report`), for judging
+    ``before``: a fast build's (:class:`feeds.publish.report.Report`), for judging
     only what moved since the last build."""
     from feeds.publish import notify, webhooks
     from feeds.state.database import State, StateError, configured

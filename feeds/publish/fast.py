@@ -53,8 +53,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from feeds.outputs.render import NavLink
-    from feeds.publish.build import Report
     from feeds.publish.delta import Delta
+    from feeds.publish.report import Report
 
 #: Bumped when what :func:`remember` keeps changes.
 VERSION = "3"
@@ -135,9 +135,9 @@ def build(
     the build's :class:`feeds.build.Report`, else None."""
     from feeds.content.directory import load_site
     from feeds.outputs.render import NavLink
-    from feeds.publish.build import Report
     from feeds.publish.delta import Change, Decline, Delta
     from feeds.publish.export import publish_changes
+    from feeds.publish.report import Report
 
     last = cache.get("fast_now")
     if not last or cache.get("fast_around") != _around(root, out):

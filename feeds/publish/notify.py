@@ -162,7 +162,7 @@ def record_build_changes(
 ) -> list[int]:
     """What ``feeds build`` tells partners of: as :func:`tell_partners`, for
     the content it built at ``at``; with ``previous`` and ``before`` (a fast
-    build's: :class:`feeds.publish.build.Report`), only what moved since."""
+    build's: :class:`feeds.publish.report.Report`), only what moved since."""
     from feeds.publish import stream
 
     return stream.record(state, content, at, at.timestamp(), now, previous, before)

@@ -3,7 +3,7 @@
 A static host serves what was built: a scheduled story, a withdrawal, the end
 of a tombstone go out only when something builds again. This loop builds on
 every change of the content directory and whenever the moment the last build
-named (:attr:`feeds.publish.build.Report.due`) has come. It reads no clock itself:
+named (:attr:`feeds.publish.report.Report.due`) has come. It reads no clock itself:
 the moment is handed in from the edge at each wake, so a test drives it with
 any clock and any sequence of changes.
 """
