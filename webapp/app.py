@@ -27,7 +27,8 @@ from feeds.state.url import default_url, describe
 from webapp import views
 from webapp.audit import Audit
 from webapp.batch import EXIT_DEADLINE
-from webapp.http import FastPath, trusted_proxies
+from webapp.fastpath import FastPath
+from webapp.http import trusted_proxies
 from webapp.pixel import Pixels
 from webapp.push import Pusher
 from webapp.reload import LiveSite
