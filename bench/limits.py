@@ -28,6 +28,7 @@ audit keeps stops growing at ``audit_days`` (90 by default) of them.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
@@ -112,12 +113,12 @@ CASES: dict[str, tuple[Callable[[int], str], tuple[int, ...], str]] = {
 def hostile_requests(kind: str, n: int, root: Path) -> tuple[float, str]:
     """Seconds for ``n`` hostile requests of ``kind`` and their writing, and
     what the state database keeps of them."""
-    import os
     import sqlite3
     from datetime import timedelta
 
     from feeds.state import partners
     from feeds.state.database import State
+    from feeds.state.url import default_url
     from webapp import create_app
 
     folder = Path(tempfile.mkdtemp(prefix="state-", dir=root.parent))
@@ -126,7 +127,7 @@ def hostile_requests(kind: str, n: int, root: Path) -> tuple[float, str]:
     clock = [start]
     token = ""
     if kind == "granted":
-        state = State()
+        state = State(default_url(os.environ))
         token, kept = partners.new_token()
         state.add_partner("La Prensa", partners.EARLY_ACCESS, None, kept, start.timestamp())
         state.close()

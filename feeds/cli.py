@@ -114,7 +114,7 @@ def build_once(args: argparse.Namespace, now: datetime) -> tuple[int, Report | N
     from feeds.publish.build import build
 
     started = time.monotonic()
-    cache = None if args.no_cache else Cache(args.cache or default_cache(args.content))
+    cache = None if args.no_cache else Cache(args.cache or default_cache(args.content, os.environ))
     try:
         report = build(
             args.content,
@@ -154,7 +154,7 @@ def build_once(args: argparse.Namespace, now: datetime) -> tuple[int, Report | N
             f"next change by the clock at {moment(report.due)} (a scheduled story, a "
             "withdrawal, a partner's early access): build again then, or run feeds watch"
         )
-    database = default_url(args.content)
+    database = default_url(os.environ, args.content)
     if report.hub and report.feeds and not args.no_ping:
         ping_hub(report.hub, report.feeds, now, database=database)
     if report.content is not None:
@@ -255,7 +255,7 @@ def tell_partners(
     from feeds.publish import notify, webhooks
     from feeds.state.database import State, StateError, configured
 
-    database = database or default_url()
+    database = database or default_url(os.environ)
     if not configured(database):
         return
     try:
@@ -297,7 +297,7 @@ def ping_hub(
     from feeds.state.database import State, StateError
 
     base = "/".join(feeds[0][0].split("/", 3)[:3])
-    database = database or default_url()
+    database = database or default_url(os.environ)
     try:
         state = State(database)
         try:
@@ -307,14 +307,14 @@ def ping_hub(
             sent = websub.deliver(
                 state,
                 time.time,
-                websub.backoff_from_env(),
+                websub.backoff(os.environ.get("FEEDS_PING_BACKOFF")),
                 PING_TIMEOUT,
                 log=_QUIET,
                 within=PING_TIMEOUT,
             )
             pending = state.next_try() is not None
             # One background sender per state database: started unless one is at work.
-            log = websub.send_in_background(state) if pending else None
+            log = websub.send_in_background(state, os.environ) if pending else None
             where = state.where
         finally:
             state.close()
@@ -426,7 +426,13 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     if site.hub and not args.dry_run and not args.no_ping:
         feeds = deployed_feeds(site, report.fresh)
         if feeds:
-            ping_hub(site.hub, feeds, _now(), deployed=True, database=default_url(args.content))
+            ping_hub(
+                site.hub,
+                feeds,
+                _now(),
+                deployed=True,
+                database=default_url(os.environ, args.content),
+            )
     return 0
 
 
@@ -504,7 +510,7 @@ def cmd_partner(args: argparse.Namespace) -> int:
 
     site = load_site(args.content)
     now = _now()
-    database = default_url(args.content)
+    database = default_url(os.environ, args.content)
     # Which database, always: one made by mistake elsewhere would hold no partner.
     print(f"state database: {describe(database)}", file=sys.stderr)
     state = State(database)
@@ -676,7 +682,7 @@ def partner_republications(
     from feeds.content.directory import load
 
     # A file with problems is named as its last good version named it.
-    cache = Cache(default_cache(args.content))
+    cache = Cache(default_cache(args.content, os.environ))
     try:
         content = load(args.content, cache=cache, partial=True).content
     finally:
@@ -772,7 +778,7 @@ def partner_resend(args: argparse.Namespace, state: State, site: Site, now: date
         _missing(args.name)
     if not any(e.partner == args.name and e.off is None for e in state.endpoints()):
         raise UsageError(f"{args.name} has no webhook endpoint (feeds partner webhook NAME URL)")
-    cache = Cache(default_cache(args.content))
+    cache = Cache(default_cache(args.content, os.environ))
     try:
         content = load(args.content, cache=cache, partial=True).content
     finally:
@@ -799,7 +805,7 @@ def partner_compliance(args: argparse.Namespace, state: State, site: Site, now: 
     from feeds.content.directory import load
     from feeds.state import partners
 
-    cache = Cache(default_cache(args.content))
+    cache = Cache(default_cache(args.content, os.environ))
     try:
         content = load(args.content, cache=cache, partial=True).content
     finally:
@@ -909,7 +915,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from feeds.content.publish_draft import publish
 
     try:
-        done = publish(args.content, args.file, _now())
+        done = publish(args.content, args.file, _now(), default_cache(args.content, os.environ))
     except ContentError as e:
         for problem in e.problems:
             print(problem)

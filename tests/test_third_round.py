@@ -19,6 +19,7 @@ from feeds.cli import AUDIT_LIMIT, main
 from feeds.publish.build import build
 from feeds.state import partners
 from feeds.state.database import REFUSED_CLIENTS, State
+from feeds.state.url import default_url
 from webapp import create_app
 
 
@@ -52,7 +53,7 @@ def audit_rows() -> int:
 
 
 def add_partner(name: str, scope: str = partners.EARLY_ACCESS) -> str:
-    state = State()
+    state = State(default_url(os.environ))
     try:
         token, kept = partners.new_token()
         assert state.add_partner(name, scope, None, kept, NOW.timestamp())
@@ -175,7 +176,7 @@ def test_granted_fetches_are_kept_audit_days_and_no_longer(
     app.extensions["feeds.audit"].stop()
     app.extensions["feeds.pixels"].stop()
     app.extensions["feeds.state"]().close()
-    state = State()
+    state = State(default_url(os.environ))
     try:
         kept = state.audit()
     finally:

@@ -19,9 +19,8 @@ from werkzeug.exceptions import HTTPException
 from feeds.cache import default_path as default_cache
 from feeds.content.validate import MAX_AGE
 from feeds.outputs.headers import CDN_MAX_AGE
-from feeds.publish import cdn
+from feeds.publish import cdn, websub
 from feeds.publish.webhooks import BACKOFF
-from feeds.publish.websub import backoff_from_env
 from feeds.state.database import AUDIT_DAYS, configured, opened
 from feeds.state.url import default_url, describe
 from webapp import views
@@ -125,7 +124,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         raise ValueError("DRAFTS is for the editor's preview only (PREVIEW)")
     if "CACHE" not in app.config:
         app.config["CACHE"] = str(
-            default_cache(Path(app.config["CONTENT"]), app.config["BASE_URL"])
+            default_cache(Path(app.config["CONTENT"]), os.environ, app.config["BASE_URL"])
         )
     app.logger.setLevel("INFO")
     _check_cdn(app)
@@ -147,7 +146,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         if app.config["PURGE_URL"] and not app.config["PREVIEW"]
         else None,
     )
-    database = app.config.get("STATE") or default_url(Path(app.config["CONTENT"]))
+    database = app.config.get("STATE") or default_url(os.environ, Path(app.config["CONTENT"]))
     app.config["STATE"] = database
     # Said at every start: a server started elsewhere than expected (a new
     # working directory) is seen at once to use another database.
@@ -171,7 +170,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             state,
             app.config["WALL"],
             app.logger,
-            backoff_from_env(),
+            websub.backoff(os.environ.get("FEEDS_PING_BACKOFF")),
             app.config["PURGE_URL"],
             live.serving_here,
             # The partners' stream and webhooks need a state database: once

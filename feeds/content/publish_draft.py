@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 
 from feeds.cache import Cache
-from feeds.cache import default_path as default_cache
 from feeds.content.directory import ARTICLES, load, load_site
 from feeds.content.documents import decode, parse_document, read_bytes
 from feeds.content.fields import parse_date
@@ -48,9 +47,10 @@ def article_path(root: Path, given: str) -> str:
     raise UsageError(f"{given}: no such article in {root / ARTICLES}")
 
 
-def publish(root: Path, given: str, now: datetime) -> Published:
+def publish(root: Path, given: str, now: datetime, cache_file: Path) -> Published:
     """Date the article ``given`` (see :func:`article_path`) at ``now`` and
-    take its ``draft`` line out. Raises :class:`UsageError` for an article
+    take its ``draft`` line out, checking it with the build cache in
+    ``cache_file``. Raises :class:`UsageError` for an article
     that is public already, :class:`ContentError` (the file left as it was)
     for one with problems."""
     site = load_site(root)
@@ -106,7 +106,7 @@ def publish(root: Path, given: str, now: datetime) -> Published:
         moves.append((drop + 1, +1))
     new = "".join(lines)
     _replace(root / path, new.encode("utf-8"))
-    cache = Cache(default_cache(root))
+    cache = Cache(cache_file)
     try:
         loaded = load(root, cache=cache, partial=True)
     except ContentError:

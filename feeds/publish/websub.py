@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,7 @@ from feeds.digest import digest
 from feeds.outputs.plan import Access, Plan
 from feeds.publish import exchange
 from feeds.state.database import SENDER_LOCK, Ping, State, StateError, Topic
-from feeds.state.url import folder, sqlite_file
+from feeds.state.url import default_url, folder, sqlite_file
 
 #: Seconds to wait for a hub's answer.
 TIMEOUT = 10.0
@@ -64,10 +64,11 @@ class Sent:
     retry: float | None = None
 
 
-def backoff_from_env() -> float:
-    """``$FEEDS_PING_BACKOFF`` seconds (a test's short one), else :data:`BACKOFF`."""
+def backoff(text: str | None) -> float:
+    """``text`` seconds (``$FEEDS_PING_BACKOFF``, a test's short one), else
+    :data:`BACKOFF`."""
     try:
-        return float(os.environ.get("FEEDS_PING_BACKOFF") or BACKOFF)
+        return float(text or BACKOFF)
     except ValueError:
         return BACKOFF
 
@@ -216,24 +217,25 @@ def _record(
     return Sent(one.hub, one.topic, error, retry)
 
 
-def log_path(database: str) -> Path:
+def log_path(database: str, environ: Mapping[str, str]) -> Path:
     """Where the background sender started by ``feeds build`` logs: beside
     the SQLite file, or for PostgreSQL in the folder of ``$FEEDS_STATE`` (this
-    machine's), else in ``state/`` beside the content."""
+    machine's), else in ``state/`` beside the content (``environ``: the
+    environment, as the edge read it)."""
     file = sqlite_file(database)
-    if file is None and os.environ.get("FEEDS_STATE"):
-        file = Path(os.environ["FEEDS_STATE"])  # this machine's own state folder
-    return (file.parent if file is not None else folder()) / "pings.log"
+    if file is None and environ.get("FEEDS_STATE"):
+        file = Path(environ["FEEDS_STATE"])  # this machine's own state folder
+    return (file.parent if file is not None else folder(environ)) / "pings.log"
 
 
 #: The variable that hands the background sender its lock, held already.
 LOCK_FD = "FEEDS_SENDER_LOCK_FD"
 
 
-def _file_lock(database: str) -> int | None:
+def _file_lock(database: str, environ: Mapping[str, str]) -> int | None:
     """The background sender's lock beside the state database (``pings.lock``),
     taken without waiting: its descriptor, or None when a sender holds it."""
-    path = log_path(database).with_name("pings.lock")
+    path = log_path(database, environ).with_name("pings.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -244,23 +246,25 @@ def _file_lock(database: str) -> int | None:
     return fd
 
 
-def _lock(state: State) -> Callable[[], None] | None:
+def _lock(state: State, environ: Mapping[str, str]) -> Callable[[], None] | None:
     """The background sender's lock for ``state``, taken without waiting: a
     function that lets go of it, or None when a sender holds it. On
     PostgreSQL, an advisory lock in the database (one sender per database,
     whichever machine runs it); on SQLite, ``pings.lock`` beside the file."""
     if state.shared:
         return state.hold(SENDER_LOCK)
-    fd = _file_lock(state.url)
+    fd = _file_lock(state.url, environ)
     return None if fd is None else lambda: os.close(fd)
 
 
-def send_in_background(state: State) -> Path | None:
+def send_in_background(state: State, environ: Mapping[str, str]) -> Path | None:
     """Start ``python -m feeds.publish.websub`` apart from this process (it outlives
     it), logging to :func:`log_path`, unless one runs already for this state
     database: it sends what is owed now too. Where it logs; None when the
-    one at work may be another machine's (PostgreSQL), logging there."""
-    log = log_path(state.url)
+    one at work may be another machine's (PostgreSQL), logging there.
+    ``environ``: this process's environment, the sender's with the database
+    named in it."""
+    log = log_path(state.url, environ)
     log.parent.mkdir(parents=True, exist_ok=True)
     handed: tuple[int, ...] = ()
     if state.shared:
@@ -272,7 +276,7 @@ def send_in_background(state: State) -> Path | None:
             return None
         release()
     else:
-        lock = _file_lock(state.url)
+        lock = _file_lock(state.url, environ)
         if lock is None:
             return log
         handed = (lock,)
@@ -287,7 +291,7 @@ def send_in_background(state: State) -> Path | None:
                 close_fds=True,
                 pass_fds=handed,  # the lock file is the sender's from its start
                 env={
-                    **os.environ,
+                    **environ,
                     **({LOCK_FD: str(handed[0])} if handed else {}),
                     **_naming(state.url),
                 },
@@ -319,22 +323,28 @@ def run(
         deliver(state, wall, backoff)
 
 
-def sender(state: State, wall: Callable[[], float], sleep: Callable[[float], object]) -> None:
+def sender(
+    state: State,
+    wall: Callable[[], float],
+    sleep: Callable[[float], object],
+    environ: MutableMapping[str, str],
+) -> None:
     """The background sender: one per state database, holding its lock while
     it sends. It lets go before its last look, so that a build that owed a
-    ping after that look finds the lock free and starts another."""
-    handed = os.environ.pop(LOCK_FD, "")
-    release = (lambda: os.close(int(handed))) if handed else _lock(state)
+    ping after that look finds the lock free and starts another. ``environ``:
+    its environment, from which it takes the lock it was handed."""
+    handed = environ.pop(LOCK_FD, "")
+    release = (lambda: os.close(int(handed))) if handed else _lock(state, environ)
     if release is not None:
         logger.info("the one sender for %s", state.where)
     while release is not None:
         try:
-            run(state, wall, sleep, backoff_from_env())
+            run(state, wall, sleep, backoff(environ.get("FEEDS_PING_BACKOFF")))
         finally:
             release()
         if state.next_try() is None:
             return
-        release = _lock(state)
+        release = _lock(state, environ)
     logger.info("another sender is at work for %s", state.where)
 
 
@@ -351,14 +361,16 @@ def sent_lines(sent: Iterable[Sent], base_url: str) -> list[str]:
 
 
 def main() -> int:
+    """The background sender's process (``python -m feeds.publish.websub``):
+    like the command and the app, an edge, which reads its environment."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(message)s"
     )
     try:
-        state = State()
+        state = State(default_url(os.environ))
         logger.info("sending the pings queued in %s", state.where)
         try:
-            sender(state, time.time, time.sleep)
+            sender(state, time.time, time.sleep, os.environ)
             logger.info("no ping is left to send")
         finally:
             state.close()

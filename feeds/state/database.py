@@ -4,7 +4,7 @@ content version each app worker serves and the notifications still owed
 fetched, republication counts.
 
 SQLite in the file ``$FEEDS_STATE`` (default ``state/feeds.db`` beside the
-content directory, wherever the process runs: :func:`default_url`), or
+content directory, wherever the process runs: :func:`feeds.state.url.default_url`), or
 PostgreSQL when ``$FEEDS_DATABASE_URL`` is a ``postgresql://`` URL, so that
 several app servers share one state. Through SQLAlchemy Core, so that both
 speak the same statements; the schema is brought up to date (migrated) when
@@ -55,9 +55,9 @@ from sqlalchemy.exc import DisconnectionError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from feeds.errors import FeedsError
-from feeds.state.url import default_url, sqlite_file, where
+from feeds.state.url import sqlite_file, where
 
-__all__ = ["State", "StateError", "configured", "default_url", "opened"]
+__all__ = ["State", "StateError", "configured", "opened"]
 
 METADATA = MetaData()
 
@@ -404,14 +404,13 @@ class Worker:
     seen: float
 
 
-def configured(url: str | None = None) -> bool:
-    """Is there a state database to use, without making one: ``url`` or
-    :func:`default_url` is PostgreSQL's, or names a SQLite file that is
-    there (``feeds partner add``, or an app with a hub, made it)?"""
-    found = url or default_url()
-    if not found.startswith("sqlite:///"):
+def configured(url: str) -> bool:
+    """Is there a state database to use, without making one: ``url``
+    (:func:`feeds.state.url.default_url`) is PostgreSQL's, or names a SQLite
+    file that is there (``feeds partner add``, or an app with a hub, made it)?"""
+    if not url.startswith("sqlite:///"):
         return True
-    return Path(found.removeprefix("sqlite:///")).is_file()
+    return Path(url.removeprefix("sqlite:///")).is_file()
 
 
 def _engine(url: str) -> Engine:
@@ -636,8 +635,8 @@ READ_ONLY = "feeds.read_only"
 class State:
     """One state database; safe to share between threads and processes."""
 
-    def __init__(self, url: str | None = None) -> None:
-        self.url = url or default_url()
+    def __init__(self, url: str) -> None:
+        self.url = url
         #: Where it is, for messages (never a password).
         self.where = where(self.url)
         self._pid = os.getpid()
@@ -2015,7 +2014,7 @@ class RefusalRow:
     counts: Refusal
 
 
-def opened(url: str | None = None) -> Callable[[], State]:
+def opened(url: str) -> Callable[[], State]:
     """A function giving the state, opened on first use (the app does not
     touch the database unless it needs it)."""
     found: list[State] = []

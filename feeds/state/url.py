@@ -3,30 +3,31 @@ loading the database code: ``feeds build`` with nothing to tell needs none."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from pathlib import Path
 
 
-def default_url(content: Path | None = None) -> str:
+def default_url(environ: Mapping[str, str], content: Path | None = None) -> str:
     """``$FEEDS_DATABASE_URL`` if it is PostgreSQL's, else SQLite at
     ``$FEEDS_STATE``, else at ``state/feeds.db`` beside the content directory
     (``content``, default ``$FEEDS_CONTENT``, else ``./content``): never a
     file that depends on the working directory, so that ``feeds partner add``
     run anywhere and a server started elsewhere (``gunicorn --chdir``,
-    systemd's ``WorkingDirectory``) use the same database."""
-    configured = os.environ.get("FEEDS_DATABASE_URL", "")
+    systemd's ``WorkingDirectory``) use the same database. ``environ``: the
+    environment, as the edge (the command, the app) read it."""
+    configured = environ.get("FEEDS_DATABASE_URL", "")
     if configured.startswith(("postgresql://", "postgres://", "postgresql+")):
         return configured
-    named = os.environ.get("FEEDS_STATE")
+    named = environ.get("FEEDS_STATE")
     if named:
         return "sqlite:///" + str(Path(named).absolute())
-    return "sqlite:///" + str(folder(content) / "feeds.db")
+    return "sqlite:///" + str(folder(environ, content) / "feeds.db")
 
 
-def folder(content: Path | None = None) -> Path:
+def folder(environ: Mapping[str, str], content: Path | None = None) -> Path:
     """``state/`` beside the content directory (``content``, default
     ``$FEEDS_CONTENT``, else ``./content``)."""
-    root = content if content is not None else Path(os.environ.get("FEEDS_CONTENT") or "content")
+    root = content if content is not None else Path(environ.get("FEEDS_CONTENT") or "content")
     return root.resolve().parent / "state"
 
 
