@@ -253,7 +253,8 @@ def tell_partners(
     ``before``: a fast build's (:class:`feeds.publish.report.Report`), for judging
     only what moved since the last build."""
     from feeds.publish import notify, webhooks
-    from feeds.state.database import State, StateError, configured
+    from feeds.state.database import State, configured
+    from feeds.state.store import StateError
 
     database = database or default_url(os.environ)
     if not configured(database):
@@ -294,7 +295,8 @@ def ping_hub(
     ``deployed``: the feeds have just reached the bucket subscribers read, and
     each is pinged even if a build told the hub of the same bytes before."""
     from feeds.publish import notify, websub
-    from feeds.state.database import State, StateError
+    from feeds.state.database import State
+    from feeds.state.store import StateError
 
     base = "/".join(feeds[0][0].split("/", 3)[:3])
     database = database or default_url(os.environ)

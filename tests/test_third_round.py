@@ -18,7 +18,8 @@ from conftest import NOW, state_database, state_env, write
 from feeds.cli import AUDIT_LIMIT, main
 from feeds.publish.build import build
 from feeds.state import partners
-from feeds.state.database import REFUSED_CLIENTS, State
+from feeds.state.audit import REFUSED_CLIENTS
+from feeds.state.database import State
 from feeds.state.url import default_url
 from webapp import create_app
 
@@ -271,7 +272,7 @@ def test_distinct_referers_are_capped_per_article_and_day(
     205,000 the desk was 23 MB, and a worker whose database refused writes
     kept every one in memory."""
     from feeds.outputs.pages import DESK_ORIGINS
-    from feeds.state.database import ORIGINS_PER_DAY
+    from feeds.state.pixels import ORIGINS_PER_DAY
 
     app, pixel = pixel_site(sample)
     client = app.test_client()

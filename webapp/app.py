@@ -21,7 +21,8 @@ from feeds.content.validate import MAX_AGE
 from feeds.outputs.headers import CDN_MAX_AGE
 from feeds.publish import cdn, websub
 from feeds.publish.webhooks import BACKOFF
-from feeds.state.database import AUDIT_DAYS, configured, opened
+from feeds.state.audit import AUDIT_DAYS
+from feeds.state.database import configured, opened
 from feeds.state.url import default_url, describe
 from webapp import views
 from webapp.audit import Audit

@@ -27,7 +27,8 @@ import weakref
 from collections.abc import Callable
 
 from feeds.publish import cdn, notify, webhooks, websub
-from feeds.state.database import State, StateError
+from feeds.state.database import State
+from feeds.state.store import StateError
 from webapp.reload import Snapshot
 
 #: Seconds between looks for notices owed, when nothing is expected sooner.

@@ -19,8 +19,10 @@ from feeds.outputs import headers
 from feeds.outputs.pages import desk_page
 from feeds.publish import stream
 from feeds.state import partners
-from feeds.state.database import AuditEntry, State, StateError
+from feeds.state.database import State
 from feeds.state.partners import Verdict
+from feeds.state.rows import AuditEntry
+from feeds.state.store import StateError
 from feeds.terminal import clipped
 from webapp.audit import Audit
 from webapp.http import Resource, client_address, respond
@@ -110,7 +112,7 @@ def printable(text: str, limit: int) -> str:
 def behind_token(scope: str, serve: Callable[[Snapshot, Verdict], Resource | None]) -> BaseResponse:
     """Check the token and serve; the audit row, granted or not, is written
     off the request path (:mod:`webapp.audit`). When the state database
-    cannot answer (within :data:`feeds.state.database.TIMEOUT`), 503."""
+    cannot answer (within :data:`feeds.state.engine.TIMEOUT`), 503."""
     snapshot = live().current()
     now = live().clock()
     verdict = Verdict(UNREACHABLE)

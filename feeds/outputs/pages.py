@@ -40,8 +40,8 @@ from feeds.outputs.render import (
 )
 
 if TYPE_CHECKING:  # the state database is the app's, not the build's: not imported here
-    from feeds.state.database import AuditEntry, RefusalRow
     from feeds.state.partners import Alert, Republication
+    from feeds.state.rows import AuditEntry, RefusalRow
 
 
 @cache

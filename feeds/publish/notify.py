@@ -40,7 +40,9 @@ from feeds.model import Article, Content
 from feeds.outputs import headers
 from feeds.outputs.plan import Plan
 from feeds.publish import cdn, websub
-from feeds.state.database import DEAD_AFTER, Gate, Ping, State, Topic, Worker
+from feeds.state.database import State
+from feeds.state.notices import DEAD_AFTER
+from feeds.state.rows import Gate, Ping, Topic, Worker
 
 #: Seconds between a worker's heartbeats.
 HEARTBEAT = 1.0

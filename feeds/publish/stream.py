@@ -30,7 +30,8 @@ from feeds.model import Article, Content, Site, Withdrawal
 from feeds.outputs import ninjs
 from feeds.outputs.render import rfc3339
 from feeds.publish import events
-from feeds.state.database import State, StreamRow, Telling
+from feeds.state.database import State
+from feeds.state.rows import StreamRow, Telling
 
 #: Most changes in one answer of ``/partners/changes.json``.
 PAGE = 100

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from feeds.publish import exchange, stream
-from feeds.state.database import Delivery, State
+from feeds.state.database import State
+from feeds.state.rows import Delivery
 
 PREFIX = "whsec_"
 #: Seconds before the first retry; each further one waits twice as long.

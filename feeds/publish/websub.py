@@ -35,7 +35,10 @@ from feeds import urls, version
 from feeds.digest import digest
 from feeds.outputs.plan import Access, Plan
 from feeds.publish import exchange
-from feeds.state.database import SENDER_LOCK, Ping, State, StateError, Topic
+from feeds.state.database import State
+from feeds.state.notices import SENDER_LOCK
+from feeds.state.rows import Ping, Topic
+from feeds.state.store import StateError
 from feeds.state.url import default_url, folder, sqlite_file
 
 #: Seconds to wait for a hub's answer.

@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from feeds import urls
 from feeds.model import Article
-from feeds.state.database import AuditEntry, Partner, RefusalRow, State, Token
+from feeds.state.database import State
+from feeds.state.rows import AuditEntry, Partner, RefusalRow, Token
 from feeds.terminal import visible
 
 PREFIX = "fp_"
