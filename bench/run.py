@@ -16,7 +16,7 @@ gunicorn beside nginx serving the same exported file, with their ratio.
 
 The yardstick stays what it was when the targets were set: python-frontmatter,
 markdown-it-py and nh3 in one process. ``feeds build`` itself renders with
-pyromark (:mod:`feeds.markdown`), so its ratios to the bare loop show how much
+pyromark (:mod:`feeds.content.markdown`), so its ratios to the bare loop show how much
 of the yardstick's work the build's whole pipeline costs.
 
 Every figure is the median of several runs, taken in one run of this script:

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from feeds.content import Loaded
-from feeds.i18n import Words, words_for
+from feeds.content.directory import Loaded
 from feeds.model import Article, Content
-from feeds.plan import Plan
+from feeds.outputs.i18n import Words, words_for
+from feeds.outputs.plan import Plan
 
 #: A moment after every published date of the fixtures and before the scheduled one.
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -222,7 +222,7 @@ def tree(root: Path, leave_out: Collection[str] = ()) -> dict[str, bytes]:
 def site_files(out: Path, leave_out: Collection[str] = ()) -> dict[str, bytes]:
     """The files of an export, its marker and manifest left out, and those
     named in ``leave_out``."""
-    from feeds.export import is_bookkeeping
+    from feeds.publish.export import is_bookkeeping
 
     return {path: data for path, data in tree(out, leave_out).items() if not is_bookkeeping(path)}
 
@@ -232,7 +232,7 @@ def clean(root: Path, tmp_path: Path, now: datetime = NOW) -> dict[str, bytes]:
     marker left out."""
     import shutil
 
-    from feeds.build import build
+    from feeds.publish.build import build
 
     out = tmp_path / "clean"
     shutil.rmtree(out, ignore_errors=True)

@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 
 from conftest import NOW, site_files, write
 from feeds import urls
-from feeds.build import build
 from feeds.digest import source_files
+from feeds.publish.build import build
 from feeds.urls import media_type
 from webapp import create_app
 

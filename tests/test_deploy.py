@@ -36,11 +36,12 @@ import pytest
 
 from conftest import NOW, Hub, free_port, generate, real_clock_env, tree, write
 from feeds import urls
-from feeds.build import build
 from feeds.cache import Cache
 from feeds.cli import main, size, transfer_bar
-from feeds.content import load_site
-from feeds.deploy import (
+from feeds.content.directory import load_site
+from feeds.digest import digest
+from feeds.publish.build import build
+from feeds.publish.deploy import (
     DIGEST_KEY,
     HEADERS_KEY,
     MANIFEST,
@@ -63,8 +64,7 @@ from feeds.deploy import (
     stale,
     unowned,
 )
-from feeds.digest import digest
-from feeds.export import MANIFEST_FILE, MANIFEST_SHARDS, MARKER, is_bookkeeping
+from feeds.publish.export import MANIFEST_FILE, MANIFEST_SHARDS, MARKER, is_bookkeeping
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -455,7 +455,7 @@ NOT_UPLOADED = (MARKER, MANIFEST_FILE, MANIFEST_SHARDS, "_headers", "_redirects"
 
 def rule(out: Path, path: str, content: Path) -> tuple[tuple[str, str], ...]:
     """The headers the export's _headers file gives a file."""
-    from feeds.headers import read_headers_file, url_path
+    from feeds.outputs.headers import read_headers_file, url_path
 
     rules = read_headers_file((out / "_headers").read_bytes())
     return rules[url_path(path, load_site(content))]
@@ -1079,7 +1079,7 @@ def test_watch_deploys_each_build_that_changed_files(
     """``feeds watch --deploy``, its wakes those of the test (its start, then
     an edit): each build is uploaded, the bucket ends with the edit, and the
     static host's files (_headers, _redirects) are not objects."""
-    from feeds import watch
+    from feeds.publish import watch
 
     out = tmp_path / "out"
     target = store.target("watched")

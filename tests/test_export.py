@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW, site_files, tree, write
-from feeds.build import build
 from feeds.cache import Cache
 from feeds.cli import main
 from feeds.digest import digest
-from feeds import export
-from feeds.export import MANIFEST_FILE, MARKER, ExportError, read_manifest, read_marker
+from feeds.publish import export
+from feeds.publish.build import build
+from feeds.publish.export import MANIFEST_FILE, MARKER, ExportError, read_manifest, read_marker
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -166,9 +166,9 @@ def test_a_write_that_fails_midway_leaves_the_export(
     build(sample, out, NOW)
     before = tree(out)
     calls = 0
-    import feeds.build
+    import feeds.publish.build
 
-    real = feeds.build.write_file
+    real = feeds.publish.build.write_file
 
     def failing(root: Path, path: str, data: bytes) -> None:
         nonlocal calls
@@ -177,7 +177,7 @@ def test_a_write_that_fails_midway_leaves_the_export(
             raise OSError(28, "No space left on device")
         real(root, path, data)
 
-    monkeypatch.setattr(feeds.build, "write_file", failing)
+    monkeypatch.setattr(feeds.publish.build, "write_file", failing)
     with pytest.raises(OSError, match="No space left"):
         build(sample, out, NOW)
     monkeypatch.undo()

@@ -2,7 +2,7 @@
 file, by applying its rules as each documents it, is what the app sends.
 
 The two hosts are modelled here from their own documentation, not from
-:mod:`feeds.headers`: Cloudflare Pages (developers.cloudflare.com/pages/
+:mod:`feeds.outputs.headers`: Cloudflare Pages (developers.cloudflare.com/pages/
 configuration/headers/): a splat ``*`` matches any characters, a
 placeholder ``:name`` any but ``/``, every matching rule's headers are sent
 and a header given twice is joined with a comma; Netlify (its headers parser,
@@ -25,11 +25,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from conftest import NOW, site_files, write
-from feeds import headers
-from feeds.build import build
 from feeds.cache import Cache
-from feeds.content import load
-from feeds.plan import Access, Plan
+from feeds.content.directory import load
+from feeds.outputs import headers
+from feeds.outputs.plan import Access, Plan
+from feeds.publish.build import build
 from webapp import create_app
 
 REPO = Path(__file__).resolve().parent.parent

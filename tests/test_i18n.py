@@ -14,8 +14,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from conftest import NOW, rendered, write
-from feeds.content import load_content
-from feeds.i18n import LANGUAGES
+from feeds.content.directory import load_content
+from feeds.outputs.i18n import LANGUAGES
 
 REPO = Path(__file__).resolve().parent.parent
 LOCALE = REPO / "feeds" / "locale"

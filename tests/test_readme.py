@@ -298,7 +298,7 @@ def table_keys(text: str) -> set[str]:
 
 
 def test_the_content_format_documents_every_field_and_no_other() -> None:
-    from feeds.validate import (
+    from feeds.content.validate import (
         ARTICLE_FIELDS,
         AUTHOR_FIELDS,
         CORRECTION_FIELDS,
@@ -331,7 +331,7 @@ def test_the_numeric_settings_state_the_codes_defaults_and_bounds() -> None:
     documented with its range and default, as the validator reads it."""
     import inspect
 
-    from feeds import validate
+    from feeds.content import validate
 
     source = inspect.getsource(validate)
     calls = re.findall(r'integer\(\s*"(\w+)",\s*([\w_]+),\s*([\w_-]+),\s*([\w_]+)\s*\)', source)
@@ -360,79 +360,139 @@ def spoken(value: object) -> str:
 #: Statements of the docs that name a constant of the code: (file, what it
 #: says with {} for the value, module, constant, how the value is written).
 CONSTANTS = [
-    ("content", "list of at most {} names", "feeds.validate", "MAX_TAGS", str),
-    ("content", "list of at most {} author ids", "feeds.validate", "MAX_AUTHORS", str),
-    ("content", "for {} days (see", "feeds.listings", "TOMBSTONE_DAYS", lambda d: str(d.days)),
-    ("commands", "fewer than {} files", "feeds.build", "PARALLEL_FROM", str),
-    ("commands", "`--grace-days` (default {})", "feeds.partners", "GRACE", lambda d: str(d.days)),
-    ("partners", "A token is `{}<id>.<secret>`", "feeds.partners", "PREFIX", str),
-    ("partners", "at most {} changes", "feeds.stream", "PAGE", str),
-    ("partners", "signing secret once (`{}`", "feeds.webhooks", "PREFIX", str),
-    ("partners", "none within {} s", "feeds.webhooks", "DEADLINE", lambda s: f"{s:g}"),
-    ("partners", "tried again {} s later", "feeds.webhooks", "BACKOFF", lambda s: f"{s:g}"),
-    ("partners", "lease to run out ({} s)", "feeds.webhooks", "LEASE", lambda s: f"{s:g}"),
+    ("content", "list of at most {} names", "feeds.content.validate", "MAX_TAGS", str),
+    ("content", "list of at most {} author ids", "feeds.content.validate", "MAX_AUTHORS", str),
+    (
+        "content",
+        "for {} days (see",
+        "feeds.outputs.listings",
+        "TOMBSTONE_DAYS",
+        lambda d: str(d.days),
+    ),
+    ("commands", "fewer than {} files", "feeds.publish.build", "PARALLEL_FROM", str),
+    (
+        "commands",
+        "`--grace-days` (default {})",
+        "feeds.state.partners",
+        "GRACE",
+        lambda d: str(d.days),
+    ),
+    ("partners", "A token is `{}<id>.<secret>`", "feeds.state.partners", "PREFIX", str),
+    ("partners", "at most {} changes", "feeds.publish.stream", "PAGE", str),
+    ("partners", "signing secret once (`{}`", "feeds.publish.webhooks", "PREFIX", str),
+    ("partners", "none within {} s", "feeds.publish.webhooks", "DEADLINE", lambda s: f"{s:g}"),
+    ("partners", "tried again {} s later", "feeds.publish.webhooks", "BACKOFF", lambda s: f"{s:g}"),
+    ("partners", "lease to run out ({} s)", "feeds.publish.webhooks", "LEASE", lambda s: f"{s:g}"),
     ("partners", "path {} characters", "webapp.views", "PATH_KEPT", str),
     ("partners", "user agent {})", "webapp.views", "AGENT_KEPT", str),
-    ("partners", "names at most {} clients", "feeds.state", "REFUSED_CLIENTS", str),
-    ("partners", "at most {} origins a day", "feeds.state", "ORIGINS_PER_DAY", str),
-    ("partners", "cannot answer within {} s", "feeds.state", "TIMEOUT", lambda s: f"{s:g}"),
+    ("partners", "names at most {} clients", "feeds.state.audit", "REFUSED_CLIENTS", str),
+    ("partners", "at most {} origins a day", "feeds.state.pixels", "ORIGINS_PER_DAY", str),
+    ("partners", "cannot answer within {} s", "feeds.state.engine", "TIMEOUT", lambda s: f"{s:g}"),
     (
         "partners",
         "longer than {} s in one exchange",
-        "feeds.state",
+        "feeds.state.engine",
         "CUT_AFTER",
         lambda s: f"{s:g}",
     ),
-    ("partners", "({} s for the `SELECT 1`", "feeds.state", "PING_CUT_AFTER", lambda s: f"{s:g}"),
+    (
+        "partners",
+        "({} s for the `SELECT 1`",
+        "feeds.state.engine",
+        "PING_CUT_AFTER",
+        lambda s: f"{s:g}",
+    ),
     ("partners", "for up to {} s", "webapp.batch", "EXIT_DEADLINE", lambda s: f"{s:g}"),
     ("partners", "holding {} audit rows", "webapp.batch", "LIMIT", number),
-    ("feeds", "one deadline of {} seconds in all", "feeds.websub", "TIMEOUT", lambda s: f"{s:g}"),
-    ("feeds", "not heard from for {} seconds", "feeds.state", "DEAD_AFTER", lambda s: f"{s:g}"),
+    (
+        "feeds",
+        "one deadline of {} seconds in all",
+        "feeds.publish.websub",
+        "TIMEOUT",
+        lambda s: f"{s:g}",
+    ),
+    (
+        "feeds",
+        "not heard from for {} seconds",
+        "feeds.state.notices",
+        "DEAD_AFTER",
+        lambda s: f"{s:g}",
+    ),
     (
         "deploying",
         "Each purge has one deadline of {} seconds",
-        "feeds.cdn",
+        "feeds.publish.cdn",
         "TIMEOUT",
         lambda s: f"{s:g}",
     ),
     (
         "deploying",
         "never more than\n{} seconds apart",
-        "feeds.notify",
+        "feeds.publish.notify",
         "PURGE_MAX_WAIT",
         lambda s: f"{s:g}",
     ),
-    ("deploying", "tried again after {} second,", "feeds.notify", "PURGE_BACKOFF", seconds),
-    ("deploying", "stale-while-revalidate={},", "feeds.headers", "STALE_WHILE_REVALIDATE", str),
-    ("deploying", "stale-if-error={}`; sealed", "feeds.headers", "STALE_IF_ERROR", str),
-    ("deploying", "stale-if-error={}` for the CDN", "feeds.headers", "CDN_STALE_IF_ERROR", str),
-    ("deploying", "lifetime (default {})", "feeds.headers", "CDN_MAX_AGE", str),
-    ("feeds", "`max-age={}` (see", "feeds.headers", "LASTING", str),
+    ("deploying", "tried again after {} second,", "feeds.publish.notify", "PURGE_BACKOFF", seconds),
+    (
+        "deploying",
+        "stale-while-revalidate={},",
+        "feeds.outputs.headers",
+        "STALE_WHILE_REVALIDATE",
+        str,
+    ),
+    ("deploying", "stale-if-error={}`; sealed", "feeds.outputs.headers", "STALE_IF_ERROR", str),
+    (
+        "deploying",
+        "stale-if-error={}` for the CDN",
+        "feeds.outputs.headers",
+        "CDN_STALE_IF_ERROR",
+        str,
+    ),
+    ("deploying", "lifetime (default {})", "feeds.outputs.headers", "CDN_MAX_AGE", str),
+    ("feeds", "`max-age={}` (see", "feeds.outputs.headers", "LASTING", str),
     ("feeds", "waits at most {} seconds for the hub", "feeds.cli", "PING_TIMEOUT", seconds),
-    ("feeds", "retried with backoff ({} s, doubling", "feeds.websub", "BACKOFF", seconds),
-    ("feeds", "doubling, at most {} apart)", "feeds.websub", "MAX_WAIT", spoken),
+    ("feeds", "retried with backoff ({} s, doubling", "feeds.publish.websub", "BACKOFF", seconds),
+    ("feeds", "doubling, at most {} apart)", "feeds.publish.websub", "MAX_WAIT", spoken),
     (
         "webapp",
         "the newest stories (20 to 39 once there are {})",
-        "feeds.listings",
+        "feeds.outputs.listings",
         "PAGE_SIZE",
         str,
     ),
-    ("webapp", "holds the first {} stories ever published", "feeds.listings", "PAGE_SIZE", str),
-    ("webapp", "(at most {}; the page says how many more)", "feeds.plan", "TAG_INDEX_MOST", str),
-    ("webapp", "(the articles, {} a file,", "feeds.plan", "SITEMAP_ARTICLES", number),
-    ("webapp", "newest first (at most {}),", "feeds.listings", "NEWS_MOST", number),
-    ("webapp", "the public stories of the last {}", "feeds.listings", "NEWS_DAYS", spoken),
-    ("partners", "the {} most republished articles", "feeds.pages", "DESK_ARTICLES", str),
-    ("partners", "and its {} top origins", "feeds.pages", "DESK_ORIGINS", str),
+    (
+        "webapp",
+        "holds the first {} stories ever published",
+        "feeds.outputs.listings",
+        "PAGE_SIZE",
+        str,
+    ),
+    (
+        "webapp",
+        "(at most {}; the page says how many more)",
+        "feeds.outputs.plan",
+        "TAG_INDEX_MOST",
+        str,
+    ),
+    ("webapp", "(the articles, {} a file,", "feeds.outputs.plan", "SITEMAP_ARTICLES", number),
+    ("webapp", "newest first (at most {}),", "feeds.outputs.listings", "NEWS_MOST", number),
+    ("webapp", "the public stories of the last {}", "feeds.outputs.listings", "NEWS_DAYS", spoken),
+    ("partners", "the {} most republished articles", "feeds.outputs.pages", "DESK_ARTICLES", str),
+    ("partners", "and its {} top origins", "feeds.outputs.pages", "DESK_ORIGINS", str),
     ("partners", "the newest {} granted fetches", "webapp.views", "DESK_AUDIT_ROWS", str),
     ("partners", "prints the newest {} fetches", "feeds.cli", "AUDIT_LIMIT", str),
     ("commands", "is tried again {} later", "feeds.cli", "RETRY", spoken),
     ("webapp", "(text of {} bytes or more", "webapp.http", "GZIP_MIN_BYTES", str),
-    ("deploying", "the export's own manifest, `{}`", "feeds.export", "MANIFEST_FILE", str),
-    ("deploying", "each of its shards in `{}/`", "feeds.export", "MANIFEST_SHARDS", str),
-    ("deploying", "(nor `{}` and `_headers`)", "feeds.export", "MARKER", str),
-    ("deploying", "the bucket's manifest, `{}` under the prefix", "feeds.deploy", "MANIFEST", str),
+    ("deploying", "the export's own manifest, `{}`", "feeds.publish.export", "MANIFEST_FILE", str),
+    ("deploying", "each of its shards in `{}/`", "feeds.publish.export", "MANIFEST_SHARDS", str),
+    ("deploying", "(nor `{}` and `_headers`)", "feeds.publish.export", "MARKER", str),
+    (
+        "deploying",
+        "the bucket's manifest, `{}` under the prefix",
+        "feeds.publish.deploy",
+        "MANIFEST",
+        str,
+    ),
 ]
 
 
@@ -457,7 +517,7 @@ def test_the_audits_outcomes_are_the_codes() -> None:
     database's."""
     import inspect
 
-    from feeds import partners
+    from feeds.state import partners
     from webapp import views
 
     row = next(r for r in doc("commands").splitlines() if r.startswith("| `feeds partner audit"))
@@ -546,8 +606,8 @@ def test_the_url_tables_name_what_the_site_serves(tmp_path: Path) -> None:
     The site: the sample with one story per archive document and enough
     stories for a sealed page, so that every kind of path is there."""
     from conftest import NOW
-    from feeds.content import Loaded, load_content
-    from feeds.plan import Access, Plan
+    from feeds.content.directory import Loaded, load_content
+    from feeds.outputs.plan import Access, Plan
 
     root = Path(shutil.copytree(REPO / "content", tmp_path / "content"))
     toml = root / "site.toml"
@@ -581,8 +641,8 @@ def test_the_url_tables_name_what_the_site_serves(tmp_path: Path) -> None:
 
 def test_the_tour_opens_urls_the_sample_serves() -> None:
     from conftest import NOW
-    from feeds.content import Loaded, load_content
-    from feeds.plan import Plan
+    from feeds.content.directory import Loaded, load_content
+    from feeds.outputs.plan import Plan
 
     served = Plan(Loaded(load_content(REPO / "content")), NOW).paths()
     urls = re.findall(
