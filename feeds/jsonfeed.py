@@ -156,14 +156,14 @@ def _feed(
             )
             if early:
                 made["_embargoed"] = rfc3339(article.date)
-            item = _dumps(made)
+            item = _dumps(made).encode("utf-8")
             renderer.entries.put(article, variant, item)
-        assert isinstance(item, str)
+        assert isinstance(item, bytes)
         items.append(item)
     # The items, each serialised once per build process, go last, as
     # json.dumps would write them as the feed's last key.
-    head = _dumps(feed).removesuffix("}")
-    return f'{head},"items":[{",".join(items)}]}}\n'.encode()
+    head = _dumps(feed).removesuffix("}").encode("utf-8")
+    return head + b',"items":[' + b",".join(items) + b"]}\n"
 
 
 def _dumps(value: dict[str, Any]) -> str:
