@@ -359,18 +359,20 @@ class NavLink:
     kind: str
 
 
-#: How many bytes of serialised feed entries a :class:`Renderer` keeps (in
-#: each build process): every entry of a site of a few thousand articles in
-#: every format, and the most recently used ones of a larger site.
+#: How many bytes of serialised feed entries (and cards) a :class:`Renderer`
+#: keeps, in each build process: every entry of a site of a few thousand
+#: articles in every format (about 5 kB each), and the most recently used
+#: ones of a larger site.
 ENTRY_BUDGET = 128 * 2**20
 
 
 class Entries:
-    """Feed entries as serialised once and spliced into every feed that
-    carries them: each article's in each format and variant (its feed's
-    audience, its embargo), by the article object (kept alive here, so that
-    its ``id()`` stays its own) and the variant. The least recently used go
-    once they hold more than ``budget`` bytes."""
+    """An article's pieces that many outputs carry, rendered once: its feed
+    entries, serialised and spliced into every feed that carries them, in
+    each format and variant (its feed's audience, its embargo), and its card
+    in listing pages. By the article object (kept alive here, so that its
+    ``id()`` stays its own) and the variant. The least recently used go once
+    they hold more than ``budget`` bytes (characters, for a card)."""
 
     def __init__(self, budget: int = ENTRY_BUDGET) -> None:
         self.budget = budget
@@ -406,14 +408,14 @@ class Renderer:
     """What every output builder gets besides its own inputs: the site, its
     navigation, the words of each language, and each article's full HTML,
     rendered once however many outputs carry it; so are its feed entries
-    (:attr:`entries`)."""
+    and its card in listings (:attr:`entries`)."""
 
     def __init__(self, site: Site, nav: tuple[NavLink, ...] = ()) -> None:
         self.site = site
         #: The sections' and pages' links every page's header shows.
         self.nav = nav
         self._full: dict[str, str] = {}
-        #: Feed entries, serialised once per format and variant.
+        #: Feed entries, serialised once per format and variant; cards.
         self.entries = Entries()
 
     def words(self, language: str) -> Words:

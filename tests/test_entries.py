@@ -134,3 +134,33 @@ def test_an_entry_kept_in_one_feed_is_not_lost_to_a_site_without_entries(
     assert {path: plan.render(path) for path in paths} == each_on_its_own(plan, paths)
     assert b"<item>" not in plan.render("rss.xml")
     assert b"<entry" not in plan.render("atom.xml")
+
+
+def test_each_card_is_rendered_once_however_many_pages_list_it(
+    wire: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from feeds import pages
+
+    made: Counter[str] = Counter()
+    real = pages.environment().get_template("card.html")
+
+    class Counted:
+        def render(self, *args: Any, **values: Any) -> str:
+            made[values["article"].id] += 1
+            return real.render(*args, **values)
+
+    env = pages.environment()
+    original = env.get_template
+
+    def template(name: str, *args: Any, **values: Any) -> Any:
+        return Counted() if name == "card.html" else original(name, *args, **values)
+
+    plan = Plan(load(wire), datetime(2030, 1, 1, tzinfo=UTC))
+    listing_pages = [p for p, out in plan.outputs.items() if out.build is pages.listing_page]
+    alone = each_on_its_own(plan, listing_pages)
+    monkeypatch.setattr(env, "get_template", template)
+    shared = {path: plan.render(path) for path in listing_pages}
+    assert shared == alone
+    listed = sum(page.count(b'<li lang="') for page in shared.values())
+    assert listed > 3 * len(plan.content.articles)
+    assert made == Counter({a.id: 1 for a in plan.content.articles})
