@@ -6,10 +6,10 @@
     .venv/bin/python bench/limits.py --scale 0.25 # smaller sizes (old, slow code)
 
 Each case writes one article into a small content directory and times what
-``feeds check`` does with it (:func:`feeds.content.load`: read, parse,
+``feeds check`` does with it (:func:`feeds.content.directory.load`: read, parse,
 validate, render, sanitise), whether that ends in the article or in a
 located problem; the ``tags`` case times ``feeds build`` instead
-(:func:`feeds.build.build`), since each tag is a page and three feeds, and
+(:func:`feeds.publish.build.build`), since each tag is a page and three feeds, and
 its sizes end at the cap (``--scale 2`` and more are refused). For each
 doubling it prints the time ratio: about 2 means the cost grows linearly
 (a constant cost per tag), about 4 quadratically. Each time is the median of
@@ -28,6 +28,7 @@ audit keeps stops growing at ``audit_days`` (90 by default) of them.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
@@ -36,9 +37,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from feeds.build import build
-from feeds.content import load
+from feeds.content.directory import load
 from feeds.errors import ContentError
+from feeds.publish.build import build
 
 SITE = (
     'title = "Limits"\ndescription = "Hostile input."\n'
@@ -112,12 +113,12 @@ CASES: dict[str, tuple[Callable[[int], str], tuple[int, ...], str]] = {
 def hostile_requests(kind: str, n: int, root: Path) -> tuple[float, str]:
     """Seconds for ``n`` hostile requests of ``kind`` and their writing, and
     what the state database keeps of them."""
-    import os
     import sqlite3
     from datetime import timedelta
 
-    from feeds import partners
-    from feeds.state import State
+    from feeds.state import partners
+    from feeds.state.database import State
+    from feeds.state.url import default_url
     from webapp import create_app
 
     folder = Path(tempfile.mkdtemp(prefix="state-", dir=root.parent))
@@ -126,7 +127,7 @@ def hostile_requests(kind: str, n: int, root: Path) -> tuple[float, str]:
     clock = [start]
     token = ""
     if kind == "granted":
-        state = State()
+        state = State(default_url(os.environ))
         token, kept = partners.new_token()
         state.add_partner("La Prensa", partners.EARLY_ACCESS, None, kept, start.timestamp())
         state.close()

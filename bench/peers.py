@@ -41,7 +41,7 @@ from pathlib import Path
 import frontmatter
 import yaml
 
-from feeds.content import load
+from feeds.content.directory import load
 from feeds.model import Article, Author, Content
 from feeds.urls import resolve, tag_slug
 

@@ -16,7 +16,7 @@ gunicorn beside nginx serving the same exported file, with their ratio.
 
 The yardstick stays what it was when the targets were set: python-frontmatter,
 markdown-it-py and nh3 in one process. ``feeds build`` itself renders with
-pyromark (:mod:`feeds.markdown`), so its ratios to the bare loop show how much
+pyromark (:mod:`feeds.content.markdown`), so its ratios to the bare loop show how much
 of the yardstick's work the build's whole pipeline costs.
 
 Every figure is the median of several runs, taken in one run of this script:
@@ -512,6 +512,10 @@ def main() -> None:
         help="only compare cold builds with Hugo's and Pelican's (see above)",
     )
     args = parser.parse_args()
+    # The figures are an installed program's, whose modules are compiled once:
+    # with PYTHONDONTWRITEBYTECODE (set in some shells and containers) every
+    # process measured would compile feeds' source again, 0.4 s of each.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     sizes = args.sizes or ([300] if args.quick else [1000, 10000])
     seconds = 3 if args.quick else args.seconds
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, medians of {args.runs} runs")

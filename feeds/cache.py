@@ -6,14 +6,13 @@ never used: it is simply not found. It holds data, never code: articles are
 stored as a line of JSON and their body's HTML, and a row that does not read
 back as an article is a miss. Each article's row is the last version of its
 file that was published, and so, while the file is broken, its last good
-version (:mod:`feeds.holdback`); author files keep theirs in ``authors``.
+version (:mod:`feeds.content.holdback`); author files keep theirs in ``authors``.
 Deleting the file is always safe.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 import zlib
@@ -62,15 +61,16 @@ class CacheError(FeedsError):
         )
 
 
-def default_path(content: Path, base_url: str | None = None) -> Path:
+def default_path(content: Path, environ: Mapping[str, str], base_url: str | None = None) -> Path:
     """``$FEEDS_CACHE``, else one file per content folder under the user's cache
     folder, and one per address it is served at otherwise than site.toml's
     (a preview's ``base_url``): what is validated for one address is not the
-    other's, nor its last good versions."""
-    configured = os.environ.get("FEEDS_CACHE")
+    other's, nor its last good versions. ``environ``: the environment, as
+    the edge (the command, the app) read it."""
+    configured = environ.get("FEEDS_CACHE")
     if configured:
         return Path(configured)
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    base = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     served = "" if base_url is None else f" {base_url}"
     name = digest(f"{content.resolve()}{served}".encode())[:16]
     return base / "feeds" / f"{name}.sqlite"

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from feeds.cache import Cache
 from feeds.cache import default_path as default_cache
 from feeds.errors import ContentError, FeedsError, HeldBack, UsageError
-from feeds.state_url import default_url, describe
+from feeds.state.url import configured, default_url, describe
 
 # Every command but one needs only some of the package: each imports what it
 # uses, so that `feeds build` with nothing to do does not pay for loading and
@@ -29,9 +29,9 @@ from feeds.state_url import default_url, describe
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from feeds.build import Report
     from feeds.model import Article, Content, Site
-    from feeds.state import State
+    from feeds.publish.report import Report
+    from feeds.state.database import State
 
 HELP = """Publish Markdown articles as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
 
@@ -59,9 +59,9 @@ def _now() -> datetime:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from feeds.content import load
-    from feeds.lint import held_pages, warnings
-    from feeds.listings import status
+    from feeds.content.directory import load
+    from feeds.outputs.lint import held_pages, warnings
+    from feeds.outputs.listings import status
 
     root: Path = args.content
     now = _now()
@@ -93,7 +93,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _counts(root: Path) -> str:
-    from feeds.content import ARTICLES, AUTHORS, markdown_files
+    from feeds.content.directory import ARTICLES, AUTHORS, markdown_files
 
     articles = len(markdown_files(root, ARTICLES))
     authors = len(markdown_files(root, AUTHORS))
@@ -111,10 +111,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 def build_once(args: argparse.Namespace, now: datetime) -> tuple[int, Report | None]:
     """``feeds build`` as of ``now``: its exit code, and what it did (None
     when it stopped on a problem), having printed what it prints."""
-    from feeds.build import build
+    from feeds.publish.build import build
 
     started = time.monotonic()
-    cache = None if args.no_cache else Cache(args.cache or default_cache(args.content))
+    cache = None if args.no_cache else Cache(args.cache or default_cache(args.content, os.environ))
     try:
         report = build(
             args.content,
@@ -154,7 +154,7 @@ def build_once(args: argparse.Namespace, now: datetime) -> tuple[int, Report | N
             f"next change by the clock at {moment(report.due)} (a scheduled story, a "
             "withdrawal, a partner's early access): build again then, or run feeds watch"
         )
-    database = default_url(args.content)
+    database = default_url(os.environ, args.content)
     if report.hub and report.feeds and not args.no_ping:
         ping_hub(report.hub, report.feeds, now, database=database)
     if report.content is not None:
@@ -171,7 +171,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from feeds import deploy, watch
+    from feeds.publish import deploy, watch
 
     if not args.content.is_dir():
         raise UsageError(f"{args.content} is not a content directory (give --content DIR)")
@@ -250,14 +250,15 @@ def tell_partners(
     """With a state database, append what changed for partners to their
     stream, and send the webhooks owed for up to :data:`PING_TIMEOUT`
     seconds (what is left, a running app sends). ``previous`` and
-    ``before``: a fast build's (:class:`feeds.build.Report`), for judging
+    ``before``: a fast build's (:class:`feeds.publish.report.Report`), for judging
     only what moved since the last build."""
-    from feeds import notify, webhooks
-    from feeds.state import State, StateError, configured
-
-    database = database or default_url()
+    database = database or default_url(os.environ)
     if not configured(database):
-        return
+        return  # nothing to tell, and no database code to import
+    from feeds.publish import notify, webhooks
+    from feeds.state.database import State
+    from feeds.state.store import StateError
+
     try:
         state = State(database)
         try:
@@ -293,11 +294,12 @@ def ping_hub(
     another build may have already); what failed is retried in the background.
     ``deployed``: the feeds have just reached the bucket subscribers read, and
     each is pinged even if a build told the hub of the same bytes before."""
-    from feeds import notify, websub
-    from feeds.state import State, StateError
+    from feeds.publish import notify, websub
+    from feeds.state.database import State
+    from feeds.state.store import StateError
 
     base = "/".join(feeds[0][0].split("/", 3)[:3])
-    database = database or default_url()
+    database = database or default_url(os.environ)
     try:
         state = State(database)
         try:
@@ -307,14 +309,14 @@ def ping_hub(
             sent = websub.deliver(
                 state,
                 time.time,
-                websub.backoff_from_env(),
+                websub.backoff(os.environ.get("FEEDS_PING_BACKOFF")),
                 PING_TIMEOUT,
                 log=_QUIET,
                 within=PING_TIMEOUT,
             )
             pending = state.next_try() is not None
             # One background sender per state database: started unless one is at work.
-            log = websub.send_in_background(state) if pending else None
+            log = websub.send_in_background(state, os.environ) if pending else None
             where = state.where
         finally:
             state.close()
@@ -330,7 +332,7 @@ def ping_hub(
 
 
 #: Seconds ``feeds build`` and ``feeds deploy`` wait for the hub, in all (each
-#: ping under that deadline, :mod:`feeds.exchange`): the retries do not keep
+#: ping under that deadline, :mod:`feeds.publish.exchange`): the retries do not keep
 #: them waiting.
 PING_TIMEOUT = 3.0
 
@@ -361,8 +363,8 @@ def progress_bar(stream: TextIO, width: int = 30) -> Callable[[int, int], None] 
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from feeds import deploy
-    from feeds.content import load_site
+    from feeds.content.directory import load_site
+    from feeds.publish import deploy
 
     started = time.monotonic()
     target = deploy.Target.parse(args.to)
@@ -426,7 +428,13 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     if site.hub and not args.dry_run and not args.no_ping:
         feeds = deployed_feeds(site, report.fresh)
         if feeds:
-            ping_hub(site.hub, feeds, _now(), deployed=True, database=default_url(args.content))
+            ping_hub(
+                site.hub,
+                feeds,
+                _now(),
+                deployed=True,
+                database=default_url(os.environ, args.content),
+            )
     return 0
 
 
@@ -490,7 +498,7 @@ def _moment(text: str | None, site: Site, option: str) -> float | None:
     """``--since``/``--expires``: ISO 8601; without an offset, in the site's zone."""
     if text is None:
         return None
-    from feeds.fields import parse_date
+    from feeds.content.fields import parse_date
 
     found = parse_date(text, site.zone)
     if found is None:
@@ -499,12 +507,12 @@ def _moment(text: str | None, site: Site, option: str) -> float | None:
 
 
 def cmd_partner(args: argparse.Namespace) -> int:
-    from feeds.content import load_site
-    from feeds.state import State
+    from feeds.content.directory import load_site
+    from feeds.state.database import State
 
     site = load_site(args.content)
     now = _now()
-    database = default_url(args.content)
+    database = default_url(os.environ, args.content)
     # Which database, always: one made by mistake elsewhere would hold no partner.
     print(f"state database: {describe(database)}", file=sys.stderr)
     state = State(database)
@@ -516,7 +524,7 @@ def cmd_partner(args: argparse.Namespace) -> int:
 
 
 def partner_add(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
-    from feeds import partners
+    from feeds.state import partners
 
     expires = _moment(args.expires, site, "--expires")
     if expires is not None and expires <= now.timestamp():
@@ -536,7 +544,8 @@ def partner_add(args: argparse.Namespace, state: State, site: Site, now: datetim
 
 
 def _how_to_use(site: Site, token: str, scope: str) -> str:
-    from feeds import partners, urls
+    from feeds import urls
+    from feeds.state import partners
 
     parts = urlsplit(site.base_url)
     where = urls.absolute(site.base_url, urls.DESK if scope == partners.EDITOR else urls.PARTNERS)
@@ -550,7 +559,7 @@ def _how_to_use(site: Site, token: str, scope: str) -> str:
 
 
 def partner_list(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
-    from feeds import partners
+    from feeds.state import partners
 
     found = state.partners()
     if not found:
@@ -581,7 +590,7 @@ def partner_list(args: argparse.Namespace, state: State, site: Site, now: dateti
 
 
 def partner_rotate(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
-    from feeds import partners
+    from feeds.state import partners
 
     known = state.partner(args.name)
     if known is not None and known.revoked is not None:
@@ -607,7 +616,7 @@ def _missing(name: str) -> NoReturn:
 
 
 def partner_reinstate(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
-    from feeds import partners
+    from feeds.state import partners
 
     token, kept = partners.new_token()
     done = state.reinstate(args.name, kept, now.timestamp())
@@ -634,7 +643,7 @@ def partner_audit(args: argparse.Namespace, state: State, site: Site, now: datet
     """The newest ``--limit`` fetches, newest first, then the newest
     ``--limit`` counts of refused requests: what is printed never grows with
     the audit."""
-    from feeds import partners
+    from feeds.state import partners
 
     if args.name is not None and state.partner(args.name) is None:
         _missing(args.name)
@@ -663,7 +672,8 @@ def partner_audit(args: argparse.Namespace, state: State, site: Site, now: datet
 def partner_republications(
     args: argparse.Namespace, state: State, site: Site, now: datetime
 ) -> int:
-    from feeds import partners, urls
+    from feeds import urls
+    from feeds.state import partners
 
     since = _moment(args.since, site, "--since")
     day = (
@@ -671,10 +681,10 @@ def partner_republications(
         if since is not None
         else None
     )
-    from feeds.content import load
+    from feeds.content.directory import load
 
     # A file with problems is named as its last good version named it.
-    cache = Cache(default_cache(args.content))
+    cache = Cache(default_cache(args.content, os.environ))
     try:
         content = load(args.content, cache=cache, partial=True).content
     finally:
@@ -711,7 +721,7 @@ def partner_republications(
 
 
 def partner_webhook(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
-    from feeds import webhooks
+    from feeds.publish import webhooks
 
     if state.partner(args.name) is None:
         _missing(args.name)
@@ -734,7 +744,7 @@ def partner_webhook(args: argparse.Namespace, state: State, site: Site, now: dat
 
 
 def partner_deliveries(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
-    from feeds import partners
+    from feeds.state import partners
 
     if args.name is not None and state.partner(args.name) is None:
         _missing(args.name)
@@ -763,14 +773,14 @@ def partner_deliveries(args: argparse.Namespace, state: State, site: Site, now: 
 
 
 def partner_resend(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
-    from feeds import notify, webhooks
-    from feeds.content import load
+    from feeds.content.directory import load
+    from feeds.publish import notify, webhooks
 
     if state.partner(args.name) is None:
         _missing(args.name)
     if not any(e.partner == args.name and e.off is None for e in state.endpoints()):
         raise UsageError(f"{args.name} has no webhook endpoint (feeds partner webhook NAME URL)")
-    cache = Cache(default_cache(args.content))
+    cache = Cache(default_cache(args.content, os.environ))
     try:
         content = load(args.content, cache=cache, partial=True).content
     finally:
@@ -794,10 +804,10 @@ def partner_resend(args: argparse.Namespace, state: State, site: Site, now: date
 
 
 def partner_compliance(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
-    from feeds import partners
-    from feeds.content import load
+    from feeds.content.directory import load
+    from feeds.state import partners
 
-    cache = Cache(default_cache(args.content))
+    cache = Cache(default_cache(args.content, os.environ))
     try:
         content = load(args.content, cache=cache, partial=True).content
     finally:
@@ -894,7 +904,7 @@ def _starting(environ: WSGIEnvironment, start_response: StartResponse) -> Iterab
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from feeds.scaffold import new_article
+    from feeds.content.scaffold import new_article
 
     path = new_article(args.content, args.title, args.author, _now())
     unnamed = "\nauthors: []" in path.read_text(encoding="utf-8")
@@ -904,10 +914,10 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from feeds.publish import publish
+    from feeds.content.publish_draft import publish
 
     try:
-        done = publish(args.content, args.file, _now())
+        done = publish(args.content, args.file, _now(), default_cache(args.content, os.environ))
     except ContentError as e:
         for problem in e.problems:
             print(problem)

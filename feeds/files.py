@@ -74,11 +74,13 @@ def _real_path(fd: int, path: Path) -> Path:
         return Path(os.path.realpath(path))
 
 
-def fingerprint(root: Path) -> str:
+def fingerprint(root: Path, stats: dict[str, tuple[int, int]] | None = None) -> str:
     """A digest of what :func:`scan` finds, made without its sorted tuple:
     what changes when anything in the content changes. One stat per file is
     what it costs (as git's index does); the names and numbers go to the hash
-    as two strings, not as a tuple per file."""
+    as two strings, not as a tuple per file. ``stats`` gets each file's
+    (mtime_ns, size) by its path under ``root``, so that no later step of the
+    same build stats it again."""
     names: list[str] = []
     numbers = array("q")
     stack = [str(root)]
@@ -102,6 +104,8 @@ def fingerprint(root: Path) -> str:
             names.append(entry.name)
             numbers.append(info.st_mtime_ns)
             numbers.append(info.st_size)
+            if stats is not None:
+                stats[entry.path] = (info.st_mtime_ns, info.st_size)
     hashed = hashlib.blake2b(digest_size=16)
     hashed.update("\0".join(names).encode("utf-8", "surrogateescape"))
     hashed.update(numbers.tobytes())

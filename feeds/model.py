@@ -1,7 +1,7 @@
-"""The domain: frozen dataclasses built only by :mod:`feeds.validate`.
+"""The domain: frozen dataclasses built only by :mod:`feeds.content.validate`.
 
 Every datetime is timezone-aware and in UTC; every URL is absolute; every HTML
-string has been through :func:`feeds.render.sanitize`. Nothing here knows how
+string has been through :func:`feeds.content.sanitize.sanitize`. Nothing here knows how
 the model is cached or built: that bookkeeping lives beside it, never on it.
 """
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from feeds.content import Loaded
-from feeds.i18n import Words, words_for
+from feeds.content.directory import Loaded
 from feeds.model import Article, Content
-from feeds.plan import Plan
+from feeds.outputs.i18n import Words, words_for
+from feeds.outputs.plan import Plan
 
 #: A moment after every published date of the fixtures and before the scheduled one.
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -210,19 +210,21 @@ def sample(tmp_path: Path) -> Path:
 
 
 def tree(root: Path, leave_out: Collection[str] = ()) -> dict[str, bytes]:
-    """Every file under root by relative path, but those named in ``leave_out``."""
+    """Every file under root by relative path, but those named in ``leave_out``
+    and those in a folder named there."""
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in root.rglob("*")
-        if p.is_file() and p.name not in leave_out
+        if p.is_file() and not any(part in leave_out for part in p.relative_to(root).parts)
     }
 
 
-def site_files(out: Path) -> dict[str, bytes]:
-    """The files of an export, its marker and manifest left out."""
-    from feeds.export import MANIFEST_FILE, MARKER
+def site_files(out: Path, leave_out: Collection[str] = ()) -> dict[str, bytes]:
+    """The files of an export, its marker and manifest left out, and those
+    named in ``leave_out``."""
+    from feeds.publish.export import is_bookkeeping
 
-    return tree(out, (MARKER, MANIFEST_FILE))
+    return {path: data for path, data in tree(out, leave_out).items() if not is_bookkeeping(path)}
 
 
 def clean(root: Path, tmp_path: Path, now: datetime = NOW) -> dict[str, bytes]:
@@ -230,7 +232,7 @@ def clean(root: Path, tmp_path: Path, now: datetime = NOW) -> dict[str, bytes]:
     marker left out."""
     import shutil
 
-    from feeds.build import build
+    from feeds.publish.build import build
 
     out = tmp_path / "clean"
     shutil.rmtree(out, ignore_errors=True)

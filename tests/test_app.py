@@ -15,10 +15,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import NOW, write
+from conftest import NOW, site_files, write
 from feeds import urls
-from feeds.build import build
 from feeds.digest import source_files
+from feeds.publish.build import build
 from feeds.urls import media_type
 from webapp import create_app
 
@@ -86,12 +86,7 @@ def exported(sample: Path, out: Path, now: datetime = NOW) -> dict[str, bytes]:
     nor the static host's _headers (which the app never serves: it sends those
     headers)."""
     build(sample, out, now)
-    return {
-        p.relative_to(out).as_posix(): p.read_bytes()
-        for p in out.rglob("*")
-        if p.is_file()
-        and p.name not in (".feeds-export", ".feeds-manifest.json", "_headers", "_redirects")
-    }
+    return site_files(out, ("_headers", "_redirects"))
 
 
 def test_no_copy_outlives_a_withdrawal_by_more_than_its_bound(

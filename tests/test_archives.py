@@ -21,8 +21,8 @@ from lxml import etree
 
 from conftest import NOW, PNG, free_port, gunicorn, write
 from feeds import urls
-from feeds.build import build
-from feeds.headers import read_headers_file
+from feeds.outputs.headers import read_headers_file
+from feeds.publish.build import build
 
 BASE = "https://archive.example.org/"
 LIMA = ZoneInfo("America/Lima")
@@ -432,8 +432,8 @@ def test_the_withdrawn_article_answers_410_with_its_notice(app: str) -> None:
 def test_the_partners_atom_feed_keeps_the_rfc_6721_tombstone(site: Path) -> None:
     """Partners, who must take their copies down, get the tombstone in their
     early-access Atom feed (a token feed: no public validator reads it)."""
-    from feeds.content import Loaded, load_content
-    from feeds.plan import Access, Plan
+    from feeds.content.directory import Loaded, load_content
+    from feeds.outputs.plan import Access, Plan
 
     plan = Plan(Loaded(load_content(site)), NOW)
     assert "partners/atom.xml" in plan.paths(Access.TOKEN)

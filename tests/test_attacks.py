@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 
 from conftest import NOW, PNG, write
-from feeds.build import build
 from feeds.cache import Cache
 from feeds.cli import main
-from feeds.export import ExportError
+from feeds.publish.build import build
+from feeds.publish.export import ExportError
 from webapp import create_app
 
 REPO = Path(__file__).resolve().parent.parent

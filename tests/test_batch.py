@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from feeds.state import AuditEntry, State, StateError
+from feeds.state.database import State
+from feeds.state.rows import AuditEntry
+from feeds.state.store import StateError
 from webapp import batch
 from webapp.audit import Audit
 from webapp.pixel import Pixels

@@ -25,7 +25,7 @@ import feedparser
 import pytest
 
 from conftest import free_port, gunicorn, require, sample_copy, start_varnish
-from feeds import headers
+from feeds.outputs import headers
 
 #: Varnish in front of gunicorn.
 pytestmark = pytest.mark.slow
@@ -320,9 +320,9 @@ def test_with_the_app_down_the_edge_serves_what_it_has(edge: Edge) -> None:
 
 def test_the_keys_a_change_purges(tmp_path: Path) -> None:
     """Without a CDN: which keys each kind of change names."""
-    from feeds import cdn
-    from feeds.content import load
-    from feeds.plan import Plan
+    from feeds.content.directory import load
+    from feeds.outputs.plan import Plan
+    from feeds.publish import cdn
 
     root = sample_copy(tmp_path, 8000)
     now = datetime.now(UTC)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from feeds.cli import main
-from feeds.content import load_content
-from feeds.scaffold import new_article
+from feeds.content.directory import load_content
+from feeds.content.scaffold import new_article
 
 REPO = Path(__file__).resolve().parent.parent
 

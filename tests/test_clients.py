@@ -18,9 +18,9 @@ import feedparser
 import pytest
 
 from conftest import NOW, rendered, require, words_of
-from feeds.content import load_content
-from feeds.listings import public_articles
+from feeds.content.directory import load_content
 from feeds.model import Article
+from feeds.outputs.listings import public_articles
 
 #: rss2email, reader and feedparser against gunicorn.
 pytestmark = pytest.mark.slow

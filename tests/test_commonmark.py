@@ -1,7 +1,7 @@
 """The CommonMark spec examples through our renderer and through markdown-it-py.
 
 Articles used to be rendered by markdown-it-py (CommonMark, tables,
-strikethrough); they are now rendered by :mod:`feeds.markdown`. Every spec
+strikethrough); they are now rendered by :mod:`feeds.content.markdown`. Every spec
 example where the two write different HTML is listed in :data:`ACCEPTED`
 with the kind of difference, so a new one (a release of either library, a
 change of options) fails here and is looked at.
@@ -28,8 +28,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from conftest import real_clock_env
-from feeds.markdown import to_html
-from feeds.render import render_markdown, sanitize
+from feeds.content.markdown import to_html
+from feeds.content.sanitize import render_markdown, sanitize
 
 #: Example number -> how our HTML differs from markdown-it-py's. Both kinds
 #: are the same document to a browser, a feed reader and the sanitiser:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW, clean, generate, site_files
-from feeds.export import MARKER
+from feeds.publish.export import MARKER
 
 #: `feeds build` in a child process, killed.
 pytestmark = pytest.mark.slow

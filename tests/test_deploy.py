@@ -36,11 +36,12 @@ import pytest
 
 from conftest import NOW, Hub, free_port, generate, real_clock_env, tree, write
 from feeds import urls
-from feeds.build import build
 from feeds.cache import Cache
 from feeds.cli import main, size, transfer_bar
-from feeds.content import load_site
-from feeds.deploy import (
+from feeds.content.directory import load_site
+from feeds.digest import digest
+from feeds.publish.build import build
+from feeds.publish.deploy import (
     DIGEST_KEY,
     HEADERS_KEY,
     MANIFEST,
@@ -63,8 +64,7 @@ from feeds.deploy import (
     stale,
     unowned,
 )
-from feeds.digest import digest
-from feeds.export import MANIFEST_FILE, MARKER
+from feeds.publish.export import MANIFEST_FILE, MANIFEST_SHARDS, MARKER, is_bookkeeping
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -450,12 +450,12 @@ def store(tmp_path_factory: pytest.TempPathFactory, aws_env: None) -> Iterator[S
 
 
 #: What the export holds that is no file of the site: never uploaded.
-NOT_UPLOADED = (MARKER, MANIFEST_FILE, "_headers", "_redirects")
+NOT_UPLOADED = (MARKER, MANIFEST_FILE, MANIFEST_SHARDS, "_headers", "_redirects")
 
 
 def rule(out: Path, path: str, content: Path) -> tuple[tuple[str, str], ...]:
     """The headers the export's _headers file gives a file."""
-    from feeds.headers import read_headers_file, url_path
+    from feeds.outputs.headers import read_headers_file, url_path
 
     rules = read_headers_file((out / "_headers").read_bytes())
     return rules[url_path(path, load_site(content))]
@@ -605,7 +605,7 @@ def test_a_new_story_reads_only_the_files_it_changed(
         report, calls = run(out, target, sample, store)
     assert set(report.uploaded) == set(report.changed) == site_changes(built)
     assert {a.kind for a in report.actions} == {Kind.NEW, Kind.CHANGED}
-    files = Counter(path for path in reads if path not in (MARKER, MANIFEST_FILE))
+    files = Counter(path for path in reads if not is_bookkeeping(path))
     # Each changed file once, and _headers; nothing else.
     assert files == Counter({*built.changed, "_headers"})
     assert "articles/coral-nursery-cartagena/index.html" not in files  # an older story's
@@ -625,14 +625,14 @@ def test_nothing_to_deploy_reads_no_file_of_the_export(
     target = store.target("idle")
     with opened(out) as reads:
         first, _ = run(out, target, sample, store)
-    assert set(reads) - {MARKER, MANIFEST_FILE} == set(first.uploaded) | {"_headers"}
+    assert {p for p in reads if not is_bookkeeping(p)} == set(first.uploaded) | {"_headers"}
     build(sample, out, NOW)  # built again, the same bytes
     before = store.writes(target)
     with opened(out) as reads:
         report, calls = run(out, target, sample, store)
     assert (report.uploaded, report.deleted, report.changed) == ((), (), ())
     assert report.unchanged == len(tree(out, NOT_UPLOADED))
-    assert set(reads) <= {MARKER, MANIFEST_FILE}  # not one file of the site, nor _headers
+    assert all(map(is_bookkeeping, reads))  # not one file of the site, nor _headers
     assert report.not_carried == first.not_carried  # as the last deploy found them
     assert calls.counts == {"GetObject": 1}
     assert store.writes(target) == before
@@ -1079,7 +1079,7 @@ def test_watch_deploys_each_build_that_changed_files(
     """``feeds watch --deploy``, its wakes those of the test (its start, then
     an edit): each build is uploaded, the bucket ends with the edit, and the
     static host's files (_headers, _redirects) are not objects."""
-    from feeds import watch
+    from feeds.publish import watch
 
     out = tmp_path / "out"
     target = store.target("watched")

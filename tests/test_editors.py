@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from conftest import NOW, clean, site_files, write
-from feeds.build import build
 from feeds.cache import Cache
 from feeds.cli import main
+from feeds.publish.build import build
 
 
 def check(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
@@ -214,28 +214,28 @@ def test_an_image_is_decoded_once_until_it_changes(
 ) -> None:
     """Decoding whole costs what the images weigh: a load with the cache (a
     build, each reload of the app) decodes only the images that changed."""
-    import feeds.content
+    import feeds.content.directory
 
     decoded: list[str] = []
-    decode = feeds.content._decoded
+    decode = feeds.content.directory._decoded
 
     def counted(path: Path) -> tuple[int, int] | str:
         decoded.append(path.name)
         return decode(path)
 
-    monkeypatch.setattr(feeds.content, "_decoded", counted)
+    monkeypatch.setattr(feeds.content.directory, "_decoded", counted)
     write(content, "images/turbines.png", png(64, 36))
     cache = Cache(tmp_path / "cache.sqlite")
-    feeds.content.load(content, cache=cache, partial=True)
+    feeds.content.directory.load(content, cache=cache, partial=True)
     assert sorted(decoded) == ["lead.png", "turbines.png"]
     decoded.clear()
-    feeds.content.load(content, cache=cache, partial=True)
+    feeds.content.directory.load(content, cache=cache, partial=True)
     assert decoded == []
     write(content, "images/turbines.png", png()[:300])
-    loaded = feeds.content.load(content, cache=cache, partial=True)
+    loaded = feeds.content.directory.load(content, cache=cache, partial=True)
     assert decoded == ["turbines.png"]
     assert "turbines.png" not in loaded.content.images
     decoded.clear()
-    feeds.content.load(content, cache=cache, partial=True)
+    feeds.content.directory.load(content, cache=cache, partial=True)
     assert decoded == ["turbines.png"]  # refused, so read again: it may have been fixed
     cache.close()

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from conftest import generate, write
-from feeds import feedgen_formats, jsonfeed, urls
-from feeds.content import load
-from feeds.plan import Access, Plan
-from feeds.render import Entries, Renderer
+from feeds import urls
+from feeds.content.directory import load
+from feeds.outputs import feedgen_formats, jsonfeed
+from feeds.outputs.plan import Access, Plan
+from feeds.outputs.render import Entries, Renderer
 
 #: A moment at which the sample (with early access 60 days ahead) has a story
 #: under embargo in the partners' feeds, and withdrawals to tombstone.
@@ -139,7 +140,7 @@ def test_an_entry_kept_in_one_feed_is_not_lost_to_a_site_without_entries(
 def test_each_card_is_rendered_once_however_many_pages_list_it(
     wire: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from feeds import pages
+    from feeds.outputs import pages
 
     made: Counter[str] = Counter()
     real = pages.environment().get_template("card.html")

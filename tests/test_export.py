@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW, tree, write
-from feeds.build import build
+from conftest import NOW, site_files, tree, write
 from feeds.cache import Cache
 from feeds.cli import main
 from feeds.digest import digest
-from feeds.export import MANIFEST_FILE, MARKER, ExportError, read_manifest, read_marker
+from feeds.publish import export
+from feeds.publish.build import build
+from feeds.publish.export import MANIFEST_FILE, MARKER, ExportError, read_manifest, read_marker
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -19,9 +20,10 @@ REPO = Path(__file__).resolve().parent.parent
 def test_build_writes_every_url_of_the_design(sample: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     report = build(sample, out, NOW)
-    files = tree(out)
-    assert report.files == report.written == len(files) - 2  # all but the marker and manifest
-    for path in ("rss.xml", "atom.xml", "feed.json", "feeds.opml", "feeds/tags.opml", MARKER):
+    files = site_files(out)  # all but the marker and manifest
+    assert report.files == report.written == len(files)
+    assert (out / MARKER).is_file()
+    for path in ("rss.xml", "atom.xml", "feed.json", "feeds.opml", "feeds/tags.opml"):
         assert path in files
     for listing in ("tags/peru/", "tags/climate-change/", "authors/ana-quispe/"):
         for name in ("rss.xml", "atom.xml", "feed.json"):
@@ -36,8 +38,7 @@ def assert_manifest_is_the_export(out: Path) -> None:
     manifest = read_manifest(out)
     assert manifest is not None
     assert manifest.build == read_marker(out)
-    files = tree(out)
-    del files[MARKER], files[MANIFEST_FILE]
+    files = site_files(out)
     assert manifest.files == {path: (digest(data), len(data)) for path, data in files.items()}
 
 
@@ -61,6 +62,39 @@ def test_the_export_carries_its_own_manifest(sample: Path, tmp_path: Path) -> No
     assert build(sample, out, NOW).written == 0  # built again whole, and the same after all
     assert_manifest_is_the_export(out)
     cache.close()
+
+
+def test_the_manifest_has_as_many_shards_as_docs_deploying_says() -> None:
+    """16 shards up to 4,096 files, 256 up to 262,144, 4,096 above."""
+    assert [export.width(n) for n in (1, 4096, 4097, 262144, 262145)] == [1, 1, 2, 2, 3]
+    assert "16 shards up to 4,096 files, 256 up to 262,144, 4,096 above" in " ".join(
+        (REPO / "docs/deploying.md").read_text(encoding="utf-8").split()
+    )
+
+
+def test_a_new_story_rewrites_only_the_manifest_shards_it_changes(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a wire's size a manifest of 170,000 files is read and written a
+    shard at a time: here the sample's is cut into 4,096 shards (as one of
+    more than 262,144 files would be), and a new story rewrites the shards
+    of the files it changed and no other."""
+    monkeypatch.setattr(export, "width", lambda files: 3)
+    out, cache = tmp_path / "out", Cache(tmp_path / "cache.sqlite")
+    build(sample, out, NOW, cache)
+    write(sample, "articles/one-more-story.md", NEW_STORY)
+    assert not build(sample, out, NOW, cache).whole  # and the shadow is made
+    before = tree(out)
+    write(sample, "articles/yet-another-story.md", NEW_STORY)
+    report = build(sample, out, NOW, cache)
+    cache.close()
+    assert not report.whole and report.changed
+    after = tree(out)
+    rewritten = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+    shards = {p for p in rewritten if p.startswith(export.MANIFEST_SHARDS + "/")}
+    assert shards == {export.shard_path(export.shard_of(p, 3)) for p in report.changed}
+    assert len(shards) < len(list((out / export.MANIFEST_SHARDS).iterdir())) / 4
+    assert_manifest_is_the_export(out)
 
 
 NEW_STORY = """---
@@ -132,9 +166,9 @@ def test_a_write_that_fails_midway_leaves_the_export(
     build(sample, out, NOW)
     before = tree(out)
     calls = 0
-    import feeds.build
+    import feeds.publish.build
 
-    real = feeds.build.write_file
+    real = feeds.publish.build.write_file
 
     def failing(root: Path, path: str, data: bytes) -> None:
         nonlocal calls
@@ -143,7 +177,7 @@ def test_a_write_that_fails_midway_leaves_the_export(
             raise OSError(28, "No space left on device")
         real(root, path, data)
 
-    monkeypatch.setattr(feeds.build, "write_file", failing)
+    monkeypatch.setattr(feeds.publish.build, "write_file", failing)
     with pytest.raises(OSError, match="No space left"):
         build(sample, out, NOW)
     monkeypatch.undo()
@@ -169,7 +203,7 @@ def test_build_reports_what_it_wrote(
     out = tmp_path / "out"
     assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
     output = capsys.readouterr().out
-    count = len(tree(out)) - 2  # not the marker, nor the manifest
+    count = len(site_files(out))  # not the marker, nor the manifest
     assert output.startswith(f"wrote {count} changed files of {count} to {out} in ")
     assert main(["build", "--content", str(sample), "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith(f"{out} is up to date ({count} files), checked in ")

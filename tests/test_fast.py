@@ -1,5 +1,5 @@
 """A build after a few changed articles plans only what they change
-(:mod:`feeds.fast`), and its export is byte for byte a clean build's.
+(:mod:`feeds.publish.fast`), and its export is byte for byte a clean build's.
 
 Random sequences of what a wire does all day (new stories, back-dated ones,
 edits, corrections, updates, withdrawals, deletions, drafts, stories scheduled
@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import clean, site_files, write
-from feeds.build import build
 from feeds.cache import Cache
+from feeds.publish.build import build
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 TAGS = ("Water", "Cities", "Climate", "Work")

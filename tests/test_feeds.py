@@ -18,10 +18,10 @@ import pytest
 from lxml import etree
 
 from conftest import NOW, rendered, words_of
-from feeds.content import load_content
-from feeds.listings import TOMBSTONE_DAYS, Listing, is_public, listings
+from feeds.content.directory import load_content
 from feeds.model import Article, Content
-from feeds.render import byline, shared_image
+from feeds.outputs.listings import TOMBSTONE_DAYS, Listing, is_public, listings
+from feeds.outputs.render import byline, shared_image
 from feeds.urls import tag_slug
 
 REPO = Path(__file__).resolve().parent.parent
@@ -81,7 +81,7 @@ def of_listing(article: Article, path: str) -> bool:
 
 def expected_articles(content: Content, path: str) -> list[Article]:
     """What the feeds of the listing at ``path`` carry, worked out here from the
-    articles' own fields, not by :func:`feeds.listings.listings`: neither drafts,
+    articles' own fields, not by :func:`feeds.outputs.listings.listings`: neither drafts,
     nor dated after NOW, nor withdrawn by then; newest first, ties by id; at
     most ``feed_items``."""
     found = [
@@ -451,7 +451,7 @@ def test_rights_year_is_the_same_in_atom_and_the_footer(sample: Content) -> None
 
 
 def test_a_tag_is_named_as_public_articles_write_it(sample: Content) -> None:
-    from feeds.validate import unify_tags
+    from feeds.content.validate import unify_tags
 
     public = next(a for a in sample.articles if is_public(a, NOW) and a.tags)
     tag = public.tags[0]
@@ -495,9 +495,9 @@ def test_each_tag_of_an_entry_costs_the_same(sample: Content) -> None:
     import time
     from dataclasses import replace
 
-    from feeds.content import Loaded
+    from feeds.content.directory import Loaded
     from feeds.model import Tag
-    from feeds.plan import Plan
+    from feeds.outputs.plan import Plan
 
     article = next(a for a in sample.articles if is_public(a, NOW))
     many = tuple(Tag(f"Tag {n}", f"tag-{n}") for n in range(10_000))

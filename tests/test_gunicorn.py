@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW, free_port, gunicorn, sample_copy
-from feeds.content import load_content
-from feeds.listings import listings
+from feeds.content.directory import load_content
+from feeds.outputs.listings import listings
 
 #: The sample site under gunicorn.
 pytestmark = pytest.mark.slow

@@ -2,7 +2,7 @@
 file, by applying its rules as each documents it, is what the app sends.
 
 The two hosts are modelled here from their own documentation, not from
-:mod:`feeds.headers`: Cloudflare Pages (developers.cloudflare.com/pages/
+:mod:`feeds.outputs.headers`: Cloudflare Pages (developers.cloudflare.com/pages/
 configuration/headers/): a splat ``*`` matches any characters, a
 placeholder ``:name`` any but ``/``, every matching rule's headers are sent
 and a header given twice is joined with a comma; Netlify (its headers parser,
@@ -24,12 +24,12 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from conftest import NOW, write
-from feeds import headers
-from feeds.build import build
+from conftest import NOW, site_files, write
 from feeds.cache import Cache
-from feeds.content import load
-from feeds.plan import Access, Plan
+from feeds.content.directory import load
+from feeds.outputs import headers
+from feeds.outputs.plan import Access, Plan
+from feeds.publish.build import build
 from webapp import create_app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -143,12 +143,7 @@ def test_every_file_gets_from_the_rules_what_the_app_sends(
     rules = parse(data)
     wanted = expected(Plan(load(sample), NOW))
     site = load(sample).content.site
-    on_disk = {
-        headers.url_path(p.relative_to(out).as_posix(), site)
-        for p in out.rglob("*")
-        if p.is_file()
-        and p.name not in (".feeds-export", ".feeds-manifest.json", "_headers", "_redirects")
-    }
+    on_disk = {headers.url_path(p, site) for p in site_files(out, ("_headers", "_redirects"))}
     assert on_disk == set(wanted)
     for path, values in wanted.items():
         assert sent(rules, path, HOSTS[host]) == values, path

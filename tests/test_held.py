@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import NOW, free_port, gunicorn, sample_copy, write
-from feeds.build import build
 from feeds.cache import Cache
 from feeds.cli import main
-from feeds.export import MARKER
+from feeds.publish.build import build
+from feeds.publish.export import MARKER
 from webapp import create_app
 
 REPO = Path(__file__).resolve().parent.parent

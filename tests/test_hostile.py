@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from conftest import ANA, NOW, PNG, SITE_TOML, write
-from feeds.build import build
-from feeds.content import Loaded, load_content
+from feeds.content.directory import Loaded, load_content
 from feeds.errors import ContentError
 from feeds.licenses import LICENSES
-from feeds.plan import Plan
+from feeds.outputs.plan import Plan
+from feeds.publish.build import build
 from feeds.urls import tag_slug
 from safe_html import XSS_VECTORS, parse
 from safe_html import assert_safe_html as check_fragment

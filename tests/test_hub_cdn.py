@@ -29,7 +29,7 @@ import pytest
 from test_websub import Subscriber, append, wait_for, with_hub
 
 from conftest import Hub, free_port, gunicorn, require, sample_copy, start_varnish
-from feeds.state import State
+from feeds.state.database import State
 
 #: Varnish, gunicorn, the hub and a subscriber on loopback.
 pytestmark = pytest.mark.slow

@@ -14,8 +14,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from conftest import NOW, rendered, write
-from feeds.content import load_content
-from feeds.i18n import LANGUAGES
+from feeds.content.directory import load_content
+from feeds.outputs.i18n import LANGUAGES
 
 REPO = Path(__file__).resolve().parent.parent
 LOCALE = REPO / "feeds" / "locale"
@@ -43,7 +43,7 @@ def catalogue(path: Path) -> dict[str, tuple[str, bool]]:
 def test_the_template_holds_every_message_of_the_code() -> None:
     assert extracted() == set(catalogue(LOCALE / "feeds.pot")), (
         "run: pybabel extract -F babel.cfg -k words -k html -k N_ --no-location --sort-output "
-        "-w 100 -o feeds/locale/feeds.pot . (README: Translations)"
+        "-w 100 -o feeds/locale/feeds.pot . (docs/development.md: Translations)"
     )
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW, clean, generate, site_files, write
-from feeds.build import build
 from feeds.cache import Cache
+from feeds.publish.build import build
 
 
 def touch_later(path: Path) -> None:
@@ -130,7 +130,7 @@ def test_time_passing_publishes_the_scheduled_article(sample: Path, tmp_path: Pa
 def test_a_build_killed_while_updating_the_shadow(
     sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import feeds.export
+    import feeds.publish.export
 
     cache = Cache(tmp_path / "cache.sqlite")
     out = tmp_path / "out"
@@ -139,7 +139,7 @@ def test_a_build_killed_while_updating_the_shadow(
     build(sample, out, NOW, cache)  # now there is a shadow, one version behind
     before = site_files(out)
     edit_bio(sample)
-    real = feeds.export.write_file
+    real = feeds.publish.export.write_file
     calls = 0
 
     def dying(root: Path, path: str, data: bytes) -> None:
@@ -149,7 +149,7 @@ def test_a_build_killed_while_updating_the_shadow(
             raise KeyboardInterrupt  # as good as a kill for what is on disk
         real(root, path, data)
 
-    monkeypatch.setattr("feeds.build.write_file", dying)
+    monkeypatch.setattr("feeds.publish.build.write_file", dying)
     with pytest.raises(KeyboardInterrupt):
         build(sample, out, NOW, cache)
     monkeypatch.undo()

@@ -15,12 +15,13 @@ import pytest
 from lxml import etree
 
 from conftest import NOW, state_database, state_env, write
-from feeds import exchange, partners, stream, webhooks
 from feeds.cli import main
-from feeds.content import load
-from feeds.listings import last_change
-from feeds.plan import Plan
-from feeds.state import State
+from feeds.content.directory import load
+from feeds.outputs.listings import last_change
+from feeds.outputs.plan import Plan
+from feeds.publish import exchange, stream, webhooks
+from feeds.state import partners
+from feeds.state.database import State
 from webapp import create_app
 
 TITLE = "The minister resigns"

@@ -15,10 +15,11 @@ import pytest
 from lxml import html as lxml_html
 
 from conftest import NOW, site_files, write
-from feeds import plan, urls
-from feeds.build import build
-from feeds.content import load_content
+from feeds import urls
+from feeds.content.directory import load_content
 from feeds.model import Article, Content
+from feeds.outputs import plan
+from feeds.publish.build import build
 from webapp import create_app
 
 

@@ -1,4 +1,4 @@
-"""The nesting count (:mod:`feeds.nesting`) against an HTML parser's tree.
+"""The nesting count (:mod:`feeds.content.nesting`) against an HTML parser's tree.
 
 html5lib builds the tree the HTML standard says a browser builds. For
 balanced HTML the count is exact; for any markup at all (tag soup, comments,
@@ -14,7 +14,7 @@ import html5lib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds.nesting import balanced_nesting, nesting
+from feeds.content.nesting import balanced_nesting, nesting
 
 VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 

@@ -27,12 +27,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from conftest import ANA, NOW, PNG, REPO, SITE_TOML, write
 from feeds import urls
-from feeds.content import Loaded, load_content
+from feeds.content.directory import Loaded, load_content
 from feeds.errors import ContentError
 from feeds.licenses import LICENSES
 from feeds.model import Article, Content
-from feeds.ninjs import NotRepublishable, item, item_bytes
-from feeds.plan import Plan
+from feeds.outputs.ninjs import NotRepublishable, item, item_bytes
+from feeds.outputs.plan import Plan
 from webapp import create_app
 
 WITHDRAWN = "arequipa-well-study"  # withdrawn on 2026-11-21

@@ -1,4 +1,4 @@
-"""Who is told of a change, and when: :mod:`feeds.notify`'s policy, on a real
+"""Who is told of a change, and when: :mod:`feeds.publish.notify`'s policy, on a real
 state database (SQLite, and PostgreSQL when ``$FEEDS_TEST_DATABASE_URL`` names
 a server) with an injected clock, and workers played by the test: each beat,
 each record and each send is a call the test makes at a moment it chooses.
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW, state_database
-from feeds import cdn, notify
-from feeds.content import load
-from feeds.plan import Plan
-from feeds.state import State
+from feeds.content.directory import load
+from feeds.outputs.plan import Plan
+from feeds.publish import cdn, notify
+from feeds.state.database import State
 
 HUB = "http://127.0.0.1:9/hub"
 PURGE = "http://127.0.0.1:9/"

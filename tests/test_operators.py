@@ -63,7 +63,7 @@ def test_preload_forks_no_thread_and_both_workers_serve_an_edit_within_a_second(
     running (a thread forked mid-transaction leaves a worker hung on a lock
     it never gets back), and an edit reaches both workers, each answering one
     of two requests made at once, within about a second of its second."""
-    from feeds.state import State
+    from feeds.state.database import State
 
     port = free_port()
     root = sample_copy(tmp_path, port)
@@ -243,7 +243,7 @@ def test_watch_builds_on_each_change_and_when_a_moment_falls_due() -> None:
     build named; never on a tick before it."""
     from datetime import UTC, datetime, timedelta
 
-    from feeds.watch import loop
+    from feeds.publish.watch import loop
 
     start = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     second = timedelta(seconds=1)

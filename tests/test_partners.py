@@ -41,8 +41,8 @@ from conftest import (
     state_database,
     state_env,
 )
-from feeds.build import build
-from feeds.content import load_content
+from feeds.content.directory import load_content
+from feeds.publish.build import build
 
 #: The desk under gunicorn, on SQLite and PostgreSQL, `feeds partner` in child processes.
 pytestmark = pytest.mark.slow
@@ -315,8 +315,8 @@ def test_last_modified_does_not_tell_when_an_early_access_began(tmp_path: Path) 
     """A story let into the partners' early access a minute ago moves no
     moment that dates public responses (``Last-Modified`` is the newest of
     the files, the code and this moment)."""
-    from feeds.content import load
-    from feeds.listings import last_change, next_change
+    from feeds.content.directory import load
+    from feeds.outputs.listings import last_change, next_change
 
     now = datetime.now(UTC).replace(microsecond=0)
     root = sample_copy(tmp_path, free_port())
@@ -656,8 +656,8 @@ def test_no_token_ever_reaches_a_log(desk: Desk) -> None:
 def test_a_lead_image_kept_from_the_feeds_is_never_behind_the_token(tmp_path: Path) -> None:
     """``distributable: false`` on an embargoed story's lead image: no partner
     feed carries it, and ``partners/images/`` does not serve it either."""
-    from feeds.content import load
-    from feeds.plan import Access, Plan
+    from feeds.content.directory import load
+    from feeds.outputs.plan import Access, Plan
 
     now = datetime.now(UTC).replace(microsecond=0)
     root = sample_copy(tmp_path, free_port())

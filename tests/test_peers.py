@@ -19,8 +19,8 @@ import feedparser
 import pytest
 
 from conftest import NOW, require
-from feeds.content import load
-from feeds.plan import Plan
+from feeds.content.directory import load
+from feeds.outputs.plan import Plan
 
 #: Hugo in a child process.
 pytestmark = pytest.mark.slow

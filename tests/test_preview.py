@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from conftest import NOW, SHOTS, free_port, sample_copy, write
-from feeds.content import load
-from feeds.listings import is_public
+from feeds.content.directory import load
+from feeds.outputs.listings import is_public
 
 #: `feeds serve` in a child process, driven by Chromium.
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from conftest import NOW, SHOTS, free_port, generate, gunicorn, write
-from feeds.content import load_content
-from feeds.listings import listings, withdrawals
+from feeds.content.directory import load_content
+from feeds.outputs.listings import listings, withdrawals
 
 #: Chromium and reader against gunicorn.
 pytestmark = pytest.mark.slow

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW, newsboat_reload, require, words_of
-from feeds.content import load_content
-from feeds.listings import public_articles
-from feeds.render import byline
+from feeds.content.directory import load_content
+from feeds.outputs.listings import public_articles
+from feeds.outputs.render import byline
 
 #: newsboat in a child process, against gunicorn.
 pytestmark = pytest.mark.slow
@@ -93,7 +93,7 @@ def test_newsboat_imports_one_subscription_per_listing(
     under the tag "Tags"."""
     import urllib.request
 
-    from feeds.listings import listings
+    from feeds.outputs.listings import listings
 
     require("newsboat")
     base, root = served

@@ -1,6 +1,7 @@
-"""What users see of :mod:`feeds.render`: safe HTML, absolute URLs, summaries,
+"""What users see of :mod:`feeds.outputs.render`: safe HTML, absolute URLs, summaries,
 dates, the lead figure and the footer partners must carry; plus the date and
-tag-slug parsing from :mod:`feeds.fields` and :mod:`feeds.urls` that the rendered output relies on.
+tag-slug parsing from :mod:`feeds.content.fields` and :mod:`feeds.urls` that the
+rendered output relies on.
 """
 
 from __future__ import annotations
@@ -12,17 +13,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from feeds.fields import parse_date
-from feeds.i18n import words_for
+from feeds.content.fields import parse_date
+from feeds.content.sanitize import render_markdown, shorten
 from feeds.licenses import LICENSES
 from feeds.model import Article, Author, Correction, Image
-from feeds.render import (
-    content_html,
-    figure_html,
-    footer_html,
-    render_markdown,
-    shorten,
-)
+from feeds.outputs.i18n import words_for
+from feeds.outputs.render import content_html, figure_html, footer_html
 from feeds.urls import tag_slug
 from safe_html import XSS_VECTORS, assert_safe_html, parse, text_of
 

@@ -21,8 +21,8 @@ import pytest
 
 from conftest import NOW, REPO
 from feeds import urls
-from feeds.content import Loaded, load_content
-from feeds.plan import Access, Plan
+from feeds.content.directory import Loaded, load_content
+from feeds.outputs.plan import Access, Plan
 
 SLUG = "interview-water-rights-lawyer"
 SOURCE = REPO / "content" / "articles" / f"{SLUG}.md"

@@ -16,11 +16,11 @@ from pyld import jsonld
 
 from conftest import NOW, rendered, write
 from feeds import urls
-from feeds.content import load_content
-from feeds.headers import headers
-from feeds.listings import public_articles
+from feeds.content.directory import load_content
 from feeds.model import Article, Content
-from feeds.render import shared_image
+from feeds.outputs.headers import headers
+from feeds.outputs.listings import public_articles
+from feeds.outputs.render import shared_image
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = "http://schema.org/"
@@ -238,8 +238,8 @@ def test_the_news_sitemap_holds_the_last_two_days_stories(sample: Content) -> No
     the plan expires at that moment, so the app and a watch build drop it."""
     from datetime import timedelta
 
-    from feeds.content import Loaded
-    from feeds.plan import Plan
+    from feeds.content.directory import Loaded
+    from feeds.outputs.plan import Plan
 
     site = sample.site
     public = [a for a in public_articles(sample, NOW) if a.canonical_url is None]

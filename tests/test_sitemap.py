@@ -15,12 +15,12 @@ import pytest
 from lxml import etree
 
 from conftest import NOW, write
-from feeds import plan as planning
-from feeds.build import build
 from feeds.cache import Cache
-from feeds.content import load_content
-from feeds.headers import read_headers_file
-from feeds.render import rfc3339
+from feeds.content.directory import load_content
+from feeds.outputs import plan as planning
+from feeds.outputs.headers import read_headers_file
+from feeds.outputs.render import rfc3339
+from feeds.publish.build import build
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))

@@ -17,8 +17,9 @@ import pytest
 
 from conftest import NOW, write
 from feeds import urls
-from feeds.build import Report, build
 from feeds.cache import Cache
+from feeds.publish.build import build
+from feeds.publish.report import Report
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))

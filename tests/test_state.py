@@ -16,8 +16,11 @@ from pathlib import Path
 import pytest
 
 from conftest import state_database
-from feeds import websub
-from feeds.state import MIGRATIONS, State, StateError, Topic, schema_version
+from feeds.publish import websub
+from feeds.state.database import State
+from feeds.state.rows import Topic
+from feeds.state.schema import MIGRATIONS, schema_version
+from feeds.state.store import StateError
 
 URL = "http://127.0.0.1:9/rss.xml"
 HUB = "http://127.0.0.1:9/hub"
@@ -160,7 +163,8 @@ def test_a_broken_database_is_a_clear_error(tmp_path: Path) -> None:
 def test_refusals_are_counted_per_hour_with_a_cap_on_clients(url: str) -> None:
     """Issue 23: refused requests are counts, and an hour names at most
     REFUSED_CLIENTS clients, across writes (workers), on both databases."""
-    from feeds.state import OTHER, REFUSED_CLIENTS, Refusal, RefusalKey
+    from feeds.state.audit import REFUSED_CLIENTS
+    from feeds.state.rows import OTHER, Refusal, RefusalKey
 
     state = State(url)
     hour = 1_800_000_000.0
@@ -186,7 +190,8 @@ def test_refusals_are_counted_per_hour_with_a_cap_on_clients(url: str) -> None:
 
 
 def test_pixel_origins_are_capped_per_article_and_day_across_writes(url: str) -> None:
-    from feeds.state import ORIGINS_PER_DAY, OTHER
+    from feeds.state.pixels import ORIGINS_PER_DAY
+    from feeds.state.rows import OTHER
 
     state = State(url)
     try:

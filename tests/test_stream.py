@@ -1,6 +1,6 @@
-"""Partners in sync: the kind of each change (:mod:`feeds.events`), the change
-stream (:mod:`feeds.stream`) on a real state database, replayed from any
-cursor, and the signed webhooks (:mod:`feeds.webhooks`) with a receiver the
+"""Partners in sync: the kind of each change (:mod:`feeds.publish.events`), the change
+stream (:mod:`feeds.publish.stream`) on a real state database, replayed from any
+cursor, and the signed webhooks (:mod:`feeds.publish.webhooks`) with a receiver the
 test plays, verified by the Standard Webhooks reference library.
 
 The receiver over HTTP, the app under gunicorn and PostgreSQL are in
@@ -27,10 +27,11 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from test_ninjs import check, validator  # noqa: F401
 
 from conftest import NOW, state_database
-from feeds import events, exchange, partners, stream, webhooks
-from feeds.content import load
+from feeds.content.directory import load
 from feeds.model import Article, Content, Correction, Withdrawal
-from feeds.state import State
+from feeds.publish import events, exchange, stream, webhooks
+from feeds.state import partners
+from feeds.state.database import State
 from webapp import create_app
 
 SITE = "https://wire.example.org/"
@@ -613,9 +614,9 @@ def test_fast_builds_tell_partners_of_each_change_once(
     builds on the fast path, which judge only the articles involved."""
     from test_fast import START, site, story, touch_later
 
-    from feeds.build import build
     from feeds.cache import Cache
     from feeds.cli import tell_partners
+    from feeds.publish.build import build
 
     root = site(tmp_path / "content", 6)
     first = START + timedelta(days=1)

@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 
 from conftest import NOW, state_database, state_env, write
-from feeds import partners
-from feeds.build import build
 from feeds.cli import AUDIT_LIMIT, main
-from feeds.state import REFUSED_CLIENTS, State
+from feeds.publish.build import build
+from feeds.state import partners
+from feeds.state.audit import REFUSED_CLIENTS
+from feeds.state.database import State
+from feeds.state.url import default_url
 from webapp import create_app
 
 
@@ -52,7 +54,7 @@ def audit_rows() -> int:
 
 
 def add_partner(name: str, scope: str = partners.EARLY_ACCESS) -> str:
-    state = State()
+    state = State(default_url(os.environ))
     try:
         token, kept = partners.new_token()
         assert state.add_partner(name, scope, None, kept, NOW.timestamp())
@@ -175,7 +177,7 @@ def test_granted_fetches_are_kept_audit_days_and_no_longer(
     app.extensions["feeds.audit"].stop()
     app.extensions["feeds.pixels"].stop()
     app.extensions["feeds.state"]().close()
-    state = State()
+    state = State(default_url(os.environ))
     try:
         kept = state.audit()
     finally:
@@ -269,8 +271,8 @@ def test_distinct_referers_are_capped_per_article_and_day(
     """Reported: 5,000 hits with distinct Referer hosts made 5,000 rows; at
     205,000 the desk was 23 MB, and a worker whose database refused writes
     kept every one in memory."""
-    from feeds.pages import DESK_ORIGINS
-    from feeds.state import ORIGINS_PER_DAY
+    from feeds.outputs.pages import DESK_ORIGINS
+    from feeds.state.pixels import ORIGINS_PER_DAY
 
     app, pixel = pixel_site(sample)
     client = app.test_client()
@@ -372,7 +374,7 @@ def test_unknown_author_ids_get_a_hint_for_the_first_few_only(
 ) -> None:
     """Reported: 8,000 unknown author ids on a site of 306 authors took 48 s
     to check (each compared with every author) and delayed every edit."""
-    from feeds.fields import HINTS
+    from feeds.content.fields import HINTS
 
     newsroom(content)
     write(content, "articles/many.md", byline_of(100))
@@ -390,7 +392,7 @@ def test_unknown_author_ids_get_a_hint_for_the_first_few_only(
 def test_a_byline_longer_than_the_cap_is_one_problem(
     content: Path, comparisons: list[int], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from feeds.validate import MAX_AUTHORS
+    from feeds.content.validate import MAX_AUTHORS
 
     newsroom(content)
     write(content, "articles/many.md", byline_of(8_000))

@@ -15,8 +15,8 @@ import feedparser
 from test_fast import START, site
 
 from conftest import clean, site_files
-from feeds.build import build
 from feeds.cache import Cache
+from feeds.publish.build import build
 
 FEEDS = ("rss.xml", "atom.xml", "feed.json")
 

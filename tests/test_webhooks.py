@@ -44,9 +44,10 @@ from conftest import (
     state_database,
     state_env,
 )
-from feeds import events, urls
-from feeds.content import load_content
-from feeds.state import State
+from feeds import urls
+from feeds.content.directory import load_content
+from feeds.publish import events
+from feeds.state.database import State
 
 #: gunicorn, a receiver on loopback, `feeds partner` in child processes.
 pytestmark = pytest.mark.slow

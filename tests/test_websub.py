@@ -35,7 +35,8 @@ import pytest
 from sqlalchemy import select
 
 from conftest import Hub, Served, free_port, gunicorn, sample_copy, state_database, state_env
-from feeds.state import State, workers
+from feeds.state.database import State
+from feeds.state.schema import workers
 
 #: A hub, a subscriber and a static host on loopback, gunicorn, `feeds build` in a child process.
 pytestmark = pytest.mark.slow

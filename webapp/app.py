@@ -16,18 +16,19 @@ from typing import Any
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from feeds import cdn
 from feeds.cache import default_path as default_cache
-from feeds.headers import CDN_MAX_AGE
-from feeds.state import AUDIT_DAYS, configured, opened
-from feeds.state_url import default_url, describe
-from feeds.validate import MAX_AGE
-from feeds.webhooks import BACKOFF
-from feeds.websub import backoff_from_env
+from feeds.content.validate import MAX_AGE
+from feeds.outputs.headers import CDN_MAX_AGE
+from feeds.publish import cdn, websub
+from feeds.publish.webhooks import BACKOFF
+from feeds.state.audit import AUDIT_DAYS
+from feeds.state.database import opened
+from feeds.state.url import configured, default_url, describe
 from webapp import views
 from webapp.audit import Audit
 from webapp.batch import EXIT_DEADLINE
-from webapp.http import FastPath, trusted_proxies
+from webapp.fastpath import FastPath
+from webapp.http import trusted_proxies
 from webapp.pixel import Pixels
 from webapp.push import Pusher
 from webapp.reload import LiveSite
@@ -124,7 +125,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         raise ValueError("DRAFTS is for the editor's preview only (PREVIEW)")
     if "CACHE" not in app.config:
         app.config["CACHE"] = str(
-            default_cache(Path(app.config["CONTENT"]), app.config["BASE_URL"])
+            default_cache(Path(app.config["CONTENT"]), os.environ, app.config["BASE_URL"])
         )
     app.logger.setLevel("INFO")
     _check_cdn(app)
@@ -146,7 +147,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         if app.config["PURGE_URL"] and not app.config["PREVIEW"]
         else None,
     )
-    database = app.config.get("STATE") or default_url(Path(app.config["CONTENT"]))
+    database = app.config.get("STATE") or default_url(os.environ, Path(app.config["CONTENT"]))
     app.config["STATE"] = database
     # Said at every start: a server started elsewhere than expected (a new
     # working directory) is seen at once to use another database.
@@ -165,12 +166,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config["PREVIEW"]:  # an editor's preview tells no hub of anything
         live = app.extensions["feeds"]
         # Each worker records which version it serves; the hub and the CDN
-        # are told once every live worker serves a change (feeds.notify).
+        # are told once every live worker serves a change (feeds.publish.notify).
         pusher = Pusher(
             state,
             app.config["WALL"],
             app.logger,
-            backoff_from_env(),
+            websub.backoff(os.environ.get("FEEDS_PING_BACKOFF")),
             app.config["PURGE_URL"],
             live.serving_here,
             # The partners' stream and webhooks need a state database: once

@@ -7,10 +7,10 @@ holds a request up, and no row is lost by a stop.
 
 A granted request is a row of its own, kept ``audit_days`` (site.toml,
 default 90): each write deletes the rows older than that. A refused one is only counted, per
-hour, outcome and client (:class:`feeds.state.RefusalKey`), with the first
+hour, outcome and client (:class:`feeds.state.rows.RefusalKey`), with the first
 one's path and user agent: whoever sends requests without a valid token,
 however many, adds at most one row an hour per outcome, and at most
-:data:`feeds.state.REFUSED_CLIENTS` clients an hour are named.
+:data:`feeds.state.audit.REFUSED_CLIENTS` clients an hour are named.
 """
 
 from __future__ import annotations
@@ -19,15 +19,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from feeds.state import (
-    AUDIT_DAYS,
-    OTHER,
-    REFUSED_CLIENTS,
-    AuditEntry,
-    Refusal,
-    RefusalKey,
-    State,
-)
+from feeds.state.audit import AUDIT_DAYS, REFUSED_CLIENTS
+from feeds.state.database import State
+from feeds.state.rows import OTHER, AuditEntry, Refusal, RefusalKey
 from webapp.batch import EXIT_DEADLINE, Batch
 
 #: Seconds in an hour: what refusals are counted by.

@@ -23,12 +23,13 @@ import weakref
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
-from feeds.state import TIMEOUT, StateError
+from feeds.state.engine import TIMEOUT
+from feeds.state.store import StateError
 
 #: Seconds between writes.
 FLUSH = 1.0
 #: Seconds a stopping worker keeps trying to write what is left. With the
-#: last try of each batch (at most :data:`feeds.state.TIMEOUT` each), well
+#: last try of each batch (at most :data:`feeds.state.engine.TIMEOUT` each), well
 #: under gunicorn's ``graceful_timeout`` (30 s), after which it SIGKILLs a worker.
 EXIT_DEADLINE = 15.0
 #: Most entries one batch holds.

@@ -1,10 +1,11 @@
-"""HTTP for the site's files: the one header policy, and the fast path.
+"""HTTP for the site's files: the one header policy.
 
 :func:`respond` decides every response's status, headers and body, whatever
-the status (Flask's own 405 and 500 too), for the fast path and for Flask alike:
-strong ETags, ``Last-Modified``, gzip, ``Vary``, ``Cache-Control``. Werkzeug
-decides conditional requests (``is_resource_modified``), with
-``If-None-Match`` taking precedence over ``If-Modified-Since`` as RFC 9110 asks.
+the status (Flask's own 405 and 500 too), for the fast path
+(:mod:`webapp.fastpath`) and for Flask alike: strong ETags, ``Last-Modified``,
+gzip, ``Vary``, ``Cache-Control``. Werkzeug decides conditional requests
+(``is_resource_modified``), with ``If-None-Match`` taking precedence over
+``If-Modified-Since`` as RFC 9110 asks.
 """
 
 from __future__ import annotations
@@ -19,17 +20,15 @@ from typing import TYPE_CHECKING
 
 from werkzeug.http import http_date, is_resource_modified, parse_accept_header
 
-from feeds import headers as file_headers
 from feeds import urls
 from feeds.digest import digest
 from feeds.files import FileRefused, read_inside
 from feeds.model import Article
-from feeds.plan import Access, Plan
+from feeds.outputs import headers as file_headers
+from feeds.outputs.plan import Access, Plan
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-    from webapp.reload import LiveSite
+    from _typeshed.wsgi import WSGIEnvironment
 
 #: Smaller bodies are not worth compressing.
 GZIP_MIN_BYTES = 512
@@ -59,7 +58,7 @@ class Resource:
         self.data = data
         #: The status it is sent with when found (a withdrawn article's page: 410).
         self.status = status
-        #: The headers that do not depend on the request (:mod:`feeds.headers`).
+        #: The headers that do not depend on the request (:mod:`feeds.outputs.headers`).
         self.fixed = fixed
         found = dict(fixed)
         self.media_type = found["Content-Type"]
@@ -246,37 +245,6 @@ class Served:
             return read_inside(self.root, urls.image(name))
         except (OSError, FileRefused):  # a link swapped in since: refused, and seen next look
             return None
-
-
-class FastPath:
-    """WSGI middleware: answers GET and HEAD for the site's files straight from
-    the current snapshot, with headers prepared once per file, and leaves
-    everything else (redirects, 404s, previews) to the Flask app.
-
-    Feed readers poll the same few feeds all day: this path does no routing
-    and builds no request or response objects. Its headers are
-    :func:`respond`'s, as the Flask views' are.
-    """
-
-    def __init__(self, app: WSGIApplication, live: LiveSite) -> None:
-        self.app = app
-        self.live = live
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        method = environ["REQUEST_METHOD"]
-        if method not in ("GET", "HEAD"):
-            return self.app(environ, start_response)
-        snapshot = self.live.current()
-        served = snapshot.served
-        if served is None:
-            return self.app(environ, start_response)
-        path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace")
-        resource = served.path(path)
-        if resource is None:
-            return self.app(environ, start_response)
-        status, headers, body = respond(environ, resource, snapshot.last_modified, resource.status)
-        start_response(status_line(status), headers)
-        return [] if method == "HEAD" else [body]
 
 
 # -- the client behind a proxy ---------------------------------------------------------

@@ -18,7 +18,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from feeds.state import ORIGINS_PER_DAY, OTHER, State
+from feeds.state.database import State
+from feeds.state.pixels import ORIGINS_PER_DAY
+from feeds.state.rows import OTHER
 from webapp.batch import EXIT_DEADLINE, Batch
 
 #: A transparent 1x1 GIF, the smallest image every mail client and browser shows.
@@ -129,7 +131,7 @@ class Pixels(Batch[tuple[Counts, Alerts]]):
     def hit(self, pixel: str, found: str, now: datetime, day: str, alert: bool = False) -> None:
         """Count a hit (``alert``: on a withdrawn story, since its
         withdrawal: a compliance alert too); returns at once. Beyond
-        :data:`feeds.state.ORIGINS_PER_DAY` origins of an article a day, the
+        :data:`feeds.state.pixels.ORIGINS_PER_DAY` origins of an article a day, the
         hit counts as "other"."""
         moment = now.timestamp()
         with self._lock:

@@ -1,17 +1,17 @@
-"""Telling others of each change the workers serve, as :mod:`feeds.notify`
+"""Telling others of each change the workers serve, as :mod:`feeds.publish.notify`
 decides: the WebSub hub of each feed that changed, the CDN of what to purge,
 the partners of each change of what they see (the stream and its webhooks).
 
 Every worker hears of each snapshot it starts serving (new content, an edit,
 a scheduled article whose time came). Three threads of its own, never a
-request, then do the rest. One beats: every :data:`feeds.notify.HEARTBEAT`
+request, then do the rest. One beats: every :data:`feeds.publish.notify.HEARTBEAT`
 seconds it records in the state database which version this worker serves
 (a load, however long, never holds it up). Another records what a change
 owes, if no other worker did first, and sends the purges owed; the third
 sends the pings owed, so that a slow hub never holds a purge (each send has
-one deadline, :mod:`feeds.exchange`). Both send once every live worker
+one deadline, :mod:`feeds.publish.exchange`). Both send once every live worker
 serves the version, and retry what a hub or the CDN refused, until it is
-taken. A fourth sends the webhooks owed (:mod:`feeds.webhooks`), each
+taken. A fourth sends the webhooks owed (:mod:`feeds.publish.webhooks`), each
 partner in a thread of its own. A graceful stop removes the worker's
 heartbeat, so that it is not waited for.
 """
@@ -26,8 +26,9 @@ import time
 import weakref
 from collections.abc import Callable
 
-from feeds import cdn, notify, webhooks, websub
-from feeds.state import State, StateError
+from feeds.publish import cdn, notify, webhooks, websub
+from feeds.state.database import State
+from feeds.state.store import StateError
 from webapp.reload import Snapshot
 
 #: Seconds between looks for notices owed, when nothing is expected sooner.

@@ -4,7 +4,7 @@ A watcher thread in each process walks the directory's ``stat`` results every
 ``interval`` seconds (no file is read); requests never do. When the walk
 differs from the last one, or when a scheduled article's time has come, the
 site is loaded again. Every problem is logged with file, line and field. A
-broken file holds back only itself (:mod:`feeds.holdback`): its last good
+broken file holds back only itself (:mod:`feeds.content.holdback`): its last good
 version, from this worker's previous load or the build cache, goes on being
 served (or, never good, it stays out) while every other change is served. A
 broken ``site.toml`` holds back everything: the last good site goes on being
@@ -26,13 +26,13 @@ from pathlib import Path
 
 from feeds import urls
 from feeds.cache import Cache, CacheError
-from feeds.content import AUTHORS, Loaded, Signature, load, scan
+from feeds.content.directory import AUTHORS, Loaded, Signature, load, scan
 from feeds.digest import source_files
 from feeds.errors import ContentError
-from feeds.listings import is_public, last_change
 from feeds.model import Content
+from feeds.outputs.listings import is_public, last_change
+from feeds.outputs.plan import Plan
 from feeds.parallel import no_gc
-from feeds.plan import Plan
 from webapp.http import Served
 
 

@@ -13,11 +13,16 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from feeds import headers, partners, stream, urls
+from feeds import urls
 from feeds.model import BUILTIN_PIXEL
-from feeds.pages import desk_page
-from feeds.partners import Verdict
-from feeds.state import AuditEntry, State, StateError
+from feeds.outputs import headers
+from feeds.outputs.pages import desk_page
+from feeds.publish import stream
+from feeds.state import partners
+from feeds.state.database import State
+from feeds.state.partners import Verdict
+from feeds.state.rows import AuditEntry
+from feeds.state.store import StateError
 from feeds.terminal import clipped
 from webapp.audit import Audit
 from webapp.http import Resource, client_address, respond
@@ -107,7 +112,7 @@ def printable(text: str, limit: int) -> str:
 def behind_token(scope: str, serve: Callable[[Snapshot, Verdict], Resource | None]) -> BaseResponse:
     """Check the token and serve; the audit row, granted or not, is written
     off the request path (:mod:`webapp.audit`). When the state database
-    cannot answer (within :data:`feeds.state.TIMEOUT`), 503."""
+    cannot answer (within :data:`feeds.state.engine.TIMEOUT`), 503."""
     snapshot = live().current()
     now = live().clock()
     verdict = Verdict(UNREACHABLE)
@@ -172,7 +177,7 @@ UNREACHABLE = "database unavailable"
 
 @bp.route("/" + urls.CHANGES, methods=["GET", "HEAD"])
 def changes() -> BaseResponse:
-    """The change stream (:mod:`feeds.stream`), for partners with a token:
+    """The change stream (:mod:`feeds.publish.stream`), for partners with a token:
     at most a page of changes after ``since``, oldest first."""
 
     def serve(snapshot: Snapshot, verdict: Verdict) -> Resource:
