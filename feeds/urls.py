@@ -321,8 +321,12 @@ def media_type(file: str) -> str:
     return "application/octet-stream"
 
 
+@functools.lru_cache(maxsize=65536)  # bounded: the app runs for months
 def tag_slug(name: str) -> str:
-    """ASCII URL segment for a tag: lowercase, hyphens, other scripts transliterated."""
+    """ASCII URL segment for a tag: lowercase, hyphens, other scripts transliterated.
+    Kept per name: a build asks for each tag's and section's slug once per
+    page, feed entry and check that names it (python-slugify takes about
+    30 µs a call), and a site has far fewer names than calls."""
     return str(slugify(name, max_length=80, word_boundary=True))
 
 

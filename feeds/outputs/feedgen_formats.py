@@ -235,7 +235,10 @@ def _generator(
     withdrawn: tuple[Article, ...] = (),
     history: History | None = None,
     embargoed: tuple[str, ...] = (),
+    entries: tuple[Article, ...] | None = None,
 ) -> FeedGenerator:
+    """The channel's feed, dated by ``articles``, with an entry for each of
+    ``entries`` (by default, ``articles``)."""
     site = renderer.site
     feed_url = urls.absolute(site.base_url, urls.feed(channel.path, fmt))
     page_url = urls.absolute(site.base_url, channel.page)
@@ -288,7 +291,7 @@ def _generator(
     if hub and fmt == "atom":
         feed.link(href=hub, rel="hub")
     feed.link(href=page_url, rel="alternate", type="text/html")  # last: RSS <link>
-    for article in articles:
+    for article in articles if entries is None else entries:
         content = renderer.item_html(article, channel.kind == "partners", embargoed)
         words = renderer.words(article.language)
         _entry(feed, article, site, fmt, content, words, article.id in embargoed)
@@ -391,6 +394,68 @@ def _profile_references(match: re.Match[bytes]) -> bytes:
     return match.group(1) + text.replace(b"&gt;", b"&#x3E;") + match.group(3)
 
 
+#: How each format's entries open and close (at the start and end of a line:
+#: lxml escapes ``<`` in text and attributes, so these are always tags), and
+#: what follows the last one.
+_ENTRY_TAGS = {"rss": (b"<item>", b"</item>\n"), "atom": (b"<entry", b"</entry>\n")}
+
+
+def _document(
+    renderer: Renderer,
+    channel: Channel,
+    articles: tuple[Article, ...],
+    fmt: str,
+    withdrawn: tuple[Article, ...] = (),
+    history: History | None = None,
+    embargoed: tuple[str, ...] = (),
+) -> bytes:
+    """The channel's feed in ``fmt``, each entry serialised by feedgen once
+    per build process, in the first feed that carries it, and its bytes
+    spliced into every other one (:class:`feeds.render.Entries`).
+
+    An entry's bytes do not depend on the feed: it is written at the same
+    depth, with the same indentation, and every namespace it uses is
+    declared on the root of every feed, with the same prefix. Its variant is
+    its format, its feed's audience and its embargo: partners' entries carry
+    more (:func:`feeds.render.partner_html`)."""
+    partners = channel.kind == "partners"
+    cache = renderer.entries
+    found = [cache.get(a, (fmt, partners, a.id in embargoed)) for a in articles]
+    missing = tuple(a for a, entry in zip(articles, found, strict=True) if entry is None)
+    generator = _generator(
+        renderer, channel, articles, fmt, withdrawn, history, embargoed, entries=missing
+    )
+    xml = bytes(generator.rss_str(pretty=True) if fmt == "rss" else generator.atom_str(pretty=True))
+    head, made, tail = _split_entries(xml, fmt)
+    if fmt == "rss":
+        head = _TITLE_OR_DESCRIPTION.sub(_profile_references, head)
+        made = [_TITLE.sub(_profile_references, entry) for entry in made]
+    fresh = iter(made)
+    body = []
+    for article, entry in zip(articles, found, strict=True):
+        if entry is None:
+            entry = next(fresh)
+            cache.put(article, (fmt, partners, article.id in embargoed), entry)
+        assert isinstance(entry, bytes)
+        body.append(entry)
+    return head + b"".join(body) + tail
+
+
+def _split_entries(xml: bytes, fmt: str) -> tuple[bytes, list[bytes], bytes]:
+    """A serialised feed's bytes before its entries, each entry (from the
+    start of its first line to the end of its last) and what follows them."""
+    opening, closing = _ENTRY_TAGS[fmt]
+    first = xml.find(opening)
+    if first < 0:  # no entries: they would go before the channel's (or feed's) end
+        end = xml.rfind(b"</channel>" if fmt == "rss" else b"</feed>")
+        start = xml.rfind(b"\n", 0, end) + 1
+        return xml[:start], [], xml[start:]
+    start = xml.rfind(b"\n", 0, first) + 1
+    end = xml.rfind(closing) + len(closing)
+    entries = [entry + closing for entry in xml[start : end - len(closing)].split(closing)]
+    return xml[:start], entries, xml[end:]
+
+
 def build_rss(
     renderer: Renderer,
     channel: Channel,
@@ -400,8 +465,7 @@ def build_rss(
 ) -> bytes:
     """The channel's RSS 2.0 feed of ``articles`` (sorted and capped already).
     RSS has no tombstones: a withdrawn article just leaves it."""
-    generator = _generator(renderer, channel, articles, "rss", withdrawn, history)
-    return _plain_text_references(bytes(generator.rss_str(pretty=True)))
+    return _document(renderer, channel, articles, "rss", withdrawn, history)
 
 
 def build_partner_rss(
@@ -413,8 +477,7 @@ def build_partner_rss(
 ) -> bytes:
     """An early-access RSS feed: each article of ``embargoed`` (ids) opens
     with the embargo notice. No hub: a hub has no token."""
-    generator = _generator(renderer, channel, articles, "rss", withdrawn, None, embargoed)
-    return _plain_text_references(bytes(generator.rss_str(pretty=True)))
+    return _document(renderer, channel, articles, "rss", withdrawn, None, embargoed)
 
 
 def build_partner_atom(
@@ -426,8 +489,7 @@ def build_partner_atom(
 ) -> bytes:
     """An early-access Atom feed: an embargoed article's ``published`` is
     in the future, and its content opens with the embargo notice."""
-    generator = _generator(renderer, channel, articles, "atom", withdrawn, None, embargoed)
-    return bytes(generator.atom_str(pretty=True))
+    return _document(renderer, channel, articles, "atom", withdrawn, None, embargoed)
 
 
 def build_atom(
@@ -439,8 +501,7 @@ def build_atom(
 ) -> bytes:
     """The channel's Atom 1.0 feed of ``articles`` (sorted and capped already);
     ``withdrawn`` only dates it (partners' feeds carry their tombstones)."""
-    generator = _generator(renderer, channel, articles, "atom", withdrawn, history)
-    return bytes(generator.atom_str(pretty=True))
+    return _document(renderer, channel, articles, "atom", withdrawn, history)
 
 
 def _withdrawals(

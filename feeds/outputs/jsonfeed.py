@@ -142,19 +142,32 @@ def _feed(
     feed["_license"] = _license(site.license)
     if withdrawn:
         feed["_withdrawn"] = [withdrawal(a) for a in withdrawn]
+    partners = channel.kind == "partners"
     items = []
     for article in articles:
-        content = renderer.item_html(article, channel.kind == "partners", embargoed)
-        words = renderer.words(article.language)
         early = article.id in embargoed
-        item = _item(
-            article, site, content, embargoed_title(article, words) if early else article.title
-        )
-        if early:
-            item["_embargoed"] = rfc3339(article.date)
+        variant = ("json", partners, early)
+        item = renderer.entries.get(article, variant)
+        if item is None:
+            content = renderer.item_html(article, partners, embargoed)
+            words = renderer.words(article.language)
+            made = _item(
+                article, site, content, embargoed_title(article, words) if early else article.title
+            )
+            if early:
+                made["_embargoed"] = rfc3339(article.date)
+            item = _dumps(made).encode("utf-8")
+            renderer.entries.put(article, variant, item)
+        assert isinstance(item, bytes)
         items.append(item)
-    feed["items"] = items
-    return json.dumps(feed, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    # The items, each serialised once per build process, go last, as
+    # json.dumps would write them as the feed's last key.
+    head = _dumps(feed).removesuffix("}").encode("utf-8")
+    return head + b',"items":[' + b",".join(items) + b"]}\n"
+
+
+def _dumps(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def build_withdrawals_json(

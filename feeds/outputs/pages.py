@@ -98,6 +98,23 @@ def _render(
             moment.isoformat(), words.date(moment)
         )
 
+    def card(article: Article) -> Markup:
+        """The article's card in a listing's page (``card.html``): the same
+        on every page that lists it, so rendered once per build process."""
+        variant = ("card", words.language, preview, root)
+        found = renderer.entries.get(article, variant)
+        if found is None:
+            found = environment().get_template("card.html").render(tools, article=article)
+            renderer.entries.put(article, variant, found)
+        return Markup(found)
+
+    tools = {
+        "href": href,
+        "mark": mark,
+        "date": date,
+        "words": words,
+        "byline": lambda article: byline(article, words),
+    }
     lic = site.license
     licence = (
         Markup('<a rel="license" href="{}">{}</a>').format(lic.url, words(lic.name))
@@ -111,12 +128,9 @@ def _render(
         .render(
             site=site,
             site_licence=licence,
-            href=href,
-            date=date,
-            mark=mark,
+            **tools,
+            card=card,
             _=_,
-            words=words,
-            byline=lambda article: byline(article, words),
             byline_parts=lambda authors: byline_parts(authors, words),
             og_locale=og_locale,
             nav=renderer.nav,

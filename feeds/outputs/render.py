@@ -9,7 +9,7 @@ cleaned by :func:`feeds.content.directory.sanitize.sanitize` when they were vali
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -138,16 +138,64 @@ class NavLink:
     kind: str
 
 
+#: How many bytes of serialised feed entries (and cards) a :class:`Renderer`
+#: keeps, in each build process: every entry of a site of a few thousand
+#: articles in every format (about 5 kB each), and the most recently used
+#: ones of a larger site.
+ENTRY_BUDGET = 128 * 2**20
+
+
+class Entries:
+    """An article's pieces that many outputs carry, rendered once: its feed
+    entries, serialised and spliced into every feed that carries them, in
+    each format and variant (its feed's audience, its embargo), and its card
+    in listing pages. By the article object (kept alive here, so that its
+    ``id()`` stays its own) and the variant. The least recently used go once
+    they hold more than ``budget`` bytes (characters, for a card)."""
+
+    def __init__(self, budget: int = ENTRY_BUDGET) -> None:
+        self.budget = budget
+        self._held: dict[tuple[int, Hashable], tuple[Article, bytes | str]] = {}
+        self._size = 0
+        #: Entries found, and entries that had to be rendered (the cost, counted).
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, article: Article, variant: Hashable) -> bytes | str | None:
+        key = (id(article), variant)
+        held = self._held.pop(key, None)
+        if held is None:
+            self.misses += 1
+            return None
+        self._held[key] = held  # the most recently used last
+        self.hits += 1
+        return held[1]
+
+    def put(self, article: Article, variant: Hashable, entry: bytes | str) -> None:
+        key = (id(article), variant)
+        old = self._held.pop(key, None)
+        if old is not None:
+            self._size -= len(old[1])
+        self._held[key] = (article, entry)
+        self._size += len(entry)
+        while self._size > self.budget and self._held:
+            oldest = next(iter(self._held))
+            self._size -= len(self._held.pop(oldest)[1])
+
+
 class Renderer:
     """What every output builder gets besides its own inputs: the site, its
     navigation, the words of each language, and each article's full HTML,
-    rendered once however many outputs carry it."""
+    rendered once however many outputs carry it; so are its feed entries
+    and its card in listings (:attr:`entries`)."""
 
     def __init__(self, site: Site, nav: tuple[NavLink, ...] = ()) -> None:
         self.site = site
         #: The sections' and pages' links every page's header shows.
         self.nav = nav
         self._full: dict[str, str] = {}
+        #: Feed entries, serialised once per format and variant; cards.
+        self.entries = Entries()
 
     def words(self, language: str) -> Words:
         """The furniture for text in ``language`` (the site's, where there is
