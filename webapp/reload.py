@@ -35,6 +35,12 @@ from feeds.outputs.plan import Plan
 from feeds.parallel import no_gc
 from webapp.http import Served
 
+#: The bytes of rendered feed entries a worker keeps for reuse while it
+#: renders a version (:class:`feeds.outputs.render.Entries`): it keeps every
+#: file it rendered anyway, so entries only spare the first requests' work,
+#: and a worker's memory stays the files it serves.
+APP_ENTRY_BUDGET = 16 * 2**20
+
 
 def _code_mtime() -> float:
     """Newest source file of the program: a new release changes the bytes too."""
@@ -243,7 +249,7 @@ class LiveSite:
         story. It is never later than the machine's clock, which dates the
         responses. Then :attr:`on_publish` hears of it (the WebSub pusher)."""
         now = _whole(self.clock())
-        plan = Plan(loaded, now, self.drafts)
+        plan = Plan(loaded, now, self.drafts, APP_ENTRY_BUDGET)
         public = public_files(loaded.content, plan.images, now, self.drafts)
         changed = public_change(self.root, signature, public, self._public)
         self._public = public

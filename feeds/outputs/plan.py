@@ -79,7 +79,7 @@ from feeds.outputs.pages import (
     withdrawals_page,
     withdrawn_page,
 )
-from feeds.outputs.render import NavLink, Renderer, rfc3339
+from feeds.outputs.render import ENTRY_BUDGET, NavLink, Renderer, rfc3339
 
 FEED_BUILDERS: dict[str, Callable[..., bytes]] = {
     "rss": build_rss,
@@ -132,14 +132,19 @@ class Output:
 class Plan:
     """The outputs of a site at ``now``, by the file each is exported as."""
 
-    def __init__(self, loaded: Loaded, now: datetime, drafts: bool = False) -> None:
+    def __init__(
+        self, loaded: Loaded, now: datetime, drafts: bool = False, budget: int = ENTRY_BUDGET
+    ) -> None:
         """The outputs at ``now``; with ``drafts`` (``feeds serve --drafts``
-        only), drafts and scheduled articles too, each marked as such."""
+        only), drafts and scheduled articles too, each marked as such.
+        ``budget``: the bytes of rendered feed entries kept for reuse
+        (:class:`feeds.outputs.render.Entries`)."""
         content = loaded.content
         self.content = content
         self.now = now
         self.listings = listings(content, now, drafts)
-        self.renderer = Renderer(content.site, navigation(content, self.listings))
+        nav = navigation(content, self.listings)
+        self.renderer = Renderer(content.site, nav, budget)
         #: When what is public changes by itself, and this plan goes stale.
         self.expires = next_change(content, now)
         #: Files under ``images/`` that may be published, relative to it.

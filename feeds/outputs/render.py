@@ -189,13 +189,16 @@ class Renderer:
     rendered once however many outputs carry it; so are its feed entries
     and its card in listings (:attr:`entries`)."""
 
-    def __init__(self, site: Site, nav: tuple[NavLink, ...] = ()) -> None:
+    def __init__(
+        self, site: Site, nav: tuple[NavLink, ...] = (), budget: int = ENTRY_BUDGET
+    ) -> None:
         self.site = site
         #: The sections' and pages' links every page's header shows.
         self.nav = nav
         self._full: dict[str, str] = {}
-        #: Feed entries, serialised once per format and variant; cards.
-        self.entries = Entries()
+        #: Feed entries, serialised once per format and variant; cards: at
+        #: most ``budget`` bytes of them.
+        self.entries = Entries(budget)
 
     def words(self, language: str) -> Words:
         """The furniture for text in ``language`` (the site's, where there is
