@@ -218,6 +218,25 @@ def is_archive_document(path: str) -> bool:
     return _ARCHIVE_DOCUMENT.fullmatch(path) is not None
 
 
+#: The file names of a feed, whatever its format.
+_FEED_NAMES = tuple(FEED_FILES.values())
+
+
+def is_feed(path: str) -> bool:
+    """Whether the exported file (or URL path) ``path`` is a feed, in any
+    format: ``rss.xml``, ``tags/peru/atom.xml``, ``archive/3/feed.json``. The
+    one place that decides it from a path; the plan says it of its outputs
+    (:attr:`feeds.outputs.plan.Output.fmt`)."""
+    return path.endswith(_FEED_NAMES)
+
+
+def names_hub(path: str) -> bool:
+    """Whether the feed at ``path`` is one a WebSub hub is told of and that
+    names the hub (its ``Link`` header): every feed but an archive document's,
+    sealed, with nothing to push."""
+    return is_feed(path) and not is_archive_document(path)
+
+
 def sitemap_articles(number: int) -> str:
     """The sitemap of the site's articles in chunk ``number``, numbered from
     the oldest: ``sitemaps/articles-1.xml`` names the first 1,000 articles."""

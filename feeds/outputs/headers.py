@@ -339,11 +339,7 @@ def headers(file: str, site: Site, lasting: bool = False) -> Headers:
     ]
     path = urls.path_of(file)
     # A sealed archive document has nothing to push: no hub.
-    if (
-        site.hub
-        and path.endswith(tuple(urls.FEED_FILES.values()))
-        and not urls.is_archive_document(path)
-    ):
+    if site.hub and urls.names_hub(path):
         # URIs: a header carries no IRI (an IDN host, a non-ASCII path).
         self_url = urls.uri(urls.absolute(site.base_url, path))
         found.append(("Link", f'<{urls.uri(site.hub)}>; rel="hub", <{self_url}>; rel="self"'))

@@ -146,11 +146,17 @@ class Channel:
         return self.path if self.home is None else self.home
 
     @property
+    def early(self) -> bool:
+        """Whether it is an early-access channel (``partners/``): its items
+        carry embargo notices and its feeds are served with a token only."""
+        return self.kind == "partners"
+
+    @property
     def pushed(self) -> bool:
         """Whether its feeds name the site's WebSub hub: not an early-access
         channel's (a hub has no token) nor an archive document's (sealed,
         nothing to push)."""
-        return self.kind not in ("partners", "archive")
+        return not self.early and self.kind != "archive"
 
 
 @dataclass(frozen=True)

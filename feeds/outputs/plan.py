@@ -79,7 +79,7 @@ from feeds.outputs.pages import (
     withdrawals_page,
     withdrawn_page,
 )
-from feeds.outputs.render import ENTRY_BUDGET, NavLink, Renderer, rfc3339
+from feeds.outputs.render import ENTRY_BUDGET, NavLink, Renderer, distributable_image, rfc3339
 
 FEED_BUILDERS: dict[str, Callable[..., bytes]] = {
     "rss": build_rss,
@@ -671,7 +671,9 @@ def _private_images(
         public = urls.absolute(site.base_url, urls.image(name))
         private = urls.absolute(site.base_url, urls.partners(urls.image(name)))
         quoted = f'"{html.escape(public)}"'
-        lead = image is not None and image.url == public and image.distributable
+        lead = (
+            image is not None and image.url == public and distributable_image(article) is not None
+        )
         if not lead and quoted not in body:
             continue
         found.add(name)
