@@ -127,6 +127,13 @@ class Output:
     #: Its surrogate key for a CDN: its listing's (shared by all its pages
     #: and feeds) or its article's; empty: its file's own.
     keys: tuple[str, ...] = ()
+    #: A feed's format (a key of :data:`feeds.urls.FEED_FILES`); None for
+    #: what is not a feed. :func:`feeds.urls.is_feed` says the same of its path.
+    fmt: str | None = None
+    #: A feed that names the site's WebSub hub and that the hub is told of
+    #: (:attr:`~feeds.outputs.listings.Channel.pushed`: not an archive
+    #: document's, not an early-access one's).
+    pushed: bool = False
 
 
 class Plan:
@@ -268,20 +275,36 @@ def _outputs(
         inputs = (channel, listing.feed_articles(site), listing.withdrawn, history)
         for link in listing_feeds(site, channel):
             path = urls.feed(listing.path, link.fmt)
-            outputs[path] = Output(FEED_BUILDERS[link.fmt], inputs, link, keys=keys)
+            outputs[path] = Output(
+                FEED_BUILDERS[link.fmt],
+                inputs,
+                link,
+                keys=keys,
+                fmt=link.fmt,
+                pushed=channel.pushed,
+            )
     # The updates: each entry as in the site's feed, in the order of its last change.
     updates = updates_channel(site, words)
     for link in listing_feeds(site, updates):
         path = urls.feed(urls.UPDATES, link.fmt)
         inputs = (updates, revised, (), None)
-        outputs[path] = Output(FEED_BUILDERS[link.fmt], inputs, link)
+        outputs[path] = Output(
+            FEED_BUILDERS[link.fmt], inputs, link, fmt=link.fmt, pushed=updates.pushed
+        )
     since = min((a.date for a in every[0].articles), default=EPOCH)
     gone_channel = withdrawals_channel(site, words)
     gone_key = (headers.listing_key(urls.WITHDRAWALS),)
     for link in listing_feeds(site, gone_channel):
         path = urls.feed(urls.WITHDRAWALS, link.fmt)
         build = WITHDRAWAL_BUILDERS[link.fmt]
-        outputs[path] = Output(build, (gone_channel, gone, since), link, keys=gone_key)
+        outputs[path] = Output(
+            build,
+            (gone_channel, gone, since),
+            link,
+            keys=gone_key,
+            fmt=link.fmt,
+            pushed=gone_channel.pushed,
+        )
     for listing in every:
         _archive_documents(outputs, listing, archived[listing.path], site, words)
     links = feed_links(outputs)  # every feed is planned by now
@@ -456,7 +479,8 @@ def _archive_documents(
         inputs = document_inputs(listing.channel, document, len(documents), site, words)
         for fmt, build in FEED_BUILDERS.items():
             path = urls.feed(document.path, fmt)
-            outputs[path] = Output(build, inputs, lasting=True, keys=keys)
+            pushed = inputs[0].pushed
+            outputs[path] = Output(build, inputs, lasting=True, keys=keys, fmt=fmt, pushed=pushed)
 
 
 def document_inputs(
@@ -653,7 +677,9 @@ def _partner_outputs(
         ]
         for fmt, build in PARTNER_BUILDERS.items():
             inputs = (listing.channel, shown, listing.withdrawn, embargoed)
-            outputs[urls.feed(listing.path, fmt)] = Output(build, inputs, access=Access.TOKEN)
+            outputs[urls.feed(listing.path, fmt)] = Output(
+                build, inputs, access=Access.TOKEN, fmt=fmt, pushed=listing.channel.pushed
+            )
     return outputs, frozenset(early)
 
 

@@ -130,7 +130,7 @@ def build(
     feeds = tuple(
         (urls.absolute(site.base_url, urls.path_of(path)), plan.key(path), published.manifest[path])
         for path in paths
-        if urls.names_hub(path) and plan.outputs[path].access is Access.PUBLIC
+        if plan.outputs[path].pushed and plan.outputs[path].access is Access.PUBLIC
     )
     return Report(
         len(published.manifest),

@@ -78,7 +78,7 @@ def backoff(text: str | None) -> float:
 def feeds_of(plan: Plan) -> list[str]:
     """The public feed files of a plan that name the hub: what a hub is told
     of (never a sealed archive document, which has nothing to push)."""
-    return [path for path in plan.paths(Access.PUBLIC) if urls.names_hub(path)]
+    return [path for path in plan.paths(Access.PUBLIC) if plan.outputs[path].pushed]
 
 
 def topic_url(plan: Plan, path: str) -> str:
