@@ -51,6 +51,9 @@ def test_every_output_has_its_headers(plan: Plan) -> None:
             found = dict(headers.headers(path, site, out.lasting))
             # The headers' hub decision, taken from the path, is the plan's.
             assert ("Link" in found) == out.pushed, path
+            # Long-kept by the plan's word and by the fast path's, which has no plan.
+            assert out.lasting == headers.is_lasting(path), path
+            assert dict(headers.headers(path, site)) == found, path
         if out.access is Access.EXPORT:  # the static host's own files, read not served
             assert path in (headers.HEADERS_FILE, headers.REDIRECTS_FILE), path
         else:
