@@ -10,7 +10,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from feeds import urls
 from feeds.model import Article, Author, Content, Site
@@ -123,6 +123,12 @@ def last_change(content: Content, now: datetime) -> datetime | None:
     return max((moment for moment in moments if moment <= now), default=None)
 
 
+#: What a channel is: mypy checks every comparison with one of these.
+ChannelKind = Literal[
+    "site", "tag", "author", "section", "archive", "withdrawals", "partners", "updates"
+]
+
+
 @dataclass(frozen=True)
 class Channel:
     """What a listing is, without its articles: what its pages and feeds say of it."""
@@ -132,8 +138,7 @@ class Channel:
     #: Feed and page title.
     title: str
     description: str
-    #: "site", "tag", "author", "section", "archive", "withdrawals" or "partners".
-    kind: str = "site"
+    kind: ChannelKind = "site"
     #: The author of an author listing.
     author: Author | None = None
     #: The page its feeds link to, when it is not ``path`` (the early-access
@@ -321,8 +326,8 @@ class FeedLink:
     url: str
     #: Absolute URL of its channel's first page.
     page_url: str
-    #: The kind of its channel: "site", "tag", "author", "withdrawals".
-    kind: str = "site"
+    #: The kind of its channel.
+    kind: ChannelKind = "site"
 
     @property
     def label(self) -> str:
