@@ -13,19 +13,21 @@ import functools
 import hashlib
 import posixpath
 import re
+from typing import Literal
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from slugify import slugify
 
 #: The three feed formats, by the name the code uses for them, with their file
 #: names and media types (DESIGN.md).
-FEED_FILES = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
-FEED_TYPES = {
+FeedFormat = Literal["rss", "atom", "json"]
+FEED_FILES: dict[FeedFormat, str] = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
+FEED_TYPES: dict[FeedFormat, str] = {
     "rss": "application/rss+xml",
     "atom": "application/atom+xml",
     "json": "application/feed+json",
 }
-FEED_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+FEED_LABELS: dict[FeedFormat, str] = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 
 HOME = ""
 #: The page that lists every feed, for people who click a feed link.
@@ -296,7 +298,7 @@ def page(listing: str, number: int) -> str:
     return f"{listing}page/{number}/"
 
 
-def feed(listing: str, fmt: str) -> str:
+def feed(listing: str, fmt: FeedFormat) -> str:
     """The listing's feed in ``fmt`` (``rss``, ``atom`` or ``json``)."""
     return listing + FEED_FILES[fmt]
 

@@ -232,7 +232,7 @@ def _generator(
     renderer: Renderer,
     channel: Channel,
     articles: tuple[Article, ...],
-    fmt: str,
+    fmt: urls.FeedFormat,
     withdrawn: tuple[Article, ...] = (),
     history: History | None = None,
     embargoed: tuple[str, ...] = (),
@@ -303,7 +303,7 @@ def _entry(
     feed: FeedGenerator,
     article: Article,
     site: Site,
-    fmt: str,
+    fmt: urls.FeedFormat,
     content: str,
     words: Words,
     embargoed: bool = False,
@@ -405,7 +405,7 @@ def _document(
     renderer: Renderer,
     channel: Channel,
     articles: tuple[Article, ...],
-    fmt: str,
+    fmt: urls.FeedFormat,
     withdrawn: tuple[Article, ...] = (),
     history: History | None = None,
     embargoed: tuple[str, ...] = (),
@@ -442,7 +442,7 @@ def _document(
     return head + b"".join(body) + tail
 
 
-def _split_entries(xml: bytes, fmt: str) -> tuple[bytes, list[bytes], bytes]:
+def _split_entries(xml: bytes, fmt: urls.FeedFormat) -> tuple[bytes, list[bytes], bytes]:
     """A serialised feed's bytes before its entries, each entry (from the
     start of its first line to the end of its last) and what follows them."""
     opening, closing = _ENTRY_TAGS[fmt]
@@ -509,7 +509,7 @@ def _withdrawals(
     renderer: Renderer,
     channel: Channel,
     withdrawn: tuple[Article, ...],
-    fmt: str,
+    fmt: urls.FeedFormat,
     since: datetime,
 ) -> FeedGenerator:
     """The feed of withdrawal notices: one entry per withdrawn article, newest

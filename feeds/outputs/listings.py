@@ -192,7 +192,7 @@ class Listing(Channel):
     def page_url(self, site: Site) -> str:
         return urls.absolute(site.base_url, self.path)
 
-    def feed_url(self, site: Site, fmt: str) -> str:
+    def feed_url(self, site: Site, fmt: urls.FeedFormat) -> str:
         """Absolute URL of this listing's feed in ``fmt`` (rss, atom or json)."""
         return urls.absolute(site.base_url, urls.feed(self.path, fmt))
 
@@ -320,8 +320,7 @@ class FeedLink:
     channel: str
     #: The title of its channel.
     title: str
-    #: rss, atom or json.
-    fmt: str
+    fmt: urls.FeedFormat
     #: Absolute URL of the feed.
     url: str
     #: Absolute URL of its channel's first page.

@@ -81,17 +81,17 @@ from feeds.outputs.pages import (
 )
 from feeds.outputs.render import ENTRY_BUDGET, NavLink, Renderer, distributable_image, rfc3339
 
-FEED_BUILDERS: dict[str, Callable[..., bytes]] = {
+FEED_BUILDERS: dict[urls.FeedFormat, Callable[..., bytes]] = {
     "rss": build_rss,
     "atom": build_atom,
     "json": build_json_feed,
 }
-PARTNER_BUILDERS: dict[str, Callable[..., bytes]] = {
+PARTNER_BUILDERS: dict[urls.FeedFormat, Callable[..., bytes]] = {
     "rss": build_partner_rss,
     "atom": build_partner_atom,
     "json": build_partner_json,
 }
-WITHDRAWAL_BUILDERS: dict[str, Callable[..., bytes]] = {
+WITHDRAWAL_BUILDERS: dict[urls.FeedFormat, Callable[..., bytes]] = {
     "rss": build_withdrawals_rss,
     "atom": build_withdrawals_atom,
     "json": build_withdrawals_json,
@@ -129,7 +129,7 @@ class Output:
     keys: tuple[str, ...] = ()
     #: A feed's format (a key of :data:`feeds.urls.FEED_FILES`); None for
     #: what is not a feed. :func:`feeds.urls.is_feed` says the same of its path.
-    fmt: str | None = None
+    fmt: urls.FeedFormat | None = None
     #: A feed that names the site's WebSub hub and that the hub is told of
     #: (:attr:`~feeds.outputs.listings.Channel.pushed`: not an archive
     #: document's, not an early-access one's).
