@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from feeds import urls
-from feeds.model import Article, Author, Content, Site
+from feeds.model import Article, Author, Content, Site, is_withdrawn
 
 #: Articles per index, tag and author page.
 PAGE_SIZE = 20
@@ -23,11 +23,6 @@ TOMBSTONE_DAYS = timedelta(days=90)
 NEWS_DAYS = timedelta(days=2)
 #: The most URLs Google reads of a news sitemap.
 NEWS_MOST = 1_000
-
-
-def is_withdrawn(article: Article, now: datetime) -> bool:
-    """Taken down: its withdrawal's date has come."""
-    return article.withdrawn is not None and article.withdrawn.date <= now
 
 
 def is_public(article: Article, now: datetime) -> bool:

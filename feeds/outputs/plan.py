@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from feeds import urls
 from feeds.content.directory import Loaded
 from feeds.digest import code_version, digest
-from feeds.model import Article, Content, Site
+from feeds.model import Article, Content, Site, is_withdrawn
 from feeds.outputs import headers
 from feeds.outputs.feedgen_formats import (
     EPOCH,
@@ -45,7 +45,6 @@ from feeds.outputs.listings import (
     Listing,
     SitemapEntry,
     ever_public,
-    is_withdrawn,
     listings,
     news,
     next_change,
