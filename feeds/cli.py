@@ -444,11 +444,10 @@ def deployed_feeds(site: Site, fresh: Sequence[tuple[str, str]]) -> list[tuple[s
     fetched from the bucket."""
     from feeds import urls
 
-    feeds = tuple(urls.FEED_FILES.values())
     return [
         (urls.absolute(site.base_url, urls.path_of(path)), sha, sha)
         for path, sha in fresh
-        if path.endswith(feeds)
+        if urls.is_feed(path)
     ]
 
 

@@ -200,6 +200,12 @@ class Article:
         return self.withdrawn is not None and self.withdrawn.date < self.date
 
 
+def is_withdrawn(article: Article, now: datetime) -> bool:
+    """Taken down: its withdrawal's date has come. The one test of it, for
+    the feeds, the pages, the ninjs items and the partner desk alike."""
+    return article.withdrawn is not None and article.withdrawn.date <= now
+
+
 @dataclass(frozen=True)
 class SitePage:
     """A page that is not an article (``pages/<slug>.md``): served at

@@ -13,19 +13,21 @@ import functools
 import hashlib
 import posixpath
 import re
+from typing import Literal
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from slugify import slugify
 
 #: The three feed formats, by the name the code uses for them, with their file
 #: names and media types (DESIGN.md).
-FEED_FILES = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
-FEED_TYPES = {
+FeedFormat = Literal["rss", "atom", "json"]
+FEED_FILES: dict[FeedFormat, str] = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
+FEED_TYPES: dict[FeedFormat, str] = {
     "rss": "application/rss+xml",
     "atom": "application/atom+xml",
     "json": "application/feed+json",
 }
-FEED_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+FEED_LABELS: dict[FeedFormat, str] = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 
 HOME = ""
 #: The page that lists every feed, for people who click a feed link.
@@ -218,6 +220,25 @@ def is_archive_document(path: str) -> bool:
     return _ARCHIVE_DOCUMENT.fullmatch(path) is not None
 
 
+#: The file names of a feed, whatever its format.
+_FEED_NAMES = tuple(FEED_FILES.values())
+
+
+def is_feed(path: str) -> bool:
+    """Whether the exported file (or URL path) ``path`` is a feed, in any
+    format: ``rss.xml``, ``tags/peru/atom.xml``, ``archive/3/feed.json``. The
+    one place that decides it from a path; the plan says it of its outputs
+    (:attr:`feeds.outputs.plan.Output.fmt`)."""
+    return path.endswith(_FEED_NAMES)
+
+
+def names_hub(path: str) -> bool:
+    """Whether the feed at ``path`` is one a WebSub hub is told of and that
+    names the hub (its ``Link`` header): every feed but an archive document's,
+    sealed, with nothing to push."""
+    return is_feed(path) and not is_archive_document(path)
+
+
 def sitemap_articles(number: int) -> str:
     """The sitemap of the site's articles in chunk ``number``, numbered from
     the oldest: ``sitemaps/articles-1.xml`` names the first 1,000 articles."""
@@ -277,7 +298,7 @@ def page(listing: str, number: int) -> str:
     return f"{listing}page/{number}/"
 
 
-def feed(listing: str, fmt: str) -> str:
+def feed(listing: str, fmt: FeedFormat) -> str:
     """The listing's feed in ``fmt`` (``rss``, ``atom`` or ``json``)."""
     return listing + FEED_FILES[fmt]
 

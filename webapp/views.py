@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from feeds import urls
-from feeds.model import BUILTIN_PIXEL
+from feeds.model import BUILTIN_PIXEL, is_withdrawn
 from feeds.outputs import headers
 from feeds.outputs.pages import desk_page
 from feeds.publish import stream
@@ -263,13 +263,12 @@ def pixel(name: str) -> BaseResponse:
                 now = live().clock()
                 day = now.astimezone(site.zone).date().isoformat()
                 counter: Pixels = current_app.extensions["feeds.pixels"]
-                gone = article.withdrawn
                 counter.hit(
                     urls.id_digest(article.id),
                     found,
                     now,
                     day,
-                    alert=gone is not None and gone.date <= now,
+                    alert=is_withdrawn(article, now),
                 )
     return send(PIXEL, snapshot)
 

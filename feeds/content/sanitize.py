@@ -16,6 +16,7 @@ from typing import NamedTuple
 import nh3
 
 from feeds.content import markdown
+from feeds.content.documents import FORBIDDEN_CHARACTERS
 from feeds.content.nesting import MAX_NESTING, TAG, balanced_nesting, nesting
 from feeds.errors import FeedsError
 from feeds.urls import resolve
@@ -47,11 +48,10 @@ class RenderError(FeedsError):
     """HTML could not be rendered for a page (a bug in the caller, never content)."""
 
 
-#: What XML 1.0 cannot carry (C0 controls but tab, LF and CR; C1 controls;
-#: U+FFFE and U+FFFF). nh3 decodes character references, so ``&#1;`` in the
-#: input comes out of it as a raw U+0001, which would make every feed that
-#: carries it ill-formed: the sanitiser's output is cleaned of them after nh3.
-XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+# What XML 1.0 cannot carry (:data:`~feeds.content.documents.FORBIDDEN_CHARACTERS`,
+# which files are refused for). nh3 decodes character references, so ``&#1;``
+# in the input comes out of it as a raw U+0001, which would make every feed
+# that carries it ill-formed: the sanitiser's output is cleaned of them after nh3.
 
 
 class Sanitised(NamedTuple):
@@ -104,10 +104,10 @@ def sanitize(fragment: str, page_url: str, base_url: str, report: bool = False) 
         url_relative="pass_through",
     )
     removed = removed_markup(fragment, page_url, base_url) if report else []
-    unsafe = XML_UNSAFE.search(cleaned)
+    unsafe = FORBIDDEN_CHARACTERS.search(cleaned)
     if unsafe:
         removed.append(f"character U+{ord(unsafe.group()):04X}, which XML cannot carry")
-        cleaned = XML_UNSAFE.sub("", cleaned)
+        cleaned = FORBIDDEN_CHARACTERS.sub("", cleaned)
     return Sanitised(cleaned, tuple(found), tuple(removed), tuple(written))
 
 

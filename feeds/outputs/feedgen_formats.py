@@ -62,6 +62,7 @@ from feeds.outputs.render import (
     Renderer,
     byline,
     embargoed_title,
+    notice_id,
     own_section,
     rfc3339,
     rights,
@@ -231,7 +232,7 @@ def _generator(
     renderer: Renderer,
     channel: Channel,
     articles: tuple[Article, ...],
-    fmt: str,
+    fmt: urls.FeedFormat,
     withdrawn: tuple[Article, ...] = (),
     history: History | None = None,
     embargoed: tuple[str, ...] = (),
@@ -257,7 +258,7 @@ def _generator(
             )
             if path is not None
         )
-    if fmt == "atom" and channel.kind == "partners":
+    if fmt == "atom" and channel.early:
         # Only for partners: the W3C validator warns of the tombstones'
         # namespace in a public feed (UnknownNamespace), and public readers
         # learn of a withdrawal from the withdrawals feeds.
@@ -292,7 +293,7 @@ def _generator(
         feed.link(href=hub, rel="hub")
     feed.link(href=page_url, rel="alternate", type="text/html")  # last: RSS <link>
     for article in articles if entries is None else entries:
-        content = renderer.item_html(article, channel.kind == "partners", embargoed)
+        content = renderer.item_html(article, channel.early, embargoed)
         words = renderer.words(article.language)
         _entry(feed, article, site, fmt, content, words, article.id in embargoed)
     return feed
@@ -302,7 +303,7 @@ def _entry(
     feed: FeedGenerator,
     article: Article,
     site: Site,
-    fmt: str,
+    fmt: urls.FeedFormat,
     content: str,
     words: Words,
     embargoed: bool = False,
@@ -404,7 +405,7 @@ def _document(
     renderer: Renderer,
     channel: Channel,
     articles: tuple[Article, ...],
-    fmt: str,
+    fmt: urls.FeedFormat,
     withdrawn: tuple[Article, ...] = (),
     history: History | None = None,
     embargoed: tuple[str, ...] = (),
@@ -418,7 +419,7 @@ def _document(
     declared on the root of every feed, with the same prefix. Its variant is
     its format, its feed's audience and its embargo: partners' entries carry
     more (:func:`feeds.render.partner_html`)."""
-    partners = channel.kind == "partners"
+    partners = channel.early
     cache = renderer.entries
     found = [cache.get(a, (fmt, partners, a.id in embargoed)) for a in articles]
     missing = tuple(a for a, entry in zip(articles, found, strict=True) if entry is None)
@@ -441,7 +442,7 @@ def _document(
     return head + b"".join(body) + tail
 
 
-def _split_entries(xml: bytes, fmt: str) -> tuple[bytes, list[bytes], bytes]:
+def _split_entries(xml: bytes, fmt: urls.FeedFormat) -> tuple[bytes, list[bytes], bytes]:
     """A serialised feed's bytes before its entries, each entry (from the
     start of its first line to the end of its last) and what follows them."""
     opening, closing = _ENTRY_TAGS[fmt]
@@ -508,7 +509,7 @@ def _withdrawals(
     renderer: Renderer,
     channel: Channel,
     withdrawn: tuple[Article, ...],
-    fmt: str,
+    fmt: urls.FeedFormat,
     since: datetime,
 ) -> FeedGenerator:
     """The feed of withdrawal notices: one entry per withdrawn article, newest
@@ -552,11 +553,6 @@ def _withdrawals(
         else:
             entry.summary(article.withdrawn.reason, type="text")
     return feed
-
-
-def notice_id(article: Article) -> str:
-    """The id of the notice of an article's withdrawal."""
-    return f"{article.id}#withdrawn"
 
 
 def build_withdrawals_rss(

@@ -326,12 +326,20 @@ def read_headers_file(data: bytes) -> HeaderRules:
     return HeaderRules((path, tuple(values)) for path, values in found)
 
 
+def is_lasting(file: str) -> bool:
+    """Whether exported file ``file`` changes only with its own articles, so
+    caches may keep it long: a sealed archive document (the plan's
+    :attr:`~feeds.outputs.plan.Output.lasting`), an image. The fast path,
+    which has no plan, asks this."""
+    return urls.is_archive_document(file) or file.startswith(urls.IMAGES)
+
+
 def headers(file: str, site: Site, lasting: bool = False) -> Headers:
     """Every header of a response for the exported file ``file`` that does not
     depend on the request. ``lasting``: it changes only with its own articles
     (a sealed archive document); images are taken to be so too."""
     kind = media_type(file)
-    lasting = lasting or file.startswith(urls.IMAGES)
+    lasting = lasting or is_lasting(file)
     found: list[tuple[str, str]] = [
         ("Content-Type", kind),
         ("Cache-Control", cache_control(site, LASTING if lasting else None)),
@@ -339,11 +347,7 @@ def headers(file: str, site: Site, lasting: bool = False) -> Headers:
     ]
     path = urls.path_of(file)
     # A sealed archive document has nothing to push: no hub.
-    if (
-        site.hub
-        and path.endswith(tuple(urls.FEED_FILES.values()))
-        and not urls.is_archive_document(path)
-    ):
+    if site.hub and urls.names_hub(path):
         # URIs: a header carries no IRI (an IDN host, a non-ASCII path).
         self_url = urls.uri(urls.absolute(site.base_url, path))
         found.append(("Link", f'<{urls.uri(site.hub)}>; rel="hub", <{self_url}>; rel="self"'))

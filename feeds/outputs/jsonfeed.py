@@ -18,6 +18,7 @@ from feeds.outputs.listings import Channel, History
 from feeds.outputs.render import (
     Renderer,
     embargoed_title,
+    notice_id,
     own_section,
     rfc3339,
     shared_image,
@@ -142,7 +143,7 @@ def _feed(
     feed["_license"] = _license(site.license)
     if withdrawn:
         feed["_withdrawn"] = [withdrawal(a) for a in withdrawn]
-    partners = channel.kind == "partners"
+    partners = channel.early
     items = []
     for article in articles:
         early = article.id in embargoed
@@ -181,7 +182,7 @@ def build_withdrawals_json(
         words = renderer.words(article.language)
         items.append(
             {
-                "id": f"{article.id}#withdrawn",
+                "id": notice_id(article),
                 "url": article.url,
                 "title": words("Withdrawn: %(title)s", title=article.title),
                 "content_html": withdrawal_html(article, words),

@@ -10,10 +10,10 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from feeds import urls
-from feeds.model import Article, Author, Content, Site
+from feeds.model import Article, Author, Content, Site, is_withdrawn
 
 #: Articles per index, tag and author page.
 PAGE_SIZE = 20
@@ -23,11 +23,6 @@ TOMBSTONE_DAYS = timedelta(days=90)
 NEWS_DAYS = timedelta(days=2)
 #: The most URLs Google reads of a news sitemap.
 NEWS_MOST = 1_000
-
-
-def is_withdrawn(article: Article, now: datetime) -> bool:
-    """Taken down: its withdrawal's date has come."""
-    return article.withdrawn is not None and article.withdrawn.date <= now
 
 
 def is_public(article: Article, now: datetime) -> bool:
@@ -123,6 +118,12 @@ def last_change(content: Content, now: datetime) -> datetime | None:
     return max((moment for moment in moments if moment <= now), default=None)
 
 
+#: What a channel is: mypy checks every comparison with one of these.
+ChannelKind = Literal[
+    "site", "tag", "author", "section", "archive", "withdrawals", "partners", "updates"
+]
+
+
 @dataclass(frozen=True)
 class Channel:
     """What a listing is, without its articles: what its pages and feeds say of it."""
@@ -132,8 +133,7 @@ class Channel:
     #: Feed and page title.
     title: str
     description: str
-    #: "site", "tag", "author", "section", "archive", "withdrawals" or "partners".
-    kind: str = "site"
+    kind: ChannelKind = "site"
     #: The author of an author listing.
     author: Author | None = None
     #: The page its feeds link to, when it is not ``path`` (the early-access
@@ -146,11 +146,17 @@ class Channel:
         return self.path if self.home is None else self.home
 
     @property
+    def early(self) -> bool:
+        """Whether it is an early-access channel (``partners/``): its items
+        carry embargo notices and its feeds are served with a token only."""
+        return self.kind == "partners"
+
+    @property
     def pushed(self) -> bool:
         """Whether its feeds name the site's WebSub hub: not an early-access
         channel's (a hub has no token) nor an archive document's (sealed,
         nothing to push)."""
-        return self.kind not in ("partners", "archive")
+        return not self.early and self.kind != "archive"
 
 
 @dataclass(frozen=True)
@@ -181,7 +187,7 @@ class Listing(Channel):
     def page_url(self, site: Site) -> str:
         return urls.absolute(site.base_url, self.path)
 
-    def feed_url(self, site: Site, fmt: str) -> str:
+    def feed_url(self, site: Site, fmt: urls.FeedFormat) -> str:
         """Absolute URL of this listing's feed in ``fmt`` (rss, atom or json)."""
         return urls.absolute(site.base_url, urls.feed(self.path, fmt))
 
@@ -309,14 +315,13 @@ class FeedLink:
     channel: str
     #: The title of its channel.
     title: str
-    #: rss, atom or json.
-    fmt: str
+    fmt: urls.FeedFormat
     #: Absolute URL of the feed.
     url: str
     #: Absolute URL of its channel's first page.
     page_url: str
-    #: The kind of its channel: "site", "tag", "author", "withdrawals".
-    kind: str = "site"
+    #: The kind of its channel.
+    kind: ChannelKind = "site"
 
     @property
     def label(self) -> str:

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from feeds import urls
-from feeds.model import Article, Author, Image, Site
+from feeds.model import Article, Author, Image, Site, is_withdrawn
 from feeds.outputs.i18n import Words, words_for
 from feeds.outputs.render import (
     Renderer,
@@ -61,7 +61,7 @@ def item(article: Article, site: Site, now: datetime, *, partner: bool = False) 
         raise NotRepublishable(f"{article.path}: republish: false: it has no ninjs item")
     words = words_for(article.language, site.language, site.zone)
     withdrawal = article.withdrawn
-    canceled = withdrawal is not None and withdrawal.date <= now
+    canceled = is_withdrawn(article, now)
     embargoed = partner and not canceled and article.date > now
     found: dict[str, Any] = {
         "uri": urls.as_uri(article.id),

@@ -32,6 +32,7 @@ from feeds.outputs.render import (
     Renderer,
     byline,
     byline_parts,
+    distributable_image,
     figure_html,
     footer_html,
     pixel_url,
@@ -133,6 +134,7 @@ def _render(
             _=_,
             byline_parts=lambda authors: byline_parts(authors, words),
             og_locale=og_locale,
+            distributable_image=distributable_image,
             nav=renderer.nav,
             **context,
         )

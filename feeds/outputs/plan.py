@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from feeds import urls
 from feeds.content.directory import Loaded
 from feeds.digest import code_version, digest
-from feeds.model import Article, Content, Site
+from feeds.model import Article, Content, Site, is_withdrawn
 from feeds.outputs import headers
 from feeds.outputs.feedgen_formats import (
     EPOCH,
@@ -45,7 +45,6 @@ from feeds.outputs.listings import (
     Listing,
     SitemapEntry,
     ever_public,
-    is_withdrawn,
     listings,
     news,
     next_change,
@@ -79,19 +78,19 @@ from feeds.outputs.pages import (
     withdrawals_page,
     withdrawn_page,
 )
-from feeds.outputs.render import ENTRY_BUDGET, NavLink, Renderer, rfc3339
+from feeds.outputs.render import ENTRY_BUDGET, NavLink, Renderer, distributable_image, rfc3339
 
-FEED_BUILDERS: dict[str, Callable[..., bytes]] = {
+FEED_BUILDERS: dict[urls.FeedFormat, Callable[..., bytes]] = {
     "rss": build_rss,
     "atom": build_atom,
     "json": build_json_feed,
 }
-PARTNER_BUILDERS: dict[str, Callable[..., bytes]] = {
+PARTNER_BUILDERS: dict[urls.FeedFormat, Callable[..., bytes]] = {
     "rss": build_partner_rss,
     "atom": build_partner_atom,
     "json": build_partner_json,
 }
-WITHDRAWAL_BUILDERS: dict[str, Callable[..., bytes]] = {
+WITHDRAWAL_BUILDERS: dict[urls.FeedFormat, Callable[..., bytes]] = {
     "rss": build_withdrawals_rss,
     "atom": build_withdrawals_atom,
     "json": build_withdrawals_json,
@@ -127,6 +126,13 @@ class Output:
     #: Its surrogate key for a CDN: its listing's (shared by all its pages
     #: and feeds) or its article's; empty: its file's own.
     keys: tuple[str, ...] = ()
+    #: A feed's format (a key of :data:`feeds.urls.FEED_FILES`); None for
+    #: what is not a feed. :func:`feeds.urls.is_feed` says the same of its path.
+    fmt: urls.FeedFormat | None = None
+    #: A feed that names the site's WebSub hub and that the hub is told of
+    #: (:attr:`~feeds.outputs.listings.Channel.pushed`: not an archive
+    #: document's, not an early-access one's).
+    pushed: bool = False
 
 
 class Plan:
@@ -268,20 +274,36 @@ def _outputs(
         inputs = (channel, listing.feed_articles(site), listing.withdrawn, history)
         for link in listing_feeds(site, channel):
             path = urls.feed(listing.path, link.fmt)
-            outputs[path] = Output(FEED_BUILDERS[link.fmt], inputs, link, keys=keys)
+            outputs[path] = Output(
+                FEED_BUILDERS[link.fmt],
+                inputs,
+                link,
+                keys=keys,
+                fmt=link.fmt,
+                pushed=channel.pushed,
+            )
     # The updates: each entry as in the site's feed, in the order of its last change.
     updates = updates_channel(site, words)
     for link in listing_feeds(site, updates):
         path = urls.feed(urls.UPDATES, link.fmt)
         inputs = (updates, revised, (), None)
-        outputs[path] = Output(FEED_BUILDERS[link.fmt], inputs, link)
+        outputs[path] = Output(
+            FEED_BUILDERS[link.fmt], inputs, link, fmt=link.fmt, pushed=updates.pushed
+        )
     since = min((a.date for a in every[0].articles), default=EPOCH)
     gone_channel = withdrawals_channel(site, words)
     gone_key = (headers.listing_key(urls.WITHDRAWALS),)
     for link in listing_feeds(site, gone_channel):
         path = urls.feed(urls.WITHDRAWALS, link.fmt)
         build = WITHDRAWAL_BUILDERS[link.fmt]
-        outputs[path] = Output(build, (gone_channel, gone, since), link, keys=gone_key)
+        outputs[path] = Output(
+            build,
+            (gone_channel, gone, since),
+            link,
+            keys=gone_key,
+            fmt=link.fmt,
+            pushed=gone_channel.pushed,
+        )
     for listing in every:
         _archive_documents(outputs, listing, archived[listing.path], site, words)
     links = feed_links(outputs)  # every feed is planned by now
@@ -456,7 +478,8 @@ def _archive_documents(
         inputs = document_inputs(listing.channel, document, len(documents), site, words)
         for fmt, build in FEED_BUILDERS.items():
             path = urls.feed(document.path, fmt)
-            outputs[path] = Output(build, inputs, lasting=True, keys=keys)
+            pushed = inputs[0].pushed
+            outputs[path] = Output(build, inputs, lasting=True, keys=keys, fmt=fmt, pushed=pushed)
 
 
 def document_inputs(
@@ -653,7 +676,9 @@ def _partner_outputs(
         ]
         for fmt, build in PARTNER_BUILDERS.items():
             inputs = (listing.channel, shown, listing.withdrawn, embargoed)
-            outputs[urls.feed(listing.path, fmt)] = Output(build, inputs, access=Access.TOKEN)
+            outputs[urls.feed(listing.path, fmt)] = Output(
+                build, inputs, access=Access.TOKEN, fmt=fmt, pushed=listing.channel.pushed
+            )
     return outputs, frozenset(early)
 
 
@@ -671,7 +696,9 @@ def _private_images(
         public = urls.absolute(site.base_url, urls.image(name))
         private = urls.absolute(site.base_url, urls.partners(urls.image(name)))
         quoted = f'"{html.escape(public)}"'
-        lead = image is not None and image.url == public and image.distributable
+        lead = (
+            image is not None and image.url == public and distributable_image(article) is not None
+        )
         if not lead and quoted not in body:
             continue
         found.add(name)

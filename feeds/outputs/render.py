@@ -100,16 +100,20 @@ def own_section(article: Article) -> str | None:
     return section
 
 
-def shared_image(article: Article) -> Image | None:
-    """The lead image as partners may get it: none when it is not
-    ``distributable`` (licensed for our own pages only), nor when the article
-    may not be republished (its feed items carry its title, summary and link
-    only). Every feed and every partner-facing output takes the lead image
-    from here."""
+def distributable_image(article: Article) -> Image | None:
+    """The lead image if it may leave our own pages at all: none when it is
+    not ``distributable`` (licensed for our own pages only). The article
+    page's ``og:image`` is this one."""
     image = article.image
-    if image is None or not image.distributable or not article.republish:
-        return None
-    return image
+    return image if image is not None and image.distributable else None
+
+
+def shared_image(article: Article) -> Image | None:
+    """The lead image as partners may get it: the :func:`distributable_image`,
+    but none when the article may not be republished (its feed items carry
+    its title, summary and link only). Every feed and every partner-facing
+    output takes the lead image from here."""
+    return distributable_image(article) if article.republish else None
 
 
 def shares_text(article: Article) -> bool:
@@ -327,6 +331,12 @@ def republish_html(article: Article, pixel: str | None, words: Words) -> str:
     if pixel:
         parts.append(pixel_html(pixel))
     return f'<div lang="{_e(article.language)}">{"".join(parts)}</div>'
+
+
+def notice_id(article: Article) -> str:
+    """The id of the notice of an article's withdrawal, in every format of
+    the withdrawals' feeds and of a listing's tombstones."""
+    return f"{article.id}#withdrawn"
 
 
 def withdrawal_html(article: Article, words: Words) -> str:

@@ -130,9 +130,7 @@ def build(
     feeds = tuple(
         (urls.absolute(site.base_url, urls.path_of(path)), plan.key(path), published.manifest[path])
         for path in paths
-        if path.endswith(tuple(urls.FEED_FILES.values()))
-        and not urls.is_archive_document(path)  # no hub in them: nothing to tell it
-        and plan.outputs[path].access is Access.PUBLIC
+        if plan.outputs[path].pushed and plan.outputs[path].access is Access.PUBLIC
     )
     return Report(
         len(published.manifest),

@@ -775,8 +775,7 @@ def _ranked(uses: Mapping[str, int]) -> list[str]:
 def _kind(path: str) -> tuple[str, bool]:
     """The kind of an exported file, as ``_headers`` has a rule for it: its
     pattern, and whether it is lasting (an archive document, an image)."""
-    lasting = urls.is_archive_document(path) or path.startswith(urls.IMAGES)
-    return urls.pattern(urls.path_of(path)), lasting
+    return urls.pattern(urls.path_of(path)), headers.is_lasting(path)
 
 
 def _headers_file(renderer: Renderer, rules: tuple[headers.Rule, ...]) -> bytes:

@@ -284,7 +284,6 @@ class Report:
 #: Upload ranks: what links to others goes after them.
 ASSET, ARTICLE, LISTING, HOME, FEED, INDEX = range(6)
 _ARTICLES = urls.article("-").removesuffix("-/")  # the folder of article pages
-_FEED_NAMES = tuple(urls.FEED_FILES.values())
 
 
 def rank(path: str) -> int:
@@ -295,7 +294,7 @@ def rank(path: str) -> int:
     the index names, of pages, articles and news, go with the feeds)."""
     if path in (urls.OPML, urls.SITEMAP, urls.ROBOTS):
         return INDEX
-    if urls.path_of(path).endswith(_FEED_NAMES) or path.startswith(urls.SITEMAPS):
+    if urls.is_feed(path) or path.startswith(urls.SITEMAPS):
         return FEED
     if not path.endswith(".html") or path == urls.NOT_FOUND:
         return ASSET

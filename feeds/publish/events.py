@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feeds.digest import digest
-from feeds.model import Article, Site
-from feeds.outputs.listings import is_embargoed, is_public, is_withdrawn
+from feeds.model import Article, Site, is_withdrawn
+from feeds.outputs.listings import is_embargoed, is_public
 
 PUBLISHED = "published"
 RELEASED = "released"

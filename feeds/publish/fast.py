@@ -297,9 +297,7 @@ def build(
     feeds = tuple(
         (urls.absolute(site.base_url, urls.path_of(path)), sha, sha)
         for path in changed_files
-        if path.endswith(tuple(urls.FEED_FILES.values()))
-        and not urls.is_archive_document(path)
-        and (sha := cache.exported(path) or "")
+        if urls.names_hub(path) and (sha := cache.exported(path) or "")
     )
     return Report(
         count,

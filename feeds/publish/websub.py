@@ -50,7 +50,6 @@ BACKOFF = 10.0
 #: ... but never more than this. A ping is never given up: it is owed, in the
 #: state database, until the hub takes it (or a newer change replaces it).
 MAX_WAIT = 3600.0
-FEED_FILES = tuple(urls.FEED_FILES.values())
 
 logger = logging.getLogger("feeds.websub")
 
@@ -79,11 +78,7 @@ def backoff(text: str | None) -> float:
 def feeds_of(plan: Plan) -> list[str]:
     """The public feed files of a plan that name the hub: what a hub is told
     of (never a sealed archive document, which has nothing to push)."""
-    return [
-        path
-        for path in plan.paths(Access.PUBLIC)
-        if path.endswith(FEED_FILES) and not urls.is_archive_document(path)
-    ]
+    return [path for path in plan.paths(Access.PUBLIC) if plan.outputs[path].pushed]
 
 
 def topic_url(plan: Plan, path: str) -> str:
