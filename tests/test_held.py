@@ -86,11 +86,6 @@ def feeds(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(REPO / "content", tmp_path / "content"))
-
-
 # ---------------------------------------------------------------- feeds build
 
 

@@ -11,7 +11,6 @@ machine and fail in CI.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,9 +22,9 @@ import yaml
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 
-from conftest import ANA, NOW, PNG, REPO, SITE_TOML, write
+from conftest import ANA, NOW, PNG, REPO, SITE_TOML, check_ninjs, write
 from feeds import urls
 from feeds.content.directory import Loaded, load_content
 from feeds.errors import ContentError
@@ -38,30 +37,6 @@ from webapp import create_app
 WITHDRAWN = "arequipa-well-study"  # withdrawn on 2026-11-21
 SCHEDULED = "water-tariff-reform-preview"  # dated 2027-03-01
 WITHHELD = "interview-water-rights-lawyer"  # republish: false
-
-
-def schema_folder() -> Path:
-    return Path(os.environ.get("FEEDS_NINJS_SCHEMAS") or REPO.parent / "shared" / "ninjs")
-
-
-@pytest.fixture(scope="module")
-def validator() -> Draft202012Validator:
-    """The IPTC's ninjs 2.2 schema, with the format checker (``uri``,
-    ``date-time``: jsonschema's ``format-nongpl`` extra checks them)."""
-    schema_file = schema_folder() / "ninjs-schema_2.2.json"
-    if not schema_file.is_file():
-        message = f"{schema_file} is missing (set FEEDS_NINJS_SCHEMAS to the IPTC schemas' folder)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    schema = json.loads(schema_file.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=FormatChecker())
-
-
-def check(validator: Draft202012Validator, found: dict[str, Any]) -> None:
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(found)]
-    assert not errors, errors
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +77,7 @@ def test_every_sample_item_is_valid(validator: Draft202012Validator, sample: Con
             moments.append(article.withdrawn.date)
         for moment in moments:
             for partner in (False, True):
-                check(validator, item(article, sample.site, moment, partner=partner))
+                check_ninjs(validator, item(article, sample.site, moment, partner=partner))
                 checked += 1
     assert checked >= 60
 
@@ -121,7 +96,7 @@ def test_the_export_has_an_item_for_each_article_that_may_be_republished(
     }
     assert set(found) == expected and len(found) == 9
     for slug, found_item in found.items():
-        check(validator, found_item)
+        check_ninjs(validator, found_item)
         assert found_item["pubstatus"] == ("canceled" if slug == WITHDRAWN else "usable")
         assert "embargoed" not in found_item
 
@@ -363,7 +338,7 @@ def test_generated_articles_give_valid_items(
             moments.append(article.withdrawn.date)
         for moment in moments:
             for partner in (False, True):
-                check(validator, item(article, content.site, moment, partner=partner))
+                check_ninjs(validator, item(article, content.site, moment, partner=partner))
         loaded.append(True)
 
     run()
@@ -378,6 +353,6 @@ def test_an_id_that_is_no_strict_uri_keeps_its_spelling_beside_it(
     site = load_content(content)
     (article,) = site.articles
     found = item(article, site.site, NOW)
-    check(validator, found)
+    check_ninjs(validator, found)
     assert found["uri"] == "urn:x:a%C3%B1o%7C1"
     assert found["altids"] == [{"role": "id", "value": "urn:x:año|1"}]

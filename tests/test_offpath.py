@@ -14,7 +14,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -22,15 +21,21 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from conftest import PrivatePostgreSQL, free_port, gunicorn, sample_copy, state_env
+from conftest import (
+    FEEDS_COMMAND,
+    PrivatePostgreSQL,
+    free_port,
+    gunicorn,
+    sample_copy,
+    state_env,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
-FEEDS = str(Path(sys.executable).with_name("feeds"))
 #: What "at once" means for a request that needs no database: far under the
 #: state database's 5 s timeout, which a request that waited for it takes.
 AT_ONCE = 3.0
@@ -60,7 +65,7 @@ def bearer(token: str) -> str:
 
 def partner_token(env: dict[str, str]) -> str:
     done = subprocess.run(
-        [FEEDS, "partner", "add", "La Prensa"],
+        [FEEDS_COMMAND, "partner", "add", "La Prensa"],
         env=env,
         capture_output=True,
         text=True,
@@ -102,15 +107,6 @@ def locked(database: Path) -> Iterator[sqlite3.Connection]:
         if holder.in_transaction:
             holder.execute("ROLLBACK")
         holder.close()
-
-
-def until(what: Any, seconds: float = 30.0) -> Any:
-    """Poll for what must come: a positive mark, never a fixed sleep."""
-    deadline = time.monotonic() + seconds
-    while not (found := what()):
-        assert time.monotonic() < deadline, f"waited {seconds} s in vain"
-        time.sleep(0.1)
-    return found
 
 
 def no_worker_killed(log: Path) -> None:
@@ -200,9 +196,9 @@ def test_a_stop_while_the_database_is_locked_loses_no_hit_and_no_audit_row(
         os.kill(int(pid.read_text()), signal.SIGTERM)
         # The workers say they keep trying (or, had they given up, the
         # server is gone): only then is the lock let go.
-        until(lambda: re.search("stopping: writing|Shutting down: Master", log.read_text()))
+        wait_for(lambda: re.search("stopping: writing|Shutting down: Master", log.read_text()))
         holder.execute("ROLLBACK")
-        until(lambda: "Shutting down: Master" in log.read_text(), 60)
+        wait_for(lambda: "Shutting down: Master" in log.read_text(), seconds=60)
     no_worker_killed(log)
     with sqlite3.connect(database) as connection:
         stored = connection.execute("SELECT SUM(hits) FROM hits").fetchone()[0]
@@ -266,7 +262,7 @@ def test_a_silent_postgresql_gives_503_to_tokens_and_holds_nothing_else(
             # A stop with a database that never answers ends after its
             # deadline, and says what it could not write.
             os.kill(int(pid.read_text()), signal.SIGTERM)
-            until(lambda: "Shutting down: Master" in log.read_text(), 60)
+            wait_for(lambda: "Shutting down: Master" in log.read_text(), seconds=60)
         assert silent.held, "the app did try the database"
         text = log.read_text()
         assert "pixel counts lost" in text and "audit rows lost" in text
@@ -298,7 +294,7 @@ def test_a_stopped_postgresql_gives_503_to_tokens_and_holds_nothing_else(
             public_and_refused_at_once(base, token)
             public_and_refused_at_once(base, token)  # a fresh connection waits no longer
             no_worker_killed(log)
-        until(lambda: fetch(base + "partners/rss.xml", bearer(token))[0] == 200)
+        wait_for(lambda: fetch(base + "partners/rss.xml", bearer(token))[0] == 200)
         no_worker_killed(log)
 
 
@@ -333,7 +329,7 @@ def test_a_token_request_with_a_write_locked_wal_database_is_served(tmp_path: Pa
                 ).fetchone()[0]
                 return found
 
-        until(lambda: audited() == 2)
+        wait_for(lambda: audited() == 2)
         no_worker_killed(log)
 
 
