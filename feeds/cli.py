@@ -983,6 +983,18 @@ def _building_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _out_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--out``, the export folder (default ``./out``), as each command says it."""
+    parser.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help=help)
+
+
+def _store_options(parser: argparse.ArgumentParser, endpoint_url: str, max_deletes: str) -> None:
+    """``--endpoint-url`` and ``--max-deletes``, as ``feeds deploy`` and
+    ``feeds watch --deploy`` take them; the help as each command says it."""
+    parser.add_argument("--endpoint-url", metavar="URL", help=endpoint_url)
+    parser.add_argument("--max-deletes", type=count, metavar="N", help=max_deletes)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="feeds", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -1025,12 +1037,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1, writing nothing, when a file other than a draft has problems (for CI)",
     )
-    build.add_argument(
-        "--out",
-        type=Path,
-        default=Path("out"),
-        metavar="DIR",
-        help="export folder (default: ./out); replaced whole, only when the build succeeds",
+    _out_option(
+        build, "export folder (default: ./out); replaced whole, only when the build succeeds"
     )
     _building_options(build)
     build.add_argument(
@@ -1051,27 +1059,17 @@ def build_parser() -> argparse.ArgumentParser:
         "way is done.",
         cmd_watch,
     )
-    watching.add_argument(
-        "--out",
-        type=Path,
-        default=Path("out"),
-        metavar="DIR",
-        help="export folder (default: ./out)",
-    )
+    _out_option(watching, "export folder (default: ./out)")
     watching.add_argument(
         "--deploy",
         metavar="s3://BUCKET[/PREFIX]",
         help="after each build that changed files, upload the export there as feeds deploy "
         "does (which tells the WebSub hub once the bucket has the feeds)",
     )
-    watching.add_argument(
-        "--endpoint-url", metavar="URL", help="the S3 API's address, for stores other than AWS"
-    )
-    watching.add_argument(
-        "--max-deletes",
-        type=count,
-        metavar="N",
-        help="a deploy deletes nothing when more objects would go (default: 50)",
+    _store_options(
+        watching,
+        endpoint_url="the S3 API's address, for stores other than AWS",
+        max_deletes="a deploy deletes nothing when more objects would go (default: 50)",
     )
     _building_options(watching)
     watching.set_defaults(no_cache=False, strict=False, no_ping=False)
@@ -1222,29 +1220,17 @@ def build_parser() -> argparse.ArgumentParser:
         "Upload the last export to S3-compatible object storage: changed files only.",
         cmd_deploy,
     )
-    deploy.add_argument(
-        "--out",
-        type=Path,
-        default=Path("out"),
-        metavar="DIR",
-        help="the export to upload, written by feeds build (default: ./out)",
-    )
+    _out_option(deploy, "the export to upload, written by feeds build (default: ./out)")
     deploy.add_argument(
         "--to",
         required=True,
         metavar="s3://BUCKET[/PREFIX]",
         help="where: a bucket, and a prefix in it; credentials from the AWS environment",
     )
-    deploy.add_argument(
-        "--endpoint-url",
-        metavar="URL",
-        help="the S3 API's address, for stores other than AWS (default: AWS's)",
-    )
-    deploy.add_argument(
-        "--max-deletes",
-        type=count,
-        metavar="N",
-        help="stop, deleting nothing, when more objects would be deleted (default: 50)",
+    _store_options(
+        deploy,
+        endpoint_url="the S3 API's address, for stores other than AWS (default: AWS's)",
+        max_deletes="stop, deleting nothing, when more objects would be deleted (default: 50)",
     )
     deploy.add_argument(
         "--force", action="store_true", help="delete however many objects the export lost"
