@@ -639,6 +639,25 @@ def partner_revoke(args: argparse.Namespace, state: State, site: Site, now: date
     return 0
 
 
+def _as_last_named(root: Path) -> Content:
+    """The content, for naming its articles: a file with problems as its last
+    good version named it (from the build cache)."""
+    from feeds.content.directory import load
+
+    cache = Cache(default_cache(root, os.environ))
+    try:
+        return load(root, cache=cache, partial=True).content
+    finally:
+        cache.close()
+
+
+def _print_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """A header and rows as CSV on stdout, for spreadsheets."""
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+
+
 def partner_audit(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
     """The newest ``--limit`` fetches, newest first, then the newest
     ``--limit`` counts of refused requests: what is printed never grows with
@@ -681,14 +700,8 @@ def partner_republications(
         if since is not None
         else None
     )
-    from feeds.content.directory import load
-
     # A file with problems is named as its last good version named it.
-    cache = Cache(default_cache(args.content, os.environ))
-    try:
-        content = load(args.content, cache=cache, partial=True).content
-    finally:
-        cache.close()
+    content = _as_last_named(args.content)
     named = {urls.id_digest(a.id): (a.title, a.url) for a in content.articles}
     figures = partners.republications(state.hits(day), named)
     rows = [
@@ -705,9 +718,7 @@ def partner_republications(
     ]
     header = ("article", "url", "origin", "first seen", "last seen", "hits")
     if args.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        _print_csv(header, rows)
         return 0
     if not rows:
         print("no republication seen yet" + (f" since {args.since}" if args.since else ""))
@@ -773,18 +784,13 @@ def partner_deliveries(args: argparse.Namespace, state: State, site: Site, now: 
 
 
 def partner_resend(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
-    from feeds.content.directory import load
     from feeds.publish import notify, webhooks
 
     if state.partner(args.name) is None:
         _missing(args.name)
     if not any(e.partner == args.name and e.off is None for e in state.endpoints()):
         raise UsageError(f"{args.name} has no webhook endpoint (feeds partner webhook NAME URL)")
-    cache = Cache(default_cache(args.content, os.environ))
-    try:
-        content = load(args.content, cache=cache, partial=True).content
-    finally:
-        cache.close()
+    content = _as_last_named(args.content)
     wanted = args.article.removesuffix(".md").removeprefix("articles/")
     found = [a for a in content.articles if wanted in (a.id, a.slug, a.path.removesuffix(".md"))]
     seq = state.last_change(site.base_url, found[0].id) if found else None
@@ -804,14 +810,9 @@ def partner_resend(args: argparse.Namespace, state: State, site: Site, now: date
 
 
 def partner_compliance(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
-    from feeds.content.directory import load
     from feeds.state import partners
 
-    cache = Cache(default_cache(args.content, os.environ))
-    try:
-        content = load(args.content, cache=cache, partial=True).content
-    finally:
-        cache.close()
+    content = _as_last_named(args.content)
     found = partners.compliance(state.alerts(), content.articles, now)
     rows = [
         (
@@ -828,9 +829,7 @@ def partner_compliance(args: argparse.Namespace, state: State, site: Site, now: 
     ]
     header = ("article", "url", "withdrawn", "origin", "first hit", "last hit", "hits")
     if args.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        _print_csv(header, rows)
         return 0
     if not rows:
         print("no withdrawn story was shown anywhere since its withdrawal")
