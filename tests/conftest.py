@@ -221,6 +221,20 @@ def sample(tmp_path: Path) -> Path:
     return Path(shutil.copytree(REPO / "content", tmp_path / "content"))
 
 
+@pytest.fixture(scope="module")
+def sample_content() -> Content:
+    """The sample site (``content/``), loaded: for reading, never for editing."""
+    from feeds.content.directory import load_content
+
+    return load_content(REPO / "content")
+
+
+@pytest.fixture(scope="module")
+def sample_files(sample_content: Content) -> dict[str, bytes]:
+    """Every output of the sample site at :data:`NOW`, by path."""
+    return rendered(sample_content, NOW)
+
+
 def tree(root: Path, leave_out: Collection[str] = ()) -> dict[str, bytes]:
     """Every file under root by relative path, but those named in ``leave_out``
     and those in a folder named there."""
@@ -341,6 +355,17 @@ def wait_for(what: Callable[[], Any], message: str = "", seconds: float = 40.0) 
             raise AssertionError(f"waited {seconds} s in vain: {message}")
         time.sleep(0.1)
     return found
+
+
+def http_get(url: str) -> tuple[int, bytes]:
+    """The status and body of a GET, an error status as well."""
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
 
 
 def touch_later(path: Path) -> None:
