@@ -109,6 +109,16 @@ def locked(database: Path) -> Iterator[sqlite3.Connection]:
         holder.close()
 
 
+def with_partner(folder: Path) -> tuple[int, Path, Path, str]:
+    """The site for a free port, with a SQLite state database in ``folder``
+    and one partner, La Prensa: (the port, the content, the database, its token)."""
+    port = free_port()
+    root = site(folder, port)
+    database = folder / "state" / "feeds.db"
+    env = {**os.environ, **state_env(f"sqlite:///{database}"), "FEEDS_CONTENT": str(root)}
+    return port, root, database, partner_token(env)
+
+
 def no_worker_killed(log: Path) -> None:
     text = log.read_text(errors="replace")
     assert "WORKER TIMEOUT" not in text
@@ -139,11 +149,7 @@ def public_and_refused_at_once(base: str, token: str) -> None:
 
 
 def test_a_locked_sqlite_gives_503_to_tokens_and_holds_nothing_else(tmp_path: Path) -> None:
-    port = free_port()
-    root = site(tmp_path, port)
-    database = tmp_path / "state" / "feeds.db"
-    env = {**os.environ, **state_env(f"sqlite:///{database}"), "FEEDS_CONTENT": str(root)}
-    token = partner_token(env)
+    port, root, database, token = with_partner(tmp_path)
     log = tmp_path / "app.log"
     # Locked before the app starts: with a state database there, its workers
     # use it from the start (the partners' stream), and a journal mode can
@@ -168,11 +174,7 @@ def test_a_stop_while_the_database_is_locked_loses_no_hit_and_no_audit_row(
 ) -> None:
     """Hits and refused requests while another process holds the lock, then
     SIGTERM: once the lock is let go, every hit and every refused request is stored."""
-    port = free_port()
-    root = site(tmp_path, port)
-    database = tmp_path / "state" / "feeds.db"
-    env = {**os.environ, **state_env(f"sqlite:///{database}"), "FEEDS_CONTENT": str(root)}
-    partner_token(env)
+    port, root, database, _ = with_partner(tmp_path)
     log, pid = tmp_path / "app.log", tmp_path / "gunicorn.pid"
     hits, refused = 600, 40
     with (
@@ -302,11 +304,7 @@ def test_a_token_request_with_a_write_locked_wal_database_is_served(tmp_path: Pa
     """SQLite in WAL: another process's write lock stops no reader, and a
     partner's request only reads: it is served at once, its audit row
     written once the lock is gone."""
-    port = free_port()
-    root = site(tmp_path, port)
-    database = tmp_path / "state" / "feeds.db"
-    env = {**os.environ, **state_env(f"sqlite:///{database}"), "FEEDS_CONTENT": str(root)}
-    token = partner_token(env)
+    port, root, database, token = with_partner(tmp_path)
     log = tmp_path / "app.log"
     with gunicorn(
         root, port, tmp_path / "cache.sqlite", env=state_env(f"sqlite:///{database}"), log=log
