@@ -385,7 +385,8 @@ def senders(log: Path) -> set[int]:
     return found
 
 
-def build(env: dict[str, str], out: Path) -> str:
+def built(env: dict[str, str], out: Path) -> subprocess.CompletedProcess[str]:
+    """`feeds build` in a child process; it must succeed without a traceback."""
     done = subprocess.run(
         [FEEDS_COMMAND, "build", "--out", str(out)],
         env=env,
@@ -396,7 +397,12 @@ def build(env: dict[str, str], out: Path) -> str:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
-    return done.stdout
+    return done
+
+
+def build(env: dict[str, str], out: Path) -> str:
+    """What `feeds build` printed."""
+    return built(env, out).stdout
 
 
 def test_the_first_build_announces_every_feed_and_a_rebuild_none(
@@ -623,15 +629,7 @@ def test_three_failing_builds_leave_one_sender_and_one_ping_per_feed(tmp_path: P
     try:
         for build_number in range(3):
             append(article, f"Build {build_number} {uuid.uuid4().hex}.")
-            done = subprocess.run(
-                [FEEDS_COMMAND, "build", "--out", str(out)],
-                env=env,
-                capture_output=True,
-                text=True,
-                cwd=REPO,
-                timeout=120,
-            )
-            assert done.returncode == 0, done.stdout + done.stderr
+            done = built(env, out)
             failed = done.stdout.count(f"could not ping {hub} for /rss.xml: ")
             assert failed == 1, done.stdout  # each failure said once...
             assert "could not ping" not in done.stderr  # ... not again in a log line
