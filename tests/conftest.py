@@ -560,15 +560,33 @@ def _stop(server: subprocess.Popen[bytes]) -> float:
     return time.monotonic() - started
 
 
+@contextmanager
+def sample_served(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    site_toml: str | None = None,
+    log: bool = False,
+) -> Iterator[tuple[str, Path]]:
+    """A copy of the sample site under gunicorn on a free port, base_url
+    set to its address (or its site.toml replaced by ``site_toml``), in a
+    new folder named ``name``, its cache in another; with ``log``, the app's
+    log in ``gunicorn.log`` beside the content. Yields (base URL, content
+    directory)."""
+    port = free_port()
+    root = sample_copy(tmp_path_factory.mktemp(name), port)
+    if site_toml is not None:
+        (root / "site.toml").write_text(site_toml)
+    cache = tmp_path_factory.mktemp(f"{name}-cache") / "cache.sqlite"
+    with gunicorn(root, port, cache, log=root.parent / "gunicorn.log" if log else None) as base:
+        yield base, root
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The sample site under gunicorn, with base_url set to its address;
     started once per module. Yields (base URL, content directory)."""
-    port = free_port()
-    root = sample_copy(tmp_path_factory.mktemp("served"), port)
-    cache = tmp_path_factory.mktemp("served-cache") / "cache.sqlite"
-    with gunicorn(root, port, cache) as base:
-        yield base, root
+    with sample_served(tmp_path_factory, "served") as found:
+        yield found
 
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

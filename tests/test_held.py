@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import NOW, free_port, gunicorn, http_get, sample_copy, write
+from conftest import NOW, http_get, sample_served, write
 from feeds.cache import Cache
 from feeds.cli import main
 from feeds.publish.build import build
@@ -404,12 +404,8 @@ def test_the_preview_banner_lists_the_held_back_file(sample: Path) -> None:
 def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
     """The sample site under gunicorn, two workers, started once for the module;
     yields its base URL, content directory and log."""
-    port = free_port()
-    root = sample_copy(tmp_path_factory.mktemp("held"), port)
-    cache = tmp_path_factory.mktemp("held-cache") / "cache.sqlite"
-    log = root.parent / "gunicorn.log"
-    with gunicorn(root, port, cache, log=log) as base:
-        yield base, root, log
+    with sample_served(tmp_path_factory, "held", log=True) as (base, root):
+        yield base, root, root.parent / "gunicorn.log"
 
 
 @pytest.mark.slow  # gunicorn
