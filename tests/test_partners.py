@@ -76,6 +76,16 @@ def article(title: str, date: datetime, extra: str = "") -> str:
     )
 
 
+def feeds_refused(env: dict[str, str], *args: str) -> str:
+    """What ``feeds ARGS`` says on stderr when it must refuse: exit 1, and
+    no token printed."""
+    done = subprocess.run(
+        [FEEDS_COMMAND, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1 and "fp_" not in done.stdout + done.stderr, done.stderr
+    return done.stderr
+
+
 def audit_until(env: dict[str, str], found: Callable[[str], bool], *args: str) -> str:
     """``feeds partner audit ARGS`` once what ``found`` looks for is in it: the
     app writes audit rows off the request path, about a second later."""
@@ -369,16 +379,9 @@ def test_revoked_and_rotated_tokens(desk: Desk) -> None:
     assert re.search(r" 401 +\d+ +revoked ", audit[-1]), audit[-1]
     listed = feeds_cli(desk.env, "partner", "list")
     assert re.search(r"^El Diario\s+early-access\s+revoked", listed, re.M), listed
-    refused = subprocess.run(
-        [FEEDS_COMMAND, "partner", "rotate", "El Diario"],
-        env=desk.env,
-        capture_output=True,
-        text=True,
-    )
-    assert refused.returncode == 1 and "fp_" not in refused.stdout + refused.stderr
+    said = feeds_refused(desk.env, "partner", "rotate", "El Diario")
     # (after the line naming the state database, which every partner command prints)
-    last = refused.stderr.splitlines()[-1]
-    assert last.startswith("feeds partner: El Diario is revoked"), refused.stderr
+    assert said.splitlines()[-1].startswith("feeds partner: El Diario is revoked"), said
 
 
 def test_a_revoked_partner_is_reinstated_under_its_name(desk: Desk) -> None:
@@ -409,14 +412,8 @@ def test_a_revoked_partner_is_reinstated_under_its_name(desk: Desk) -> None:
         "rotated out",
         "revoked",
     ], audit
-    refused = subprocess.run(
-        [FEEDS_COMMAND, "partner", "reinstate", "Back Again"],
-        env=desk.env,
-        capture_output=True,
-        text=True,
-    )
-    assert refused.returncode == 1 and "fp_" not in refused.stdout + refused.stderr
-    assert "Back Again is not revoked" in refused.stderr, refused.stderr
+    said = feeds_refused(desk.env, "partner", "reinstate", "Back Again")
+    assert "Back Again is not revoked" in said, said
 
 
 def test_every_fetch_is_audited_with_who_what_and_how_much(desk: Desk) -> None:
