@@ -109,9 +109,7 @@ def publish_figures(content: Path, work: Path, stories: int = 10) -> dict[str, l
     Seconds of each figure, per story; ``startup`` and ``rss_mb`` once."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the hub's request lines
     sys.path.insert(0, str(REPO / "tests"))
-    from test_websub import Subscriber
-
-    from conftest import Hub, free_port
+    from conftest import Hub, Subscriber, free_port
 
     app_port, edge_port = free_port(), free_port()
     base = f"http://127.0.0.1:{app_port}/"

@@ -492,6 +492,15 @@ def report_peers(size: int, runs: int, figures: dict[str, dict[str, float]]) -> 
         )
 
 
+def corpora(scratch: str, sizes: list[int]) -> Iterator[tuple[int, Path, Path]]:
+    """For each size, a folder of its own under ``scratch`` and a generated
+    site of that many articles in it: (size, the site's content, the folder)."""
+    for size in sizes:
+        work = Path(scratch) / str(size)
+        work.mkdir()
+        yield size, generate(work / "content", size), work
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -521,28 +530,18 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, medians of {args.runs} runs")
     if args.peers:
         with tempfile.TemporaryDirectory(prefix="feeds-peers-") as scratch:
-            for size in sizes:
-                work = Path(scratch) / str(size)
-                work.mkdir()
-                content = generate(work / "content", size)
+            for size, content, work in corpora(scratch, sizes):
                 report_peers(size, args.runs, peer_figures(content, work, args.runs))
         return
     if args.publish:
         with tempfile.TemporaryDirectory(prefix="feeds-publish-") as scratch:
-            for size in sizes:
-                work = Path(scratch) / str(size)
-                work.mkdir()
-                content = generate(work / "content", size)
+            for size, content, work in corpora(scratch, sizes):
                 report_publish(size, publish_figures(content, work))
         return
     with tempfile.TemporaryDirectory(prefix="feeds-bench-") as scratch:
         os.chmod(scratch, 0o755)  # nginx's workers run as another user and must read the export
-        for size in sizes:
-            work = Path(scratch) / str(size)
-            work.mkdir()
-            content = generate(work / "content", size)
-            figures = build_figures(content, work, args.runs)
-            report(size, figures)
+        for size, content, work in corpora(scratch, sizes):
+            report(size, build_figures(content, work, args.runs))
         cache = work / "cache.sqlite"
         seconds_up, peak = statistics.median_low(startup(content, cache) for _ in range(args.runs))
         print(

@@ -638,6 +638,25 @@ def partner_revoke(args: argparse.Namespace, state: State, site: Site, now: date
     return 0
 
 
+def _as_last_named(root: Path) -> Content:
+    """The content, for naming its articles: a file with problems as its last
+    good version named it (from the build cache)."""
+    from feeds.content.directory import load
+
+    cache = Cache(default_cache(root, os.environ))
+    try:
+        return load(root, cache=cache, partial=True).content
+    finally:
+        cache.close()
+
+
+def _print_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """A header and rows as CSV on stdout, for spreadsheets."""
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+
+
 def partner_audit(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
     """The newest ``--limit`` fetches, newest first, then the newest
     ``--limit`` counts of refused requests: what is printed never grows with
@@ -680,14 +699,8 @@ def partner_republications(
         if since is not None
         else None
     )
-    from feeds.content.directory import load
-
     # A file with problems is named as its last good version named it.
-    cache = Cache(default_cache(args.content, os.environ))
-    try:
-        content = load(args.content, cache=cache, partial=True).content
-    finally:
-        cache.close()
+    content = _as_last_named(args.content)
     named = {urls.id_digest(a.id): (a.title, a.url) for a in content.articles}
     figures = partners.republications(state.hits(day), named)
     rows = [
@@ -704,9 +717,7 @@ def partner_republications(
     ]
     header = ("article", "url", "origin", "first seen", "last seen", "hits")
     if args.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        _print_csv(header, rows)
         return 0
     if not rows:
         print("no republication seen yet" + (f" since {args.since}" if args.since else ""))
@@ -772,18 +783,13 @@ def partner_deliveries(args: argparse.Namespace, state: State, site: Site, now: 
 
 
 def partner_resend(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
-    from feeds.content.directory import load
     from feeds.publish import notify, webhooks
 
     if state.partner(args.name) is None:
         _missing(args.name)
     if not any(e.partner == args.name and e.off is None for e in state.endpoints()):
         raise UsageError(f"{args.name} has no webhook endpoint (feeds partner webhook NAME URL)")
-    cache = Cache(default_cache(args.content, os.environ))
-    try:
-        content = load(args.content, cache=cache, partial=True).content
-    finally:
-        cache.close()
+    content = _as_last_named(args.content)
     wanted = args.article.removesuffix(".md").removeprefix("articles/")
     found = [a for a in content.articles if wanted in (a.id, a.slug, a.path.removesuffix(".md"))]
     seq = state.last_change(site.base_url, found[0].id) if found else None
@@ -803,14 +809,9 @@ def partner_resend(args: argparse.Namespace, state: State, site: Site, now: date
 
 
 def partner_compliance(args: argparse.Namespace, state: State, site: Site, now: datetime) -> int:
-    from feeds.content.directory import load
     from feeds.state import partners
 
-    cache = Cache(default_cache(args.content, os.environ))
-    try:
-        content = load(args.content, cache=cache, partial=True).content
-    finally:
-        cache.close()
+    content = _as_last_named(args.content)
     found = partners.compliance(state.alerts(), content.articles, now)
     rows = [
         (
@@ -827,9 +828,7 @@ def partner_compliance(args: argparse.Namespace, state: State, site: Site, now: 
     ]
     header = ("article", "url", "withdrawn", "origin", "first hit", "last hit", "hits")
     if args.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        _print_csv(header, rows)
         return 0
     if not rows:
         print("no withdrawn story was shown anywhere since its withdrawal")
@@ -982,6 +981,18 @@ def _building_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _out_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--out``, the export folder (default ``./out``), as each command says it."""
+    parser.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help=help)
+
+
+def _store_options(parser: argparse.ArgumentParser, endpoint_url: str, max_deletes: str) -> None:
+    """``--endpoint-url`` and ``--max-deletes``, as ``feeds deploy`` and
+    ``feeds watch --deploy`` take them; the help as each command says it."""
+    parser.add_argument("--endpoint-url", metavar="URL", help=endpoint_url)
+    parser.add_argument("--max-deletes", type=count, metavar="N", help=max_deletes)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="feeds", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -1024,12 +1035,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1, writing nothing, when a file other than a draft has problems (for CI)",
     )
-    build.add_argument(
-        "--out",
-        type=Path,
-        default=Path("out"),
-        metavar="DIR",
-        help="export folder (default: ./out); replaced whole, only when the build succeeds",
+    _out_option(
+        build, "export folder (default: ./out); replaced whole, only when the build succeeds"
     )
     _building_options(build)
     build.add_argument(
@@ -1050,27 +1057,17 @@ def build_parser() -> argparse.ArgumentParser:
         "way is done.",
         cmd_watch,
     )
-    watching.add_argument(
-        "--out",
-        type=Path,
-        default=Path("out"),
-        metavar="DIR",
-        help="export folder (default: ./out)",
-    )
+    _out_option(watching, "export folder (default: ./out)")
     watching.add_argument(
         "--deploy",
         metavar="s3://BUCKET[/PREFIX]",
         help="after each build that changed files, upload the export there as feeds deploy "
         "does (which tells the WebSub hub once the bucket has the feeds)",
     )
-    watching.add_argument(
-        "--endpoint-url", metavar="URL", help="the S3 API's address, for stores other than AWS"
-    )
-    watching.add_argument(
-        "--max-deletes",
-        type=count,
-        metavar="N",
-        help="a deploy deletes nothing when more objects would go (default: 50)",
+    _store_options(
+        watching,
+        endpoint_url="the S3 API's address, for stores other than AWS",
+        max_deletes="a deploy deletes nothing when more objects would go (default: 50)",
     )
     _building_options(watching)
     watching.set_defaults(no_cache=False, strict=False, no_ping=False)
@@ -1221,29 +1218,17 @@ def build_parser() -> argparse.ArgumentParser:
         "Upload the last export to S3-compatible object storage: changed files only.",
         cmd_deploy,
     )
-    deploy.add_argument(
-        "--out",
-        type=Path,
-        default=Path("out"),
-        metavar="DIR",
-        help="the export to upload, written by feeds build (default: ./out)",
-    )
+    _out_option(deploy, "the export to upload, written by feeds build (default: ./out)")
     deploy.add_argument(
         "--to",
         required=True,
         metavar="s3://BUCKET[/PREFIX]",
         help="where: a bucket, and a prefix in it; credentials from the AWS environment",
     )
-    deploy.add_argument(
-        "--endpoint-url",
-        metavar="URL",
-        help="the S3 API's address, for stores other than AWS (default: AWS's)",
-    )
-    deploy.add_argument(
-        "--max-deletes",
-        type=count,
-        metavar="N",
-        help="stop, deleting nothing, when more objects would be deleted (default: 50)",
+    _store_options(
+        deploy,
+        endpoint_url="the S3 API's address, for stores other than AWS (default: AWS's)",
+        max_deletes="stop, deleting nothing, when more objects would be deleted (default: 50)",
     )
     deploy.add_argument(
         "--force", action="store_true", help="delete however many objects the export lost"

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import subprocess
+import sys
 import textwrap
 import time
+import urllib.parse
+import urllib.request
+import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,6 +26,11 @@ from feeds.content.directory import Loaded
 from feeds.model import Article, Content
 from feeds.outputs.i18n import Words, words_for
 from feeds.outputs.plan import Plan
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+
+    from feeds.state.database import State
 
 #: A moment after every published date of the fixtures and before the scheduled one.
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -209,6 +221,20 @@ def sample(tmp_path: Path) -> Path:
     return Path(shutil.copytree(REPO / "content", tmp_path / "content"))
 
 
+@pytest.fixture(scope="module")
+def sample_content() -> Content:
+    """The sample site (``content/``), loaded: for reading, never for editing."""
+    from feeds.content.directory import load_content
+
+    return load_content(REPO / "content")
+
+
+@pytest.fixture(scope="module")
+def sample_files(sample_content: Content) -> dict[str, bytes]:
+    """Every output of the sample site at :data:`NOW`, by path."""
+    return rendered(sample_content, NOW)
+
+
 def tree(root: Path, leave_out: Collection[str] = ()) -> dict[str, bytes]:
     """Every file under root by relative path, but those named in ``leave_out``
     and those in a folder named there."""
@@ -240,6 +266,50 @@ def clean(root: Path, tmp_path: Path, now: datetime = NOW) -> dict[str, bytes]:
     return site_files(out)
 
 
+#: The first story's date of a generated site (:func:`site`).
+START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+TAGS = ("Water", "Cities", "Climate", "Work")
+#: Sections of the stories (one in three has none).
+SECTIONS = ("Science", "Economy", None)
+AUTHORS = ("ana", "joao")
+
+
+def story(
+    title: str,
+    date: datetime,
+    tags: tuple[str, ...],
+    author: str,
+    extra: str = "",
+    section: str | None = None,
+) -> str:
+    listed = ", ".join(tags)
+    if section:
+        extra += f"section: {section}\n"
+    return (
+        f'---\ntitle: "{title}"\ndate: {date.isoformat()}\nauthors: [{author}]\n'
+        f"tags: [{listed}]\n{extra}---\n{title} happened, and this is the story of it.\n"
+    )
+
+
+def site(root: Path, count: int, feed_items: int = 5) -> Path:
+    """A site of ``count`` stories, one an hour, whose archive documents hold
+    ``feed_items`` each (pages hold 20)."""
+    write(
+        root,
+        "site.toml",
+        'title = "Wire"\ndescription = "A wire."\nbase_url = "https://wire.example.org/"\n'
+        f'language = "en"\ntimezone = "UTC"\nlicense = "CC-BY-4.0"\nfeed_items = {feed_items}\n',
+    )
+    for name in AUTHORS:
+        write(root, f"authors/{name}.md", f"---\nname: {name.title()}\n---\nWrites for the wire.\n")
+    for n in range(count):
+        tags = (TAGS[n % 4], TAGS[(n * 3 + 1) % 4])
+        date = START + timedelta(hours=n)
+        text = story(f"Story {n}", date, tags, AUTHORS[n % 2], section=SECTIONS[n % 3])
+        write(root, f"articles/s{n:03d}.md", text)
+    return root
+
+
 def generate(root: Path, count: int) -> Path:
     """A generated site of ``count`` articles (bench/corpus.py)."""
     import sys
@@ -258,6 +328,50 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# -- processes and polling --------------------------------------------------------
+
+#: The installed ``feeds`` command, next to this interpreter.
+FEEDS_COMMAND = str(Path(sys.executable).with_name("feeds"))
+
+
+def feeds_cli(env: dict[str, str], *args: str) -> str:
+    """What ``feeds ARGS`` prints, run as a user runs it; it must succeed
+    without a traceback."""
+    done = subprocess.run(
+        [FEEDS_COMMAND, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stdout
+
+
+def wait_for(what: Callable[[], Any], message: str = "", seconds: float = 40.0) -> Any:
+    """Poll for what must come, and return it: a positive mark, never a fixed sleep."""
+    deadline = time.monotonic() + seconds
+    while not (found := what()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {seconds} s in vain: {message}")
+        time.sleep(0.1)
+    return found
+
+
+def http_get(url: str) -> tuple[int, bytes]:
+    """The status and body of a GET, an error status as well."""
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def touch_later(path: Path) -> None:
+    """Give an edited file a new mtime even on a coarse-grained clock."""
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 10_000_000))
 
 
 def require(tool: str) -> None:
@@ -446,15 +560,33 @@ def _stop(server: subprocess.Popen[bytes]) -> float:
     return time.monotonic() - started
 
 
+@contextmanager
+def sample_served(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    site_toml: str | None = None,
+    log: bool = False,
+) -> Iterator[tuple[str, Path]]:
+    """A copy of the sample site under gunicorn on a free port, base_url
+    set to its address (or its site.toml replaced by ``site_toml``), in a
+    new folder named ``name``, its cache in another; with ``log``, the app's
+    log in ``gunicorn.log`` beside the content. Yields (base URL, content
+    directory)."""
+    port = free_port()
+    root = sample_copy(tmp_path_factory.mktemp(name), port)
+    if site_toml is not None:
+        (root / "site.toml").write_text(site_toml)
+    cache = tmp_path_factory.mktemp(f"{name}-cache") / "cache.sqlite"
+    with gunicorn(root, port, cache, log=root.parent / "gunicorn.log" if log else None) as base:
+        yield base, root
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The sample site under gunicorn, with base_url set to its address;
     started once per module. Yields (base URL, content directory)."""
-    port = free_port()
-    root = sample_copy(tmp_path_factory.mktemp("served"), port)
-    cache = tmp_path_factory.mktemp("served-cache") / "cache.sqlite"
-    with gunicorn(root, port, cache) as base:
-        yield base, root
+    with sample_served(tmp_path_factory, "served") as found:
+        yield found
 
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -525,11 +657,53 @@ def state_database(kind: str, folder: Path) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
+    """The state database opened in process, on SQLite and on PostgreSQL."""
+    from feeds.state.database import State
+
+    with state_database(request.param, tmp_path) as url:
+        opened = State(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        yield opened
+        opened.close()
+
+
 def state_env(url: str) -> dict[str, str]:
     """The environment that points the command line and the app at ``url``."""
     if url.startswith("sqlite:///"):
         return {"FEEDS_STATE": url.removeprefix("sqlite:///"), "FEEDS_DATABASE_URL": ""}
     return {"FEEDS_DATABASE_URL": url}
+
+
+# -- the IPTC's ninjs schema ---------------------------------------------------------
+
+
+def ninjs_schemas() -> Path:
+    """The folder of the IPTC's ninjs schemas ($FEEDS_NINJS_SCHEMAS)."""
+    return Path(os.environ.get("FEEDS_NINJS_SCHEMAS") or REPO.parent / "shared" / "ninjs")
+
+
+@pytest.fixture(scope="module")
+def validator() -> Draft202012Validator:
+    """The IPTC's ninjs 2.2 schema, with the format checker (``uri``,
+    ``date-time``: jsonschema's ``format-nongpl`` extra checks them)."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    schema_file = ninjs_schemas() / "ninjs-schema_2.2.json"
+    if not schema_file.is_file():
+        message = f"{schema_file} is missing (set FEEDS_NINJS_SCHEMAS to the IPTC schemas' folder)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def check_ninjs(validator: Draft202012Validator, found: dict[str, Any]) -> None:
+    """``found`` is valid ninjs: else the schema's every complaint, by path."""
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(found)]
+    assert not errors, errors
 
 
 # -- a WebSub hub ----------------------------------------------------------------
@@ -588,6 +762,112 @@ class Hub(Served):
 
     def pings(self, since: int = 0) -> Counter[str]:
         return Counter(self.published[since:])
+
+
+#: What the subscriber's hub signs each delivery with.
+SECRET = "a secret the hub signs with"
+
+
+class Subscriber(Served):
+    """flask-websub's subscriber: it checks each delivery's signature before
+    its listener hears of it."""
+
+    def __init__(self, folder: Path) -> None:
+        from flask import Flask, request
+        from flask_websub.subscriber import (
+            SQLite3SubscriberStorage,
+            SQLite3TempSubscriberStorage,
+        )
+        from flask_websub.subscriber import (
+            Subscriber as WebSubSubscriber,
+        )
+
+        port = free_port()
+        app = Flask("subscriber")
+        app.config["SERVER_NAME"] = f"127.0.0.1:{port}"
+        db = str(folder / "subscriber.db")
+        self.websub = WebSubSubscriber(
+            SQLite3SubscriberStorage(db), SQLite3TempSubscriberStorage(db)
+        )
+        app.register_blueprint(self.websub.build_blueprint(url_prefix="/callbacks"))
+        #: (topic, body, X-Hub-Signature) of each delivery whose signature is valid.
+        self.received: list[tuple[str, bytes, str]] = []
+
+        def listener(topic: str, callback_id: str, body: bytes) -> None:
+            self.received.append((topic, body, request.headers.get("X-Hub-Signature", "")))
+
+        self.websub.add_listener(listener)
+        super().__init__(app, port)
+
+    def subscribe(self, topic: str, hub: str) -> None:
+        """What ``Subscriber.subscribe`` does, with a secret: flask-websub
+        sends a secret only to an https hub, and this one is on loopback."""
+        from flask import url_for
+
+        callback_id = uuid.uuid4().hex
+        with self.app.app_context():
+            callback = url_for(
+                f"{self.websub.blueprint_name}.subscription_confirmation",
+                callback_id=callback_id,
+                _external=True,
+            )
+        self.websub.temp_storage[callback_id] = {
+            "mode": "subscribe",
+            "topic_url": topic,
+            "hub_url": hub,
+            "secret": SECRET,
+            "lease_seconds": None,
+            "timeout": 600,
+        }
+        form = {
+            "hub.callback": callback,
+            "hub.mode": "subscribe",
+            "hub.topic": topic,
+            "hub.secret": SECRET,
+        }
+        with urllib.request.urlopen(hub, urllib.parse.urlencode(form).encode()) as response:
+            assert response.status == 202
+        # The hub verified the intent within that request (Celery is eager).
+        assert self.websub.storage[callback_id]["topic_url"] == topic
+
+    def bodies(self, topic: str, since: int = 0) -> list[bytes]:
+        return [body for t, body, _ in self.received[since:] if t == topic]
+
+
+def signed(body: bytes, header: str) -> bool:
+    algorithm, _, signature = header.partition("=")
+    expected = hmac.new(SECRET.encode(), body, getattr(hashlib, algorithm)).hexdigest()
+    return hmac.compare_digest(signature, expected)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    found = Hub(tmp_path_factory.mktemp("hub"))
+    found.start()
+    yield found
+    found.stop()
+
+
+@pytest.fixture(scope="module")
+def subscriber(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Subscriber]:
+    found = Subscriber(tmp_path_factory.mktemp("subscriber"))
+    found.start()
+    yield found
+    found.stop()
+
+
+def with_hub(root: Path, hub: str) -> None:
+    site = root / "site.toml"
+    site.write_text(site.read_text(encoding="utf-8") + f'hub = "{hub}"\n', encoding="utf-8")
+
+
+def append(file: Path, text: str) -> None:
+    """An editor's edit, made now by this process's clock: under faketime the
+    kernel would stamp it with the real date, years before the articles
+    that clock makes public."""
+    file.write_text(file.read_text(encoding="utf-8") + f"\n{text}\n", encoding="utf-8")
+    now = time.time()
+    os.utime(file, (now, now))
 
 
 class PrivatePostgreSQL:

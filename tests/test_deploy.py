@@ -506,6 +506,14 @@ class Calls:
         self.counts[model.name] = self.counts.get(model.name, 0) + 1
 
 
+@pytest.fixture
+def out(sample: Path, tmp_path: Path) -> Path:
+    """The sample site built at NOW: the export a test deploys."""
+    built = tmp_path / "out"
+    build(sample, built, NOW)
+    return built
+
+
 def run(
     out: Path, target: Target, content: Path, store: Store, **options: Any
 ) -> tuple[Report, Calls]:
@@ -522,10 +530,8 @@ def run(
 
 @pytest.mark.slow  # SeaweedFS
 def test_first_deploy_uploads_every_file_with_its_headers(
-    store: Store, sample: Path, tmp_path: Path
+    store: Store, sample: Path, out: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "out"
-    build(sample, out, NOW)
     files = tree(out, NOT_UPLOADED)
     target = store.target("www")
     report, calls = run(out, target, sample, store)
@@ -557,9 +563,9 @@ def test_first_deploy_uploads_every_file_with_its_headers(
 
 
 @pytest.mark.slow  # SeaweedFS
-def test_an_edit_uploads_only_what_changed(store: Store, sample: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    build(sample, out, NOW)
+def test_an_edit_uploads_only_what_changed(
+    store: Store, sample: Path, out: Path, tmp_path: Path
+) -> None:
     target = store.target("edit")
     run(out, target, sample, store)
     article = sample / "articles/coral-nursery-cartagena.md"
@@ -618,10 +624,8 @@ def test_a_new_story_reads_only_the_files_it_changed(
 
 @pytest.mark.slow  # SeaweedFS
 def test_nothing_to_deploy_reads_no_file_of_the_export(
-    store: Store, sample: Path, tmp_path: Path
+    store: Store, sample: Path, out: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "out"
-    build(sample, out, NOW)
     target = store.target("idle")
     with opened(out) as reads:
         first, _ = run(out, target, sample, store)
@@ -669,10 +673,8 @@ def test_the_export_is_deployed_as_the_build_wrote_it(
 
 @pytest.mark.slow  # SeaweedFS
 def test_a_deleted_article_is_removed_from_the_bucket(
-    store: Store, sample: Path, tmp_path: Path
+    store: Store, sample: Path, out: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "out"
-    build(sample, out, NOW)
     target = store.target("removal")
     run(out, target, sample, store)
     (sample / "articles/opinion-bus-corridors.md").unlink()
@@ -690,10 +692,8 @@ def test_a_deleted_article_is_removed_from_the_bucket(
 
 @pytest.mark.slow  # SeaweedFS
 def test_max_deletes_stops_a_mass_deletion(
-    store: Store, sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Store, sample: Path, out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "out"
-    build(sample, out, NOW)
     target = store.target("mass")
     run(out, target, sample, store)
     for name in ("opinion-bus-corridors", "coral-nursery-cartagena", "mine-workers-heat-rules"):
@@ -714,10 +714,8 @@ def test_max_deletes_stops_a_mass_deletion(
 
 @pytest.mark.slow  # SeaweedFS
 def test_dry_run_prints_the_plan_and_changes_nothing(
-    store: Store, sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Store, sample: Path, out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "out"
-    build(sample, out, NOW)
     target = store.target("dry")
     run(out, target, sample, store)
     article = sample / "articles/coral-nursery-cartagena.md"
@@ -746,10 +744,8 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
 
 @pytest.mark.slow  # SeaweedFS
 def test_a_change_of_headers_alone_uploads_again_and_changes_nothing(
-    store: Store, sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Store, sample: Path, out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "out"
-    build(sample, out, NOW)
     target = store.target("headers")
     run(out, target, sample, store)
     toml = sample / "site.toml"
@@ -774,10 +770,8 @@ def test_a_change_of_headers_alone_uploads_again_and_changes_nothing(
 
 @pytest.mark.slow  # SeaweedFS
 def test_a_lost_manifest_costs_a_head_per_object_and_no_upload(
-    store: Store, sample: Path, tmp_path: Path
+    store: Store, sample: Path, out: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "out"
-    build(sample, out, NOW)
     target = store.target("lost")
     run(out, target, sample, store)
     s3 = store.client()
@@ -802,12 +796,10 @@ def test_a_lost_manifest_costs_a_head_per_object_and_no_upload(
 
 @pytest.mark.slow  # SeaweedFS
 def test_a_first_deploy_leaves_the_objects_it_did_not_write(
-    store: Store, sample: Path, tmp_path: Path
+    store: Store, sample: Path, out: Path, tmp_path: Path
 ) -> None:
     """Reported (issue 23 item 10): five objects under the prefix that no
     deploy wrote were deleted, exit 0, without --force."""
-    out = tmp_path / "out"
-    build(sample, out, NOW)
     target = store.target("beside")
     s3 = store.client()
     for path in FOREIGN:
@@ -826,13 +818,11 @@ def test_a_first_deploy_leaves_the_objects_it_did_not_write(
 
 @pytest.mark.slow  # SeaweedFS
 def test_objects_it_did_not_write_are_left_and_check_bucket_finds_changes(
-    store: Store, sample: Path, tmp_path: Path
+    store: Store, sample: Path, out: Path, tmp_path: Path
 ) -> None:
     """The bucket's manifest is the deploy's word on what it wrote: an object
     put there by someone else is not even listed; --check-bucket lists every
     object, and puts back one changed behind the deploy's back."""
-    out = tmp_path / "out"
-    build(sample, out, NOW)
     target = store.target("foreign")
     run(out, target, sample, store)
     s3 = store.client()
@@ -878,12 +868,11 @@ def test_the_bucket_over_http_serves_what_the_app_serves(
 def test_errors_are_one_line_without_a_traceback(
     store: Store,
     sample: Path,
+    out: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    out = tmp_path / "out"
-    build(sample, out, NOW)
     args = ["deploy", "--out", str(out), "--content", str(sample)]
 
     def error(*more: str) -> str:

@@ -13,64 +13,26 @@ show that what a new story costs does not grow with the archive.
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import clean, site_files, write
+from conftest import (
+    AUTHORS,
+    SECTIONS,
+    START,
+    TAGS,
+    clean,
+    site,
+    site_files,
+    story,
+    touch_later,
+    write,
+)
 from feeds.cache import Cache
 from feeds.publish.build import build
-
-START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-TAGS = ("Water", "Cities", "Climate", "Work")
-#: Sections of the stories (one in three has none).
-SECTIONS = ("Science", "Economy", None)
-AUTHORS = ("ana", "joao")
-
-
-def story(
-    title: str,
-    date: datetime,
-    tags: tuple[str, ...],
-    author: str,
-    extra: str = "",
-    section: str | None = None,
-) -> str:
-    listed = ", ".join(tags)
-    if section:
-        extra += f"section: {section}\n"
-    return (
-        f'---\ntitle: "{title}"\ndate: {date.isoformat()}\nauthors: [{author}]\n'
-        f"tags: [{listed}]\n{extra}---\n{title} happened, and this is the story of it.\n"
-    )
-
-
-def site(root: Path, count: int, feed_items: int = 5) -> Path:
-    """A site of ``count`` stories, one an hour, whose archive documents hold
-    ``feed_items`` each (pages hold 20)."""
-    write(
-        root,
-        "site.toml",
-        'title = "Wire"\ndescription = "A wire."\nbase_url = "https://wire.example.org/"\n'
-        f'language = "en"\ntimezone = "UTC"\nlicense = "CC-BY-4.0"\nfeed_items = {feed_items}\n',
-    )
-    for name in AUTHORS:
-        write(root, f"authors/{name}.md", f"---\nname: {name.title()}\n---\nWrites for the wire.\n")
-    for n in range(count):
-        tags = (TAGS[n % 4], TAGS[(n * 3 + 1) % 4])
-        date = START + timedelta(hours=n)
-        text = story(f"Story {n}", date, tags, AUTHORS[n % 2], section=SECTIONS[n % 3])
-        write(root, f"articles/s{n:03d}.md", text)
-    return root
-
-
-def touch_later(path: Path) -> None:
-    import os
-
-    info = path.stat()
-    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 10_000_000))
 
 
 class Wire:

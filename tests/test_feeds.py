@@ -30,16 +30,6 @@ MEDIA = "{http://search.yahoo.com/mrss/}"
 CC = "{http://backend.userland.com/creativeCommonsRssModule}"
 
 
-@pytest.fixture(scope="module")
-def sample() -> Content:
-    return load_content(REPO / "content")
-
-
-@pytest.fixture(scope="module")
-def files(sample: Content) -> dict[str, bytes]:
-    return rendered(sample, NOW)
-
-
 def all_listings() -> list[Listing]:
     return list(listings(load_content(REPO / "content"), NOW))
 
@@ -120,8 +110,8 @@ def attribution(article: Article) -> str:
     return words.html("This article was produced by %(producer)s.", producer=link)
 
 
-def test_listings_cover_the_site_every_public_tag_and_author(sample: Content) -> None:
-    paths = [listing.path for listing in listings(sample, NOW)]
+def test_listings_cover_the_site_every_public_tag_and_author(sample_content: Content) -> None:
+    paths = [listing.path for listing in listings(sample_content, NOW)]
     assert paths[0] == ""
     assert "tags/peru/" in paths and "tags/climate-change/" in paths
     assert "authors/ana-quispe/" in paths
@@ -131,17 +121,17 @@ def test_listings_cover_the_site_every_public_tag_and_author(sample: Content) ->
 
 @pytest.mark.parametrize("listing", LISTINGS, ids=IDS)
 def test_rss_matches_the_articles(
-    listing: Listing, sample: Content, files: dict[str, bytes]
+    listing: Listing, sample_content: Content, sample_files: dict[str, bytes]
 ) -> None:
-    site = sample.site
-    feed = parse(files[listing.path + "rss.xml"])
-    articles = expected_articles(sample, listing.path)
+    site = sample_content.site
+    feed = parse(sample_files[listing.path + "rss.xml"])
+    articles = expected_articles(sample_content, listing.path)
     assert feed.version == "rss20"
     assert feed.feed.title == listing.title
     assert feed.feed.link == listing.page_url(site)  # the page, never the feed
     self_links = [link.href for link in feed.feed.links if link.rel == "self"]
     assert self_links == [listing.feed_url(site, "rss")]
-    assert utc(feed.feed.updated) == feed_date(sample, listing.path)
+    assert utc(feed.feed.updated) == feed_date(sample_content, listing.path)
     assert [e.id for e in feed.entries] == [a.id for a in articles]
     for entry, article in zip(feed.entries, articles, strict=True):
         assert entry.title == article.title
@@ -149,7 +139,7 @@ def test_rss_matches_the_articles(
         assert entry.guidislink is (article.id == article.url)
         assert utc(entry.published) == article.date
         assert utc(entry.updated) == article.modified
-        assert entry.author == byline(article, words_of(article, sample))
+        assert entry.author == byline(article, words_of(article, sample_content))
         # Clients that read summary_detail (feedparser's) must see the summary,
         # never the lead image's caption; the full text is the one content.
         assert entry.summary == article.summary
@@ -173,11 +163,11 @@ def test_rss_matches_the_articles(
 
 @pytest.mark.parametrize("listing", LISTINGS, ids=IDS)
 def test_atom_matches_the_articles(
-    listing: Listing, sample: Content, files: dict[str, bytes]
+    listing: Listing, sample_content: Content, sample_files: dict[str, bytes]
 ) -> None:
-    site = sample.site
-    feed = parse(files[listing.path + "atom.xml"])
-    articles = expected_articles(sample, listing.path)
+    site = sample_content.site
+    feed = parse(sample_files[listing.path + "atom.xml"])
+    articles = expected_articles(sample_content, listing.path)
     assert feed.version == "atom10"
     assert feed.feed.title == listing.title
     links = {link.rel: link.href for link in feed.feed.links}
@@ -185,9 +175,9 @@ def test_atom_matches_the_articles(
     # A subscription feed leads to its newest sealed archive document (RFC 5005):
     # the sample has fewer stories than feed_items, so none is sealed yet
     # (tests/test_archives.py walks a site that has them).
-    assert len(sample.articles) < site.feed_items
+    assert len(sample_content.articles) < site.feed_items
     assert links == expected
-    assert utc(feed.feed.updated) == feed_date(sample, listing.path)
+    assert utc(feed.feed.updated) == feed_date(sample_content, listing.path)
     assert [e.id for e in feed.entries] == [a.id for a in articles]
     for entry, article in zip(feed.entries, articles, strict=True):
         assert entry.title == article.title
@@ -217,12 +207,12 @@ def test_atom_matches_the_articles(
 
 
 def test_feeds_carry_the_lead_image_caption_and_credit(
-    sample: Content, files: dict[str, bytes]
+    sample_content: Content, sample_files: dict[str, bytes]
 ) -> None:
-    rss = etree.fromstring(files["rss.xml"])
+    rss = etree.fromstring(sample_files["rss.xml"])
     checked = 0
     for item in rss.iter("item"):
-        article = next(a for a in sample.articles if a.id == item.findtext("guid"))
+        article = next(a for a in sample_content.articles if a.id == item.findtext("guid"))
         media = item.find(f"{MEDIA}content")
         if shared_image(article) is None:
             assert media is None
@@ -239,10 +229,10 @@ def test_feeds_carry_the_lead_image_caption_and_credit(
     assert checked >= 5
 
 
-def test_licences_in_rss(sample: Content, files: dict[str, bytes]) -> None:
-    rss = etree.fromstring(files["rss.xml"])
+def test_licences_in_rss(sample_content: Content, sample_files: dict[str, bytes]) -> None:
+    rss = etree.fromstring(sample_files["rss.xml"])
     for item in rss.iter("item"):
-        article = next(a for a in sample.articles if a.id == item.findtext("guid"))
+        article = next(a for a in sample_content.articles if a.id == item.findtext("guid"))
         licence = item.findtext(f"{CC}license")
         if article.license.id == "all-rights-reserved":
             assert licence is None
@@ -250,28 +240,30 @@ def test_licences_in_rss(sample: Content, files: dict[str, bytes]) -> None:
             assert licence == article.license.url
 
 
-def test_no_rss_author_element_ever(files: dict[str, bytes]) -> None:
-    for path, data in files.items():
+def test_no_rss_author_element_ever(sample_files: dict[str, bytes]) -> None:
+    for path, data in sample_files.items():
         if path.endswith("rss.xml"):
             assert not list(etree.fromstring(data).iter("author")), path
 
 
-def test_every_author_is_in_the_byline(sample: Content, files: dict[str, bytes]) -> None:
-    feed = parse(files["rss.xml"])
+def test_every_author_is_in_the_byline(
+    sample_content: Content, sample_files: dict[str, bytes]
+) -> None:
+    feed = parse(sample_files["rss.xml"])
     three = next(e for e in feed.entries if e.author.count(",") == 1)
     assert three.author == "Lucía Mamani, Tomás Ferreira and Ana Quispe"
 
 
-def test_private_email_never_published(files: dict[str, bytes]) -> None:
-    for path, data in files.items():
+def test_private_email_never_published(sample_files: dict[str, bytes]) -> None:
+    for path, data in sample_files.items():
         assert b"ana.quispe@" not in data, path
 
 
 def test_article_language_is_marked_where_it_differs(
-    sample: Content, files: dict[str, bytes]
+    sample_content: Content, sample_files: dict[str, bytes]
 ) -> None:
-    spanish = next(a for a in sample.articles if a.language == "es")
-    atom = etree.fromstring(files["atom.xml"])
+    spanish = next(a for a in sample_content.articles if a.language == "es")
+    atom = etree.fromstring(sample_files["atom.xml"])
     langs = {
         entry.findtext(f"{ATOM}id"): entry.get("{http://www.w3.org/XML/1998/namespace}lang")
         for entry in atom.iter(f"{ATOM}entry")
@@ -279,18 +271,18 @@ def test_article_language_is_marked_where_it_differs(
     assert langs.pop(spanish.id) == "es"
     assert set(langs.values()) == {None}
     assert atom.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
-    items = json.loads(files["feed.json"])["items"]
+    items = json.loads(sample_files["feed.json"])["items"]
     assert [i.get("language") for i in items if i["id"] == spanish.id] == ["es"]
     assert all("language" not in i for i in items if i["id"] != spanish.id)
-    rss = parse(files["rss.xml"])
+    rss = parse(sample_files["rss.xml"])
     assert [e.get("language") for e in rss.entries if e.id == spanish.id] == ["es"]
 
 
-def test_every_feed_opens_with_the_way_to_the_feeds_page(files: dict[str, bytes]) -> None:
+def test_every_feed_opens_with_the_way_to_the_feeds_page(sample_files: dict[str, bytes]) -> None:
     """No browser applied the XSL stylesheet the feeds named (Chromium shows
     them as text, Firefox saves them): they open with a comment saying where
     people learn to follow them, in the site's language."""
-    for path, data in files.items():
+    for path, data in sample_files.items():
         if path.endswith(("rss.xml", "atom.xml")):
             etree.fromstring(data)
             assert data.startswith(
@@ -307,17 +299,17 @@ def is_rfc3339(text: str) -> bool:
 
 @pytest.mark.parametrize("listing", LISTINGS, ids=IDS)
 def test_json_feed_follows_the_spec(
-    listing: Listing, sample: Content, files: dict[str, bytes]
+    listing: Listing, sample_content: Content, sample_files: dict[str, bytes]
 ) -> None:
-    site = sample.site
-    feed = json.loads(files[listing.path + "feed.json"])
+    site = sample_content.site
+    feed = json.loads(sample_files[listing.path + "feed.json"])
     assert feed["version"] == "https://jsonfeed.org/version/1.1"
     assert isinstance(feed["title"], str) and feed["title"] == listing.title
     assert feed["home_page_url"] == listing.page_url(site)
     assert feed["feed_url"] == listing.feed_url(site, "json")
     assert isinstance(feed["items"], list)
     assert "author" not in feed  # 1.0's singular field is deprecated in 1.1
-    articles = expected_articles(sample, listing.path)
+    articles = expected_articles(sample_content, listing.path)
     assert [item["id"] for item in feed["items"]] == [a.id for a in articles]
     for item, article in zip(feed["items"], articles, strict=True):
         assert isinstance(item["id"], str)
@@ -348,7 +340,7 @@ def test_json_feed_follows_the_spec(
             assert item["_image"]["credit"] == article.image.credit
 
 
-def test_opml_lists_every_feed(sample: Content, files: dict[str, bytes]) -> None:
+def test_opml_lists_every_feed(sample_content: Content, sample_files: dict[str, bytes]) -> None:
     """One feed per listing, in RSS (newsboat -i subscribed to every format).
     /feeds.opml holds them all, the groups nested; the list /feeds/ offers
     first holds the site's feed and the withdrawals' (not the updates':
@@ -356,23 +348,23 @@ def test_opml_lists_every_feed(sample: Content, files: dict[str, bytes]) -> None
     are lists of their own, each one nested group, tags most used first: a
     reader imports every feed of a list, and a story is in the site's feed
     and in each of its tags' and authors'."""
-    base = sample.site.base_url
-    every = listings(sample, NOW)
+    base = sample_content.site.base_url
+    every = listings(sample_content, NOW)
     tags = sorted((x for x in every if x.kind == "tag"), key=lambda x: (-len(x.slots), x.path))
     authors = [x for x in every if x.kind == "author"]
     sections = [x for x in every if x.kind == "section"]
     # The list of every feed: one per listing (DESIGN), the groups nested.
-    found = etree.fromstring(files["feeds.opml"]).findall("body/outline")
+    found = etree.fromstring(sample_files["feeds.opml"]).findall("body/outline")
     top = [o.get("xmlUrl") for o in found if o.get("xmlUrl")]
     assert top == [base + "rss.xml", base + "updates/rss.xml", base + "withdrawals/rss.xml"]
     nested = {o.get("text"): [x.get("xmlUrl") for x in o] for o in found if not o.get("xmlUrl")}
     assert nested == {
-        heading: [x.feed_url(sample.site, "rss") for x in group]
+        heading: [x.feed_url(sample_content.site, "rss") for x in group]
         for heading, group in (("Tags", tags), ("Authors", authors), ("Sections", sections))
         if group
     }
     # The list /feeds/ offers first: the site's feed and the withdrawals'.
-    outlines = etree.fromstring(files["feeds/site.opml"]).findall("body/outline")
+    outlines = etree.fromstring(sample_files["feeds/site.opml"]).findall("body/outline")
     assert [o.get("xmlUrl") for o in outlines] == [base + "rss.xml", base + "withdrawals/rss.xml"]
     assert {o.get("type") for o in outlines} == {"rss"}
     assert all(o.get("htmlUrl") and o.get("title") for o in outlines)
@@ -380,43 +372,47 @@ def test_opml_lists_every_feed(sample: Content, files: dict[str, bytes]) -> None
         ("feeds/tags.opml", "Tags", tags),
         ("feeds/authors.opml", "Authors", authors),
     ):
-        (nest,) = etree.fromstring(files[path]).findall("body/outline")
+        (nest,) = etree.fromstring(sample_files[path]).findall("body/outline")
         assert nest.get("text") == heading and nest.get("xmlUrl") is None
-        assert [o.get("xmlUrl") for o in nest] == [x.feed_url(sample.site, "rss") for x in group]
+        assert [o.get("xmlUrl") for o in nest] == [
+            x.feed_url(sample_content.site, "rss") for x in group
+        ]
         assert {o.get("type") for o in nest} == {"rss"}
     assert len({len(x.slots) for x in tags}) > 1  # (the order is by use, not by name)
 
 
-def test_feeds_are_capped_newest_first(sample: Content) -> None:
+def test_feeds_are_capped_newest_first(sample_content: Content) -> None:
     from dataclasses import replace
 
-    small = replace(sample, site=replace(sample.site, feed_items=3))
+    small = replace(sample_content, site=replace(sample_content.site, feed_items=3))
     files = rendered(small, NOW)
-    public = sorted((a for a in sample.articles if is_public(a, NOW)), key=lambda a: a.date)
+    public = sorted((a for a in sample_content.articles if is_public(a, NOW)), key=lambda a: a.date)
     newest3 = [a.id for a in reversed(public[-3:])]
     assert [e.id for e in parse(files["rss.xml"]).entries] == newest3
     assert [e.id for e in parse(files["atom.xml"]).entries] == newest3
     assert [i["id"] for i in json.loads(files["feed.json"])["items"]] == newest3
 
 
-def test_scheduled_article_appears_when_its_time_comes(sample: Content) -> None:
-    scheduled = next(a for a in sample.articles if not a.draft and a.date > NOW)
-    before = rendered(sample, scheduled.date.replace(second=0) - (scheduled.date - NOW) / 2)
-    after = rendered(sample, scheduled.date)
+def test_scheduled_article_appears_when_its_time_comes(sample_content: Content) -> None:
+    scheduled = next(a for a in sample_content.articles if not a.draft and a.date > NOW)
+    before = rendered(sample_content, scheduled.date.replace(second=0) - (scheduled.date - NOW) / 2)
+    after = rendered(sample_content, scheduled.date)
     assert scheduled.id.encode() not in before["rss.xml"]
     assert parse(after["rss.xml"]).entries[0].id == scheduled.id
     assert "tags/tariffs/rss.xml" in after and "tags/tariffs/rss.xml" not in before
 
 
-def hidden(sample: Content) -> list[Article]:
+def hidden(sample_content: Content) -> list[Article]:
     """The drafts and the scheduled articles (a withdrawn one leaves a tombstone)."""
-    return [a for a in sample.articles if not is_public(a, NOW) and a.withdrawn is None]
+    return [a for a in sample_content.articles if not is_public(a, NOW) and a.withdrawn is None]
 
 
-def test_no_trace_of_drafts_or_scheduled_articles(sample: Content, files: dict[str, bytes]) -> None:
-    secrets = hidden(sample)
+def test_no_trace_of_drafts_or_scheduled_articles(
+    sample_content: Content, sample_files: dict[str, bytes]
+) -> None:
+    secrets = hidden(sample_content)
     assert len(secrets) == 2
-    for path, data in files.items():
+    for path, data in sample_files.items():
         if path.endswith(".ico"):
             continue
         text = data.decode("utf-8")
@@ -427,7 +423,7 @@ def test_no_trace_of_drafts_or_scheduled_articles(sample: Content, files: dict[s
             assert tag not in path and f"/tags/{tag}/" not in text, (path, tag)
 
 
-def test_rights_year_is_the_same_in_atom_and_the_footer(sample: Content) -> None:
+def test_rights_year_is_the_same_in_atom_and_the_footer(sample_content: Content) -> None:
     from dataclasses import replace
 
     from feeds.licenses import LICENSES
@@ -435,25 +431,25 @@ def test_rights_year_is_the_same_in_atom_and_the_footer(sample: Content) -> None
     # 20:00 on New Year's Eve in Lima is already the next year in UTC.
     eve = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
     article = replace(
-        sample.articles[0],
+        sample_content.articles[0],
         date=eve,
         updated=None,
         draft=False,
         license=LICENSES["all-rights-reserved"],
     )
-    files = rendered(replace(sample, articles=(article,)), NOW)
+    files = rendered(replace(sample_content, articles=(article,)), NOW)
     entry = etree.fromstring(files["atom.xml"]).find(f"{ATOM}entry")
-    notice = words_of(article, sample)(
+    notice = words_of(article, sample_content)(
         "© %(year)s %(producer)s. All rights reserved.", year=2025, producer=article.producer
     )
     assert entry.findtext(f"{ATOM}rights") == notice
     assert notice in entry.findtext(f"{ATOM}content")
 
 
-def test_a_tag_is_named_as_public_articles_write_it(sample: Content) -> None:
+def test_a_tag_is_named_as_public_articles_write_it(sample_content: Content) -> None:
     from feeds.content.validate import unify_tags
 
-    public = next(a for a in sample.articles if is_public(a, NOW) and a.tags)
+    public = next(a for a in sample_content.articles if is_public(a, NOW) and a.tags)
     tag = public.tags[0]
     shouting = replace_tags(public, tag.name.upper(), draft=True, path="articles/zz.md")
     unified = unify_tags([shouting, public])
@@ -488,7 +484,7 @@ def test_a_summary_holds_only_what_readers_see_of_the_body(content: Path) -> Non
         assert summary == "An inline script and an image ."
 
 
-def test_each_tag_of_an_entry_costs_the_same(sample: Content) -> None:
+def test_each_tag_of_an_entry_costs_the_same(sample_content: Content) -> None:
     """feedgen rebuilds an entry's RSS categories on every call that adds one,
     so an entry cost the square of its tags in each of its feeds (10,000 tags:
     rss.xml and atom.xml took 47 s; validation caps real articles at 50)."""
@@ -499,10 +495,10 @@ def test_each_tag_of_an_entry_costs_the_same(sample: Content) -> None:
     from feeds.model import Tag
     from feeds.outputs.plan import Plan
 
-    article = next(a for a in sample.articles if is_public(a, NOW))
+    article = next(a for a in sample_content.articles if is_public(a, NOW))
     many = tuple(Tag(f"Tag {n}", f"tag-{n}") for n in range(10_000))
-    articles = tuple(replace(a, tags=many) if a is article else a for a in sample.articles)
-    plan = Plan(Loaded(replace(sample, articles=articles)), NOW)
+    articles = tuple(replace(a, tags=many) if a is article else a for a in sample_content.articles)
+    plan = Plan(Loaded(replace(sample_content, articles=articles)), NOW)
     started = time.perf_counter()
     rss, atom = plan.render("rss.xml"), plan.render("atom.xml")
     assert time.perf_counter() - started < 10  # far above the 0.2 s it takes
@@ -518,16 +514,16 @@ def test_each_tag_of_an_entry_costs_the_same(sample: Content) -> None:
 
 
 def test_a_section_that_is_also_a_tag_is_one_category(
-    sample: Content, files: dict[str, bytes]
+    sample_content: Content, sample_files: dict[str, bytes]
 ) -> None:
     """The coral story's section and one of its tags are both "Science": feed
     readers showed it twice."""
-    coral = next(a for a in sample.articles if a.slug == "coral-nursery-cartagena")
+    coral = next(a for a in sample_content.articles if a.slug == "coral-nursery-cartagena")
     assert coral.section == "Science" and "Science" in [t.name for t in coral.tags]
     for name in ("rss.xml", "atom.xml"):
-        entry = next(e for e in parse(files[name]).entries if e.id == coral.id)
+        entry = next(e for e in parse(sample_files[name]).entries if e.id == coral.id)
         terms = [t.term for t in entry.tags]
         assert terms.count("Science") == 1, name
         assert sorted(terms) == sorted(t.name for t in coral.tags), name
-    item = next(i for i in json.loads(files["feed.json"])["items"] if i["id"] == coral.id)
+    item = next(i for i in json.loads(sample_files["feed.json"])["items"] if i["id"] == coral.id)
     assert item["tags"].count("Science") == 1

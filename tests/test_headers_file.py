@@ -17,7 +17,6 @@ rules, no two rules that match one file may give the same header.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -104,11 +103,6 @@ def expected(plan: Plan) -> dict[str, dict[str, str]]:
         file = f"images/{name}"
         found[headers.url_path(file, site)] = dict(headers.headers(file, site))
     return found
-
-
-@pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(REPO / "content", tmp_path / "content"))
 
 
 def with_hub(root: Path, base_url: str = "https://wire.example.org/") -> None:

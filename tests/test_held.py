@@ -10,8 +10,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import NOW, free_port, gunicorn, sample_copy, write
+from conftest import NOW, http_get, sample_served, write
 from feeds.cache import Cache
 from feeds.cli import main
 from feeds.publish.build import build
@@ -84,11 +82,6 @@ def feeds(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
-
-
-@pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(REPO / "content", tmp_path / "content"))
 
 
 # ---------------------------------------------------------------- feeds build
@@ -411,38 +404,26 @@ def test_the_preview_banner_lists_the_held_back_file(sample: Path) -> None:
 def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
     """The sample site under gunicorn, two workers, started once for the module;
     yields its base URL, content directory and log."""
-    port = free_port()
-    root = sample_copy(tmp_path_factory.mktemp("held"), port)
-    cache = tmp_path_factory.mktemp("held-cache") / "cache.sqlite"
-    log = root.parent / "gunicorn.log"
-    with gunicorn(root, port, cache, log=log) as base:
-        yield base, root, log
-
-
-def fetch(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
+    with sample_served(tmp_path_factory, "held", log=True) as (base, root):
+        yield base, root, root.parent / "gunicorn.log"
 
 
 @pytest.mark.slow  # gunicorn
 def test_two_workers_publish_around_a_broken_story(workers: tuple[str, Path, Path]) -> None:
     base, root, log = workers
     glacier = base + "articles/glacier-retreat-cordillera-blanca/"
-    status, good = fetch(glacier)
-    assert status == 200 and fetch(base + "articles/opinion-bus-corridors/")[0] == 200
+    status, good = http_get(glacier)
+    assert status == 200 and http_get(base + "articles/opinion-bus-corridors/")[0] == 200
     three_changes(root)
 
     def served() -> bool:
         """Every check right, 20 times in a row: both workers take requests."""
         for _ in range(20):
-            fresh = fetch(base + "articles/night-buses-return/")
-            gone = fetch(base + "articles/opinion-bus-corridors/")
+            fresh = http_get(base + "articles/night-buses-return/")
+            gone = http_get(base + "articles/opinion-bus-corridors/")
             if fresh[0] != 200 or gone[0] != 410 or REASON.encode() not in gone[1]:
                 return False
-            if fetch(glacier) != (200, good):
+            if http_get(glacier) != (200, good):
                 return False
         return True
 

@@ -26,9 +26,19 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from test_websub import Subscriber, append, wait_for, with_hub
 
-from conftest import Hub, free_port, gunicorn, require, sample_copy, start_varnish
+from conftest import (
+    Hub,
+    Subscriber,
+    append,
+    free_port,
+    gunicorn,
+    require,
+    sample_copy,
+    start_varnish,
+    wait_for,
+    with_hub,
+)
 from feeds.state.database import State
 
 #: Varnish, gunicorn, the hub and a subscriber on loopback.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -11,15 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW, clean, generate, site_files, write
+from conftest import NOW, clean, generate, site_files, touch_later, write
 from feeds.cache import Cache
 from feeds.publish.build import build
-
-
-def touch_later(path: Path) -> None:
-    """Give an edited file a new mtime even on a coarse-grained clock."""
-    info = path.stat()
-    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 10_000_000))
 
 
 def edit_title(root: Path) -> None:

@@ -11,7 +11,6 @@ machine and fail in CI.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,9 +22,9 @@ import yaml
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 
-from conftest import ANA, NOW, PNG, REPO, SITE_TOML, write
+from conftest import ANA, NOW, PNG, REPO, SITE_TOML, check_ninjs, write
 from feeds import urls
 from feeds.content.directory import Loaded, load_content
 from feeds.errors import ContentError
@@ -38,41 +37,6 @@ from webapp import create_app
 WITHDRAWN = "arequipa-well-study"  # withdrawn on 2026-11-21
 SCHEDULED = "water-tariff-reform-preview"  # dated 2027-03-01
 WITHHELD = "interview-water-rights-lawyer"  # republish: false
-
-
-def schema_folder() -> Path:
-    return Path(os.environ.get("FEEDS_NINJS_SCHEMAS") or REPO.parent / "shared" / "ninjs")
-
-
-@pytest.fixture(scope="module")
-def validator() -> Draft202012Validator:
-    """The IPTC's ninjs 2.2 schema, with the format checker (``uri``,
-    ``date-time``: jsonschema's ``format-nongpl`` extra checks them)."""
-    schema_file = schema_folder() / "ninjs-schema_2.2.json"
-    if not schema_file.is_file():
-        message = f"{schema_file} is missing (set FEEDS_NINJS_SCHEMAS to the IPTC schemas' folder)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    schema = json.loads(schema_file.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=FormatChecker())
-
-
-def check(validator: Draft202012Validator, found: dict[str, Any]) -> None:
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(found)]
-    assert not errors, errors
-
-
-@pytest.fixture(scope="module")
-def sample() -> Content:
-    return load_content(REPO / "content")
-
-
-@pytest.fixture(scope="module")
-def files(sample: Content) -> dict[str, bytes]:
-    plan = Plan(Loaded(sample), NOW)
-    return {path: plan.render(path) for path in plan.paths()}
 
 
 def by_slug(content: Content, slug: str) -> Article:
@@ -88,78 +52,88 @@ def test_the_format_checker_really_checks_uris_and_dates(validator: Draft202012V
     assert list(validator.iter_errors({"uri": "x:y", "unknown": 1}))  # no extension keys
 
 
-def test_every_sample_item_is_valid(validator: Draft202012Validator, sample: Content) -> None:
+def test_every_sample_item_is_valid(
+    validator: Draft202012Validator, sample_content: Content
+) -> None:
     """Every article that may be republished, at every moment that matters,
     public and for partners."""
     checked = 0
-    for article in sample.articles:
+    for article in sample_content.articles:
         if not article.republish:
             with pytest.raises(NotRepublishable):
-                item(article, sample.site, NOW)
+                item(article, sample_content.site, NOW)
             continue
         moments = [NOW, article.date, article.date - timedelta(days=1)]
         if article.withdrawn:
             moments.append(article.withdrawn.date)
         for moment in moments:
             for partner in (False, True):
-                check(validator, item(article, sample.site, moment, partner=partner))
+                check_ninjs(validator, item(article, sample_content.site, moment, partner=partner))
                 checked += 1
     assert checked >= 60
 
 
 def test_the_export_has_an_item_for_each_article_that_may_be_republished(
-    validator: Draft202012Validator, sample: Content, files: dict[str, bytes]
+    validator: Draft202012Validator, sample_content: Content, sample_files: dict[str, bytes]
 ) -> None:
     # The test's own reading of the front matter: neither draft nor scheduled,
     # and republish not false.
-    expected = {a.slug for a in sample.articles if a.republish and not a.draft and a.date <= NOW}
+    expected = {
+        a.slug for a in sample_content.articles if a.republish and not a.draft and a.date <= NOW
+    }
     assert WITHHELD not in expected and SCHEDULED not in expected
     found = {
         path.split("/")[1]: json.loads(data)
-        for path, data in files.items()
+        for path, data in sample_files.items()
         if path.endswith("/ninjs.json")
     }
     assert set(found) == expected and len(found) == 9
     for slug, found_item in found.items():
-        check(validator, found_item)
+        check_ninjs(validator, found_item)
         assert found_item["pubstatus"] == ("canceled" if slug == WITHDRAWN else "usable")
         assert "embargoed" not in found_item
 
 
 def test_a_withdrawn_article_is_canceled_with_its_reason_and_no_text(
-    sample: Content, files: dict[str, bytes]
+    sample_content: Content, sample_files: dict[str, bytes]
 ) -> None:
-    found = json.loads(files[urls.ninjs(WITHDRAWN)])
-    article = by_slug(sample, WITHDRAWN)
+    found = json.loads(sample_files[urls.ninjs(WITHDRAWN)])
+    article = by_slug(sample_content, WITHDRAWN)
     assert article.withdrawn is not None
     assert found["pubstatus"] == "canceled" and found["uri"] == article.id
     assert article.withdrawn.reason in found["ednote"]
     assert found["versioncreated"] == rfc3339(article.withdrawn.date)
     assert not {"bodies", "descriptions", "associations"} & set(found)
     # Before its withdrawal, the same article was usable, with its text.
-    before = item(article, sample.site, article.withdrawn.date - timedelta(seconds=1))
+    before = item(article, sample_content.site, article.withdrawn.date - timedelta(seconds=1))
     assert before["pubstatus"] == "usable" and before["bodies"][0]["value"]
 
 
-def test_partners_get_an_embargoed_item_before_its_time(sample: Content) -> None:
-    article = by_slug(sample, SCHEDULED)
+def test_partners_get_an_embargoed_item_before_its_time(sample_content: Content) -> None:
+    article = by_slug(sample_content, SCHEDULED)
     early = article.date - timedelta(days=2)
-    found = item(article, sample.site, early, partner=True)
+    found = item(article, sample_content.site, early, partner=True)
     assert found["embargoed"] == rfc3339(article.date)
     assert found["ednote"].startswith("EMBARGOED until ")
     assert found["bodies"][0]["value"].startswith('<p class="embargo">')
-    assert "embargoed" not in item(article, sample.site, article.date, partner=True)
-    assert "embargoed" not in item(article, sample.site, early)  # (the public never sees it)
+    assert "embargoed" not in item(article, sample_content.site, article.date, partner=True)
+    assert "embargoed" not in item(
+        article, sample_content.site, early
+    )  # (the public never sees it)
 
 
-def test_item_bytes_are_the_same_every_time(sample: Content, files: dict[str, bytes]) -> None:
+def test_item_bytes_are_the_same_every_time(
+    sample_content: Content, sample_files: dict[str, bytes]
+) -> None:
     again = Plan(Loaded(load_content(REPO / "content")), NOW + timedelta(hours=1))
-    for path, data in files.items():
+    for path, data in sample_files.items():
         if path.endswith("/ninjs.json"):
             assert again.render(path) == data
-    article = by_slug(sample, "lima-reservoirs-dry-season")
-    assert item_bytes(article, sample.site, NOW) == item_bytes(article, sample.site, NOW)
-    assert item_bytes(article, sample.site, NOW) == files[urls.ninjs(article.slug)]
+    article = by_slug(sample_content, "lima-reservoirs-dry-season")
+    assert item_bytes(article, sample_content.site, NOW) == item_bytes(
+        article, sample_content.site, NOW
+    )
+    assert item_bytes(article, sample_content.site, NOW) == sample_files[urls.ninjs(article.slug)]
 
 
 def rfc3339(moment: datetime) -> str:
@@ -172,18 +146,18 @@ def utc(parsed: Any) -> str:
 
 
 def test_the_feeds_and_ninjs_agree_on_id_dates_byline_and_rights(
-    sample: Content, files: dict[str, bytes]
+    sample_content: Content, sample_files: dict[str, bytes]
 ) -> None:
     """What RSS, Atom and JSON Feed (read by feedparser and json) say of each
     story, and what its ninjs item says."""
     items = {
         json.loads(data)["uri"]: json.loads(data)
-        for path, data in files.items()
+        for path, data in sample_files.items()
         if path.endswith("/ninjs.json")
     }
-    rss = feedparser.parse(files["rss.xml"])
-    atom = feedparser.parse(files["atom.xml"])
-    feed = json.loads(files["feed.json"])
+    rss = feedparser.parse(sample_files["rss.xml"])
+    atom = feedparser.parse(sample_files["atom.xml"])
+    feed = json.loads(sample_files["feed.json"])
     assert rss.bozo == 0 and atom.bozo == 0
     compared = 0
     for entry in rss.entries:
@@ -193,7 +167,7 @@ def test_the_feeds_and_ninjs_agree_on_id_dates_byline_and_rights(
         assert ninjs["firstcreated"] == utc(entry.published_parsed)
         assert ninjs["versioncreated"] == utc(entry.updated_parsed)  # dcterms:modified
         assert ninjs["by"] == entry.author  # dc:creator: the whole byline
-        article = next(a for a in sample.articles if a.id == entry.id)
+        article = next(a for a in sample_content.articles if a.id == entry.id)
         cc = article.license.url if article.license.is_creative_commons else None
         assert ninjs.get("rightsinfo", {}).get("linkedrights") == cc
         compared += 1
@@ -232,13 +206,13 @@ def client(tmp_path: Path) -> FlaskClient:
     ).test_client()
 
 
-def test_the_app_serves_items_as_json(client: FlaskClient, files: dict[str, bytes]) -> None:
+def test_the_app_serves_items_as_json(client: FlaskClient, sample_files: dict[str, bytes]) -> None:
     for slug in ("lima-reservoirs-dry-season", WITHDRAWN):
         response = client.get(f"/articles/{slug}/ninjs.json")
         assert response.status_code == 200, slug
         assert response.headers["Content-Type"] == "application/json"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.get_data() == files[urls.ninjs(slug)]
+        assert response.get_data() == sample_files[urls.ninjs(slug)]
         etag = response.headers["ETag"]
         again = client.get(f"/articles/{slug}/ninjs.json", headers={"If-None-Match": etag})
         assert again.status_code == 304
@@ -363,7 +337,7 @@ def test_generated_articles_give_valid_items(
             moments.append(article.withdrawn.date)
         for moment in moments:
             for partner in (False, True):
-                check(validator, item(article, content.site, moment, partner=partner))
+                check_ninjs(validator, item(article, content.site, moment, partner=partner))
         loaded.append(True)
 
     run()
@@ -378,6 +352,6 @@ def test_an_id_that_is_no_strict_uri_keeps_its_spelling_beside_it(
     site = load_content(content)
     (article,) = site.articles
     found = item(article, site.site, NOW)
-    check(validator, found)
+    check_ninjs(validator, found)
     assert found["uri"] == "urn:x:a%C3%B1o%7C1"
     assert found["altids"] == [{"role": "id", "value": "urn:x:año|1"}]

@@ -7,13 +7,13 @@ each record and each send is a call the test makes at a moment it chooses.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from conftest import NOW, state_database
+from conftest import NOW
 from feeds.content.directory import load
 from feeds.outputs.plan import Plan
 from feeds.publish import cdn, notify
@@ -22,14 +22,6 @@ from feeds.state.database import State
 HUB = "http://127.0.0.1:9/hub"
 PURGE = "http://127.0.0.1:9/"
 SITE = "https://wire.example.org/"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
-def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
-    with state_database(request.param, tmp_path) as url:
-        opened = State(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        yield opened
-        opened.close()
 
 
 class World:

@@ -14,7 +14,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -22,15 +21,21 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from conftest import PrivatePostgreSQL, free_port, gunicorn, sample_copy, state_env
+from conftest import (
+    FEEDS_COMMAND,
+    PrivatePostgreSQL,
+    free_port,
+    gunicorn,
+    sample_copy,
+    state_env,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
-FEEDS = str(Path(sys.executable).with_name("feeds"))
 #: What "at once" means for a request that needs no database: far under the
 #: state database's 5 s timeout, which a request that waited for it takes.
 AT_ONCE = 3.0
@@ -60,7 +65,7 @@ def bearer(token: str) -> str:
 
 def partner_token(env: dict[str, str]) -> str:
     done = subprocess.run(
-        [FEEDS, "partner", "add", "La Prensa"],
+        [FEEDS_COMMAND, "partner", "add", "La Prensa"],
         env=env,
         capture_output=True,
         text=True,
@@ -104,13 +109,14 @@ def locked(database: Path) -> Iterator[sqlite3.Connection]:
         holder.close()
 
 
-def until(what: Any, seconds: float = 30.0) -> Any:
-    """Poll for what must come: a positive mark, never a fixed sleep."""
-    deadline = time.monotonic() + seconds
-    while not (found := what()):
-        assert time.monotonic() < deadline, f"waited {seconds} s in vain"
-        time.sleep(0.1)
-    return found
+def with_partner(folder: Path) -> tuple[int, Path, Path, str]:
+    """The site for a free port, with a SQLite state database in ``folder``
+    and one partner, La Prensa: (the port, the content, the database, its token)."""
+    port = free_port()
+    root = site(folder, port)
+    database = folder / "state" / "feeds.db"
+    env = {**os.environ, **state_env(f"sqlite:///{database}"), "FEEDS_CONTENT": str(root)}
+    return port, root, database, partner_token(env)
 
 
 def no_worker_killed(log: Path) -> None:
@@ -143,11 +149,7 @@ def public_and_refused_at_once(base: str, token: str) -> None:
 
 
 def test_a_locked_sqlite_gives_503_to_tokens_and_holds_nothing_else(tmp_path: Path) -> None:
-    port = free_port()
-    root = site(tmp_path, port)
-    database = tmp_path / "state" / "feeds.db"
-    env = {**os.environ, **state_env(f"sqlite:///{database}"), "FEEDS_CONTENT": str(root)}
-    token = partner_token(env)
+    port, root, database, token = with_partner(tmp_path)
     log = tmp_path / "app.log"
     # Locked before the app starts: with a state database there, its workers
     # use it from the start (the partners' stream), and a journal mode can
@@ -172,11 +174,7 @@ def test_a_stop_while_the_database_is_locked_loses_no_hit_and_no_audit_row(
 ) -> None:
     """Hits and refused requests while another process holds the lock, then
     SIGTERM: once the lock is let go, every hit and every refused request is stored."""
-    port = free_port()
-    root = site(tmp_path, port)
-    database = tmp_path / "state" / "feeds.db"
-    env = {**os.environ, **state_env(f"sqlite:///{database}"), "FEEDS_CONTENT": str(root)}
-    partner_token(env)
+    port, root, database, _ = with_partner(tmp_path)
     log, pid = tmp_path / "app.log", tmp_path / "gunicorn.pid"
     hits, refused = 600, 40
     with (
@@ -200,9 +198,9 @@ def test_a_stop_while_the_database_is_locked_loses_no_hit_and_no_audit_row(
         os.kill(int(pid.read_text()), signal.SIGTERM)
         # The workers say they keep trying (or, had they given up, the
         # server is gone): only then is the lock let go.
-        until(lambda: re.search("stopping: writing|Shutting down: Master", log.read_text()))
+        wait_for(lambda: re.search("stopping: writing|Shutting down: Master", log.read_text()))
         holder.execute("ROLLBACK")
-        until(lambda: "Shutting down: Master" in log.read_text(), 60)
+        wait_for(lambda: "Shutting down: Master" in log.read_text(), seconds=60)
     no_worker_killed(log)
     with sqlite3.connect(database) as connection:
         stored = connection.execute("SELECT SUM(hits) FROM hits").fetchone()[0]
@@ -266,7 +264,7 @@ def test_a_silent_postgresql_gives_503_to_tokens_and_holds_nothing_else(
             # A stop with a database that never answers ends after its
             # deadline, and says what it could not write.
             os.kill(int(pid.read_text()), signal.SIGTERM)
-            until(lambda: "Shutting down: Master" in log.read_text(), 60)
+            wait_for(lambda: "Shutting down: Master" in log.read_text(), seconds=60)
         assert silent.held, "the app did try the database"
         text = log.read_text()
         assert "pixel counts lost" in text and "audit rows lost" in text
@@ -298,7 +296,7 @@ def test_a_stopped_postgresql_gives_503_to_tokens_and_holds_nothing_else(
             public_and_refused_at_once(base, token)
             public_and_refused_at_once(base, token)  # a fresh connection waits no longer
             no_worker_killed(log)
-        until(lambda: fetch(base + "partners/rss.xml", bearer(token))[0] == 200)
+        wait_for(lambda: fetch(base + "partners/rss.xml", bearer(token))[0] == 200)
         no_worker_killed(log)
 
 
@@ -306,11 +304,7 @@ def test_a_token_request_with_a_write_locked_wal_database_is_served(tmp_path: Pa
     """SQLite in WAL: another process's write lock stops no reader, and a
     partner's request only reads: it is served at once, its audit row
     written once the lock is gone."""
-    port = free_port()
-    root = site(tmp_path, port)
-    database = tmp_path / "state" / "feeds.db"
-    env = {**os.environ, **state_env(f"sqlite:///{database}"), "FEEDS_CONTENT": str(root)}
-    token = partner_token(env)
+    port, root, database, token = with_partner(tmp_path)
     log = tmp_path / "app.log"
     with gunicorn(
         root, port, tmp_path / "cache.sqlite", env=state_env(f"sqlite:///{database}"), log=log
@@ -333,7 +327,7 @@ def test_a_token_request_with_a_write_locked_wal_database_is_served(tmp_path: Pa
                 ).fetchone()[0]
                 return found
 
-        until(lambda: audited() == 2)
+        wait_for(lambda: audited() == 2)
         no_worker_killed(log)
 
 

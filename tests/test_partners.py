@@ -13,7 +13,6 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -31,8 +30,10 @@ import pytest
 
 from conftest import (
     CHROMIUM,
+    FEEDS_COMMAND,
     FLAGS,
     SHOTS,
+    feeds_cli,
     free_port,
     gunicorn,
     newsboat_reload,
@@ -40,6 +41,7 @@ from conftest import (
     sample_copy,
     state_database,
     state_env,
+    wait_for,
 )
 from feeds.content.directory import load_content
 from feeds.publish.build import build
@@ -47,7 +49,6 @@ from feeds.publish.build import build
 #: The desk under gunicorn, on SQLite and PostgreSQL, `feeds partner` in child processes.
 pytestmark = pytest.mark.slow
 
-FEEDS = str(Path(sys.executable).with_name("feeds"))
 SOON = "Embargoed: a river changes its course"
 LATER = "Beyond the window: a second river"
 WITHHELD = "Scheduled but not for republishing"
@@ -75,13 +76,14 @@ def article(title: str, date: datetime, extra: str = "") -> str:
     )
 
 
-def feeds(env: dict[str, str], *args: str) -> str:
+def feeds_refused(env: dict[str, str], *args: str) -> str:
+    """What ``feeds ARGS`` says on stderr when it must refuse: exit 1, and
+    no token printed."""
     done = subprocess.run(
-        [FEEDS, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        [FEEDS_COMMAND, *args], env=env, capture_output=True, text=True, timeout=60, check=False
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Traceback" not in done.stderr
-    return done.stdout
+    assert done.returncode == 1 and "fp_" not in done.stdout + done.stderr, done.stderr
+    return done.stderr
 
 
 def audit_until(env: dict[str, str], found: Callable[[str], bool], *args: str) -> str:
@@ -89,7 +91,7 @@ def audit_until(env: dict[str, str], found: Callable[[str], bool], *args: str) -
     app writes audit rows off the request path, about a second later."""
     deadline = time.monotonic() + 30
     while True:
-        printed = feeds(env, "partner", "audit", *args)
+        printed = feeds_cli(env, "partner", "audit", *args)
         if found(printed) or time.monotonic() > deadline:
             return printed
         time.sleep(0.2)
@@ -130,7 +132,7 @@ def desk(
         (articles / "lapsing.md").write_text(article(LAPSING, lapses))
         env = {**os.environ, **state_env(url), "FEEDS_CONTENT": str(root)}
         tokens = {
-            name: token_of(feeds(env, "partner", "add", name, *scope))
+            name: token_of(feeds_cli(env, "partner", "add", name, *scope))
             for name, scope in (
                 ("La Prensa", ()),
                 ("El Diario", ()),
@@ -351,11 +353,13 @@ def test_an_embargoed_lead_image_is_fetched_with_the_token(desk: Desk) -> None:
 def test_revoked_and_rotated_tokens(desk: Desk) -> None:
     url = desk.base + "partners/rss.xml"
     old = desk.tokens["Rotating Daily"]
-    new = token_of(feeds(desk.env, "partner", "rotate", "Rotating Daily"))
+    new = token_of(feeds_cli(desk.env, "partner", "rotate", "Rotating Daily"))
     for token in (old, new):  # the old one works through the grace period
         with fetch(url, basic(token)) as response:
             assert response.status == 200
-    newest = token_of(feeds(desk.env, "partner", "rotate", "Rotating Daily", "--grace-days", "0"))
+    newest = token_of(
+        feeds_cli(desk.env, "partner", "rotate", "Rotating Daily", "--grace-days", "0")
+    )
     with fetch(url, basic(new)) as response:
         assert response.status == 401
     with fetch(url, basic(newest)) as response:
@@ -363,7 +367,7 @@ def test_revoked_and_rotated_tokens(desk: Desk) -> None:
     rotated = audit_until(desk.env, lambda text: "rotated out" in text, "Rotating Daily")
     assert "rotated out" in rotated
 
-    feeds(desk.env, "partner", "revoke", "El Diario")
+    feeds_cli(desk.env, "partner", "revoke", "El Diario")
     with fetch(url, basic(desk.tokens["El Diario"])) as response:
         assert response.status == 401
     assert feedparser.parse(with_credentials(url, desk.tokens["El Diario"])).status == 401
@@ -373,15 +377,11 @@ def test_revoked_and_rotated_tokens(desk: Desk) -> None:
         "El Diario",
     ).splitlines()
     assert re.search(r" 401 +\d+ +revoked ", audit[-1]), audit[-1]
-    listed = feeds(desk.env, "partner", "list")
+    listed = feeds_cli(desk.env, "partner", "list")
     assert re.search(r"^El Diario\s+early-access\s+revoked", listed, re.M), listed
-    refused = subprocess.run(
-        [FEEDS, "partner", "rotate", "El Diario"], env=desk.env, capture_output=True, text=True
-    )
-    assert refused.returncode == 1 and "fp_" not in refused.stdout + refused.stderr
+    said = feeds_refused(desk.env, "partner", "rotate", "El Diario")
     # (after the line naming the state database, which every partner command prints)
-    last = refused.stderr.splitlines()[-1]
-    assert last.startswith("feeds partner: El Diario is revoked"), refused.stderr
+    assert said.splitlines()[-1].startswith("feeds partner: El Diario is revoked"), said
 
 
 def test_a_revoked_partner_is_reinstated_under_its_name(desk: Desk) -> None:
@@ -389,16 +389,16 @@ def test_a_revoked_partner_is_reinstated_under_its_name(desk: Desk) -> None:
     refused its name, which split its audit and history under a new name.
     `feeds partner reinstate` gives it a new token; no old one works again."""
     url = desk.base + "partners/rss.xml"
-    old = token_of(feeds(desk.env, "partner", "add", "Back Again"))
-    feeds(desk.env, "partner", "revoke", "Back Again")
+    old = token_of(feeds_cli(desk.env, "partner", "add", "Back Again"))
+    feeds_cli(desk.env, "partner", "revoke", "Back Again")
     with fetch(url, basic(old)) as response:
         assert response.status == 401
-    new = token_of(feeds(desk.env, "partner", "reinstate", "Back Again"))
+    new = token_of(feeds_cli(desk.env, "partner", "reinstate", "Back Again"))
     with fetch(url, basic(new)) as response:
         assert response.status == 200
     with fetch(url, basic(old)) as response:
         assert response.status == 401
-    listed = feeds(desk.env, "partner", "list")
+    listed = feeds_cli(desk.env, "partner", "list")
     assert len(re.findall(r"^Back Again\s+early-access\s+active", listed, re.M)) == 1, listed
     # One audit, under its name: the refusal while revoked, the new token's
     # fetch, and the old token refused after (it ended when it came back).
@@ -412,11 +412,8 @@ def test_a_revoked_partner_is_reinstated_under_its_name(desk: Desk) -> None:
         "rotated out",
         "revoked",
     ], audit
-    refused = subprocess.run(
-        [FEEDS, "partner", "reinstate", "Back Again"], env=desk.env, capture_output=True, text=True
-    )
-    assert refused.returncode == 1 and "fp_" not in refused.stdout + refused.stderr
-    assert "Back Again is not revoked" in refused.stderr, refused.stderr
+    said = feeds_refused(desk.env, "partner", "reinstate", "Back Again")
+    assert "Back Again is not revoked" in said, said
 
 
 def test_every_fetch_is_audited_with_who_what_and_how_much(desk: Desk) -> None:
@@ -494,7 +491,7 @@ def test_the_pixel_counts_exactly_under_load(desk: Desk) -> None:
 
     def counted() -> dict[str, int]:
         """The counts the workers have written (each writes its own once a second)."""
-        out = feeds(desk.env, "partner", "republications", "--csv")
+        out = feeds_cli(desk.env, "partner", "republications", "--csv")
         rows = list(csv.DictReader(io.StringIO(out)))
         return {
             r["origin"]: int(r["hits"])
@@ -502,13 +499,13 @@ def test_the_pixel_counts_exactly_under_load(desk: Desk) -> None:
             if r["url"].endswith("/lima-reservoirs-dry-season/")
         }
 
-    until(lambda: counted() == expected)
+    wait_for(lambda: counted() == expected)
     # A later hit, from an origin of its own, arriving: the writes before it
     # are all in, and none counted a hit twice.
     mark = f"https://mark-{uuid.uuid4().hex[:8]}.example"
     with fetch(pixel, Referer=mark + "/page") as response:
         response.read()
-    until(lambda: mark in counted())
+    wait_for(lambda: mark in counted())
     assert counted() == {**expected, mark: 1}
 
 
@@ -543,7 +540,7 @@ def test_the_desk_shows_editors_the_figures(desk: Desk, tmp_path: Path) -> None:
 
 def refusals(env: dict[str, str]) -> Counter[str]:
     """Requests refused, by outcome, as `feeds partner audit` counts them."""
-    printed = feeds(env, "partner", "audit", "--since", "2000-01-01").split("Refused requests")
+    printed = feeds_cli(env, "partner", "audit", "--since", "2000-01-01").split("Refused requests")
     found: Counter[str] = Counter()
     for line in printed[-1].splitlines() if len(printed) > 1 else ():
         row = re.search(r" 401 +\d+ +(no token|malformed token|\S+) .* (\d+) +\S+ \S+$", line)
@@ -623,15 +620,6 @@ def test_the_desk_in_an_editors_browser(desk: Desk) -> None:
     assert after["malformed token"] == before["malformed token"] + 1
 
 
-def until(what: Any, seconds: float = 30.0) -> Any:
-    """Poll for what must come: a positive mark, never a fixed sleep."""
-    deadline = time.monotonic() + seconds
-    while not (found := what()):
-        assert time.monotonic() < deadline, f"waited {seconds} s in vain"
-        time.sleep(0.1)
-    return found
-
-
 def test_no_token_ever_reaches_a_log(desk: Desk) -> None:
     """Every way a token is sent (the header, the URL's credentials, each
     partner's), then a request of its own that marks the end of the log."""
@@ -644,7 +632,7 @@ def test_no_token_ever_reaches_a_log(desk: Desk) -> None:
     def logs() -> str:
         return desk.log.read_text(errors="replace") + desk.access.read_text(errors="replace")
 
-    until(lambda: mark in logs())
+    wait_for(lambda: mark in logs())
     logs_now = logs()
     assert "/partners/rss.xml" in logs_now and "/partners/atom.xml" in logs_now
     for token in desk.tokens.values():

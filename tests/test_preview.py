@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conftest import NOW, SHOTS, free_port, sample_copy, write
+from conftest import NOW, SHOTS, free_port, http_get, sample_copy, wait_for, write
 from feeds.content.directory import load
 from feeds.outputs.listings import is_public
 
@@ -37,23 +37,18 @@ Not yet.
 """
 
 
+def serve(root: Path, port: int) -> list[str]:
+    """The `feeds serve` command line, as an editor types it."""
+    return [sys.executable, "-m", "feeds.cli", "serve", "--content", str(root), "--port", str(port)]
+
+
 @contextmanager
 def feeds_serve(root: Path, port: int, *options: str, log: Path | None = None) -> Iterator[str]:
     """`feeds serve` in a child process, as an editor starts it; what it
     prints goes to ``log``, if given."""
     output = log.open("wb") if log is not None else subprocess.DEVNULL
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "feeds.cli",
-            "serve",
-            "--content",
-            str(root),
-            "--port",
-            str(port),
-            *options,
-        ],
+        [*serve(root, port), *options],
         cwd=REPO,
         env={**os.environ, "FEEDS_NOW": NOW.isoformat()},  # what is public: as at NOW
         stdout=output,
@@ -88,23 +83,6 @@ def preview_site(tmp_path: Path) -> tuple[Path, int]:
     return root, port
 
 
-def wait_until(condition: Any, seconds: float = 15) -> None:
-    """Poll from the test: the pages' CSP forbids the eval Playwright's
-    wait_for_function needs."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
-def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
 def test_drafts_are_shown_and_marked_only_with_the_flag(
     browser: Any, preview_site: tuple[Path, int]
 ) -> None:
@@ -126,11 +104,11 @@ def test_drafts_are_shown_and_marked_only_with_the_flag(
         page.goto(base + "articles/highland-clinics-solar-fridges/")
         assert page.locator("article.story .mark").inner_text() == "Draft"
         page.close()
-        assert b"A story for the far future" in get(base + "rss.xml")[1]
+        assert b"A story for the far future" in http_get(base + "rss.xml")[1]
     with feeds_serve(root, port) as base:
-        assert get(base + "articles/far-future/")[0] == 404
-        assert get(base + "articles/highland-clinics-solar-fridges/")[0] == 404
-        assert b"A story for the far future" not in get(base + "rss.xml")[1]
+        assert http_get(base + "articles/far-future/")[0] == 404
+        assert http_get(base + "articles/highland-clinics-solar-fridges/")[0] == 404
+        assert b"A story for the far future" not in http_get(base + "rss.xml")[1]
 
 
 def test_the_problem_banner_stays_in_view(browser: Any, preview_site: tuple[Path, int]) -> None:
@@ -144,7 +122,9 @@ def test_the_problem_banner_stays_in_view(browser: Any, preview_site: tuple[Path
         banner.wait_for(timeout=15_000)  # the page reloads itself
         assert "mine-workers-heat-rules.md" in banner.inner_text()
         page.mouse.wheel(0, 20_000)
-        wait_until(lambda: page.evaluate("window.scrollY") > 1000)
+        # Polled from the test: the pages' CSP forbids the eval Playwright's
+        # wait_for_function needs.
+        wait_for(lambda: page.evaluate("window.scrollY") > 1000, "the scroll", seconds=15)
         box = banner.bounding_box()
         assert box is not None and 0 <= box["y"] < 700
         page.close()
@@ -165,7 +145,9 @@ def test_a_preview_broken_from_the_start_reloads_once_fixed(
             "ul"
         )
         toml.write_text(good)
-        wait_until(lambda: page.title() == "Field Notes Wire")  # it reloaded itself
+        wait_for(
+            lambda: page.title() == "Field Notes Wire", "the reload", seconds=15
+        )  # it reloaded itself
         public = [a for a in load(root).content.articles if is_public(a, NOW)]
         assert page.locator("ol.articles > li").count() == len(public) == 9
         page.close()
@@ -238,7 +220,7 @@ def test_serve_says_what_it_shows_and_no_development_server_warning(
     root, port = preview_site
     log = tmp_path / "serve.log"
     with feeds_serve(root, port, "--drafts", log=log) as base:
-        get(base)
+        http_get(base)
     text = log.read_text()
     public = sum(1 for a in load(root).content.articles if is_public(a, NOW))
     assert public == 9
@@ -261,16 +243,7 @@ def test_a_busy_port_is_said_before_anything_else(preview_site: tuple[Path, int]
         taken.bind(("127.0.0.1", port))
         taken.listen()
         done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "feeds.cli",
-                "serve",
-                "--content",
-                str(root),
-                "--port",
-                str(port),
-            ],
+            serve(root, port),
             cwd=REPO,
             capture_output=True,
             text=True,

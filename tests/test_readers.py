@@ -97,31 +97,27 @@ def test_newsboat_imports_one_subscription_per_listing(
 
     require("newsboat")
     base, root = served
-    opml = tmp_path / "feeds.opml"
-    with urllib.request.urlopen(base + "feeds/site.opml", timeout=10) as response:
-        opml.write_bytes(response.read())
     urls = tmp_path / "urls"
     urls.write_text("")
-    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
-    subprocess.run(
-        ["newsboat", "-u", str(urls), "-c", str(tmp_path / "cache.db"), "-i", str(opml)],
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
+
+    def import_opml(path: str) -> None:
+        """newsboat -i, with the list the site serves at ``path``."""
+        opml = tmp_path / "feeds.opml"
+        with urllib.request.urlopen(base + path, timeout=10) as response:
+            opml.write_bytes(response.read())
+        subprocess.run(
+            ["newsboat", "-u", str(urls), "-c", str(tmp_path / "cache.db"), "-i", str(opml)],
+            env={**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)},
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+
+    import_opml("feeds/site.opml")
     subscribed = [line.split()[0] for line in urls.read_text().splitlines() if line.strip()]
     assert subscribed == [base + "rss.xml", base + "withdrawals/rss.xml"]
     # The tags' list, imported too: each tag once, tagged with its group.
-    with urllib.request.urlopen(base + "feeds/tags.opml", timeout=10) as response:
-        opml.write_bytes(response.read())
-    subprocess.run(
-        ["newsboat", "-u", str(urls), "-c", str(tmp_path / "cache.db"), "-i", str(opml)],
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
+    import_opml("feeds/tags.opml")
     content = load_content(root, base)
     tags = [x.feed_url(content.site, "rss") for x in listings(content, NOW) if x.kind == "tag"]
     lines = urls.read_text().splitlines()[2:]

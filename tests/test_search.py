@@ -11,7 +11,6 @@ from urllib.robotparser import RobotFileParser
 
 import extruct
 import lxml.html
-import pytest
 from pyld import jsonld
 
 from conftest import NOW, rendered, write
@@ -22,18 +21,7 @@ from feeds.outputs.headers import headers
 from feeds.outputs.listings import public_articles
 from feeds.outputs.render import shared_image
 
-REPO = Path(__file__).resolve().parent.parent
 SCHEMA = "http://schema.org/"
-
-
-@pytest.fixture(scope="module")
-def sample() -> Content:
-    return load_content(REPO / "content")
-
-
-@pytest.fixture(scope="module")
-def files(sample: Content) -> dict[str, bytes]:
-    return rendered(sample, NOW)
 
 
 def page_of(article: Article) -> str:
@@ -83,13 +71,13 @@ def values(node: dict[str, Any], term: str) -> list[Any]:
 
 
 def test_every_article_page_describes_its_article_as_a_news_article(
-    sample: Content, files: dict[str, bytes]
+    sample_content: Content, sample_files: dict[str, bytes]
 ) -> None:
-    site = sample.site
-    articles = public_articles(sample, NOW)
+    site = sample_content.site
+    articles = public_articles(sample_content, NOW)
     assert len(articles) >= 8
     for article in articles:
-        items = extracted(files[page_of(article)], article.url)
+        items = extracted(sample_files[page_of(article)], article.url)
         assert [item["@type"] for item in items] == ["NewsArticle"], article.path
         node = expanded(items[0])
         assert node["@type"] == [SCHEMA + "NewsArticle"]
@@ -150,42 +138,42 @@ def meta(page: bytes, attribute: str, name: str) -> list[str]:
 
 
 def test_pages_allow_large_image_previews_and_error_pages_are_not_indexed(
-    sample: Content, files: dict[str, bytes]
+    sample_content: Content, sample_files: dict[str, bytes]
 ) -> None:
-    article = public_articles(sample, NOW)[0]
+    article = public_articles(sample_content, NOW)[0]
     for path in (page_of(article), "index.html", "feeds/index.html", "archive/index.html"):
-        assert meta(files[path], "name", "robots") == ["max-image-preview:large"], path
-    assert meta(files[urls.NOT_FOUND], "name", "robots") == ["noindex"]
-    withdrawn = [a for a in sample.articles if a.withdrawn and a.withdrawn.date <= NOW]
+        assert meta(sample_files[path], "name", "robots") == ["max-image-preview:large"], path
+    assert meta(sample_files[urls.NOT_FOUND], "name", "robots") == ["noindex"]
+    withdrawn = [a for a in sample_content.articles if a.withdrawn and a.withdrawn.date <= NOW]
     assert withdrawn
     for article in withdrawn:
-        assert meta(files[page_of(article)], "name", "robots") == ["noindex"]
+        assert meta(sample_files[page_of(article)], "name", "robots") == ["noindex"]
 
 
 def test_open_graph_names_the_locale_and_the_title_once(
-    sample: Content, files: dict[str, bytes]
+    sample_content: Content, sample_files: dict[str, bytes]
 ) -> None:
-    site = sample.site
+    site = sample_content.site
     locales = {"en": "en_US", "es": "es_ES", "pt": "pt_BR", "pt-BR": "pt_BR", "es-PE": "es_PE"}
-    for article in public_articles(sample, NOW):
-        page = files[page_of(article)]
+    for article in public_articles(sample_content, NOW):
+        page = sample_files[page_of(article)]
         assert meta(page, "property", "og:title") == [article.title]
         assert meta(page, "property", "og:site_name") == [site.title]
         assert meta(page, "property", "og:locale") == [locales[article.language]]
-    assert {a.language for a in public_articles(sample, NOW)} >= {"en", "es"}
+    assert {a.language for a in public_articles(sample_content, NOW)} >= {"en", "es"}
     for path, title in (("index.html", site.title), ("feeds/index.html", "Feeds")):
-        assert meta(files[path], "property", "og:title") == [title]
-        assert meta(files[path], "property", "og:locale") == ["en_US"]
+        assert meta(sample_files[path], "property", "og:title") == [title]
+        assert meta(sample_files[path], "property", "og:locale") == ["en_US"]
 
 
 def test_robots_txt_names_the_sitemap_and_lets_crawlers_in(
-    sample: Content, files: dict[str, bytes]
+    sample_content: Content, sample_files: dict[str, bytes]
 ) -> None:
-    site = sample.site
+    site = sample_content.site
     robots = RobotFileParser()
-    robots.parse(files["robots.txt"].decode().splitlines())
+    robots.parse(sample_files["robots.txt"].decode().splitlines())
     assert robots.site_maps() == [urls.absolute(site.base_url, urls.SITEMAP)]
-    for article in public_articles(sample, NOW):
+    for article in public_articles(sample_content, NOW):
         assert robots.can_fetch("Googlebot-News", article.url)
     for path in ("", "feeds/", "rss.xml", "images/logo.png", "sitemap.xml"):
         assert robots.can_fetch("*", urls.absolute(site.base_url, path)), path
@@ -194,8 +182,8 @@ def test_robots_txt_names_the_sitemap_and_lets_crawlers_in(
         assert not robots.can_fetch("*", urls.absolute(site.base_url, path)), path
 
 
-def test_robots_txt_is_served_as_text(sample: Content) -> None:
-    found = dict(headers("robots.txt", sample.site))
+def test_robots_txt_is_served_as_text(sample_content: Content) -> None:
+    found = dict(headers("robots.txt", sample_content.site))
     assert found["Content-Type"] == "text/plain; charset=utf-8"
 
 
@@ -203,19 +191,19 @@ NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
-def news_of(files: dict[str, bytes]) -> list[tuple[str, str, str, str, str]]:
+def news_of(sample_files: dict[str, bytes]) -> list[tuple[str, str, str, str, str]]:
     """The Google News sitemap, found from robots.txt through the sitemap
     index as a crawler finds it: (loc, name, language, date, title) each."""
     from lxml import etree
 
     robots = RobotFileParser()
-    robots.parse(files["robots.txt"].decode().splitlines())
+    robots.parse(sample_files["robots.txt"].decode().splitlines())
     (index_url,) = robots.site_maps() or []
     base = index_url.removesuffix(urls.SITEMAP)
-    index = etree.fromstring(files[index_url.removeprefix(base)])
+    index = etree.fromstring(sample_files[index_url.removeprefix(base)])
     found = []
     for loc in index.iter(f"{SITEMAP}loc"):
-        sitemap = etree.fromstring(files[(loc.text or "").removeprefix(base)])
+        sitemap = etree.fromstring(sample_files[(loc.text or "").removeprefix(base)])
         for url in sitemap.iter(f"{SITEMAP}url"):
             news = url.find(f"{NEWS}news")
             if news is None:
@@ -232,7 +220,7 @@ def news_of(files: dict[str, bytes]) -> list[tuple[str, str, str, str, str]]:
     return found
 
 
-def test_the_news_sitemap_holds_the_last_two_days_stories(sample: Content) -> None:
+def test_the_news_sitemap_holds_the_last_two_days_stories(sample_content: Content) -> None:
     """Google News reads the stories of the last two days, newest first, from a
     sitemap in its namespace; a story leaves it two days after its date, and
     the plan expires at that moment, so the app and a watch build drop it."""
@@ -241,12 +229,12 @@ def test_the_news_sitemap_holds_the_last_two_days_stories(sample: Content) -> No
     from feeds.content.directory import Loaded
     from feeds.outputs.plan import Plan
 
-    site = sample.site
-    public = [a for a in public_articles(sample, NOW) if a.canonical_url is None]
+    site = sample_content.site
+    public = [a for a in public_articles(sample_content, NOW) if a.canonical_url is None]
     newest = max(public, key=lambda a: a.date)
     at = newest.date + timedelta(hours=1)
     shown = sorted(
-        (a for a in public_articles(sample, at) if a.canonical_url is None),
+        (a for a in public_articles(sample_content, at) if a.canonical_url is None),
         key=lambda a: a.date,
         reverse=True,
     )
@@ -256,21 +244,21 @@ def test_the_news_sitemap_holds_the_last_two_days_stories(sample: Content) -> No
         if a.date > at - timedelta(days=2)
     ]
     assert expected  # the newest story at least
-    assert news_of(rendered(sample, at)) == expected
+    assert news_of(rendered(sample_content, at)) == expected
     # Two days after its date, the newest story leaves it, and the plan says so.
-    plan = Plan(Loaded(sample), at)
+    plan = Plan(Loaded(sample_content), at)
     assert plan.expires is not None
     assert plan.expires <= newest.date + timedelta(days=2)
     later = newest.date + timedelta(days=2, seconds=1)
-    assert newest.url not in [n[0] for n in news_of(rendered(sample, later))]
+    assert newest.url not in [n[0] for n in news_of(rendered(sample_content, later))]
 
 
-def test_a_syndicated_copy_is_not_in_the_news_sitemap(sample: Content) -> None:
+def test_a_syndicated_copy_is_not_in_the_news_sitemap(sample_content: Content) -> None:
     """A story that first appeared elsewhere (canonical_url) is news there."""
     from datetime import timedelta
 
-    coral = next(a for a in sample.articles if a.slug == "coral-nursery-cartagena")
+    coral = next(a for a in sample_content.articles if a.slug == "coral-nursery-cartagena")
     assert coral.canonical_url
-    found = news_of(rendered(sample, coral.date + timedelta(minutes=5)))
+    found = news_of(rendered(sample_content, coral.date + timedelta(minutes=5)))
     assert found  # a story of two days before
     assert coral.url not in [n[0] for n in found]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import free_port, gunicorn, require, sample_copy
+from conftest import require, sample_served
 
 #: curl and Chromium against gunicorn.
 pytestmark = pytest.mark.slow
@@ -39,11 +39,7 @@ CASES: list[tuple[str, str, int, str]] = [
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An app whose site.toml is broken from the start: it can serve nothing."""
-    port = free_port()
-    root = sample_copy(tmp_path_factory.mktemp("broken"), port)
-    (root / "site.toml").write_text('title = "x"\nbase_url = "nope"\n')
-    cache = tmp_path_factory.mktemp("broken-cache") / "cache.sqlite"
-    with gunicorn(root, port, cache) as base:
+    with sample_served(tmp_path_factory, "broken", 'title = "x"\nbase_url = "nope"\n') as (base, _):
         yield base
 
 

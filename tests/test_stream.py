@@ -14,7 +14,6 @@ import json
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-from test_ninjs import check, validator  # noqa: F401
 
-from conftest import NOW, state_database
+from conftest import NOW, START, check_ninjs, site, story, touch_later
 from feeds.content.directory import load
 from feeds.model import Article, Content, Correction, Withdrawal
 from feeds.publish import events, exchange, stream, webhooks
@@ -35,14 +33,6 @@ from feeds.state.database import State
 from webapp import create_app
 
 SITE = "https://wire.example.org/"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
-def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
-    with state_database(request.param, tmp_path) as url:
-        opened = State(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        yield opened
-        opened.close()
 
 
 @pytest.fixture
@@ -199,7 +189,7 @@ def apply(consumer: dict[str, dict[str, Any]], change: dict[str, Any]) -> None:
 @given(steps=st.lists(OPS, min_size=1, max_size=14), page=st.integers(1, 4))
 def test_a_consumer_replaying_from_any_cursor_ends_with_what_partners_may_see(
     site_content: Content,
-    validator: Draft202012Validator,  # noqa: F811  (the fixture of test_ninjs)
+    validator: Draft202012Validator,
     steps: list[tuple[str, int, int]],
     page: int,
 ) -> None:
@@ -230,7 +220,7 @@ def test_a_consumer_replaying_from_any_cursor_ends_with_what_partners_may_see(
             }
             everything = read_all(state, 0, page)
             for one in everything:  # canceled ones too: valid ninjs 2.2
-                check(validator, one["item"])
+                check_ninjs(validator, one["item"])
             expected_json = json.loads(json.dumps(expected))
             for cursor in range(len(everything) + 1):
                 consumer: dict[str, dict[str, Any]] = {}
@@ -612,7 +602,6 @@ def test_fast_builds_tell_partners_of_each_change_once(
     """A story deleted, withdrawn, published, released by time, corrected,
     and one whose early access starts: each reaches the stream once through
     builds on the fast path, which judge only the articles involved."""
-    from test_fast import START, site, story, touch_later
 
     from feeds.cache import Cache
     from feeds.cli import tell_partners

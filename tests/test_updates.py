@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import feedparser
-from test_fast import START, site
 
-from conftest import clean, site_files
+from conftest import START, clean, site, site_files
 from feeds.cache import Cache
 from feeds.publish.build import build
 

@@ -17,13 +17,11 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,12 +35,14 @@ from werkzeug import Request, Response
 from conftest import (
     CHROMIUM,
     FLAGS,
+    feeds_cli,
     free_port,
     gunicorn,
     require,
     sample_copy,
     state_database,
     state_env,
+    wait_for,
 )
 from feeds import urls
 from feeds.content.directory import load_content
@@ -52,27 +52,8 @@ from feeds.state.database import State
 #: gunicorn, a receiver on loopback, `feeds partner` in child processes.
 pytestmark = pytest.mark.slow
 
-FEEDS = str(Path(sys.executable).with_name("feeds"))
 PARTNER_ORIGIN = "https://partner.example"
 TOKEN = r"^  (fp_\S+)$"
-
-
-def feeds(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [FEEDS, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Traceback" not in done.stderr
-    return done.stdout
-
-
-def wait_for(what: Callable[[], Any], message: str, seconds: float = 40.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (found := what()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {seconds} s in vain: {message}")
-        time.sleep(0.1)
-    return found
 
 
 @dataclass
@@ -165,19 +146,19 @@ def world(
                 "FEEDS_CONTENT": str(root),
                 "FEEDS_WEBHOOK_BACKOFF": "1",
             }
-            token = re.search(r"^  (fp_\S+)$", feeds(env, "partner", "add", "La Prensa"), re.M)
+            token = re.search(r"^  (fp_\S+)$", feeds_cli(env, "partner", "add", "La Prensa"), re.M)
             editor = re.search(
                 r"^  (fp_\S+)$",
-                feeds(env, "partner", "add", "Night desk", "--scope", "editor"),
+                feeds_cli(env, "partner", "add", "Night desk", "--scope", "editor"),
                 re.M,
             )
             assert token is not None and editor is not None
-            feeds(env, "partner", "add", "Closed Daily")
+            feeds_cli(env, "partner", "add", "Closed Daily")
             good.secret = secret_of(
-                feeds(env, "partner", "webhook", "La Prensa", receiving.url_for("/hook"))
+                feeds_cli(env, "partner", "webhook", "La Prensa", receiving.url_for("/hook"))
             )
             gone.secret = secret_of(
-                feeds(env, "partner", "webhook", "Closed Daily", receiving.url_for("/gone"))
+                feeds_cli(env, "partner", "webhook", "Closed Daily", receiving.url_for("/gone"))
             )
             log = folder / "app.log"
             with gunicorn(
@@ -308,7 +289,7 @@ def test_every_kind_of_change_arrives_once_signed_in_order_and_as_the_stream_say
     assert everything == taken
     for cut in (0, 1, len(taken) // 2, len(taken) - 1):
         assert stream(world, str(taken[cut]["seq"])) == taken[cut + 1 :]
-    printed = feeds(world.env, "partner", "deliveries", "La Prensa")
+    printed = feeds_cli(world.env, "partner", "deliveries", "La Prensa")
     rows = printed.splitlines()[1:]
     assert sum(1 for row in rows if " delivered " in row) == len(taken) == len(rows)
     waits = {e: round(world.good.arrived[e] - t, 2) for e, t in written.items()}
@@ -322,7 +303,7 @@ def test_every_kind_of_change_arrives_once_signed_in_order_and_as_the_stream_say
 def test_a_410_turns_the_endpoint_off(world: World) -> None:
     wait_for(lambda: world.gone.requests, "the first request to the gone endpoint")
     printed = wait_for(
-        lambda: "410" in (p := feeds(world.env, "partner", "deliveries", "Closed Daily")) and p,
+        lambda: "410" in (p := feeds_cli(world.env, "partner", "deliveries", "Closed Daily")) and p,
         "the 410 in the deliveries",
     )
     # One request, refused for good: every other change owed to it was dropped.
@@ -341,7 +322,7 @@ def test_a_withdrawn_story_still_shown_is_a_compliance_alert(world: World) -> No
     early = urllib.request.Request(pixel, headers={"Referer": "https://early.example/"})
     urllib.request.urlopen(early).close()
     wait_for(
-        lambda: "https://early.example" in feeds(world.env, "partner", "republications"),
+        lambda: "https://early.example" in feeds_cli(world.env, "partner", "republications"),
         "the hit before the withdrawal",
     )
     now = datetime.now(UTC).replace(microsecond=0)
@@ -363,7 +344,7 @@ def test_a_withdrawn_story_still_shown_is_a_compliance_alert(world: World) -> No
     # Each worker writes its counts a second later: wait for all three.
     printed = wait_for(
         lambda: (
-            f"{PARTNER_ORIGIN}," in (p := feeds(world.env, "partner", "compliance", "--csv"))
+            f"{PARTNER_ORIGIN}," in (p := feeds_cli(world.env, "partner", "compliance", "--csv"))
             and p.rstrip().endswith(",3")
             and p
         ),
@@ -405,12 +386,12 @@ def test_chromium_on_a_partner_page_raises_an_alert_after_the_withdrawal_and_non
     origin = f"http://partner.example:{partner.port}"
 
     def compliance() -> dict[str, int]:
-        printed = feeds(world.env, "partner", "compliance", "--csv")
+        printed = feeds_cli(world.env, "partner", "compliance", "--csv")
         rows = csv.DictReader(io.StringIO(printed))
         return {r["origin"]: int(r["hits"]) for r in rows if r["url"] == story.url}
 
     def republished(article_url: str) -> int:
-        printed = feeds(world.env, "partner", "republications", "--csv")
+        printed = feeds_cli(world.env, "partner", "republications", "--csv")
         rows = csv.DictReader(io.StringIO(printed))
         return sum(
             int(r["hits"]) for r in rows if r["url"] == article_url and r["origin"] == origin

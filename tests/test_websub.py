@@ -9,8 +9,6 @@ their ``X-Hub-Signature``, and how many pings of each feed the hub received.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import http.server
 import itertools
 import os
@@ -18,14 +16,13 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,128 +31,28 @@ import feedparser
 import pytest
 from sqlalchemy import select
 
-from conftest import Hub, Served, free_port, gunicorn, sample_copy, state_database, state_env
+from conftest import (
+    FEEDS_COMMAND,
+    Hub,
+    Subscriber,
+    append,
+    free_port,
+    gunicorn,
+    sample_copy,
+    signed,
+    state_database,
+    state_env,
+    wait_for,
+    with_hub,
+)
 from feeds.state.database import State
 from feeds.state.schema import workers
 
 #: A hub, a subscriber and a static host on loopback, gunicorn, `feeds build` in a child process.
 pytestmark = pytest.mark.slow
 
-SECRET = "a secret the hub signs with"
-
 REPO = Path(__file__).resolve().parent.parent
 FEEDS = ("rss.xml", "atom.xml", "feed.json")
-
-
-def wait_for(what: Callable[[], Any], seconds: float = 30.0, message: str = "") -> Any:
-    deadline = time.monotonic() + seconds
-    while not (found := what()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {seconds} s in vain: {message}")
-        time.sleep(0.1)
-    return found
-
-
-class Subscriber(Served):
-    """flask-websub's subscriber: it checks each delivery's signature before
-    its listener hears of it."""
-
-    def __init__(self, folder: Path) -> None:
-        from flask import Flask, request
-        from flask_websub.subscriber import (
-            SQLite3SubscriberStorage,
-            SQLite3TempSubscriberStorage,
-        )
-        from flask_websub.subscriber import (
-            Subscriber as WebSubSubscriber,
-        )
-
-        port = free_port()
-        app = Flask("subscriber")
-        app.config["SERVER_NAME"] = f"127.0.0.1:{port}"
-        db = str(folder / "subscriber.db")
-        self.websub = WebSubSubscriber(
-            SQLite3SubscriberStorage(db), SQLite3TempSubscriberStorage(db)
-        )
-        app.register_blueprint(self.websub.build_blueprint(url_prefix="/callbacks"))
-        #: (topic, body, X-Hub-Signature) of each delivery whose signature is valid.
-        self.received: list[tuple[str, bytes, str]] = []
-
-        def listener(topic: str, callback_id: str, body: bytes) -> None:
-            self.received.append((topic, body, request.headers.get("X-Hub-Signature", "")))
-
-        self.websub.add_listener(listener)
-        super().__init__(app, port)
-
-    def subscribe(self, topic: str, hub: str) -> None:
-        """What ``Subscriber.subscribe`` does, with a secret: flask-websub
-        sends a secret only to an https hub, and this one is on loopback."""
-        from flask import url_for
-
-        callback_id = uuid.uuid4().hex
-        with self.app.app_context():
-            callback = url_for(
-                f"{self.websub.blueprint_name}.subscription_confirmation",
-                callback_id=callback_id,
-                _external=True,
-            )
-        self.websub.temp_storage[callback_id] = {
-            "mode": "subscribe",
-            "topic_url": topic,
-            "hub_url": hub,
-            "secret": SECRET,
-            "lease_seconds": None,
-            "timeout": 600,
-        }
-        form = {
-            "hub.callback": callback,
-            "hub.mode": "subscribe",
-            "hub.topic": topic,
-            "hub.secret": SECRET,
-        }
-        with urllib.request.urlopen(hub, urllib.parse.urlencode(form).encode()) as response:
-            assert response.status == 202
-        # The hub verified the intent within that request (Celery is eager).
-        assert self.websub.storage[callback_id]["topic_url"] == topic
-
-    def bodies(self, topic: str, since: int = 0) -> list[bytes]:
-        return [body for t, body, _ in self.received[since:] if t == topic]
-
-
-def signed(body: bytes, header: str) -> bool:
-    algorithm, _, signature = header.partition("=")
-    expected = hmac.new(SECRET.encode(), body, getattr(hashlib, algorithm)).hexdigest()
-    return hmac.compare_digest(signature, expected)
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    found = Hub(tmp_path_factory.mktemp("hub"))
-    found.start()
-    yield found
-    found.stop()
-
-
-@pytest.fixture(scope="module")
-def subscriber(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Subscriber]:
-    found = Subscriber(tmp_path_factory.mktemp("subscriber"))
-    found.start()
-    yield found
-    found.stop()
-
-
-def with_hub(root: Path, hub: str) -> None:
-    site = root / "site.toml"
-    site.write_text(site.read_text(encoding="utf-8") + f'hub = "{hub}"\n', encoding="utf-8")
-
-
-def append(file: Path, text: str) -> None:
-    """An editor's edit, made now by this process's clock: under faketime the
-    kernel would stamp it with the real date, years before the articles
-    that clock makes public."""
-    file.write_text(file.read_text(encoding="utf-8") + f"\n{text}\n", encoding="utf-8")
-    now = time.time()
-    os.utime(file, (now, now))
 
 
 def later_change(root: Path, hub: Hub, base: str) -> set[str]:
@@ -488,9 +385,10 @@ def senders(log: Path) -> set[int]:
     return found
 
 
-def build(env: dict[str, str], out: Path) -> str:
+def built(env: dict[str, str], out: Path) -> subprocess.CompletedProcess[str]:
+    """`feeds build` in a child process; it must succeed without a traceback."""
     done = subprocess.run(
-        [str(Path(sys.executable).with_name("feeds")), "build", "--out", str(out)],
+        [FEEDS_COMMAND, "build", "--out", str(out)],
         env=env,
         capture_output=True,
         text=True,
@@ -499,7 +397,12 @@ def build(env: dict[str, str], out: Path) -> str:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
-    return done.stdout
+    return done
+
+
+def build(env: dict[str, str], out: Path) -> str:
+    """What `feeds build` printed."""
+    return built(env, out).stdout
 
 
 def test_the_first_build_announces_every_feed_and_a_rebuild_none(
@@ -705,18 +608,8 @@ def test_a_trickling_hub_holds_the_build_no_longer_than_its_deadline(tmp_path: P
     hub = TricklingHub()
     _, out, env = build_site(tmp_path, hub.url)
     try:
-        done = subprocess.run(
-            [str(Path(sys.executable).with_name("feeds")), "build", "--out", str(out)],
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert f"could not ping {hub.url} for /rss.xml: timed out (will retry)" in done.stdout, (
-            done.stdout
-        )
+        printed = build(env, out)
+        assert f"could not ping {hub.url} for /rss.xml: timed out (will retry)" in printed, printed
         # Every ping the build sent was cut at its deadline: the hub had sent
         # one byte every 2 s, far from its whole answer, when the build let go.
         # (One write after the cut may still succeed: TCP takes it until the
@@ -736,15 +629,7 @@ def test_three_failing_builds_leave_one_sender_and_one_ping_per_feed(tmp_path: P
     try:
         for build_number in range(3):
             append(article, f"Build {build_number} {uuid.uuid4().hex}.")
-            done = subprocess.run(
-                [str(Path(sys.executable).with_name("feeds")), "build", "--out", str(out)],
-                env=env,
-                capture_output=True,
-                text=True,
-                cwd=REPO,
-                timeout=120,
-            )
-            assert done.returncode == 0, done.stdout + done.stderr
+            done = built(env, out)
             failed = done.stdout.count(f"could not ping {hub} for /rss.xml: ")
             assert failed == 1, done.stdout  # each failure said once...
             assert "could not ping" not in done.stderr  # ... not again in a log line

@@ -183,6 +183,18 @@ class Notes:
     tags: list[tuple[str, str, int]] = field(default_factory=list)
 
 
+def _stem(doc: Document) -> str:
+    """The file's name without ``.md``: an author's id, a page's or an article's slug."""
+    return doc.path.rsplit("/", 1)[-1].removesuffix(".md")
+
+
+def _bad_file_name(doc: Document, why: str) -> Problem:
+    """A file whose name is not a slug, though ``why`` says it must be one."""
+    return Problem(
+        doc.path, None, None, f"file name must be lowercase letters, digits and hyphens: {why}"
+    )
+
+
 def _line_of(doc: Document, needles: list[str]) -> int:
     """The line of the body where the first of ``needles`` is found, else
     where the body starts."""
@@ -204,6 +216,11 @@ def _body(
         return None
     _note_rendered(notes, doc, "body", body, site)
     return body
+
+
+def _images_shown(body: Rendered, site: Site) -> tuple[str, ...]:
+    """The files under ``images/`` that a rendered body shows, by name, sorted."""
+    return tuple(sorted({name for u in body.urls if (name := local_image(u, site))}))
 
 
 def _note_rendered(
@@ -232,17 +249,9 @@ def validate_author(
 ) -> Author | None:
     """``authors/<id>.md`` to :class:`Author`, or None when it has problems."""
     before = len(problems)
-    author_id = doc.path.rsplit("/", 1)[-1].removesuffix(".md")
+    author_id = _stem(doc)
     if not SLUG.fullmatch(author_id):
-        problems.append(
-            Problem(
-                doc.path,
-                None,
-                None,
-                "file name must be lowercase letters, "
-                "digits and hyphens: it is the author's id and URL",
-            )
-        )
+        problems.append(_bad_file_name(doc, "it is the author's id and URL"))
     fields = Fields(doc.path, doc.meta, doc.meta_line, problems)
     fields.only(AUTHOR_FIELDS)
     name = fields.text("name", required=True)
@@ -264,7 +273,7 @@ def validate_author(
         affiliation=affiliation,
         email=email if public else None,
         bio_html=bio.html,
-        images=tuple(sorted({name for u in bio.urls if (name := local_image(u, site))})),
+        images=_images_shown(bio, site),
     )
 
 
@@ -273,16 +282,9 @@ def validate_page(
 ) -> SitePage | None:
     """``pages/<slug>.md`` to :class:`SitePage`, or None when it has problems."""
     before = len(problems)
-    slug = doc.path.rsplit("/", 1)[-1].removesuffix(".md")
+    slug = _stem(doc)
     if not SLUG.fullmatch(slug):
-        problems.append(
-            Problem(
-                doc.path,
-                None,
-                None,
-                "file name must be lowercase letters, digits and hyphens: it is the page's URL",
-            )
-        )
+        problems.append(_bad_file_name(doc, "it is the page's URL"))
     elif slug in urls.RESERVED:
         problems.append(
             Problem(
@@ -311,7 +313,7 @@ def validate_page(
         language=language,
         description=description,
         order=order,
-        images=tuple(sorted({name for u in body.urls if (name := local_image(u, site))})),
+        images=_images_shown(body, site),
     )
 
 
@@ -332,7 +334,7 @@ def validate_article(
     """
     before = len(problems)
     zone = site.zone
-    stem = doc.path.rsplit("/", 1)[-1].removesuffix(".md")
+    stem = _stem(doc)
     fields = Fields(doc.path, doc.meta, doc.meta_line, problems)
     fields.only(ARTICLE_FIELDS)
 

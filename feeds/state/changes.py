@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from feeds.state.rows import Delivery, DeliveryRow, Endpoint, StreamRow, Telling
 from feeds.state.schema import changes, deliveries, endpoints, partners, told
-from feeds.state.store import Store, dialect_insert
+from feeds.state.store import Store, dialect_insert, take_lease
 
 
 class Changes(Store):
@@ -233,13 +233,8 @@ class Changes(Store):
             return []
         taken = []
         with self.begin() as connection:
-            for row in due:
-                leased = connection.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id == row[0], deliveries.c.next_try == row[6])
-                    .values(next_try=now + lease, holder=holder)
-                ).rowcount
-                if leased:
+            for row in due:  # unless another process leased it meanwhile
+                if take_lease(connection, deliveries, row[0], row[6], now + lease, holder):
                     change = StreamRow(row[2], row[9], row[10], row[11], row[12], row[13])
                     taken.append(
                         Delivery(row[0], row[1], row[3], row[4], row[5], row[7], row[8], change)

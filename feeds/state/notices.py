@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from feeds.state.rows import Gate, Ping, Topic, Worker
 from feeds.state.schema import notices, purges, topics, workers
-from feeds.state.store import StateError, Store, dialect_insert
+from feeds.state.store import StateError, Store, dialect_insert, take_lease
 
 #: Seconds after its last heartbeat that an app worker counts as dead
 #: (:mod:`feeds.publish.notify`, which beats every second).
@@ -232,12 +232,7 @@ class Notices(Store):
         with self.begin() as connection:
             taken = []
             for row in due:  # unless another process leased it meanwhile
-                leased = connection.execute(
-                    update(notices)
-                    .where(notices.c.id == row[0], notices.c.next_try == row[4])
-                    .values(next_try=now + lease, holder=holder)
-                ).rowcount
-                if leased:
+                if take_lease(connection, notices, row[0], row[4], now + lease, holder):
                     taken.append(Ping(row[0], row[1], row[2], row[3], kind, row[5] is not None))
             return taken
 

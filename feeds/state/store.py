@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, insert, inspect, literal, select, text, update
+from sqlalchemy import Table, func, insert, inspect, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -145,6 +145,22 @@ class Store:
 def dialect_insert(connection: Connection) -> Any:
     """The dialect's ``INSERT`` with ``ON CONFLICT``, for the connection's database."""
     return postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+
+
+def take_lease(
+    connection: Connection, table: Table, row_id: int, due: float, until: float, holder: str
+) -> bool:
+    """Lease row ``row_id`` of ``table`` (a notice, a delivery: each has
+    ``next_try`` and ``holder``) to ``holder`` until ``until``; False when
+    another process leased it since it was read (its ``next_try`` is no
+    longer ``due``)."""
+    return bool(
+        connection.execute(
+            update(table)
+            .where(table.c.id == row_id, table.c.next_try == due)
+            .values(next_try=until, holder=holder)
+        ).rowcount
+    )
 
 
 def _move_pings(connection: Connection) -> None:
