@@ -22,7 +22,6 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -278,24 +277,28 @@ def send_in_background(state: State, environ: Mapping[str, str]) -> Path | None:
         if lock is None:
             return log
         handed = (lock,)
+    # Spawned, not a Popen: the sender outlives this process and is never
+    # waited for, and a Popen dropped while its child runs warns
+    # (ResourceWarning) in a process that goes on, as a test's does.
+    devnull = os.open(os.devnull, os.O_RDONLY)
     try:
+        for fd in handed:
+            os.set_inheritable(fd, True)  # the lock file is the sender's from its start
         with log.open("ab") as out:
-            sender = subprocess.Popen(
+            pid = os.posix_spawn(
+                sys.executable,
                 [sys.executable, "-m", "feeds.publish.websub"],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                start_new_session=True,
-                close_fds=True,
-                pass_fds=handed,  # the lock file is the sender's from its start
-                env={
-                    **environ,
-                    **({LOCK_FD: str(handed[0])} if handed else {}),
-                    **_naming(state.url),
-                },
+                {**environ, **({LOCK_FD: str(handed[0])} if handed else {}), **_naming(state.url)},
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, devnull, 0),
+                    (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
+                    (os.POSIX_SPAWN_DUP2, out.fileno(), 2),
+                ],
+                setsid=True,
             )
-            out.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {sender.pid} INFO started\n".encode())
+            out.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {pid} INFO started\n".encode())
     finally:
+        os.close(devnull)
         for fd in handed:
             os.close(fd)
     return log
