@@ -294,19 +294,26 @@ def test_what_is_private_or_counted_is_never_kept(edge: Edge) -> None:
 
 def test_with_the_app_down_the_edge_serves_what_it_has(edge: Edge) -> None:
     # A short life at the edge, so that what it keeps is stale when the app goes.
-    edge.stack.close()
-    edge.start_app(FEEDS_CDN_MAX_AGE="1")
     path = "authors/ana-quispe/feed.json"
-    deadline = time.monotonic() + 30
-    # Until Varnish's probe sees the app again, it answers 503 itself.
-    while (first := edge.get(path))[0] != 200:
-        assert time.monotonic() < deadline, "Varnish never saw the app come back"
-        time.sleep(0.3)
-    assert first[1]["X-Cache"] == "MISS"
-    status, found, kept = edge.get(path)
-    assert (status, found["X-Cache"]) == (200, "HIT")
-    time.sleep(1.5)
-    edge.stack.close()  # the app stops
+    for _ in range(2):
+        edge.stack.close()
+        edge.start_app(FEEDS_CDN_MAX_AGE="1")
+        deadline = time.monotonic() + 30
+        # Until Varnish's probe sees the app again, it answers 503 itself.
+        while (first := edge.get(path))[0] != 200:
+            assert time.monotonic() < deadline, "Varnish never saw the app come back"
+            time.sleep(0.3)
+        assert first[1]["X-Cache"] == "MISS"
+        status, found, kept = edge.get(path)
+        assert (status, found["X-Cache"]) == (200, "HIT")
+        purged = edge.purges()
+        time.sleep(1.5)
+        edge.stack.close()  # the app stops
+        # The app purges every key once its workers serve its new headers; if
+        # that came after the copy was cached, the edge has nothing to keep:
+        # start again (the headers are the same then, and nothing is purged).
+        if edge.purges() == purged:
+            break
     deadline = time.monotonic() + 15
     while edge.get("never-cached-here/")[0] != 503:  # until Varnish sees it is down
         assert time.monotonic() < deadline, "Varnish never saw the app go"
