@@ -184,17 +184,30 @@ def read_manifest(folder: Path) -> Manifest | None:
     return Manifest(top.build, files)
 
 
-def _write_shards(folder: Path, shards: Mapping[str, Entries], top: dict[str, str]) -> None:
+def _write_shards(
+    folder: Path,
+    shards: Mapping[str, Entries],
+    before: Mapping[str, str],
+    files: int,
+    build: str | None = None,
+) -> str:
     """Write these ``shards`` of ``folder``'s manifest (an empty one is
-    removed) and set their digests in ``top``."""
+    removed), the others as ``before`` gives their digests, then
+    :data:`MANIFEST_FILE` for ``files`` files, as build ``build`` (None: the
+    id the shards give, :func:`build_id`, whichever build wrote them); return
+    the build's id."""
+    digests = dict(before)
     for name, entries in shards.items():
         if entries:
             data = _shard_bytes(entries)
             write_file(folder, shard_path(name), data)
-            top[name] = digest(data)
+            digests[name] = digest(data)
         else:
             _remove(folder, shard_path(name))
-            top.pop(name, None)
+            digests.pop(name, None)
+    top = Top(build or build_id(digests), files, digests)
+    write_file(folder, MANIFEST_FILE, _top_bytes(top))
+    return top.build
 
 
 def _write_manifest(
@@ -214,11 +227,7 @@ def _write_manifest(
     stale = folder / MANIFEST_SHARDS
     for name in os.listdir(stale) if stale.is_dir() else ():
         shards.setdefault(name.removesuffix(".json"), {})
-    digests: dict[str, str] = {}
-    _write_shards(folder, shards, digests)
-    top = Top(build or build_id(digests), len(manifest), digests)
-    write_file(folder, MANIFEST_FILE, _top_bytes(top))
-    return top.build
+    return _write_shards(folder, shards, {}, len(manifest), build)
 
 
 def _keep(out: Path, build: str | None, manifest: Mapping[str, str], live: Manifest | None) -> None:
@@ -648,10 +657,7 @@ def publish_changes(
             cache.db.execute("INSERT OR REPLACE INTO meta VALUES ('shadow_build', ?)", (live,))
             write_marker(shadow, live)
             return Published(live, {}, 0)
-        digests = dict(top.shards)
-        _write_shards(shadow, touched, digests)
-        build = build_id(digests)
-        write_file(shadow, MANIFEST_FILE, _top_bytes(Top(build, count, digests)))
+        build = _write_shards(shadow, touched, top.shards, count)
         write_marker(shadow, build)
         cache.swapped(build, changes)
         _swap(shadow, out)
